@@ -1,0 +1,46 @@
+# Battery passport ledger: the two README commands are `make run` and `make test`.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+# uv comes from PyPI like everything else; install it into the current Python if it is missing.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format artifacts gas clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.venv/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==0.13.9"
+	$(UV) sync --frozen
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: .venv/.installed node_modules/.installed ## Install the locked Python and npm dependencies (if missing)
+
+run: install ## Start the local chain, deploy the ledger and serve the stack (Ctrl-C stops it)
+	$(UV) run python -m scripts.run_stack
+
+test: install lint ## Lint, type-check and run the whole test suite (slow suites included)
+	$(UV) run pytest
+
+lint: .venv/.installed ## ruff + mypy --strict
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+
+format: .venv/.installed ## Apply ruff's formatting and safe fixes
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+artifacts: install ## Recompile contracts/ into passport/_artifacts (needs node_modules)
+	$(UV) run python -m scripts.compile_contracts
+
+gas: install ## Print the per-function gas report
+	$(UV) run python -m scripts.gas_report
+
+clean: ## Remove local chain data, stores and caches (keeps installs)
+	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

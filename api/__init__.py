@@ -1,0 +1,1 @@
+"""Battery passport ledger: API layer."""

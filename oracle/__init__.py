@@ -1,0 +1,1 @@
+"""Battery passport ledger: oracle (device data ingestion, anchoring, health evaluation)."""

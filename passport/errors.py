@@ -1,0 +1,134 @@
+"""The passport package's exceptions: one root, one branch per subsystem.
+
+Errors raised by web3, eth-tester, httpx or the solc toolchain are translated into these at the one
+boundary where they enter (the chain client, the IPFS client, the compiler wrapper), so callers only
+ever catch ``PassportError`` and its subclasses.
+"""
+
+from __future__ import annotations
+
+
+class PassportError(Exception):
+    """Raised when anything in the passport library fails; the root of every error here."""
+
+
+# -- configuration -------------------------------------------------------------------------------
+
+
+class ConfigError(PassportError, ValueError):
+    """Raised when settings are missing, inconsistent or unsafe for the environment."""
+
+
+class DevKeyRefused(ConfigError):
+    """Raised when a well-known development key or mnemonic is used outside development."""
+
+
+# -- identifiers and encodings -------------------------------------------------------------------
+
+
+class InvalidIdentifier(PassportError, ValueError):
+    """Raised when a battery id, passport id, address, digest or hex string is malformed."""
+
+
+class InvalidCid(InvalidIdentifier):
+    """Raised when a content identifier cannot be parsed or is not a supported CID."""
+
+
+# -- documents -----------------------------------------------------------------------------------
+
+
+class DocumentError(PassportError):
+    """Raised when a passport document cannot be built, read or committed."""
+
+
+class DocumentValidationError(DocumentError, ValueError):
+    """Raised when a document fails validation; ``problems`` lists each invalid field by path."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[tuple[str, str]] = problems or []
+
+
+class DecryptionError(DocumentError):
+    """Raised when a restricted section cannot be decrypted (wrong key or tampered ciphertext)."""
+
+
+class KeyNotAvailable(DocumentError, LookupError):
+    """Raised when the envelope key needed for a restricted section is not held by this service."""
+
+
+class SignatureError(DocumentError):
+    """Raised when a signature is malformed or cannot be produced."""
+
+
+# -- content store -------------------------------------------------------------------------------
+
+
+class StoreError(PassportError):
+    """Raised when the content store fails."""
+
+
+class ContentNotFound(StoreError, LookupError):
+    """Raised when the store holds no content for a CID."""
+
+
+class ContentIntegrityError(StoreError):
+    """Raised when stored bytes do not hash to the CID they were stored under."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """Raised when the store's backend (an IPFS node) cannot be reached or times out."""
+
+
+# -- chain ---------------------------------------------------------------------------------------
+
+
+class ChainError(PassportError):
+    """Raised when talking to the ledger on chain fails."""
+
+
+class ChainUnavailable(ChainError, ConnectionError):
+    """Raised when the JSON-RPC node cannot be reached or times out."""
+
+
+class ContractRevert(ChainError):
+    """Raised when a ledger call reverts; ``error`` is the custom error's name, ``args`` its values."""
+
+    def __init__(self, error: str, args: tuple[object, ...] = (), message: str | None = None) -> None:
+        super().__init__(message or f"{error}{args!r}")
+        self.error = error
+        self.error_args = args
+
+
+class TransactionFailed(ChainError):
+    """Raised when a transaction is not mined, runs out of gas or fails without a decodable reason."""
+
+
+class DeploymentError(ChainError):
+    """Raised when the ledger cannot be deployed or its deployment manifest does not match the chain."""
+
+
+class KeystoreError(ChainError):
+    """Raised when the local keystore cannot be created, unlocked or read."""
+
+
+# -- toolchain -----------------------------------------------------------------------------------
+
+
+class ToolchainError(PassportError):
+    """Raised when a build or local-node tool (solc, ganache, anvil, js-ipfs) is missing or fails."""
+
+
+class CompilerError(ToolchainError):
+    """Raised when the Solidity compiler is unavailable or reports errors."""
+
+
+class NodeProcessError(ToolchainError):
+    """Raised when a managed local node cannot be started, becomes unready, or cannot be stopped."""
+
+
+# -- verification --------------------------------------------------------------------------------
+
+
+class VerificationError(PassportError):
+    """Raised when a bundle cannot even be read for verification (failed checks are reported, not raised)."""

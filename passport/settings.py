@@ -1,0 +1,92 @@
+"""The one settings object, read once from the environment (``PASSPORT_*``) and passed down."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from passport.errors import ConfigError
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    """Every tunable of the ledger, typed. Build it once at the edge (CLI, API, script) and pass it in."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSPORT_", env_file=None, frozen=True)
+
+    environment: Environment = "development"
+    data_dir: Path = Field(default=Path(".data"), description="Where chain DB, store, keys live.")
+
+    # -- chain ------------------------------------------------------------------------------------
+    rpc_url: str | None = Field(default=None, description="JSON-RPC URL; None means the managed node.")
+    local_chain: Literal["ganache", "anvil"] = "ganache"
+    local_chain_host: str = "127.0.0.1"
+    local_chain_port: int = Field(default=8545, ge=1, le=65535)
+    # web3's default 0.1 s receipt poll costs ~4x on a local node that mines instantly.
+    poll_latency: float = Field(default=0.01, gt=0, le=5)
+    tx_timeout: float = Field(default=60.0, gt=0)
+    confirmations: int = Field(default=0, ge=0, le=1000)
+    keystore_password: SecretStr | None = Field(
+        default=None, description="Unlocks the keystore; required outside development."
+    )
+
+    # -- content store ----------------------------------------------------------------------------
+    store_backend: Literal["embedded", "ipfs"] = "embedded"
+    ipfs_api_url: str = "http://127.0.0.1:5001"
+    ipfs_timeout: float = Field(default=10.0, gt=0)
+
+    # -- documents and verification -----------------------------------------------------------------
+    trusted_issuers: tuple[str, ...] = Field(
+        default=(), description="Issuer addresses whose passport signatures are accepted."
+    )
+
+    # -- API ----------------------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _loopback_only_in_development(self) -> Settings:
+        if self.environment != "development" and self.keystore_password is None:
+            raise ConfigError(
+                f"PASSPORT_KEYSTORE_PASSWORD must be set when PASSPORT_ENVIRONMENT={self.environment}"
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @cached_property
+    def chain_dir(self) -> Path:
+        return self.data_dir / "chain"
+
+    @cached_property
+    def keystore_dir(self) -> Path:
+        return self.data_dir / "keystore"
+
+    @cached_property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @cached_property
+    def keys_dir(self) -> Path:
+        """Envelope keys for restricted passport sections (never leave this service)."""
+        return self.data_dir / "keys"
+
+    @cached_property
+    def deployment_manifest(self) -> Path:
+        return self.data_dir / "deployment.json"
+
+    @cached_property
+    def local_rpc_url(self) -> str:
+        return f"http://{self.local_chain_host}:{self.local_chain_port}"
+
+    @property
+    def effective_rpc_url(self) -> str:
+        return self.rpc_url or self.local_rpc_url
