@@ -1,0 +1,158 @@
+"""The API's exceptions and their one JSON shape: RFC 9457 problem details.
+
+Every error a client can cause leaves as ``application/problem+json`` with a 4xx status, a title, a
+detail and, for bad input, each offending field with its reason. Library errors (``PassportError``,
+``OracleError``) are mapped to statuses here, at the API's one boundary; nothing a client can send
+becomes a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from passport import errors as perr
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiError(Exception):
+    """Raised when a request cannot be served; rendered as a problem document with ``status``."""
+
+    status: int = 400
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        title: str | None = None,
+        errors: Sequence[dict[str, str]] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status or type(self).status
+        self.title = title or type(self).title
+        self.errors = list(errors)
+        self.extra = extra or {}
+
+
+class Unauthenticated(ApiError):
+    """Raised when a restricted route is called without valid credentials."""
+
+    status = 401
+    title = "Authentication required"
+
+
+class Forbidden(ApiError):
+    """Raised when the caller is authenticated but lacks the role or the object is not theirs."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(ApiError):
+    """Raised when the addressed passport, record or resource does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ApiError):
+    """Raised when the request is valid but the ledger's state forbids it (e.g. a named revert)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(ApiError):
+    """Raised when a request body exceeds the route's size limit."""
+
+    status = 413
+    title = "Payload too large"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    request: Request,
+    errors: Sequence[dict[str, str]] = (),
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://battery-passport-ledger.example/problems/{status}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors:
+        body["errors"] = list(errors)
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _library_status(exc: perr.PassportError) -> tuple[int, str]:
+    """Map a library error to (status, title); order matters: most specific first."""
+    table: list[tuple[type[perr.PassportError], int, str]] = [
+        (perr.InvalidIdentifier, 400, "Invalid identifier"),
+        (perr.DocumentValidationError, 422, "Invalid document"),
+        (perr.DecryptionError, 422, "Section cannot be decrypted"),
+        (perr.ContentNotFound, 404, "Content not found"),
+        (perr.ContentIntegrityError, 502, "Stored content failed its integrity check"),
+        (perr.ContractRevert, 409, "Rejected by the ledger"),
+        (perr.ChainUnavailable, 503, "Chain unavailable"),
+        (perr.StoreUnavailable, 503, "Content store unavailable"),
+        (perr.VerificationError, 422, "Cannot verify"),
+    ]
+    for kind, status, title in table:
+        if isinstance(exc, kind):
+            return status, title
+    return 500, "Internal error"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error as a problem document."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'ApiKey realm="battery-passport"'} if exc.status == 401 else None
+        return problem(exc.status, exc.title, exc.detail, request, exc.errors, exc.extra, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())), "reason": str(err.get("msg", ""))}
+            for err in exc.errors()
+        ]
+        return problem(422, "Invalid request", "the request failed validation", request, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, "HTTP error", str(exc.detail), request)
+
+    @app.exception_handler(perr.PassportError)
+    async def _library(request: Request, exc: perr.PassportError) -> JSONResponse:
+        status, title = _library_status(exc)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, perr.ContractRevert):
+            extra["ledger_error"] = exc.error
+        if isinstance(exc, perr.DocumentValidationError):
+            errs = [{"field": path, "reason": reason} for path, reason in exc.problems]
+            return problem(status, title, str(exc), request, errs)
+        if status >= 500:
+            log.error("request %s failed: %r", request.url.path, exc)
+        return problem(status, title, str(exc), request, extra=extra)
