@@ -49,6 +49,10 @@ class DocumentValidationError(DocumentError, ValueError):
         self.problems: list[tuple[str, str]] = problems or []
 
 
+class CanonicalJsonError(DocumentValidationError):
+    """Raised when a value cannot be encoded as RFC 8785 canonical JSON, or bytes are not canonical JSON."""
+
+
 class DecryptionError(DocumentError):
     """Raised when a restricted section cannot be decrypted (wrong key or tampered ciphertext)."""
 
@@ -125,6 +129,21 @@ class CompilerError(ToolchainError):
 
 class NodeProcessError(ToolchainError):
     """Raised when a managed local node cannot be started, becomes unready, or cannot be stopped."""
+
+
+# -- audit index ---------------------------------------------------------------------------------
+
+
+class AuditIndexError(PassportError):
+    """Raised when the audit index cannot be opened, read, written or kept in step with the chain."""
+
+
+class IndexChainMismatch(AuditIndexError):
+    """Raised when an index database was built from another chain or registry than the one given."""
+
+
+class InvalidPageToken(AuditIndexError, ValueError):
+    """Raised when a pagination token is malformed or belongs to another ordering."""
 
 
 # -- verification --------------------------------------------------------------------------------

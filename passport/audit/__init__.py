@@ -1,0 +1,49 @@
+"""The audit index: ledger events indexed for auditors' queries, rebuilt from the chain alone.
+
+``IndexFollower`` reads confirmed registry events into an ``AuditIndex`` (``SqliteAuditIndex``), rolling
+back and re-reading when the chain reorganises; the index answers queries by passport, battery, actor,
+event kind, time and block range, with keyset pagination and streaming CSV / JSON exports.
+"""
+
+from passport.audit.export import CSV_COLUMNS, to_csv, to_json_array, to_json_lines
+from passport.audit.follower import FollowerConfig, IndexFollower, index_path, rebuild
+from passport.audit.kinds import CUSTODY_EVENTS, VERSION_EVENTS
+from passport.audit.protocol import AuditIndex, BlockTimestamps, EventSource, IndexBatch, SourceIdentity
+from passport.audit.records import (
+    MAX_PAGE_SIZE,
+    AuditEvent,
+    BlockRef,
+    EventPage,
+    EventQuery,
+    IndexedBlock,
+    Reorg,
+    SyncResult,
+)
+from passport.audit.sqlite_index import SqliteAuditIndex
+
+__all__ = [
+    "CSV_COLUMNS",
+    "CUSTODY_EVENTS",
+    "MAX_PAGE_SIZE",
+    "VERSION_EVENTS",
+    "AuditEvent",
+    "AuditIndex",
+    "BlockRef",
+    "BlockTimestamps",
+    "EventPage",
+    "EventQuery",
+    "EventSource",
+    "FollowerConfig",
+    "IndexBatch",
+    "IndexFollower",
+    "IndexedBlock",
+    "Reorg",
+    "SourceIdentity",
+    "SqliteAuditIndex",
+    "SyncResult",
+    "index_path",
+    "rebuild",
+    "to_csv",
+    "to_json_array",
+    "to_json_lines",
+]
