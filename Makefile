@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format artifacts gas clean
+.PHONY: help install browser run test lint format artifacts gas clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,7 +22,10 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: .venv/.installed node_modules/.installed ## Install the locked Python and npm dependencies (if missing)
+browser: ## Install Debian's Chromium for the browser tests (only if missing; needs root)
+	@bash scripts/install_browser.sh
+
+install: .venv/.installed node_modules/.installed browser ## Install the locked Python/npm dependencies and Chromium (if missing)
 
 run: install ## Start the local chain, deploy the ledger and serve the stack (Ctrl-C stops it)
 	$(UV) run python -m scripts.run_stack

@@ -1,0 +1,118 @@
+"""``GET /p/{passport_id}``: the page a battery's QR code opens, for buyers, owners and inspectors.
+
+Plain server-rendered HTML with one small optional script: it has to work on any phone, offline from
+any CDN, with JavaScript off. Errors are pages too (a person scanned a label; a JSON problem document
+would mean nothing to them), with the same status codes the API uses.
+
+Two override points let the application plug in the real services:
+
+* ``app.state.page_source``: a ``PassportPageSource`` (``create_app(page_source=…)`` sets it);
+* ``get_page_caller``: who is looking. Anonymous (``None``) by default, since a QR scan carries no API
+  key; override it with ``app.dependency_overrides[get_page_caller]`` to recognise signed-in owners.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+
+from api.auth import Caller
+from api.errors import ApiError, _library_status
+from api.web.chart import soh_chart
+from api.web.render import STATIC_DIR, page_templates
+from api.web.views import PassportPageSource, PassportPageView, latest_health, sorted_health
+from passport.errors import PassportError
+from passport.ids import parse_passport_id
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["pages"])
+
+# The page draws everything from this origin; nothing inline may run, nothing may frame it.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Verification is re-run on every view and restricted data depends on the caller: never cache.
+    "Cache-Control": "no-store",
+}
+
+
+class PagesNotConfigured(ApiError):
+    """Raised when a page is requested but the application has no ``PassportPageSource``."""
+
+    status = 503
+    title = "Service unavailable"
+
+
+def get_page_source(request: Request) -> PassportPageSource:
+    source: PassportPageSource | None = getattr(request.app.state, "page_source", None)
+    if source is None:
+        raise PagesNotConfigured("passport pages are not configured on this server")
+    return source
+
+
+def get_page_caller() -> Caller | None:
+    """Who is viewing the page; anonymous unless the application overrides this dependency."""
+    return None
+
+
+def static_files() -> StaticFiles:
+    """The page's stylesheet and script, mounted at ``/static`` (no CDN is reachable or wanted)."""
+    return StaticFiles(directory=STATIC_DIR)
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    return page_templates().TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": title, "detail": detail},
+        status_code=status,
+        headers=PAGE_HEADERS,
+    )
+
+
+def _render(request: Request, view: PassportPageView) -> HTMLResponse:
+    health = sorted_health(view.health) if view.health is not None else None
+    return page_templates().TemplateResponse(
+        request,
+        "passport.html",
+        {
+            "view": view,
+            "health": health,
+            "latest": latest_health(view),
+            "chart": soh_chart(health) if health else None,
+        },
+        headers=PAGE_HEADERS,
+    )
+
+
+# A plain ``def``: FastAPI runs it in a worker thread, so a source that blocks on the chain or the store
+# does not stall the event loop.
+@router.get("/p/{passport_id}", response_class=HTMLResponse)
+def get_passport_page(
+    request: Request,
+    passport_id: str,
+    source: Annotated[PassportPageSource, Depends(get_page_source)],
+    caller: Annotated[Caller | None, Depends(get_page_caller)],
+) -> HTMLResponse:
+    try:
+        view = source.page_view(str(parse_passport_id(passport_id)), caller)
+    except ApiError as exc:
+        return _error_page(request, exc.status, exc.title, exc.detail)
+    except PassportError as exc:
+        status, title = _library_status(exc)
+        detail = str(exc)
+        if status >= 500:
+            # Server-side failures (chain or store down) keep their cause in the log, not on the page.
+            log.error("passport page %s failed: %r", passport_id, exc)
+            detail = "the ledger cannot be reached right now; try again later"
+        return _error_page(request, status, title, detail)
+    return _render(request, view)

@@ -1,0 +1,229 @@
+"""What the buyer/owner page (``GET /p/{passport_id}``) shows, and where it gets it from.
+
+The page is the QR code's landing page: a buyer scans a battery's label and sees whether its passport
+verifies, who holds it, how it changed hands and, when allowed, its state-of-health history. The page
+renders one ``PassportPageView``; a ``PassportPageSource`` builds it from the ledger, the store and the
+oracle. Keeping the view a plain document means the template never reaches into services, and the page
+can be tested against fixed views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Protocol
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from api.auth import Caller
+from passport.ids import parse_passport_id
+
+API_PREFIX = "/api/v1"
+
+
+def page_path(passport_id: str) -> str:
+    """The page's path: what the QR code encodes after the public base URL."""
+    return f"/p/{parse_passport_id(passport_id)}"
+
+
+def qr_png_path(passport_id: str) -> str:
+    return f"{API_PREFIX}/passports/{parse_passport_id(passport_id)}/qr.png"
+
+
+def qr_svg_path(passport_id: str) -> str:
+    return f"{API_PREFIX}/passports/{parse_passport_id(passport_id)}/qr.svg"
+
+
+def bundle_path(passport_id: str) -> str:
+    """The verification bundle download (served by the passports routes)."""
+    return f"{API_PREFIX}/passports/{parse_passport_id(passport_id)}/bundle"
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# Times are shown in UTC (the chain's and the oracle's clock); naive times are refused, not guessed.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+class _View(BaseModel):
+    # Views are built once per request and only read by the template.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CustodyKind(StrEnum):
+    """What happened in a custody step (the registry's two-step offer/accept handover)."""
+
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    CANCELLED = "cancelled"
+
+
+class CustodyEntryView(_View):
+    """One step of the custody timeline."""
+
+    at: UtcDatetime
+    from_party: str
+    to_party: str
+    kind: CustodyKind
+    tx_hash: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{64}$")
+
+
+class CheckOutcome(StrEnum):
+    """A check's outcome; the same values as ``passport.verify.CheckStatus``."""
+
+    PASS = "pass"  # noqa: S105  # a check outcome, not a password
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+class ReportCheck(Protocol):
+    """One check of a verification report (``passport.verify.Check`` has this shape)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
+class Report(Protocol):
+    """A verification report (``passport.verify.VerificationReport`` has this shape).
+
+    Typed structurally so the page does not pull in the whole verifier just to read its result.
+    """
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def checks(self) -> Sequence[ReportCheck]: ...
+
+
+class VerificationCheckView(_View):
+    """One named verification check, as ``passport.verify`` reports it."""
+
+    name: str
+    outcome: CheckOutcome
+    reason: str
+
+
+class VerificationView(_View):
+    """The verification result: overall ``ok`` and every check in the order it ran."""
+
+    ok: bool
+    checks: tuple[VerificationCheckView, ...] = ()
+
+    @model_validator(mode="after")
+    def _ok_agrees_with_checks(self) -> VerificationView:
+        # A page saying "verified" above a failed check would be the worst possible bug here.
+        if self.ok and self.failed:
+            raise ValueError("verification cannot be ok while a check failed")
+        return self
+
+    def _with(self, outcome: CheckOutcome) -> tuple[VerificationCheckView, ...]:
+        return tuple(c for c in self.checks if c.outcome is outcome)
+
+    @property
+    def failed(self) -> tuple[VerificationCheckView, ...]:
+        return self._with(CheckOutcome.FAIL)
+
+    @property
+    def passed(self) -> tuple[VerificationCheckView, ...]:
+        return self._with(CheckOutcome.PASS)
+
+    @property
+    def skipped(self) -> tuple[VerificationCheckView, ...]:
+        return self._with(CheckOutcome.SKIPPED)
+
+    @classmethod
+    def from_report(cls, report: Report) -> VerificationView:
+        return cls(
+            ok=report.ok,
+            checks=tuple(
+                VerificationCheckView(name=c.name, outcome=CheckOutcome(c.status), reason=c.reason)
+                for c in report.checks
+            ),
+        )
+
+    @classmethod
+    def unverifiable(cls, reason: str) -> VerificationView:
+        """For a bundle that cannot even be read (``VerificationError``): not ok, one failed check."""
+        return cls(
+            ok=False,
+            checks=(VerificationCheckView(name="bundle.readable", outcome=CheckOutcome.FAIL, reason=reason),),
+        )
+
+
+class HealthPointView(_View):
+    """One state-of-health reading: SoH in percent of rated capacity, and the measured capacity."""
+
+    at: UtcDatetime
+    soh_percent: float = Field(ge=0, le=150)  # >100 happens on fresh cells measured above rating
+    capacity_ah: float = Field(ge=0)
+
+
+class PassportPageView(_View):
+    """Everything the passport page shows, already filtered for the caller."""
+
+    passport_id: str
+    battery_id: str
+    category: str
+    chemistry: str
+    manufacturer: str
+    status: str
+    version: int = Field(ge=1)
+    predecessor_id: str | None = None
+    successor_id: str | None = None
+    custodian: str
+    custody: tuple[CustodyEntryView, ...] = ()
+    verification: VerificationView
+    # None means the caller may not see the history (the page says so); an empty tuple means no readings.
+    health: tuple[HealthPointView, ...] | None = None
+    qr_url: str
+    bundle_url: str
+
+    @model_validator(mode="after")
+    def _canonical_ids(self) -> PassportPageView:
+        for pid in (self.passport_id, self.predecessor_id, self.successor_id):
+            if pid is not None and str(parse_passport_id(pid)) != pid:
+                raise ValueError(f"passport id {pid!r} is not in canonical UUID form")
+        return self
+
+    @property
+    def predecessor_url(self) -> str | None:
+        return page_path(self.predecessor_id) if self.predecessor_id else None
+
+    @property
+    def successor_url(self) -> str | None:
+        return page_path(self.successor_id) if self.successor_id else None
+
+    @property
+    def health_restricted(self) -> bool:
+        return self.health is None
+
+    def custody_newest_first(self) -> list[CustodyEntryView]:
+        return sorted(self.custody, key=lambda e: e.at, reverse=True)
+
+
+def sorted_health(points: Iterable[HealthPointView]) -> list[HealthPointView]:
+    return sorted(points, key=lambda p: p.at)
+
+
+class PassportPageSource(Protocol):
+    """Builds the page's view of one passport for one caller (``None``: an anonymous QR scan).
+
+    Implementations decide what the caller may see: ``health`` is ``None`` unless the caller may read
+    the battery's restricted data. Raises ``api.errors.NotFound`` for an unknown passport. Called from a
+    worker thread, so it may block on the chain or the store.
+    """
+
+    def page_view(self, passport_id: str, caller: Caller | None) -> PassportPageView: ...
+
+
+def latest_health(view: PassportPageView) -> HealthPointView | None:
+    """The newest reading, for the headline figure above the chart."""
+    ordered = sorted_health(view.health or ())
+    return ordered[-1] if ordered else None
