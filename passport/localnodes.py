@@ -49,6 +49,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of ``/proc/<pid>/stat`` after the command name, or None (no such process, or no /proc)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may itself contain spaces and parentheses.
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (Linux), or None where /proc is unavailable.
+
+    Recorded next to the PID so that a PID the kernel has since handed to an unrelated process (after
+    a reboot, say) is not mistaken for our node and signalled.
+    """
+    fields = _proc_stat(pid)
+    if fields is None or len(fields) < 20:
+        return None
+    return int(fields[19])  # field 22 (starttime) of proc(5); fields[0] here is field 3 (state)
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -56,7 +78,11 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A zombie has exited; it only waits for its parent to reap it. Treating it as alive would make
+    # `stop()` of a node started by another ManagedProcess in this same Python process wait, then
+    # SIGKILL a corpse.
+    fields = _proc_stat(pid)
+    return not (fields is not None and fields[0] == "Z")
 
 
 class ManagedProcess:
@@ -91,12 +117,18 @@ class ManagedProcess:
         return self.run_dir / f"{self.name}.log"
 
     def recorded_pid(self) -> int | None:
-        """The PID in the PID file if that process is still alive, else None (stale files removed)."""
+        """The PID in the PID file if that process is still alive, else None (stale files removed).
+
+        The file holds the PID and, where /proc exists, the process's start time; a live PID whose
+        start time differs belongs to some other process now, so the file is stale.
+        """
         try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
+            fields = self.pid_file.read_text().split()
+            pid = int(fields[0])
+            started = int(fields[1]) if len(fields) > 1 else None
+        except (FileNotFoundError, IndexError, ValueError):
             return None
-        if pid_alive(pid):
+        if pid_alive(pid) and (started is None or process_start_time(pid) in (None, started)):
             return pid
         self.pid_file.unlink(missing_ok=True)
         return None
@@ -126,7 +158,8 @@ class ManagedProcess:
                 start_new_session=True,
             )
         pid = self._proc.pid
-        self.pid_file.write_text(f"{pid}\n")
+        started = process_start_time(pid)
+        self.pid_file.write_text(f"{pid} {started}\n" if started is not None else f"{pid}\n")
         if not self._wait_ready(pid):
             self.stop()
             tail = self.log_file.read_text(errors="replace")[-2000:]
