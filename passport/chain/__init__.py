@@ -1,5 +1,7 @@
 """The on-chain ledger: the ``ChainClient`` boundary, its records, and its web3 implementation."""
 
+from passport.chain.artifacts import ContractArtifact, load_artifact
+from passport.chain.deploy import deploy_registry
 from passport.chain.protocol import ChainClient
 from passport.chain.records import (
     AnchorKind,
@@ -13,6 +15,7 @@ from passport.chain.records import (
     Role,
     TxReceipt,
 )
+from passport.chain.web3_client import Web3ChainClient, connect, role_id
 
 __all__ = [
     "AnchorKind",
@@ -20,10 +23,16 @@ __all__ = [
     "BusinessKind",
     "BusinessRecord",
     "ChainClient",
+    "ContractArtifact",
     "CustodyOffer",
     "LedgerEvent",
     "LifecycleStatus",
     "PassportRecord",
     "Role",
     "TxReceipt",
+    "Web3ChainClient",
+    "connect",
+    "deploy_registry",
+    "load_artifact",
+    "role_id",
 ]

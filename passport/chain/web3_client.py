@@ -1,0 +1,661 @@
+"""``Web3ChainClient``: the ``ChainClient`` over web3.py (any JSON-RPC node, or eth-tester in process).
+
+This is the one place web3 and eth-tester are used, and the one place their errors are translated:
+
+* a revert with custom-error data (``ContractCustomError`` from anvil/ganache, eth-tester's
+  ``TransactionFailed("execution reverted: b'…'")``) becomes ``ContractRevert(name, args)``, decoded
+  against the registry ABI's errors (plus Solidity's ``Error(string)`` and ``Panic(uint256)``);
+* an unreachable or timed-out node becomes ``ChainUnavailable``;
+* anything else that stops a transaction becomes ``TransactionFailed``.
+
+Transactions are signed locally with eth-account; nonces come from a local counter per account (shared
+by every client made with ``as_account``) that resyncs from the node when the node rejects a nonce.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import requests
+from eth_abi.exceptions import DecodingError
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import is_address, to_checksum_address
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
+from web3 import HTTPProvider, Web3
+from web3.contract import Contract
+from web3.exceptions import (
+    BlockNotFound,
+    ContractLogicError,
+    ProviderConnectionError,
+    RequestTimedOut,
+    TimeExhausted,
+    Web3Exception,
+)
+from web3.types import Nonce, TxParams, Wei
+from web3.types import TxReceipt as Web3TxReceipt
+
+from passport.chain.artifacts import load_artifact
+from passport.chain.records import (
+    AnchorKind,
+    AnchorRecord,
+    BusinessKind,
+    BusinessRecord,
+    CustodyOffer,
+    LedgerEvent,
+    LifecycleStatus,
+    PassportRecord,
+    Role,
+    TxReceipt,
+)
+from passport.errors import (
+    ChainError,
+    ChainUnavailable,
+    ContractRevert,
+    InvalidIdentifier,
+    PassportError,
+    TransactionFailed,
+)
+from passport.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ZERO32 = b"\x00" * 32
+ZERO_ADDRESS = "0x" + "00" * 20
+_ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
+_PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
+# Estimates are exact for the state they ran on; the margin absorbs small changes before mining.
+_GAS_MARGIN = 1.2
+_NONCE_RETRIES = 3
+# How nodes word a nonce rejection: geth/anvil "nonce too low", ganache "the tx doesn't have the correct
+# nonce", anvil/geth "already known" / "replacement transaction underpriced" for a reused nonce.
+_NONCE_ERRORS = ("nonce", "already known", "replacement transaction underpriced")
+
+
+def role_id(role: Role) -> bytes:
+    """The contract's role id: ``bytes32(0)`` for the default admin, else keccak256 of the role name."""
+    return ZERO32 if role is Role.ADMIN else keccak(text=role.role_name)
+
+
+def connect(url: str, settings: Settings | None = None) -> Web3:
+    """A ``Web3`` for a JSON-RPC URL, with response caching of chain-constant requests (``eth_chainId``)."""
+    settings = settings or Settings()
+    provider = HTTPProvider(url, request_kwargs={"timeout": settings.tx_timeout}, cache_allowed_requests=True)
+    return Web3(provider)
+
+
+# -- error translation ---------------------------------------------------------------------------
+
+
+class _RevertDecoder:
+    """Decodes revert data against a contract ABI's custom errors."""
+
+    def __init__(self, w3: Web3, abi: Sequence[Mapping[str, Any]]) -> None:
+        self._codec = w3.codec
+        self._errors: dict[bytes, tuple[str, list[str]]] = {
+            _ERROR_STRING: ("Error", ["string"]),
+            _PANIC: ("Panic", ["uint256"]),
+        }
+        for item in abi:
+            if item.get("type") == "error":
+                types = [str(i["type"]) for i in item.get("inputs", [])]
+                selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+                self._errors[selector] = (str(item["name"]), types)
+
+    def decode(self, data: bytes, message: str = "") -> ChainError:
+        """``ContractRevert`` for known selectors; ``TransactionFailed`` for empty or unknown data."""
+        if len(data) < 4:
+            return TransactionFailed(
+                f"execution reverted without a reason{': ' + message if message else ''}"
+            )
+        known = self._errors.get(data[:4])
+        if known is None:
+            return TransactionFailed(f"execution reverted with unknown error data 0x{data.hex()}")
+        name, types = known
+        try:
+            values = self._codec.decode(types, data[4:])
+        except DecodingError:
+            return TransactionFailed(f"execution reverted with malformed {name} data 0x{data.hex()}")
+        return ContractRevert(name, tuple(_plain(v) for v in values))
+
+
+def _revert_data(exc: BaseException) -> bytes | None:
+    """The raw revert data carried by a web3 or eth-tester exception, if any."""
+    if isinstance(exc, ContractLogicError):
+        data = exc.data
+        if isinstance(data, Mapping):  # ganache's estimateGas: {"result": "0x…", "message": "revert", …}
+            data = data.get("result", data.get("data"))
+        if isinstance(data, str) and data.startswith("0x"):
+            return bytes.fromhex(data[2:])
+        if isinstance(data, bytes):
+            return data
+        return b""
+    # eth-tester reports a revert as TransactionFailed("execution reverted: b'…'") with the data's repr.
+    text = str(exc.args[0]) if exc.args else ""
+    prefix = "execution reverted: "
+    if text.startswith(prefix):
+        with contextlib.suppress(ValueError, SyntaxError):
+            value = ast.literal_eval(text[len(prefix) :])
+            if isinstance(value, bytes):
+                return value
+            if isinstance(value, str):  # a plain `revert("reason")`
+                return _ERROR_STRING + Web3().codec.encode(["string"], [value])
+    return b"" if text.startswith("execution reverted") else None
+
+
+def _is_eth_tester_failure(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("eth_tester") and type(exc).__name__ == "TransactionFailed"
+
+
+def _plain(value: Any) -> Any:
+    """web3's HexBytes/AttributeDict/list results as plain bytes/dict/tuple."""
+    if isinstance(value, HexBytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str) and is_address(value) and value.startswith("0x") and len(value) == 42:
+        return to_checksum_address(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+class _Nonces:
+    """Next nonce per account, counted locally; forgotten (and re-read from the node) on any doubt."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, account: str, fetch: Callable[[], int]) -> int:
+        with self._lock:
+            nonce = self._next.get(account)
+            if nonce is None:
+                nonce = fetch()
+            self._next[account] = nonce + 1
+            return nonce
+
+    def forget(self, account: str | None = None) -> None:
+        with self._lock:
+            if account is None:
+                self._next.clear()
+            else:
+                self._next.pop(account, None)
+
+
+class _Transactable(Protocol):
+    """A bound contract function or constructor: what web3 can estimate and build."""
+
+    def estimate_gas(self, transaction: TxParams | None = None) -> int: ...
+
+    def build_transaction(self, transaction: TxParams | None = None) -> TxParams: ...
+
+
+class _Sender:
+    """Signs, sends and waits for transactions from one account, translating failures."""
+
+    def __init__(
+        self, w3: Web3, signer: LocalAccount, nonces: _Nonces, settings: Settings, decoder: _RevertDecoder
+    ) -> None:
+        self.w3 = w3
+        self.signer = signer
+        self.nonces = nonces
+        self.settings = settings
+        self.decoder = decoder
+        self._chain_id: int | None = None
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            with self.boundary():
+                self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    @contextlib.contextmanager
+    def boundary(self) -> Iterator[None]:
+        """Translate web3 / eth-tester / transport errors raised inside into ``passport.errors``."""
+        try:
+            yield
+        except PassportError:
+            raise
+        except Exception as exc:
+            error = self.translate(exc)
+            if error is None:
+                raise  # a programming error, not a chain failure: let it show as itself
+            raise error from exc
+
+    def translate(self, exc: BaseException) -> ChainError | None:
+        """Our error for ``exc``, or None when it is not a chain failure at all."""
+        if isinstance(exc, ContractLogicError) or _is_eth_tester_failure(exc):
+            data = _revert_data(exc)
+            if data is not None:
+                return self.decoder.decode(data, str(exc))
+        if isinstance(
+            exc,
+            ProviderConnectionError | RequestTimedOut | requests.ConnectionError | requests.Timeout | OSError,
+        ):
+            return ChainUnavailable(f"chain node unreachable: {exc}")
+        if isinstance(exc, TimeExhausted):
+            return TransactionFailed(f"transaction not mined in time: {exc}")
+        # eth-tester / py-evm reject bad nonces, unaffordable gas etc. with their own ValidationError.
+        if isinstance(exc, Web3Exception | ValueError | TypeError | KeyError) or type(
+            exc
+        ).__module__.startswith(("eth_tester", "eth.", "eth_utils")):
+            return TransactionFailed(f"{type(exc).__name__}: {exc}")
+        return None
+
+    def transact(self, call: _Transactable) -> Web3TxReceipt:
+        """Estimate (a revert surfaces here, decoded), sign, send with a fresh nonce, wait for the receipt."""
+        account = self.signer.address
+        with self.boundary():
+            gas = call.estimate_gas({"from": account})
+            gas_price = int(self.w3.eth.gas_price)
+        for attempt in range(_NONCE_RETRIES):
+            nonce = self.nonces.take(account, self._pending_nonce)
+            try:
+                with self.boundary():
+                    params: TxParams = {
+                        "from": account,
+                        "nonce": Nonce(nonce),
+                        "gas": int(gas * _GAS_MARGIN),
+                        "gasPrice": Wei(gas_price),
+                        "chainId": self.chain_id,
+                    }
+                    tx = call.build_transaction(params)
+                    signed = self.signer.sign_transaction(tx)  # type: ignore[arg-type]
+                    tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                break
+            except ChainError as exc:
+                self.nonces.forget(account)  # the nonce may or may not be used: re-read it next time
+                cause = str(exc.__cause__ or exc).lower()
+                if attempt + 1 < _NONCE_RETRIES and any(word in cause for word in _NONCE_ERRORS):
+                    log.info("nonce %d for %s rejected (%s); resyncing", nonce, account, cause)
+                    continue
+                raise
+        with self.boundary():
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.settings.tx_timeout, poll_latency=self.settings.poll_latency
+            )
+        if receipt["status"] != 1:
+            raise self._failure(tx, receipt)
+        return receipt
+
+    def _pending_nonce(self) -> int:
+        with self.boundary():
+            return int(self.w3.eth.get_transaction_count(self.signer.address, "pending"))
+
+    def _failure(self, tx: TxParams, receipt: Web3TxReceipt) -> ChainError:
+        """Why a mined transaction failed: replay it as a call on the parent block to read the revert."""
+        block = int(receipt["blockNumber"])
+        replay: TxParams = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "value")}  # type: ignore[assignment]
+        try:
+            self.w3.eth.call(replay, max(block - 1, 0))
+        except Exception as exc:
+            error = self.translate(exc)
+            if isinstance(error, ContractRevert):
+                return error
+        return TransactionFailed(
+            f"transaction 0x{bytes(receipt['transactionHash']).hex()} failed in block {block} "
+            f"(gas used {receipt['gasUsed']} of {tx.get('gas')})"
+        )
+
+
+# -- the client ----------------------------------------------------------------------------------
+
+
+class Web3ChainClient:
+    """A ``ChainClient`` for a deployed ``BatteryPassportRegistry``, acting as one account."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        registry_address: str,
+        private_key: bytes | str,
+        *,
+        settings: Settings | None = None,
+        _nonces: _Nonces | None = None,
+    ) -> None:
+        if not is_address(registry_address):
+            raise InvalidIdentifier(f"invalid registry address {registry_address!r}")
+        artifact = load_artifact()
+        self._w3 = w3
+        self._settings = settings or Settings()
+        self._contract: Contract = w3.eth.contract(
+            address=to_checksum_address(registry_address), abi=list(artifact.abi)
+        )
+        try:
+            signer: LocalAccount = Account.from_key(private_key)
+        except (ValueError, TypeError) as exc:
+            raise InvalidIdentifier(f"invalid private key: {exc}") from None
+        self._sender = _Sender(
+            w3, signer, _nonces or _Nonces(), self._settings, _RevertDecoder(w3, artifact.abi)
+        )
+        self._events_by_topic: dict[bytes, str] = {
+            keccak(text=f"{e['name']}({','.join(str(i['type']) for i in e['inputs'])})"): str(e["name"])
+            for e in artifact.abi
+            if e.get("type") == "event"
+        }
+
+    @classmethod
+    def from_rpc(
+        cls, url: str, private_key: bytes | str, registry_address: str, *, settings: Settings | None = None
+    ) -> Web3ChainClient:
+        """A client over HTTP JSON-RPC (ganache, anvil, any node)."""
+        return cls(connect(url, settings), registry_address, private_key, settings=settings)
+
+    @classmethod
+    def from_web3(
+        cls, w3: Web3, private_key: bytes | str, registry_address: str, *, settings: Settings | None = None
+    ) -> Web3ChainClient:
+        """A client over an existing ``Web3`` (e.g. eth-tester's ``EthereumTesterProvider``)."""
+        return cls(w3, registry_address, private_key, settings=settings)
+
+    # -- identity -----------------------------------------------------------------------------------
+    @property
+    def w3(self) -> Web3:
+        return self._w3
+
+    @property
+    def chain_id(self) -> int:
+        return self._sender.chain_id
+
+    @property
+    def registry_address(self) -> str:
+        return str(self._contract.address)
+
+    @property
+    def account(self) -> str:
+        return str(self._sender.signer.address)
+
+    def as_account(self, private_key: bytes) -> Web3ChainClient:
+        return Web3ChainClient(
+            self._w3,
+            self.registry_address,
+            private_key,
+            settings=self._settings,
+            _nonces=self._sender.nonces,
+        )
+
+    def forget_nonces(self) -> None:
+        """Drop every locally counted nonce (after a snapshot revert or an external sender's transactions)."""
+        self._sender.nonces.forget()
+
+    # -- chain --------------------------------------------------------------------------------------
+    def block_number(self) -> int:
+        with self._sender.boundary():
+            return int(self._w3.eth.block_number)
+
+    def block_hash(self, number: int) -> bytes | None:
+        block = self._block(number)
+        return None if block is None else bytes(block["hash"])
+
+    def block_timestamp(self, number: int) -> int | None:
+        """Unix seconds of block ``number`` on the canonical chain, or None if it does not exist."""
+        block = self._block(number)
+        return None if block is None else int(block["timestamp"])
+
+    def _block(self, number: int) -> Mapping[str, Any] | None:
+        if number < 0:
+            return None
+        with self._sender.boundary():
+            try:
+                return self._w3.eth.get_block(number)
+            except BlockNotFound:
+                return None
+
+    # -- plumbing -----------------------------------------------------------------------------------
+    def _call(self, name: str, *args: Any) -> Any:
+        with self._sender.boundary():
+            return getattr(self._contract.functions, name)(*args).call()
+
+    def _transact(self, name: str, *args: Any) -> TxReceipt:
+        receipt = self._sender.transact(getattr(self._contract.functions, name)(*args))
+        return self._receipt(receipt)
+
+    def _receipt(self, receipt: Web3TxReceipt) -> TxReceipt:
+        events = tuple(event for entry in receipt["logs"] if (event := self._decode_log(entry)) is not None)
+        return TxReceipt(
+            tx_hash=bytes(receipt["transactionHash"]),
+            block_number=int(receipt["blockNumber"]),
+            block_hash=bytes(receipt["blockHash"]),
+            gas_used=int(receipt["gasUsed"]),
+            events=events,
+        )
+
+    def _decode_log(self, entry: Mapping[str, Any]) -> LedgerEvent | None:
+        if to_checksum_address(entry["address"]) != self._contract.address or not entry["topics"]:
+            return None
+        name = self._events_by_topic.get(bytes(entry["topics"][0]))
+        if name is None:
+            return None
+        with self._sender.boundary():
+            decoded = getattr(self._contract.events, name)().process_log(entry)
+        return LedgerEvent(
+            name=name,
+            args=_plain(decoded["args"]),
+            block_number=int(entry["blockNumber"]),
+            block_hash=bytes(entry["blockHash"]),
+            tx_hash=bytes(entry["transactionHash"]),
+            log_index=int(entry["logIndex"]),
+            address=str(self._contract.address),
+        )
+
+    # -- roles and businesses -------------------------------------------------------------------------
+    def grant_role(self, role: Role, account: str) -> TxReceipt:
+        return self._transact("grantRole", role_id(role), _address(account))
+
+    def revoke_role(self, role: Role, account: str) -> TxReceipt:
+        return self._transact("revokeRole", role_id(role), _address(account))
+
+    def has_role(self, role: Role, account: str) -> bool:
+        return bool(self._call("hasRole", role_id(role), _address(account)))
+
+    def register_business(self, account: str, kinds: BusinessKind, registration_hash: bytes) -> TxReceipt:
+        return self._transact("registerBusiness", _address(account), int(kinds), _b32(registration_hash))
+
+    def suspend_business(self, account: str) -> TxReceipt:
+        return self._transact("suspendBusiness", _address(account))
+
+    def reinstate_business(self, account: str) -> TxReceipt:
+        return self._transact("reinstateBusiness", _address(account))
+
+    def get_business(self, account: str) -> BusinessRecord | None:
+        registration_hash, kinds, active, registered_at = self._call("getBusiness", _address(account))
+        if registered_at == 0:
+            return None
+        return BusinessRecord(
+            account=_address(account),
+            kinds=BusinessKind(kinds),
+            registration_hash=bytes(registration_hash),
+            active=bool(active),
+            registered_at=int(registered_at),
+        )
+
+    # -- passports ------------------------------------------------------------------------------------
+    def issue_passport(
+        self, passport_id: bytes, battery_id_hash: bytes, manifest_digest: bytes, signature: bytes
+    ) -> TxReceipt:
+        return self._transact(
+            "issuePassport", _b32(passport_id), _b32(battery_id_hash), _b32(manifest_digest), bytes(signature)
+        )
+
+    def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
+        return self._transact("updatePassport", _b32(passport_id), _b32(manifest_digest), bytes(signature))
+
+    def change_status(
+        self, passport_id: bytes, status: LifecycleStatus, manifest_digest: bytes, signature: bytes
+    ) -> TxReceipt:
+        return self._transact(
+            "changeStatus", _b32(passport_id), int(status), _b32(manifest_digest), bytes(signature)
+        )
+
+    def issue_successor(
+        self,
+        predecessor_id: bytes,
+        passport_id: bytes,
+        battery_id_hash: bytes,
+        status: LifecycleStatus,
+        manifest_digest: bytes,
+        signature: bytes,
+    ) -> TxReceipt:
+        return self._transact(
+            "issueSuccessor",
+            _b32(predecessor_id),
+            _b32(passport_id),
+            _b32(battery_id_hash),
+            int(status),
+            _b32(manifest_digest),
+            bytes(signature),
+        )
+
+    def recycle(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
+        return self._transact("recycle", _b32(passport_id), _b32(manifest_digest), bytes(signature))
+
+    def get_passport(self, passport_id: bytes) -> PassportRecord | None:
+        try:
+            p = self._call("getPassport", _b32(passport_id))
+        except ContractRevert as exc:
+            if exc.error == "BatteryPassportRegistryUnknownPassport":
+                return None
+            raise
+        (battery, digest, predecessor, successor, issuer, version, status, created, custodian, updated) = p
+        return PassportRecord(
+            passport_id=bytes(passport_id),
+            battery_id_hash=bytes(battery),
+            issuer=to_checksum_address(issuer),
+            custodian=to_checksum_address(custodian),
+            status=LifecycleStatus(status),
+            manifest_digest=bytes(digest),
+            version=int(version),
+            predecessor=bytes(predecessor),
+            successor=bytes(successor),
+            created_at=int(created),
+            updated_at=int(updated),
+        )
+
+    def version_digest(self, passport_id: bytes, version: int) -> bytes:
+        return bytes(self._call("versionDigest", _b32(passport_id), version))
+
+    def passport_version_hash(
+        self,
+        passport_id: bytes,
+        battery_id_hash: bytes,
+        version: int,
+        status: LifecycleStatus,
+        manifest_digest: bytes,
+        predecessor: bytes,
+    ) -> bytes:
+        return bytes(
+            self._call(
+                "hashPassportVersion",
+                _b32(passport_id),
+                _b32(battery_id_hash),
+                version,
+                int(status),
+                _b32(manifest_digest),
+                _b32(predecessor),
+            )
+        )
+
+    def recover_version_signer(
+        self,
+        passport_id: bytes,
+        battery_id_hash: bytes,
+        version: int,
+        status: LifecycleStatus,
+        manifest_digest: bytes,
+        predecessor: bytes,
+        signature: bytes,
+    ) -> str:
+        return to_checksum_address(
+            self._call(
+                "recoverVersionSigner",
+                _b32(passport_id),
+                _b32(battery_id_hash),
+                version,
+                int(status),
+                _b32(manifest_digest),
+                _b32(predecessor),
+                bytes(signature),
+            )
+        )
+
+    # -- custody ------------------------------------------------------------------------------------
+    def offer_custody(self, passport_id: bytes, to: str, expires_at: int) -> TxReceipt:
+        return self._transact("offerCustody", _b32(passport_id), _address(to), expires_at)
+
+    def accept_custody(self, passport_id: bytes) -> TxReceipt:
+        return self._transact("acceptCustody", _b32(passport_id))
+
+    def cancel_custody_offer(self, passport_id: bytes) -> TxReceipt:
+        return self._transact("cancelCustodyOffer", _b32(passport_id))
+
+    def get_custody_offer(self, passport_id: bytes) -> CustodyOffer | None:
+        to, expires_at = self._call("getCustodyOffer", _b32(passport_id))
+        if to == ZERO_ADDRESS:
+            return None
+        passport = self.get_passport(passport_id)
+        return CustodyOffer(
+            passport_id=bytes(passport_id),
+            from_address=passport.custodian if passport else ZERO_ADDRESS,
+            to_address=to_checksum_address(to),
+            expires_at=int(expires_at),
+        )
+
+    # -- data anchors -------------------------------------------------------------------------------
+    def anchor_batch(self, root: bytes, cid_digest: bytes, record_count: int, kind: AnchorKind) -> TxReceipt:
+        return self._transact("anchorBatch", _b32(root), _b32(cid_digest), record_count, int(kind))
+
+    def get_anchor(self, root: bytes) -> AnchorRecord | None:
+        record_count, kind, anchored_at, block_number = self._call("getAnchor", _b32(root))
+        if block_number == 0:
+            return None
+        return AnchorRecord(
+            root=bytes(root),
+            record_count=int(record_count),
+            kind=AnchorKind(kind),
+            anchored_at=int(anchored_at),
+            block_number=int(block_number),
+        )
+
+    def verify_record(self, root: bytes, record_digest: bytes, proof: Sequence[bytes]) -> bool:
+        return bool(self._call("verifyRecord", _b32(root), _b32(record_digest), [_b32(p) for p in proof]))
+
+    # -- events -------------------------------------------------------------------------------------
+    def events(self, from_block: int, to_block: int, names: Sequence[str] | None = None) -> list[LedgerEvent]:
+        topics: list[bytes] | None = None
+        if names is not None:
+            wanted = set(names)
+            topics = [topic for topic, name in self._events_by_topic.items() if name in wanted]
+            if not topics:
+                return []
+        params: dict[str, Any] = {
+            "address": self._contract.address,
+            "fromBlock": from_block,
+            "toBlock": to_block,
+        }
+        if topics is not None:
+            params["topics"] = [["0x" + t.hex() for t in topics]]
+        with self._sender.boundary():
+            logs = self._w3.eth.get_logs(params)  # type: ignore[arg-type]
+        found = [event for entry in logs if (event := self._decode_log(entry)) is not None]
+        found.sort(key=lambda e: (e.block_number, e.log_index))
+        return found
+
+
+def _b32(value: bytes) -> bytes:
+    if not isinstance(value, bytes | bytearray) or len(value) != 32:
+        raise InvalidIdentifier(f"expected 32 bytes, got {value!r}")
+    return bytes(value)
+
+
+def _address(value: str) -> str:
+    if not isinstance(value, str) or not is_address(value):
+        raise InvalidIdentifier(f"invalid address {value!r}")
+    return to_checksum_address(value)

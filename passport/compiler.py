@@ -1,0 +1,176 @@
+"""Compile ``contracts/`` with solc 0.8.28: a native ``solc`` of that version if one is on PATH, else
+solc-js through ``scripts/solc_adapter.js``. The compiler settings live here and nowhere else.
+
+Sources are read and their imports resolved here (project root, then ``node_modules``), and every file
+goes into the standard JSON with its content, so the native compiler and solc-js see the same input and
+produce the same output. ``solcx`` is a dev dependency and is imported only when compiling.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from passport.errors import CompilerError, ToolchainError
+from passport.localnodes import find_node_modules
+
+log = logging.getLogger(__name__)
+
+SOLC_VERSION = "0.8.28"
+# ganache 7.9 runs at most shanghai; later forks add opcodes (MCOPY, TSTORE) it rejects.
+EVM_VERSION = "shanghai"
+# Tuned for runtime cost: anchors are sent every batch, the registry is deployed once.
+OPTIMIZER_RUNS = 10000
+# Contracts whose artifacts ship with the package (the ones anything deploys or talks to).
+ARTIFACT_CONTRACTS: tuple[str, ...] = ("BatteryPassportRegistry",)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS_DIR = PROJECT_ROOT / "contracts"
+ADAPTER = PROJECT_ROOT / "scripts" / "solc_adapter.js"
+
+_IMPORT = re.compile(r"""^\s*import\s+(?:[^"';]*?\bfrom\s+)?["']([^"']+)["']""", re.MULTILINE)
+
+
+def compiler_settings() -> dict[str, Any]:
+    """The standard-JSON ``settings`` every build uses."""
+    return {
+        "evmVersion": EVM_VERSION,
+        "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+        # No metadata hash in the bytecode: the committed metadata already pins the sources by keccak,
+        # and bytecode then changes only when code does, not when a comment does.
+        "metadata": {"bytecodeHash": "none"},
+        "outputSelection": {
+            "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}
+        },
+    }
+
+
+def _resolve(unit: str, imported: str) -> str:
+    """The source unit name an import refers to (relative imports resolve against the importer)."""
+    if imported.startswith(("./", "../")):
+        parts: list[str] = []
+        for part in (PurePosixPath(unit).parent / imported).parts:
+            if part == "..":
+                if not parts:
+                    raise CompilerError(f"import {imported!r} in {unit} escapes the source tree")
+                parts.pop()
+            elif part != ".":
+                parts.append(part)
+        return "/".join(parts)
+    return imported
+
+
+def _read_unit(unit: str, roots: tuple[Path, ...]) -> str:
+    for root in roots:
+        if (path := root / unit).is_file():
+            return path.read_text(encoding="utf-8")
+    raise CompilerError(f"cannot find Solidity source {unit!r} in the project or node_modules")
+
+
+def collect_sources(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, str]:
+    """Every source unit (the project's contracts and what they import), by source unit name."""
+    roots: tuple[Path, ...] = (contracts_dir.parent,)
+    try:
+        roots += (find_node_modules(PROJECT_ROOT),)
+    except ToolchainError:
+        log.warning("node_modules not found: only the project's own sources can be resolved")
+    pending = [p.relative_to(contracts_dir.parent).as_posix() for p in sorted(contracts_dir.rglob("*.sol"))]
+    sources: dict[str, str] = {}
+    while pending:
+        unit = pending.pop()
+        if unit in sources:
+            continue
+        sources[unit] = _read_unit(unit, roots)
+        pending.extend(_resolve(unit, imported) for imported in _IMPORT.findall(sources[unit]))
+    return dict(sorted(sources.items()))
+
+
+def standard_input(sources: dict[str, str]) -> dict[str, Any]:
+    return {
+        "language": "Solidity",
+        "sources": {unit: {"content": text} for unit, text in sources.items()},
+        "settings": compiler_settings(),
+    }
+
+
+def _native_solc() -> str | None:
+    """A ``solc`` on PATH that is exactly the pinned version, if any."""
+    solc = shutil.which("solc")
+    if solc is None:
+        return None
+    try:
+        out = subprocess.run(
+            [solc, "--version"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return solc if f"Version: {SOLC_VERSION}+" in out else None
+
+
+def solc_binary() -> str:
+    """The compiler executable: a native solc of the pinned version, else the solc-js adapter."""
+    if native := _native_solc():
+        return native
+    if shutil.which("node") is None:
+        raise CompilerError(f"no solc {SOLC_VERSION} on PATH and no `node` to run solc-js")
+    return str(ADAPTER)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledContract:
+    """One contract's build output, as committed under ``passport/_artifacts``."""
+
+    name: str
+    source: str
+    abi: list[dict[str, Any]]
+    bytecode: str
+    deployed_bytecode: str
+    metadata: str
+
+    def as_artifact(self) -> dict[str, Any]:
+        return {
+            "contractName": self.name,
+            "sourceName": self.source,
+            "compiler": {"version": SOLC_VERSION, "settings": compiler_settings()},
+            "abi": self.abi,
+            "bytecode": "0x" + self.bytecode,
+            "deployedBytecode": "0x" + self.deployed_bytecode,
+            "metadata": self.metadata,
+        }
+
+
+def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, CompiledContract]:
+    """Compile every contract under ``contracts_dir``; raises ``CompilerError`` on any failure."""
+    try:
+        import solcx
+        from solcx.exceptions import SolcError
+    except ImportError as exc:
+        raise CompilerError("py-solc-x is not installed (it is a dev dependency)") from exc
+    sources = collect_sources(contracts_dir)
+    binary = solc_binary()
+    log.info("compiling %d source units with %s", len(sources), binary)
+    try:
+        output = solcx.compile_standard(standard_input(sources), solc_binary=binary)
+    except SolcError as exc:
+        raise CompilerError(f"solc failed:\n{exc.stderr_data or exc.message}") from None
+    except (OSError, ValueError) as exc:
+        raise CompilerError(f"cannot run the Solidity compiler {binary}: {exc}") from exc
+    compiled: dict[str, CompiledContract] = {}
+    for source, contracts in output.get("contracts", {}).items():
+        if not source.startswith(contracts_dir.name + "/"):
+            continue
+        for name, out in contracts.items():
+            compiled[name] = CompiledContract(
+                name=name,
+                source=source,
+                abi=out["abi"],
+                bytecode=out["evm"]["bytecode"]["object"],
+                deployed_bytecode=out["evm"]["deployedBytecode"]["object"],
+                metadata=out["metadata"],
+            )
+    return compiled

@@ -1,0 +1,88 @@
+"""Shared fixtures: the registry deployed on every chain backend, isolated per test by snapshots.
+
+* ``chain_backend`` — session-scoped, parametrized over eth-tester, ganache and anvil (the node ones are
+  marked ``node``); the registry is deployed once per backend with the actors in
+  ``chain_backends.ACTOR_KEYS`` funded, granted their roles and registered as businesses.
+* ``ledger`` — the same backend, with a snapshot taken before the test and reverted after it.
+* ``registry_admin``, ``issuer``, ``inspector``, ``repurposer``, ``recycler``, ``oracle``, ``business``,
+  ``stranger`` — the actors (``Actor``: ``.client`` is a ``Web3ChainClient``, ``.key``, ``.sign(...)``).
+* ``eth_tester_backend`` — the in-process backend alone (for suites that only need one chain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from chain_backends import Actor, ChainBackend, running_backend
+
+
+@pytest.fixture(scope="session")
+def eth_tester_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainBackend]:
+    with running_backend("eth-tester", tmp_path_factory.mktemp("eth-tester")) as backend:
+        yield backend
+
+
+@pytest.fixture(
+    scope="session",
+    params=[
+        "eth-tester",
+        pytest.param("ganache", marks=pytest.mark.node),
+        pytest.param("anvil", marks=pytest.mark.node),
+    ],
+)
+def chain_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ChainBackend]:
+    name: str = request.param
+    if name == "eth-tester":
+        yield request.getfixturevalue("eth_tester_backend")
+        return
+    with running_backend(name, tmp_path_factory.mktemp(name)) as backend:
+        yield backend
+
+
+@pytest.fixture
+def ledger(chain_backend: ChainBackend) -> Iterator[ChainBackend]:
+    with chain_backend.isolated():
+        yield chain_backend
+
+
+@pytest.fixture
+def registry_admin(ledger: ChainBackend) -> Actor:
+    return ledger.actors["admin"]
+
+
+@pytest.fixture
+def issuer(ledger: ChainBackend) -> Actor:
+    return ledger.actors["issuer"]
+
+
+@pytest.fixture
+def inspector(ledger: ChainBackend) -> Actor:
+    return ledger.actors["inspector"]
+
+
+@pytest.fixture
+def repurposer(ledger: ChainBackend) -> Actor:
+    return ledger.actors["repurposer"]
+
+
+@pytest.fixture
+def recycler(ledger: ChainBackend) -> Actor:
+    return ledger.actors["recycler"]
+
+
+@pytest.fixture
+def oracle(ledger: ChainBackend) -> Actor:
+    return ledger.actors["oracle"]
+
+
+@pytest.fixture
+def business(ledger: ChainBackend) -> Actor:
+    return ledger.actors["business"]
+
+
+@pytest.fixture
+def stranger(ledger: ChainBackend) -> Actor:
+    return ledger.actors["stranger"]

@@ -1,0 +1,89 @@
+"""``Web3ChainClient`` and ``deploy_registry`` at the boundary: protocol, errors, nonces, deployment."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from chain_backends import SETTINGS, Actor, ChainBackend, digest, passport_id, reverts
+from eth_utils.crypto import keccak
+
+from passport.chain import AnchorKind, ChainClient, LifecycleStatus, Role, Web3ChainClient, deploy_registry
+from passport.errors import ChainUnavailable, DeploymentError, InvalidIdentifier, TransactionFailed
+from passport.localnodes import free_port
+
+
+def test_client_satisfies_the_protocol(registry_admin: Actor) -> None:
+    assert isinstance(registry_admin.client, ChainClient)
+    assert registry_admin.client.as_account(keccak(b"k")).account != registry_admin.address
+
+
+def test_blocks(ledger: ChainBackend, registry_admin: Actor) -> None:
+    client = registry_admin.client
+    head = client.block_number()
+    assert client.block_hash(head) == bytes(ledger.w3.eth.get_block(head)["hash"])
+    assert client.block_timestamp(head) == ledger.w3.eth.get_block(head)["timestamp"]
+    assert client.block_hash(head + 1000) is None
+    assert client.block_timestamp(-1) is None
+
+
+def test_deploy_registry(ledger: ChainBackend, registry_admin: Actor, stranger: Actor) -> None:
+    address, receipt = deploy_registry(
+        ledger.w3, stranger.key, admin=registry_admin.address, settings=SETTINGS
+    )
+    assert receipt.gas_used > 0
+    assert [e.name for e in receipt.events] == ["RoleGranted"]
+    assert receipt.events[0].args["account"] == registry_admin.address
+    client = Web3ChainClient.from_web3(ledger.w3, registry_admin.key, address, settings=SETTINGS)
+    assert client.has_role(Role.ADMIN, registry_admin.address)
+    assert not client.has_role(Role.ADMIN, stranger.address)
+
+
+def test_deploy_rejects_bad_arguments(ledger: ChainBackend, stranger: Actor) -> None:
+    with pytest.raises(InvalidIdentifier):
+        deploy_registry(ledger.w3, stranger.key, admin="not-an-address")
+    with pytest.raises(DeploymentError):
+        deploy_registry(ledger.w3, stranger.key, admin_delay=-1)
+
+
+def test_nonce_counter_resyncs_when_another_sender_used_the_account(
+    ledger: ChainBackend, issuer: Actor
+) -> None:
+    # A second client with its own nonce book (another process, in effect) sends from the same key.
+    other = Web3ChainClient(ledger.w3, issuer.client.registry_address, issuer.key, settings=SETTINGS)
+    for n in range(3):
+        pid = passport_id(f"n{n}")
+        writer = issuer.client if n % 2 == 0 else other
+        sig = issuer.sign(pid, digest("b"), 1, LifecycleStatus.ORIGINAL, digest("m"))
+        writer.issue_passport(pid, digest("b"), digest("m"), sig)
+    assert all(issuer.client.get_passport(passport_id(f"n{n}")) is not None for n in range(3))
+
+
+def test_unfunded_sender_fails_as_transaction_failed(registry_admin: Actor) -> None:
+    key = keccak(b"no ether here")
+    broke = registry_admin.client.as_account(key)
+    registry_admin.client.grant_role(Role.ORACLE, broke.account)
+    with pytest.raises(TransactionFailed):
+        broke.anchor_batch(digest("r"), digest("c"), 1, AnchorKind.CHARGING)
+
+
+def test_reverts_in_views_are_translated(stranger: Actor) -> None:
+    with reverts("BatteryPassportRegistryUnknownPassport", passport_id("missing")):
+        stranger.client.version_digest(passport_id("missing"), 1)
+
+
+def test_events_filter_by_name(registry_admin: Actor) -> None:
+    head = registry_admin.client.block_number()
+    assert registry_admin.client.events(0, head, ["NoSuchEvent"]) == []
+    granted = registry_admin.client.events(0, head, ["RoleGranted"])
+    assert granted
+    assert {e.name for e in granted} == {"RoleGranted"}
+
+
+def test_unreachable_node_is_chain_unavailable() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    client = Web3ChainClient.from_rpc(url, keccak(b"k"), "0x" + "11" * 20, settings=SETTINGS)
+    started = time.monotonic()
+    with pytest.raises(ChainUnavailable):
+        client.block_number()
+    assert time.monotonic() - started < 10
