@@ -1,1 +1,68 @@
 """Battery passport ledger: oracle (device data ingestion, anchoring, health evaluation)."""
+
+from oracle.anchoring import (
+    AnchoredRecord,
+    Anchorer,
+    AnchoringPolicy,
+    BatchDocument,
+    RecordProof,
+    RunReport,
+    build_batch_document,
+    history_from_documents,
+    parse_batch_document,
+)
+from oracle.devices import DeviceKey, DeviceRecord, SignedUpload, recover_signer, sign_upload, upload_body
+from oracle.errors import OracleError
+from oracle.health import GradingPolicy, HealthAssessment, RatedValues, evaluate_from_journal, evaluate_health
+from oracle.ingestion import Acknowledgement, Ingestor, record_bytes
+from oracle.journal import BatchRow, Journal, RecordRow
+from oracle.merkle import MerkleTree, leaf_hash, merkle_root, record_digest, verify_proof
+from oracle.readings import (
+    ChargingSession,
+    DiagnosticSnapshot,
+    ParkingPeriod,
+    Reading,
+    SafetyEvent,
+    parse_reading,
+)
+
+__all__ = [
+    "Acknowledgement",
+    "AnchoredRecord",
+    "Anchorer",
+    "AnchoringPolicy",
+    "BatchDocument",
+    "BatchRow",
+    "ChargingSession",
+    "DeviceKey",
+    "DeviceRecord",
+    "DiagnosticSnapshot",
+    "GradingPolicy",
+    "HealthAssessment",
+    "Ingestor",
+    "Journal",
+    "MerkleTree",
+    "OracleError",
+    "ParkingPeriod",
+    "RatedValues",
+    "Reading",
+    "RecordProof",
+    "RecordRow",
+    "RunReport",
+    "SafetyEvent",
+    "SignedUpload",
+    "build_batch_document",
+    "evaluate_from_journal",
+    "evaluate_health",
+    "history_from_documents",
+    "leaf_hash",
+    "merkle_root",
+    "parse_batch_document",
+    "parse_reading",
+    "record_bytes",
+    "record_digest",
+    "recover_signer",
+    "sign_upload",
+    "upload_body",
+    "verify_proof",
+]

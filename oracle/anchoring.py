@@ -1,0 +1,602 @@
+"""Batching and anchoring: journaled records → batch document in the store → Merkle root on the ledger.
+
+Per batch, each step is one committed journal transition (``oracle.journal``)::
+
+    open      records sealed into the batch; Merkle root and batch document fixed in the journal
+    stored    document put in the ContentStore (CID recorded)
+    sent      ``anchor_batch(root, cid_digest, count, kind)`` mined (tx hash, block recorded)
+    anchored  ``get_anchor(root)`` read back from the registry and matching the batch
+    confirmed the anchor's block is ``confirmations`` deep and still on the canonical chain
+
+Restartability: the worker can die between any two steps and a restart finishes the work.
+
+* open → stored: ``put`` is idempotent (same bytes, same CID), and the document bytes come from the
+  journal, so a second ``put`` after a crash yields the same CID.
+* stored → sent: before sending, ``get_anchor(root)`` is asked; if the root is already on-chain (the
+  previous worker's transaction was mined but its receipt never recorded) the anchor is adopted, not
+  resent. If a resend races and the registry reverts with its "already anchored" custom error, that is
+  success too. A root is therefore never anchored twice.
+* sent → anchored → confirmed: read-only checks, safe to repeat.
+
+The chain or the store being down (``ChainUnavailable``, ``StoreUnavailable``, ``TransactionFailed``)
+never touches ingestion: readings keep being journaled, and anchoring retries with exponential backoff,
+draining the backlog once the dependency answers again.
+
+Reorgs: a batch at ``sent``/``anchored``/``confirmed`` whose block hash at the recorded height changed,
+or whose root the registry no longer knows, goes back to ``stored`` (``mark_dropped``); the ``stored``
+step then adopts the anchor if the transaction was re-included elsewhere, or sends it again.
+Confirmed batches within ``recheck_blocks`` of the head are re-checked on every run.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from oracle.errors import AnchorMismatch, DocumentMismatch, NotAnchored
+from oracle.journal import BATCH_STATES, BatchRow, Journal, RecordRow
+from oracle.merkle import MerkleTree, keccak256, verify_proof
+from oracle.readings import KIND_NAME, READING_ADAPTER, Reading
+from passport.canonical import canonical_json, parse_canonical_object
+from passport.chain.protocol import ChainClient
+from passport.chain.records import AnchorKind, AnchorRecord
+from passport.errors import (
+    ChainUnavailable,
+    ContractRevert,
+    StoreUnavailable,
+    TransactionFailed,
+)
+from passport.settings import Settings
+from passport.store.cid import cid_digest
+from passport.store.protocol import ContentStore
+
+log = logging.getLogger(__name__)
+
+BATCH_DOCUMENT_TYPE = "battery-passport-ledger/anchor-batch/v1"
+MERKLE_SCHEME = (
+    "openzeppelin-standard-merkle-tree; leaf=keccak256(recordDigest); recordDigest=keccak256(record)"
+)
+# Errors that mean "a dependency is down or slow": back off and retry, never give up on the batch.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (ChainUnavailable, StoreUnavailable, TransactionFailed)
+
+
+def _parse_hex(value: object) -> object:
+    if isinstance(value, str):
+        return bytes.fromhex(value.removeprefix("0x"))
+    return value
+
+
+HexBytes = Annotated[
+    bytes,
+    BeforeValidator(_parse_hex),
+    PlainSerializer(lambda raw: "0x" + raw.hex(), return_type=str),
+]
+
+
+class AnchoringPolicy(BaseModel):
+    """When batches are sealed, how deep an anchor must be, and how failures are retried."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    batch_size: int = Field(default=1000, ge=1, le=100_000, description="Seal a batch at this many records.")
+    max_batch_age_s: float = Field(
+        default=60.0, gt=0, description="…or when its oldest pending record has waited this long."
+    )
+    confirmations: int = Field(default=0, ge=0, le=1000, description="Blocks on top of the anchor's block.")
+    recheck_blocks: int = Field(
+        default=256, ge=0, description="Re-check confirmed anchors this close to the head for reorgs."
+    )
+    retry_initial_s: float = Field(default=1.0, gt=0)
+    retry_max_s: float = Field(default=300.0, gt=0)
+    retry_factor: float = Field(default=2.0, ge=1)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> AnchoringPolicy:
+        """The policy with the confirmation depth taken from the one settings object."""
+        return cls(**{"confirmations": settings.confirmations, **overrides})
+
+
+# -- batch documents -----------------------------------------------------------------------------------
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def build_batch_document(
+    kind: AnchorKind, records: Sequence[RecordRow], created_at: float
+) -> tuple[bytes, bytes]:
+    """``(merkle root, canonical document bytes)`` for a batch of records of one kind.
+
+    The document lists every record in full (as its JSON object, whose canonical form is exactly the
+    journaled bytes) with its digest, so the batch can be audited from the store alone: recompute each
+    digest, rebuild the tree, compare the root with the registry's anchor.
+    """
+    tree = MerkleTree.from_digests(r.digest for r in records)
+    uploads = sorted({(r.device_id, r.seq) for r in records})
+    document = {
+        "type": BATCH_DOCUMENT_TYPE,
+        "kind": KIND_NAME[kind],
+        "created_at": _iso(created_at),
+        "record_count": len(records),
+        "merkle": {"root": "0x" + tree.root.hex(), "scheme": MERKLE_SCHEME},
+        "batteries": sorted({r.battery_id for r in records}),
+        "uploads": [{"device_id": device, "seq": seq} for device, seq in uploads],
+        "records": [
+            {"digest": "0x" + r.digest.hex(), "record": parse_canonical_object(r.canonical)} for r in records
+        ],
+    }
+    return tree.root, canonical_json(document)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """One record as read back from a batch document (digest re-checked)."""
+
+    digest: bytes
+    canonical: bytes
+    battery_id: str
+    device_id: str
+    seq: int
+    index: int
+    reading: Reading
+
+
+@dataclass(frozen=True, slots=True)
+class BatchDocument:
+    """A parsed, self-checked batch document."""
+
+    kind: AnchorKind
+    created_at: str
+    root: bytes
+    records: tuple[DocumentRecord, ...]
+    tree: MerkleTree = field(repr=False)
+
+
+def parse_batch_document(data: bytes) -> BatchDocument:
+    """Parse a batch document and check it: each digest matches its record, the tree matches the root.
+
+    Raises ``DocumentMismatch`` if anything disagrees (a tampered or truncated document).
+    """
+    try:
+        value = parse_canonical_object(data)
+        if value.get("type") != BATCH_DOCUMENT_TYPE:
+            raise DocumentMismatch(f"not a batch document (type {value.get('type')!r})")
+        kind = {name: k for k, name in KIND_NAME.items()}[value["kind"]]
+        root = bytes.fromhex(value["merkle"]["root"].removeprefix("0x"))
+        records: list[DocumentRecord] = []
+        for entry in value["records"]:
+            record = entry["record"]
+            canonical = canonical_json(record)
+            digest = keccak256(canonical)
+            if "0x" + digest.hex() != entry["digest"]:
+                raise DocumentMismatch(f"record digest {entry['digest']} does not match its record")
+            reading = READING_ADAPTER.validate_json(canonical_json(record["reading"]), strict=True)
+            records.append(
+                DocumentRecord(
+                    digest, canonical, record["battery_id"], record["device_id"], record["seq"],
+                    record["index"], reading,
+                )
+            )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, DocumentMismatch):
+            raise
+        raise DocumentMismatch(f"malformed batch document: {exc!r}") from exc
+    tree = MerkleTree.from_digests(r.digest for r in records)
+    if tree.root != root or value["record_count"] != len(records):
+        raise DocumentMismatch(f"batch document does not reproduce its root 0x{root.hex()}")
+    return BatchDocument(kind, value["created_at"], root, tuple(records), tree)
+
+
+# -- proofs and history --------------------------------------------------------------------------------
+
+
+class RecordProof(BaseModel):
+    """Everything needed to show a record is anchored: check it offline or with ``verifyRecord``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    record_id: int
+    record_digest: HexBytes
+    root: HexBytes
+    proof: list[HexBytes]
+    cid: str
+    kind: AnchorKind
+    tx_hash: HexBytes | None
+    block_number: int
+    block_hash: HexBytes
+    confirmed: bool
+
+    def verify_offline(self) -> bool:
+        """The OpenZeppelin ``MerkleProof.verify`` rule, evaluated locally."""
+        return verify_proof(self.root, self.record_digest, self.proof)
+
+    def verify_on_chain(self, chain: ChainClient) -> bool:
+        """The registry's ``verifyRecord(root, recordDigest, proof)`` view, and the anchor's existence."""
+        return chain.get_anchor(self.root) is not None and chain.verify_record(
+            self.root, self.record_digest, self.proof
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnchoredRecord:
+    """One record of a battery's anchored history, with where it is anchored."""
+
+    record: DocumentRecord
+    root: bytes
+    cid: str
+    block_number: int | None
+    proof: tuple[bytes, ...]
+
+
+def history_from_documents(documents: Iterable[tuple[str, bytes]], battery_id: str) -> list[AnchoredRecord]:
+    """A battery's records from ``(cid, document bytes)`` pairs, each checked against its root.
+
+    This needs nothing but the documents (an auditor fetches them by the CIDs whose digests the ledger
+    holds); the caller still checks each root on-chain, e.g. with ``ChainClient.get_anchor``.
+    """
+    found: list[AnchoredRecord] = []
+    for cid, data in documents:
+        document = parse_batch_document(data)
+        found.extend(
+            AnchoredRecord(r, document.root, cid, None, tuple(document.tree.proof(r.digest)))
+            for r in document.records
+            if r.battery_id == battery_id
+        )
+    found.sort(key=lambda a: (a.record.reading.observed_at, a.record.device_id, a.record.seq, a.record.index))
+    return found
+
+
+# -- the pipeline -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Backoff:
+    """Exponential backoff shared by all batches: when a dependency is down, it is down for all of them."""
+
+    initial: float
+    factor: float
+    maximum: float
+    failures: int = 0
+    not_before: float = 0.0
+
+    def fail(self, now: float) -> float:
+        delay = min(self.maximum, self.initial * self.factor**self.failures)
+        self.failures += 1
+        self.not_before = now + delay
+        return delay
+
+    def succeed(self) -> None:
+        self.failures = 0
+        self.not_before = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one ``run_once`` did."""
+
+    sealed: int = 0
+    advanced: int = 0
+    confirmed: int = 0
+    dropped: int = 0
+    error: str | None = None
+    retry_in: float | None = None
+
+    @property
+    def idle(self) -> bool:
+        return not (self.sealed or self.advanced or self.dropped or self.error)
+
+
+def _is_already_anchored(exc: ContractRevert) -> bool:
+    # The registry's custom error is named <Contract><Problem>, e.g. "...RootAlreadyAnchored(bytes32)".
+    return "alreadyanchored" in exc.error.lower()
+
+
+class Anchorer:
+    """Drives batches through the anchoring state machine (see the module docstring)."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        store: ContentStore,
+        chain: ChainClient,
+        policy: AnchoringPolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.journal = journal
+        self.store = store
+        self.chain = chain
+        self.policy = policy or AnchoringPolicy()
+        self._clock = clock
+        self._backoff = _Backoff(
+            self.policy.retry_initial_s, self.policy.retry_factor, self.policy.retry_max_s
+        )
+        self._trees: OrderedDict[int, MerkleTree] = OrderedDict()
+
+    # -- sealing ---------------------------------------------------------------------------------
+
+    def seal(self, *, force: bool = False) -> list[BatchRow]:
+        """Seal pending records into batches: every full batch, plus an underfull one that is old enough.
+
+        ``force`` seals whatever is pending regardless of age (shutdown, tests).
+        """
+        sealed: list[BatchRow] = []
+        now = self._clock()
+        for kind, (count, oldest) in sorted(self.journal.pending().items()):
+            remaining = count
+            while remaining >= self.policy.batch_size or (
+                remaining > 0 and (force or now - oldest >= self.policy.max_batch_age_s)
+            ):
+                batch = self.journal.open_batch(
+                    kind, self.policy.batch_size, functools.partial(build_batch_document, kind)
+                )
+                if batch is None:
+                    break
+                log.info("sealed batch %d: %d %s records", batch.id, batch.record_count, kind.name.lower())
+                sealed.append(batch)
+                remaining -= batch.record_count
+        return sealed
+
+    # -- one step ----------------------------------------------------------------------------------
+
+    def step(self, batch: BatchRow) -> BatchRow:
+        """Advance ``batch`` by at most one state (committed); return it as it now stands."""
+        if batch.state == "open":
+            return self._store(batch)
+        if batch.state == "stored":
+            return self._send(batch)
+        if batch.state == "sent":
+            return self._read_back(batch)
+        if batch.state == "anchored":
+            return self._confirm(batch)
+        return self._recheck(batch)
+
+    def _store(self, batch: BatchRow) -> BatchRow:
+        cid = self.store.put(batch.document)
+        return self.journal.mark_stored(batch.id, cid, cid_digest(cid))
+
+    def _check_anchor(self, batch: BatchRow, anchor: AnchorRecord) -> None:
+        if anchor.record_count != batch.record_count or anchor.kind != batch.kind:
+            raise AnchorMismatch(
+                f"root 0x{batch.root.hex()} is anchored with {anchor.record_count} {anchor.kind.name} "
+                f"records, batch {batch.id} has {batch.record_count} {batch.kind.name}"
+            )
+
+    def _find_tx(self, root: bytes, block_number: int) -> bytes | None:
+        # Recover the hash of an anchoring transaction whose receipt a crashed worker never recorded:
+        # the registry's anchoring event in that block carries the root among its arguments.
+        try:
+            events = self.chain.events(block_number, block_number)
+        except (ChainUnavailable, ContractRevert):
+            return None
+        for event in events:
+            if root in event.args.values():
+                return event.tx_hash
+        return None
+
+    def _adopt(self, batch: BatchRow, anchor: AnchorRecord) -> BatchRow:
+        self._check_anchor(batch, anchor)
+        block_hash = self.chain.block_hash(anchor.block_number)
+        if block_hash is None:
+            raise ChainUnavailable(f"node does not know block {anchor.block_number} it reports the anchor in")
+        log.info("batch %d: root already anchored in block %d, adopting it", batch.id, anchor.block_number)
+        return self.journal.mark_sent(
+            batch.id, self._find_tx(batch.root, anchor.block_number), anchor.block_number, block_hash
+        )
+
+    def _send(self, batch: BatchRow) -> BatchRow:
+        assert batch.cid_digest is not None  # the stored state always has it
+        existing = self.chain.get_anchor(batch.root)
+        if existing is not None:
+            return self._adopt(batch, existing)
+        try:
+            receipt = self.chain.anchor_batch(batch.root, batch.cid_digest, batch.record_count, batch.kind)
+        except ContractRevert as exc:
+            if not _is_already_anchored(exc):
+                raise
+            anchor = self.chain.get_anchor(batch.root)
+            if anchor is None:
+                raise
+            return self._adopt(batch, anchor)
+        log.info(
+            "batch %d anchored in block %d (tx 0x%s)", batch.id, receipt.block_number, receipt.tx_hash.hex()
+        )
+        return self.journal.mark_sent(batch.id, receipt.tx_hash, receipt.block_number, receipt.block_hash)
+
+    def _dropped(self, batch: BatchRow, why: str) -> BatchRow:
+        log.warning("batch %d: anchor dropped (%s); it will be anchored again", batch.id, why)
+        return self.journal.mark_dropped(batch.id)
+
+    def _still_there(self, batch: BatchRow) -> tuple[AnchorRecord | None, str | None]:
+        """The registry's anchor for the batch, or None and why it no longer counts."""
+        anchor = self.chain.get_anchor(batch.root)
+        if anchor is None:
+            return None, "the registry no longer knows the root"
+        self._check_anchor(batch, anchor)
+        if anchor.block_number != batch.block_number:
+            return None, f"anchor moved from block {batch.block_number} to {anchor.block_number}"
+        assert batch.block_number is not None  # set from sent onwards
+        if self.chain.block_hash(batch.block_number) != batch.block_hash:
+            return None, f"block {batch.block_number} was replaced"
+        return anchor, None
+
+    def _read_back(self, batch: BatchRow) -> BatchRow:
+        anchor, why = self._still_there(batch)
+        if anchor is None:
+            return self._dropped(batch, why or "")
+        assert batch.block_hash is not None
+        return self.journal.mark_anchored(batch.id, anchor.block_number, batch.block_hash, None)
+
+    def _confirm(self, batch: BatchRow) -> BatchRow:
+        assert batch.block_number is not None
+        if self.chain.block_number() - batch.block_number < self.policy.confirmations:
+            return batch
+        anchor, why = self._still_there(batch)
+        if anchor is None:
+            return self._dropped(batch, why or "")
+        return self.journal.mark_confirmed(batch.id)
+
+    def _recheck(self, batch: BatchRow) -> BatchRow:
+        anchor, why = self._still_there(batch)
+        return batch if anchor is not None else self._dropped(batch, why or "")
+
+    # -- the loop --------------------------------------------------------------------------------------
+
+    def run_once(self) -> RunReport:
+        """Seal due batches and push every unfinished batch as far as it will go right now.
+
+        A transient failure (chain or store down) stops the run, is noted on the batch, and arms the
+        backoff; ``run_once`` does nothing until the backoff expires. Ingestion is unaffected.
+        """
+        now = self._clock()
+        if now < self._backoff.not_before:
+            return RunReport(retry_in=self._backoff.not_before - now)
+        sealed = len(self.seal())
+        advanced = confirmed = dropped = 0
+        current: BatchRow | None = None
+        try:
+            # Re-check confirmed anchors first, so a batch a reorg dropped is re-anchored in this run.
+            dropped += self._recheck_recent()
+            for batch in self.journal.batches(("open", "stored", "sent", "anchored")):
+                current = batch
+                # Bounded: a chain that keeps dropping the anchor must not pin this loop forever.
+                for _ in range(2 * len(BATCH_STATES)):
+                    if current.state == "confirmed":
+                        break
+                    moved = self.step(current)
+                    if moved.state == current.state and moved.reorgs == current.reorgs:
+                        break  # waiting for confirmations
+                    advanced += 1
+                    dropped += moved.reorgs - current.reorgs
+                    confirmed += moved.state == "confirmed"
+                    current = moved
+            current = None
+        except TRANSIENT_ERRORS as exc:
+            delay = self._backoff.fail(self._clock())
+            if current is not None:
+                self.journal.record_failure(current.id, f"{type(exc).__name__}: {exc}")
+            log.warning("anchoring paused for %.1f s: %s: %s", delay, type(exc).__name__, exc)
+            return RunReport(sealed, advanced, confirmed, dropped, f"{type(exc).__name__}: {exc}", delay)
+        except ContractRevert as exc:
+            # Not transient in principle (e.g. the oracle account lost ORACLE_ROLE), but an operator can
+            # fix it without restarting us: note it, back off, retry.
+            delay = self._backoff.fail(self._clock())
+            if current is not None:
+                self.journal.record_failure(current.id, f"ContractRevert: {exc}")
+            log.error("anchoring reverted, retrying in %.1f s: %s", delay, exc)
+            return RunReport(sealed, advanced, confirmed, dropped, f"ContractRevert: {exc}", delay)
+        self._backoff.succeed()
+        return RunReport(sealed, advanced, confirmed, dropped)
+
+    def _recheck_recent(self) -> int:
+        confirmed = self.journal.batches(("confirmed",))
+        if not confirmed:
+            return 0
+        head = self.chain.block_number()
+        dropped = 0
+        for batch in confirmed:
+            recent = (
+                batch.block_number is not None and head - batch.block_number <= self.policy.recheck_blocks
+            )
+            if recent and self._recheck(batch).state != "confirmed":
+                dropped += 1
+        return dropped
+
+    def run(self, stop: threading.Event, *, poll_s: float = 1.0) -> None:
+        """Run until ``stop`` is set: anchor, then wait ``poll_s`` (or the backoff) and go again.
+
+        ``AnchorMismatch`` propagates and stops the loop: the ledger holds this root with other
+        metadata, which no retry can fix and an operator must look at.
+        """
+        while not stop.is_set():
+            report = self.run_once()
+            if report.retry_in is not None:
+                stop.wait(report.retry_in)
+            elif report.idle:
+                stop.wait(poll_s)
+
+    def drain(self, *, max_rounds: int = 1000) -> RunReport:
+        """Seal everything pending and run until nothing is left to do (tests, shutdown, scripts)."""
+        self.seal(force=True)
+        report = RunReport()
+        for _ in range(max_rounds):
+            report = self.run_once()
+            if report.error is not None or report.idle:
+                break
+        return report
+
+    # -- proofs and history ----------------------------------------------------------------------------
+
+    def _tree(self, batch_id: int) -> MerkleTree:
+        tree = self._trees.get(batch_id)
+        if tree is None:
+            tree = MerkleTree.from_digests(r.digest for r in self.journal.batch_records(batch_id))
+            self._trees[batch_id] = tree
+            if len(self._trees) > 16:  # keep the few most recently asked-about batches' trees
+                self._trees.popitem(last=False)
+        else:
+            self._trees.move_to_end(batch_id)
+        return tree
+
+    def proof_for(self, record_id: int) -> RecordProof:
+        """The inclusion proof of a journaled record; ``NotAnchored`` until its batch is anchored."""
+        record = self.journal.record(record_id)
+        if record.batch_id is None:
+            raise NotAnchored(f"record {record_id} is pending: not in a batch yet")
+        batch = self.journal.batch(record.batch_id)
+        if batch.state not in ("anchored", "confirmed"):
+            raise NotAnchored(f"record {record_id} is in batch {batch.id}, which is {batch.state}")
+        assert batch.cid is not None
+        assert batch.block_number is not None
+        assert batch.block_hash is not None
+        tree = self._tree(batch.id)
+        if tree.root != batch.root:
+            raise DocumentMismatch(f"journal records of batch {batch.id} do not reproduce its root")
+        return RecordProof(
+            record_id=record.id,
+            record_digest=record.digest,
+            root=batch.root,
+            proof=tree.proof(record.digest),
+            cid=batch.cid,
+            kind=batch.kind,
+            tx_hash=batch.tx_hash,
+            block_number=batch.block_number,
+            block_hash=batch.block_hash,
+            confirmed=batch.state == "confirmed",
+        )
+
+    def battery_history(self, battery_id: str, *, check_chain: bool = True) -> list[AnchoredRecord]:
+        """A battery's anchored records, rebuilt from the batch documents in the store.
+
+        The journal only says which CIDs to fetch; every record comes from the stored document, whose
+        root is checked against the batch (and, with ``check_chain``, against the registry).
+        """
+        history: list[AnchoredRecord] = []
+        for batch in self.journal.batches_of_battery(battery_id):
+            if batch.state not in ("anchored", "confirmed") or batch.cid is None:
+                continue
+            document = self.store.get(batch.cid)
+            found = history_from_documents([(batch.cid, document)], battery_id)
+            if found and found[0].root != batch.root:
+                raise DocumentMismatch(f"document {batch.cid} is not the one batch {batch.id} anchored")
+            if check_chain:
+                anchor = self.chain.get_anchor(batch.root)
+                if anchor is None:
+                    raise NotAnchored(f"root 0x{batch.root.hex()} of batch {batch.id} is not on the ledger")
+            history.extend(
+                AnchoredRecord(a.record, a.root, a.cid, batch.block_number, a.proof) for a in found
+            )
+        history.sort(
+            key=lambda a: (a.record.reading.observed_at, a.record.device_id, a.record.seq, a.record.index)
+        )
+        return history

@@ -1,0 +1,134 @@
+"""The oracle's exceptions: one root (``OracleError``), one branch per subsystem.
+
+Errors from the chain and the content store arrive already translated into ``passport.errors``
+(``ChainUnavailable``, ``StoreUnavailable``, ``ContractRevert``); the oracle lets those through or
+handles them, and raises only the classes below for its own failures.
+"""
+
+from __future__ import annotations
+
+
+class OracleError(Exception):
+    """Raised when anything in the oracle fails; the root of every oracle error."""
+
+
+# -- readings --------------------------------------------------------------------------------------
+
+
+class ReadingRejected(OracleError, ValueError):
+    """Raised when a reading is malformed or physically implausible; ``problems`` lists (path, why)."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[tuple[str, str]] = problems or []
+
+
+# -- devices and uploads ---------------------------------------------------------------------------
+
+
+class DeviceError(OracleError):
+    """Raised when a collection device cannot be registered or one of its uploads is refused."""
+
+
+class DeviceAlreadyRegistered(DeviceError, ValueError):
+    """Raised when a device id is registered again with a different key or battery."""
+
+
+class UploadRejected(DeviceError):
+    """Raised when a whole upload is refused; ``code`` is the machine-readable reason."""
+
+    code = "rejected"
+
+
+class MalformedUpload(UploadRejected, ValueError):
+    """Raised when an upload's envelope (ids, sequence, signature, readings list) is not well formed."""
+
+    code = "malformed"
+
+
+class UnknownDevice(UploadRejected, LookupError):
+    """Raised when an upload names a device id that is not registered (or is deactivated)."""
+
+    code = "unknown_device"
+
+
+class WrongBattery(UploadRejected):
+    """Raised when an upload names a battery other than the one its device is registered for."""
+
+    code = "wrong_battery"
+
+
+class BadSignature(UploadRejected):
+    """Raised when an upload's signature is malformed or not made by its device's registered key."""
+
+    code = "bad_signature"
+
+
+class ReplayDetected(UploadRejected):
+    """Raised when an upload's sequence number is at or below the device's last accepted one."""
+
+    code = "replay"
+
+
+# -- journal ---------------------------------------------------------------------------------------
+
+
+class JournalError(OracleError):
+    """Raised when the durable journal cannot be opened, read or written."""
+
+
+class RecordNotFound(JournalError, LookupError):
+    """Raised when no journaled record has the requested id or digest."""
+
+
+class BatchStateError(JournalError):
+    """Raised when a batch transition is attempted from a state that does not allow it."""
+
+
+# -- Merkle trees ----------------------------------------------------------------------------------
+
+
+class MerkleError(OracleError):
+    """Raised when a Merkle tree cannot be built or a proof cannot be produced."""
+
+
+class EmptyTree(MerkleError, ValueError):
+    """Raised when a Merkle tree is requested over no leaves."""
+
+
+class DuplicateLeaf(MerkleError, ValueError):
+    """Raised when the same record digest is given twice (a proof would be ambiguous)."""
+
+
+class LeafNotFound(MerkleError, LookupError):
+    """Raised when a proof is requested for a record digest that is not in the tree."""
+
+
+# -- anchoring -------------------------------------------------------------------------------------
+
+
+class AnchoringError(OracleError):
+    """Raised when a batch cannot be anchored or an anchor does not match what the journal holds."""
+
+
+class AnchorMismatch(AnchoringError):
+    """Raised when the ledger's anchor for a root disagrees with the batch (count or kind)."""
+
+
+class NotAnchored(AnchoringError, LookupError):
+    """Raised when a proof is requested for a record whose batch is not anchored yet."""
+
+
+class DocumentMismatch(AnchoringError):
+    """Raised when a stored batch document does not reproduce its anchored Merkle root."""
+
+
+# -- health ----------------------------------------------------------------------------------------
+
+
+class HealthError(OracleError):
+    """Raised when a battery's health cannot be evaluated."""
+
+
+class InsufficientData(HealthError, ValueError):
+    """Raised when the inputs needed by the chosen state-of-health method are missing."""

@@ -1,0 +1,602 @@
+"""The durable journal: SQLite in WAL mode with ``synchronous=FULL``, the oracle's only local state.
+
+What lives here and why:
+
+* ``devices`` — the device registry (device id → key address, battery id, last accepted sequence).
+* ``uploads`` — every accepted upload's signed canonical body and signature, so an auditor can re-check
+  the device's own signature over what was journaled; plus the acknowledgement that was returned, so a
+  retransmitted upload gets the identical answer.
+* ``records`` — one row per accepted reading: the record's canonical bytes, its digest, kind, battery,
+  device and sequence, and the batch it was put in (``NULL`` while pending).
+* ``rejections`` — readings that failed validation, with their reasons (nothing is dropped silently).
+* ``batches`` — the anchoring state machine ``open → stored → sent → anchored → confirmed``; each
+  transition is one committed transaction, so after a crash the pipeline resumes from the last state.
+
+Durability rule: a caller acknowledges an upload only after ``transaction()`` has returned, i.e. after
+``COMMIT`` — and with ``synchronous=FULL`` in WAL mode, SQLite fsyncs the WAL on every commit, so an
+acknowledged reading survives a process kill or power loss.
+
+One ``Journal`` holds one connection guarded by a lock (the API's threads may share it). Other
+processes (the anchoring worker) open their own ``Journal`` on the same file: WAL gives them
+consistent reads while one writer commits, and ``BEGIN IMMEDIATE`` + a busy timeout serialises writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from eth_utils.address import is_address, to_checksum_address
+
+from oracle.devices import DeviceRecord, validate_device_id
+from oracle.errors import BatchStateError, DeviceAlreadyRegistered, JournalError, RecordNotFound
+from passport.chain.records import AnchorKind
+from passport.ids import validate_battery_id
+
+BatchState = Literal["open", "stored", "sent", "anchored", "confirmed"]
+RecordState = Literal["pending", "open", "stored", "sent", "anchored", "confirmed"]
+BATCH_STATES: tuple[BatchState, ...] = ("open", "stored", "sent", "anchored", "confirmed")
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    device_id     TEXT PRIMARY KEY,
+    address       TEXT NOT NULL,
+    battery_id    TEXT NOT NULL,
+    registered_at REAL NOT NULL,
+    active        INTEGER NOT NULL DEFAULT 1,
+    last_seq      INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    id          INTEGER PRIMARY KEY,
+    device_id   TEXT NOT NULL REFERENCES devices(device_id),
+    seq         INTEGER NOT NULL,
+    body_digest BLOB NOT NULL,
+    body        BLOB NOT NULL,
+    signature   BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    gap_before  INTEGER NOT NULL DEFAULT 0,
+    ack         TEXT NOT NULL,
+    UNIQUE (device_id, seq)
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id              INTEGER PRIMARY KEY,
+    kind            INTEGER NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('open', 'stored', 'sent', 'anchored', 'confirmed')),
+    created_at      REAL NOT NULL,
+    record_count    INTEGER NOT NULL,
+    root            BLOB NOT NULL UNIQUE,
+    document        BLOB NOT NULL,
+    cid             TEXT,
+    cid_digest      BLOB,
+    tx_hash         BLOB,
+    block_number    INTEGER,
+    block_hash      BLOB,
+    confirmed_at    REAL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    reorgs          INTEGER NOT NULL DEFAULT 0,
+    updated_at      REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_state ON batches(state, id);
+CREATE TABLE IF NOT EXISTS records (
+    id          INTEGER PRIMARY KEY,
+    upload_id   INTEGER NOT NULL REFERENCES uploads(id),
+    idx         INTEGER NOT NULL,
+    device_id   TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    battery_id  TEXT NOT NULL,
+    kind        INTEGER NOT NULL,
+    observed_at REAL NOT NULL,
+    received_at REAL NOT NULL,
+    canonical   BLOB NOT NULL,
+    digest      BLOB NOT NULL UNIQUE,
+    batch_id    INTEGER REFERENCES batches(id)
+);
+CREATE INDEX IF NOT EXISTS records_pending ON records(kind, id) WHERE batch_id IS NULL;
+CREATE INDEX IF NOT EXISTS records_battery ON records(battery_id, kind, observed_at);
+CREATE INDEX IF NOT EXISTS records_batch ON records(batch_id);
+CREATE TABLE IF NOT EXISTS rejections (
+    upload_id INTEGER NOT NULL REFERENCES uploads(id),
+    idx       INTEGER NOT NULL,
+    reading   BLOB NOT NULL,
+    problems  TEXT NOT NULL,
+    PRIMARY KEY (upload_id, idx)
+);
+CREATE TABLE IF NOT EXISTS batch_batteries (
+    battery_id TEXT NOT NULL,
+    batch_id   INTEGER NOT NULL REFERENCES batches(id),
+    PRIMARY KEY (battery_id, batch_id)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A validated reading about to be journaled (``canonical`` is the full record envelope)."""
+
+    idx: int
+    kind: AnchorKind
+    observed_at: float
+    canonical: bytes
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """A journaled record and where it stands in anchoring."""
+
+    id: int
+    upload_id: int
+    idx: int
+    device_id: str
+    seq: int
+    battery_id: str
+    kind: AnchorKind
+    observed_at: float
+    received_at: float
+    canonical: bytes
+    digest: bytes
+    batch_id: int | None
+    state: RecordState
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """One anchoring batch and its progress through the state machine."""
+
+    id: int
+    kind: AnchorKind
+    state: BatchState
+    created_at: float
+    record_count: int
+    root: bytes
+    document: bytes
+    cid: str | None
+    cid_digest: bytes | None
+    tx_hash: bytes | None
+    block_number: int | None
+    block_hash: bytes | None
+    confirmed_at: float | None
+    attempts: int
+    last_error: str | None
+    reorgs: int
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Sequence numbers a device skipped: ``first..last`` were never received."""
+
+    device_id: str
+    first: int
+    last: int
+    detected_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUpload:
+    """An accepted upload as journaled: the exact bytes and signature the device produced."""
+
+    id: int
+    device_id: str
+    seq: int
+    body: bytes
+    body_digest: bytes
+    signature: bytes
+    received_at: float
+    gap_before: int
+    ack: str
+
+
+# Fixed query heads; callers append constant WHERE/ORDER clauses and pass every value as a parameter.
+_SELECT_RECORDS = (
+    "SELECT r.id, r.upload_id, r.idx, r.device_id, r.seq, r.battery_id, r.kind, r.observed_at, "
+    "r.received_at, r.canonical, r.digest, r.batch_id, COALESCE(b.state, 'pending') "
+    "FROM records r LEFT JOIN batches b ON b.id = r.batch_id "
+)
+_SELECT_BATCHES = (
+    "SELECT id, kind, state, created_at, record_count, root, document, cid, cid_digest, tx_hash, "
+    "block_number, block_hash, confirmed_at, attempts, last_error, reorgs, updated_at FROM batches "
+)
+
+
+def _record(row: tuple[Any, ...]) -> RecordRow:
+    r = row
+    return RecordRow(
+        r[0], r[1], r[2], r[3], r[4], r[5], AnchorKind(r[6]), r[7], r[8], r[9], r[10], r[11], r[12]
+    )
+
+
+def _batch(row: tuple[Any, ...]) -> BatchRow:
+    return BatchRow(row[0], AnchorKind(row[1]), *row[2:])
+
+
+class Journal:
+    """The oracle's durable journal on one SQLite file (see the module docstring)."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction spans exactly
+            # what the code says (the sqlite3 module's implicit transactions would not).
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise JournalError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
+            # FULL: every COMMIT fsyncs the WAL, the guarantee behind "acknowledged = durable".
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(_SCHEMA)
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise JournalError(f"{self.path}: journal schema {version}, this code needs {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def now(self) -> float:
+        return self._clock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``…``COMMIT``); nested uses join the outer one.
+
+        When the outermost ``with`` block exits normally the data is committed and fsynced; on an
+        exception everything since ``BEGIN`` is rolled back.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise JournalError(f"cannot begin a journal transaction: {exc}") from exc
+            self._depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._depth = 0
+                self._conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.execute("ROLLBACK")
+                raise JournalError(f"journal commit failed: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal read failed: {exc}") from exc
+
+    # -- devices -----------------------------------------------------------------------------------
+
+    def register_device(self, device_id: str, address: str, battery_id: str) -> DeviceRecord:
+        """Register a device for one battery; idempotent for the same key and battery.
+
+        Re-registering with another key or battery raises ``DeviceAlreadyRegistered``: a device that
+        moves to another battery (or is re-keyed) gets a new device id, so every accepted upload stays
+        attributable to exactly one key and one battery.
+        """
+        validate_device_id(device_id)
+        validate_battery_id(battery_id)
+        if not is_address(address):
+            raise ValueError(f"invalid device address {address!r}")
+        checksummed = to_checksum_address(address)
+        with self.transaction() as conn:
+            existing = self.device(device_id)
+            if existing is not None:
+                if existing.address != checksummed or existing.battery_id != battery_id:
+                    raise DeviceAlreadyRegistered(
+                        f"device {device_id} is registered as {existing.address} for {existing.battery_id}"
+                    )
+                return existing
+            conn.execute(
+                "INSERT INTO devices (device_id, address, battery_id, registered_at) VALUES (?, ?, ?, ?)",
+                (device_id, checksummed, battery_id, self.now()),
+            )
+        device = self.device(device_id)
+        assert device is not None  # just inserted inside the same lock
+        return device
+
+    def deactivate_device(self, device_id: str) -> None:
+        """Stop accepting uploads from ``device_id`` (lost or compromised key); its history stays."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE devices SET active = 0 WHERE device_id = ?", (device_id,))
+
+    def device(self, device_id: str) -> DeviceRecord | None:
+        rows = self._query(
+            "SELECT device_id, address, battery_id, registered_at, active, last_seq FROM devices "
+            "WHERE device_id = ?",
+            (device_id,),
+        )
+        if not rows:
+            return None
+        d = rows[0]
+        return DeviceRecord(str(d[0]), str(d[1]), str(d[2]), float(d[3]), bool(d[4]), int(d[5]))
+
+    def devices(self) -> list[DeviceRecord]:
+        ids = self._query("SELECT device_id FROM devices ORDER BY device_id")
+        return [d for (device_id,) in ids if (d := self.device(str(device_id))) is not None]
+
+    # -- uploads and records (called by oracle.ingestion inside one transaction) -----------------------
+
+    def upload_at(self, device_id: str, seq: int) -> StoredUpload | None:
+        rows = self._query(
+            "SELECT id, device_id, seq, body, body_digest, signature, received_at, gap_before, ack "
+            "FROM uploads WHERE device_id = ? AND seq = ?",
+            (device_id, seq),
+        )
+        return StoredUpload(*rows[0]) if rows else None
+
+    def insert_upload(
+        self,
+        device_id: str,
+        seq: int,
+        battery_id: str,
+        body: bytes,
+        body_digest: bytes,
+        signature: bytes,
+        gap_before: int,
+        records: Sequence[NewRecord],
+        rejections: Sequence[tuple[int, bytes, str]],
+        make_ack: Callable[[list[int], float], str],
+    ) -> str:
+        """Journal one accepted upload, its records and rejections, and advance the device's sequence.
+
+        ``make_ack(record_ids, received_at)`` builds the acknowledgement (stored with the upload so a
+        retransmission gets the same answer). Must run inside ``transaction()``; returns the ack.
+        """
+        if not self._depth:
+            raise JournalError("insert_upload must run inside Journal.transaction()")
+        conn = self._conn
+        received_at = self.now()
+        cursor = conn.execute(
+            "INSERT INTO uploads (device_id, seq, body_digest, body, signature, received_at, gap_before, "
+            "ack) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
+            (device_id, seq, body_digest, body, signature, received_at, gap_before),
+        )
+        upload_id = cursor.lastrowid
+        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0] + 1
+        conn.executemany(
+            "INSERT INTO records (id, upload_id, idx, device_id, seq, battery_id, kind, observed_at, "
+            "received_at, canonical, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    first + n,
+                    upload_id,
+                    r.idx,
+                    device_id,
+                    seq,
+                    battery_id,
+                    int(r.kind),
+                    r.observed_at,
+                    received_at,
+                    r.canonical,
+                    r.digest,
+                )
+                for n, r in enumerate(records)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO rejections (upload_id, idx, reading, problems) VALUES (?, ?, ?, ?)",
+            [(upload_id, idx, reading, problems) for idx, reading, problems in rejections],
+        )
+        ack = make_ack([first + n for n in range(len(records))], received_at)
+        conn.execute("UPDATE uploads SET ack = ? WHERE id = ?", (ack, upload_id))
+        conn.execute("UPDATE devices SET last_seq = ? WHERE device_id = ?", (seq, device_id))
+        return ack
+
+    def gaps(self, device_id: str | None = None) -> list[Gap]:
+        """Every sequence gap recorded (optionally for one device), oldest first."""
+        sql = "SELECT device_id, seq, gap_before, received_at FROM uploads WHERE gap_before > 0"
+        params: tuple[object, ...] = ()
+        if device_id is not None:
+            sql += " AND device_id = ?"
+            params = (device_id,)
+        rows = self._query(sql + " ORDER BY id", params)
+        return [Gap(str(d), int(s) - int(g), int(s) - 1, float(t)) for d, s, g, t in rows]
+
+    def rejections(self, device_id: str, seq: int) -> list[tuple[int, bytes, str]]:
+        """``(index, reading bytes, problems JSON)`` for each rejected reading of one upload."""
+        rows = self._query(
+            "SELECT j.idx, j.reading, j.problems FROM rejections j JOIN uploads u ON u.id = j.upload_id "
+            "WHERE u.device_id = ? AND u.seq = ? ORDER BY j.idx",
+            (device_id, seq),
+        )
+        return [(int(i), bytes(r), str(p)) for i, r, p in rows]
+
+    def record(self, record_id: int) -> RecordRow:
+        rows = self._query(_SELECT_RECORDS + "WHERE r.id = ?", (record_id,))
+        if not rows:
+            raise RecordNotFound(f"no journaled record {record_id}")
+        return _record(rows[0])
+
+    def record_by_digest(self, digest: bytes) -> RecordRow:
+        rows = self._query(_SELECT_RECORDS + "WHERE r.digest = ?", (digest,))
+        if not rows:
+            raise RecordNotFound(f"no journaled record with digest 0x{digest.hex()}")
+        return _record(rows[0])
+
+    def records_of_battery(self, battery_id: str, kind: AnchorKind | None = None) -> list[RecordRow]:
+        """A battery's journaled records (anchored or not), oldest observation first."""
+        sql = _SELECT_RECORDS + "WHERE r.battery_id = ?"
+        params: list[object] = [battery_id]
+        if kind is not None:
+            sql += " AND r.kind = ?"
+            params.append(int(kind))
+        return [_record(row) for row in self._query(sql + " ORDER BY r.observed_at, r.id", params)]
+
+    def record_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM records")[0][0])
+
+    # -- batches -----------------------------------------------------------------------------------
+
+    def pending(self) -> dict[AnchorKind, tuple[int, float]]:
+        """Per kind: how many records wait for a batch, and when the oldest of them was received."""
+        rows = self._query(
+            "SELECT kind, COUNT(*), MIN(received_at) FROM records WHERE batch_id IS NULL GROUP BY kind"
+        )
+        return {AnchorKind(k): (int(n), float(t)) for k, n, t in rows}
+
+    def open_batch(
+        self,
+        kind: AnchorKind,
+        max_records: int,
+        build: Callable[[list[RecordRow], float], tuple[bytes, bytes]],
+    ) -> BatchRow | None:
+        """Seal up to ``max_records`` pending records of ``kind`` (oldest first) into a new batch.
+
+        ``build(records, created_at)`` returns ``(merkle root, batch document bytes)``; the document is
+        kept here so a restarted pipeline stores exactly the same bytes (and so gets the same CID).
+        Returns None when nothing is pending.
+        """
+        with self.transaction() as conn:
+            rows = conn.execute(
+                _SELECT_RECORDS + "WHERE r.batch_id IS NULL AND r.kind = ? ORDER BY r.id LIMIT ?",
+                (int(kind), max_records),
+            ).fetchall()
+            if not rows:
+                return None
+            records = [_record(row) for row in rows]
+            created_at = self.now()
+            root, document = build(records, created_at)
+            cursor = conn.execute(
+                "INSERT INTO batches (kind, state, created_at, record_count, root, document, updated_at) "
+                "VALUES (?, 'open', ?, ?, ?, ?, ?)",
+                (int(kind), created_at, len(records), root, document, created_at),
+            )
+            batch_id = cursor.lastrowid
+            conn.executemany(
+                "UPDATE records SET batch_id = ? WHERE id = ?", [(batch_id, r.id) for r in records]
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO batch_batteries (battery_id, batch_id) VALUES (?, ?)",
+                [(battery, batch_id) for battery in sorted({r.battery_id for r in records})],
+            )
+        assert batch_id is not None  # INSERT always yields a rowid
+        return self.batch(batch_id)
+
+    def batch(self, batch_id: int) -> BatchRow:
+        rows = self._query(_SELECT_BATCHES + "WHERE id = ?", (batch_id,))
+        if not rows:
+            raise RecordNotFound(f"no batch {batch_id}")
+        return _batch(rows[0])
+
+    def batches(self, states: Sequence[BatchState] = BATCH_STATES) -> list[BatchRow]:
+        marks = ",".join("?" for _ in states)
+        rows = self._query(_SELECT_BATCHES + f"WHERE state IN ({marks}) ORDER BY id", states)
+        return [_batch(row) for row in rows]
+
+    def batch_records(self, batch_id: int) -> list[RecordRow]:
+        rows = self._query(_SELECT_RECORDS + "WHERE r.batch_id = ? ORDER BY r.id", (batch_id,))
+        return [_record(row) for row in rows]
+
+    def batches_of_battery(self, battery_id: str) -> list[BatchRow]:
+        rows = self._query(
+            _SELECT_BATCHES
+            + "JOIN batch_batteries bb ON bb.batch_id = id WHERE bb.battery_id = ? ORDER BY id",
+            (battery_id,),
+        )
+        return [_batch(row) for row in rows]
+
+    def _transition(
+        self, batch_id: int, allowed: Sequence[BatchState], sets: str, params: Sequence[object]
+    ) -> BatchRow:
+        marks = ",".join("?" for _ in allowed)
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                f"UPDATE batches SET {sets}, attempts = 0, last_error = NULL, updated_at = ? "  # noqa: S608 — fixed SQL
+                f"WHERE id = ? AND state IN ({marks})",
+                (*params, self.now(), batch_id, *allowed),
+            )
+            if cursor.rowcount != 1:
+                state = conn.execute("SELECT state FROM batches WHERE id = ?", (batch_id,)).fetchone()
+                raise BatchStateError(
+                    f"batch {batch_id} is {state[0] if state else 'missing'}, expected one of {list(allowed)}"
+                )
+        return self.batch(batch_id)
+
+    def mark_stored(self, batch_id: int, cid: str, cid_digest: bytes) -> BatchRow:
+        """open → stored: the batch document is in the content store under ``cid``."""
+        return self._transition(
+            batch_id, ("open",), "state = 'stored', cid = ?, cid_digest = ?", (cid, cid_digest)
+        )
+
+    def mark_sent(
+        self, batch_id: int, tx_hash: bytes | None, block_number: int, block_hash: bytes
+    ) -> BatchRow:
+        """stored → sent: the anchoring transaction is mined (``tx_hash`` None if recovered without it)."""
+        return self._transition(
+            batch_id,
+            ("stored",),
+            "state = 'sent', tx_hash = ?, block_number = ?, block_hash = ?",
+            (tx_hash, block_number, block_hash),
+        )
+
+    def mark_anchored(
+        self, batch_id: int, block_number: int, block_hash: bytes, tx_hash: bytes | None
+    ) -> BatchRow:
+        """sent → anchored: the registry's ``getAnchor(root)`` was read back and matches the batch."""
+        return self._transition(
+            batch_id,
+            ("sent",),
+            "state = 'anchored', block_number = ?, block_hash = ?, tx_hash = COALESCE(?, tx_hash)",
+            (block_number, block_hash, tx_hash),
+        )
+
+    def mark_confirmed(self, batch_id: int) -> BatchRow:
+        """anchored → confirmed: the anchor's block is buried under the configured confirmation depth."""
+        return self._transition(
+            batch_id, ("anchored",), "state = 'confirmed', confirmed_at = ?", (self.now(),)
+        )
+
+    def mark_dropped(self, batch_id: int) -> BatchRow:
+        """sent/anchored/confirmed → stored: a reorg dropped the anchor, so it must be sent again."""
+        return self._transition(
+            batch_id,
+            ("sent", "anchored", "confirmed"),
+            "state = 'stored', tx_hash = NULL, block_number = NULL, block_hash = NULL, confirmed_at = NULL, "
+            "reorgs = reorgs + 1",
+            (),
+        )
+
+    def record_failure(self, batch_id: int, error: str) -> None:
+        """Note a failed attempt on a batch (its state is unchanged; the pipeline will retry)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE batches SET attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?",
+                (error[:1000], self.now(), batch_id),
+            )

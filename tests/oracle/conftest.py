@@ -1,0 +1,41 @@
+"""Fixtures for the oracle tests: a journal, registered devices, and the ledger/store doubles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from oracle_doubles import FakeChain, FakeStore
+from oracle_samples import DEVICE_KEYS, Fleet
+
+from oracle.ingestion import Ingestor
+from oracle.journal import Journal
+from passport.store import EmbeddedStore
+from passport.store.protocol import ContentStore
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    with Journal(tmp_path / "journal.db") as j:
+        yield j
+
+
+@pytest.fixture
+def fleet(journal: Journal) -> Fleet:
+    for n, key in enumerate(DEVICE_KEYS[:4]):
+        journal.register_device(Fleet.device_id(n), key.address, Fleet.battery_id(n))
+    return Fleet(journal, Ingestor(journal), {})
+
+
+@pytest.fixture
+def chain() -> FakeChain:
+    return FakeChain()
+
+
+@pytest.fixture(params=["dict", "embedded"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ContentStore:
+    """Each pipeline test runs on the dict double and on the real embedded store."""
+    if request.param == "dict":
+        return FakeStore()
+    return EmbeddedStore(tmp_path / "store", durable=False)
