@@ -1,0 +1,166 @@
+"""Canonical JSON (RFC 8785, JCS): the only byte form that is ever hashed, signed or content-addressed.
+
+Two parties that hold equal JSON values must derive equal digests, whatever their JSON library, key
+order or number formatting; JCS fixes all three. Values that JSON cannot carry faithfully (NaN, the
+infinities, integers beyond ±(2**53 - 1), non-string keys, bytes, dates, lone surrogates) are refused
+with the path of the offending value instead of being coerced, so a digest never silently covers a
+different value than the caller meant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, NoReturn, cast
+
+import rfc8785
+
+from passport.errors import CanonicalJsonError
+
+# RFC 8785 §3.2.2.3 / I-JSON: numbers are IEEE 754 doubles, so only these integers round-trip exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+# CPython's C JSON scanner recurses on the C stack: deep enough input (a hostile bundle) crashes the
+# process with a segfault instead of raising. Passport documents nest a handful of levels.
+MAX_DEPTH = 200
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS_ONLY = {ord(c): None for c in ",:0123456789+-.eEtrufalsn \t\r\n"}
+
+
+def _fail(path: str, reason: str) -> NoReturn:
+    raise CanonicalJsonError(f"not canonical JSON at {path}: {reason}", problems=[(path, reason)])
+
+
+def _check(value: object, path: str, depth: int = 0) -> None:
+    """Walk ``value`` and raise on the first thing JCS cannot represent, naming its path."""
+    # bool before int: bool is an int subclass, and both are fine.
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            _fail(path, f"integer {value} is outside ±(2**53 - 1); encode it as a string")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            _fail(path, f"{value} is not a JSON number")
+        return
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            _fail(path, "string contains a lone surrogate (not valid Unicode)")
+        return
+    if isinstance(value, list | tuple | dict) and depth >= MAX_DEPTH:
+        # What parse_json would refuse, canonical_json refuses too: every document we emit reads back.
+        _fail(path, f"nested too deeply (more than {MAX_DEPTH} levels)")
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]", depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                _fail(path, f"object key {key!r} is a {type(key).__name__}, not a string")
+            _check(key, f"{path}.<key {key!r}>")
+            _check(item, f"{path}.{key}", depth + 1)
+        return
+    _fail(path, f"{type(value).__name__} is not a JSON type")
+
+
+def canonical_json(value: object) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of ``value``; raises ``CanonicalJsonError`` if not JSON."""
+    try:
+        _check(value, "$")
+        return rfc8785.dumps(cast(Any, value))  # checked by _check above
+    except RecursionError:
+        _fail("$", "nested too deeply")
+    except rfc8785.CanonicalizationError as exc:  # _check should have caught it; keep the library's word
+        _fail("$", str(exc))
+
+
+def canonical_digest(value: object) -> bytes:
+    """SHA-256 of the canonical bytes of ``value``."""
+    return hashlib.sha256(canonical_json(value)).digest()
+
+
+def _reject_constant(name: str) -> NoReturn:
+    _fail("$", f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Duplicate keys make a document mean different things to different parsers: refuse them.
+    result: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in result:
+            _fail("$", f"duplicate object key {key!r}")
+        result[key] = item
+    return result
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    # Strings may hold brackets; drop them first, then count what is left.
+    for char in _JSON_STRING.sub("", text).translate(_BRACKETS_ONLY):
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                _fail("$", f"nested too deeply (more than {MAX_DEPTH} levels)")
+        elif char in "]}":
+            depth -= 1
+
+
+def _parse_int(literal: str) -> int | float:
+    value = int(literal)
+    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return value
+    # JSON numbers are doubles (RFC 8785 §3.2.2.3), and JCS spells a large double such as 2.0**53 or
+    # 5.798049448914886e16 in integer digits, so read such a literal as the double it denotes, as
+    # JavaScript does. A literal no double equals (9007199254740993) then fails the canonical check.
+    return float(value)
+
+
+def parse_json(data: bytes) -> Any:
+    """Parse strict JSON: UTF-8, no NaN/Infinity, no duplicate keys (the form need not be canonical)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _fail("$", f"not UTF-8 ({exc.reason} at byte {exc.start})")
+    _check_depth(text)
+    try:
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_unique_keys
+        )
+    except RecursionError:
+        _fail("$", "nested too deeply")
+    except json.JSONDecodeError as exc:
+        _fail("$", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+
+
+def parse_canonical_json(data: bytes) -> Any:
+    """Parse ``data`` and insist it is already in canonical form (byte-for-byte what JCS would emit).
+
+    Stored documents are addressed by the digest of their bytes, so accepting a non-canonical spelling
+    would let two byte strings (two CIDs, two digests) stand for one document.
+    """
+    value = parse_json(data)
+    if canonical_json(value) != data:
+        _fail("$", "bytes are valid JSON but not in RFC 8785 canonical form")
+    return value
+
+
+def parse_canonical_object(data: bytes) -> dict[str, Any]:
+    """Like ``parse_canonical_json`` but the top level must be a JSON object."""
+    value = parse_canonical_json(data)
+    if not isinstance(value, dict):
+        _fail("$", f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def as_json_object(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain ``dict`` copy of a mapping (JCS accepts only ``dict``), checked to be canonical-able."""
+    result = dict(value)
+    canonical_json(result)
+    return result

@@ -1,0 +1,504 @@
+"""Verification of a passport bundle: every check by name, offline first, then against the ledger.
+
+Offline checks need only the bundle and a list of trusted issuer addresses:
+
+====================================  ==========================================================
+``bundle.format``                     the bundle declares the format this verifier reads
+``manifest.schema``                   the manifest is a well-formed manifest, canonically spelled
+``manifest.digest``                   SHA-256 of the canonical manifest is the signed digest
+``manifest.cid``                      the manifest's CID is recomputed from its bytes
+``manifest.consistency``              passport id, battery hash, version, status and predecessor in
+                                      the manifest are the signed ones
+``public_section.digest``             SHA-256 of the public section is the manifest's digest
+``public_section.cid``                the public section's CID is recomputed from its bytes
+``public_section.document``           the public section is a canonical public-tier section document
+``signature.recover``                 the EIP-712 signature recovers to the bundle's issuer
+``signature.trusted_issuer``          that issuer is one the caller trusts
+====================================  ==========================================================
+
+With a ``ChainClient`` (read-only is enough) the ledger is asked too: ``chain.network``,
+``chain.record_exists``, ``chain.digest_matches``, ``chain.current_version``, ``chain.not_superseded``,
+``chain.not_recycled``, ``chain.status_matches``, ``chain.identity``, ``chain.custody``,
+``chain.signature_onchain`` and ``chain.anchor``. Without one they are reported as skipped, because the
+anchoring receipt, replays of older versions and later lifecycle changes cannot be judged offline.
+
+Failed checks are reported, never raised; only an unreadable bundle raises ``VerificationError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from eth_utils.address import to_checksum_address
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from passport.bundle import BUNDLE_FORMAT, VerificationBundle, load_bundle
+from passport.canonical import canonical_json
+from passport.chain.protocol import ChainClient
+from passport.chain.records import LifecycleStatus, PassportRecord
+from passport.errors import PassportError
+from passport.ids import ZERO32
+from passport.sections import PUBLIC_TIER, Manifest, parse_section_document, unhex0x
+from passport.signing import PassportVersion, checksum_address, recover_passport_version_signer
+from passport.store import cid_digest, cid_of
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"  # noqa: S105  # a check outcome, not a password
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+class Check(BaseModel):
+    """One named check and its outcome; ``reason`` says why, in words a person can act on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    status: CheckStatus
+    reason: str
+
+
+class VerificationReport(BaseModel):
+    """Every check run on a bundle, in order, and what was learnt along the way."""
+
+    checks: list[Check]
+    passport_id: str | None = None
+    version: int | None = None
+    status: str | None = None
+    signer: str | None = None
+    custodian: str | None = None
+    chain_checked: bool = False
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented use on a property
+    @property
+    def ok(self) -> bool:
+        """True when no check failed (skipped checks are not failures)."""
+        return all(check.status is not CheckStatus.FAIL for check in self.checks)
+
+    def check(self, name: str) -> Check:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(name)
+
+    def failed(self) -> list[Check]:
+        return [check for check in self.checks if check.status is CheckStatus.FAIL]
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+
+    def add(self, name: str, status: CheckStatus, reason: str) -> None:
+        self.checks.append(Check(name=name, status=status, reason=reason))
+
+    def result(self, name: str, passed: bool, ok_reason: str, fail_reason: str) -> bool:
+        self.add(name, CheckStatus.PASS if passed else CheckStatus.FAIL, ok_reason if passed else fail_reason)
+        return passed
+
+    def skip(self, names: Iterable[str], reason: str) -> None:
+        for name in names:
+            self.add(name, CheckStatus.SKIPPED, reason)
+
+
+CHAIN_CHECKS = (
+    "chain.network",
+    "chain.record_exists",
+    "chain.digest_matches",
+    "chain.current_version",
+    "chain.not_superseded",
+    "chain.not_recycled",
+    "chain.status_matches",
+    "chain.identity",
+    "chain.custody",
+    "chain.signature_onchain",
+    "chain.anchor",
+)
+
+
+def parse_trusted_issuers(addresses: Iterable[str]) -> frozenset[str]:
+    """Checksummed trusted issuer addresses; raises ``InvalidIdentifier`` on a malformed one."""
+    return frozenset(checksum_address(address, "trusted issuer address") for address in addresses)
+
+
+def _short(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def verify_bundle(
+    bundle: VerificationBundle | bytes | str | Mapping[str, Any],
+    trusted_issuers: Iterable[str],
+    chain: ChainClient | None = None,
+) -> VerificationReport:
+    """Run every check on ``bundle`` (offline, plus on-chain when ``chain`` is given) and report each."""
+    if not isinstance(bundle, VerificationBundle):
+        bundle = load_bundle(dict(bundle) if isinstance(bundle, Mapping) else bundle)
+    trusted = parse_trusted_issuers(trusted_issuers)
+    rec = _Recorder()
+    signed = bundle.signed
+
+    rec.result(
+        "bundle.format",
+        bundle.format == BUNDLE_FORMAT,
+        f"format {BUNDLE_FORMAT}",
+        f"format {bundle.format!r} is not {BUNDLE_FORMAT!r}",
+    )
+    manifest, manifest_digest = _manifest_checks(rec, bundle)
+    _public_section_checks(rec, bundle, manifest)
+    struct = signed.to_struct()
+    signer = _signature_checks(rec, bundle, struct, trusted)
+
+    custodian: str | None = None
+    if chain is None:
+        rec.skip(CHAIN_CHECKS, "no chain client: pass --rpc and --registry to check the ledger")
+    else:
+        custodian = _chain_checks(rec, bundle, struct, manifest_digest, signer, chain)
+    return VerificationReport(
+        checks=rec.checks,
+        passport_id=signed.passport_id,
+        version=signed.version,
+        status=LifecycleStatus(signed.status).name,
+        signer=signer,
+        custodian=custodian,
+        chain_checked=chain is not None,
+    )
+
+
+# -- offline ----------------------------------------------------------------------------------------
+
+
+def _manifest_checks(rec: _Recorder, bundle: VerificationBundle) -> tuple[Manifest | None, bytes | None]:
+    signed = bundle.signed
+    manifest: Manifest | None = None
+    try:
+        manifest = Manifest.from_document(bundle.manifest)
+    except PassportError as exc:
+        rec.add("manifest.schema", CheckStatus.FAIL, str(exc))
+    else:
+        rec.add(
+            "manifest.schema", CheckStatus.PASS, f"{manifest.format}, {len(manifest.sections)} section(s)"
+        )
+
+    try:
+        manifest_bytes: bytes | None = canonical_json(bundle.manifest)
+    except PassportError as exc:
+        manifest_bytes = None
+        rec.add("manifest.digest", CheckStatus.FAIL, f"manifest cannot be canonicalised: {exc}")
+        rec.skip(["manifest.cid"], "manifest cannot be canonicalised")
+    digest: bytes | None = None
+    if manifest_bytes is not None:
+        digest = hashlib.sha256(manifest_bytes).digest()
+        rec.result(
+            "manifest.digest",
+            _short(digest) == signed.manifest_digest,
+            f"sha256(JCS(manifest)) = {_short(digest)} is the signed digest",
+            f"sha256(JCS(manifest)) = {_short(digest)}, signed digest is {signed.manifest_digest}",
+        )
+        computed = _cid_or_none(manifest_bytes)
+        rec.result(
+            "manifest.cid",
+            computed == bundle.manifest_cid and _cid_digest_or_none(bundle.manifest_cid) == digest,
+            f"{bundle.manifest_cid} recomputed from the manifest bytes",
+            f"manifest bytes give CID {computed}, bundle says {bundle.manifest_cid}",
+        )
+
+    if manifest is None:
+        rec.skip(["manifest.consistency"], "manifest is malformed")
+    else:
+        mismatches = [
+            field
+            for field, ours, theirs in (
+                ("passport_id", _short(manifest.passport_id_bytes32), signed.passport_id),
+                ("battery_id_hash", manifest.battery_id_hash, signed.battery_id_hash),
+                ("version", manifest.version, signed.version),
+                ("status", int(manifest.lifecycle_status), signed.status),
+                ("predecessor", manifest.predecessor, signed.predecessor),
+            )
+            if ours != theirs
+        ]
+        rec.result(
+            "manifest.consistency",
+            not mismatches,
+            f"{manifest.passport_id} v{manifest.version} {manifest.status} matches the signed fields",
+            f"manifest and signed fields differ in {', '.join(mismatches)}",
+        )
+    return manifest, digest
+
+
+def _public_section_checks(rec: _Recorder, bundle: VerificationBundle, manifest: Manifest | None) -> None:
+    names = ["public_section.digest", "public_section.cid", "public_section.document"]
+    if manifest is None:
+        rec.skip(names, "manifest is malformed: nothing to check the public section against")
+        return
+    entry = manifest.entry(PUBLIC_TIER)  # a valid manifest always lists it
+    public = bundle.public_section_bytes
+    digest = hashlib.sha256(public).digest()
+    rec.result(
+        "public_section.digest",
+        _short(digest) == entry.digest,
+        f"sha256 = {entry.digest} as in the manifest",
+        f"sha256 = {_short(digest)}, the manifest says {entry.digest}",
+    )
+    computed = _cid_or_none(public)
+    rec.result(
+        "public_section.cid",
+        computed == entry.cid,
+        f"{entry.cid} recomputed from the bytes",
+        f"the bytes give CID {computed}, the manifest says {entry.cid}",
+    )
+    try:
+        data = parse_section_document(public, PUBLIC_TIER)
+    except PassportError as exc:
+        rec.add("public_section.document", CheckStatus.FAIL, str(exc))
+    else:
+        rec.add(
+            "public_section.document", CheckStatus.PASS, f"canonical public section, {len(data)} field(s)"
+        )
+
+
+def _signature_checks(
+    rec: _Recorder, bundle: VerificationBundle, struct: PassportVersion, trusted: frozenset[str]
+) -> str | None:
+    signer: str | None = None
+    try:
+        signer = recover_passport_version_signer(bundle.anchor.domain(), struct, bundle.signature_bytes)
+    except PassportError as exc:
+        rec.add("signature.recover", CheckStatus.FAIL, f"no signer recovered: {exc}")
+    else:
+        rec.result(
+            "signature.recover",
+            signer == bundle.issuer,
+            f"EIP-712 signature by {signer} "
+            f"(chain {bundle.anchor.chain_id}, registry {bundle.anchor.registry})",
+            f"signature recovers to {signer}, not the bundle's issuer {bundle.issuer}",
+        )
+    if signer is None:
+        rec.add("signature.trusted_issuer", CheckStatus.FAIL, "no signer recovered")
+    elif not trusted:
+        rec.add("signature.trusted_issuer", CheckStatus.FAIL, f"{signer} signed, but no issuer is trusted")
+    else:
+        rec.result(
+            "signature.trusted_issuer",
+            signer in trusted,
+            f"{signer} is a trusted issuer",
+            f"{signer} is not among the {len(trusted)} trusted issuer(s)",
+        )
+    return signer
+
+
+def _cid_or_none(data: bytes) -> str | None:
+    try:
+        return cid_of(data)
+    except PassportError:
+        return None
+
+
+def _cid_digest_or_none(cid: str) -> bytes | None:
+    try:
+        return cid_digest(cid)
+    except PassportError:
+        return None
+
+
+# -- on-chain ---------------------------------------------------------------------------------------
+
+
+class _ChainFailed(Exception):
+    """Carries a chain error's message out of one check so the others can still run."""
+
+
+def _ask(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except PassportError as exc:  # ChainError and its kin, already translated at the client boundary
+        raise _ChainFailed(f"{type(exc).__name__}: {exc}") from None
+
+
+def _chain_checks(
+    rec: _Recorder,
+    bundle: VerificationBundle,
+    struct: PassportVersion,
+    manifest_digest: bytes | None,
+    signer: str | None,
+    chain: ChainClient,
+) -> str | None:
+    anchor = bundle.anchor
+    try:
+        chain_id, registry = _ask(lambda: chain.chain_id), _ask(lambda: chain.registry_address)
+    except _ChainFailed as exc:
+        rec.add("chain.network", CheckStatus.FAIL, str(exc))
+        rec.skip(CHAIN_CHECKS[1:], "the chain could not be asked")
+        return None
+    if not rec.result(
+        "chain.network",
+        chain_id == anchor.chain_id and to_checksum_address(registry) == anchor.registry,
+        f"chain {chain_id}, registry {anchor.registry}",
+        f"the client is on chain {chain_id} registry {registry}; the bundle was anchored on chain "
+        f"{anchor.chain_id} registry {anchor.registry}",
+    ):
+        rec.skip(CHAIN_CHECKS[1:], "the chain client is for another ledger")
+        return None
+
+    pid = struct.passport_id
+    try:
+        record = _ask(lambda: chain.get_passport(pid))
+    except _ChainFailed as exc:
+        rec.add("chain.record_exists", CheckStatus.FAIL, str(exc))
+        record = None
+    else:
+        rec.result(
+            "chain.record_exists",
+            record is not None,
+            f"passport {_short(pid)} is on the ledger",
+            f"no passport {_short(pid)} on the ledger",
+        )
+
+    _digest_check(rec, chain, struct, manifest_digest)
+    if record is None:
+        rec.skip(
+            [
+                "chain.current_version",
+                "chain.not_superseded",
+                "chain.not_recycled",
+                "chain.status_matches",
+                "chain.identity",
+                "chain.custody",
+            ],
+            "no on-chain record",
+        )
+    else:
+        _record_checks(rec, struct, record)
+    _onchain_signature_check(rec, chain, bundle, struct, signer)
+    _anchor_check(rec, chain, bundle, pid)
+    return record.custodian if record is not None else None
+
+
+def _digest_check(
+    rec: _Recorder, chain: ChainClient, struct: PassportVersion, manifest_digest: bytes | None
+) -> None:
+    expected = manifest_digest if manifest_digest is not None else struct.manifest_digest
+    try:
+        onchain = _ask(lambda: chain.version_digest(struct.passport_id, struct.version))
+    except _ChainFailed as exc:
+        rec.add("chain.digest_matches", CheckStatus.FAIL, f"version {struct.version} not readable: {exc}")
+        return
+    rec.result(
+        "chain.digest_matches",
+        onchain == expected,
+        f"version {struct.version} on-chain digest {_short(onchain)} is the manifest digest",
+        f"version {struct.version} on-chain digest {_short(onchain)}, the manifest's is {_short(expected)}",
+    )
+
+
+def _record_checks(rec: _Recorder, struct: PassportVersion, record: PassportRecord) -> None:
+    rec.result(
+        "chain.current_version",
+        record.version == struct.version,
+        f"version {struct.version} is the current version",
+        f"the bundle is version {struct.version} but the passport is at version {record.version}"
+        + (" (an older, replayed version)" if struct.version < record.version else ""),
+    )
+    rec.result(
+        "chain.not_superseded",
+        record.successor == ZERO32,
+        "no successor passport",
+        f"superseded by passport {_short(record.successor)} (repurposed or remanufactured)",
+    )
+    rec.result(
+        "chain.not_recycled",
+        record.status is not LifecycleStatus.RECYCLED,
+        f"status {record.status.name}",
+        "the battery has been recycled: this passport is closed",
+    )
+    rec.result(
+        "chain.status_matches",
+        int(record.status) == int(struct.status),
+        f"on-chain status {record.status.name} as signed",
+        f"on-chain status {record.status.name}, the bundle signs {struct.status.name}",
+    )
+    mismatched = [
+        name
+        for name, ours, theirs in (
+            ("battery_id_hash", struct.battery_id_hash, record.battery_id_hash),
+            ("predecessor", struct.predecessor, record.predecessor),
+        )
+        if ours != theirs
+    ]
+    rec.result(
+        "chain.identity",
+        not mismatched,
+        "battery id hash and predecessor match the ledger",
+        f"the ledger's {', '.join(mismatched)} differ from the signed ones",
+    )
+    rec.add("chain.custody", CheckStatus.PASS, f"current custodian {record.custodian}")
+
+
+def _onchain_signature_check(
+    rec: _Recorder,
+    chain: ChainClient,
+    bundle: VerificationBundle,
+    struct: PassportVersion,
+    signer: str | None,
+) -> None:
+    expected = signer or bundle.issuer
+    try:
+        onchain = _ask(
+            lambda: chain.recover_version_signer(
+                struct.passport_id,
+                struct.battery_id_hash,
+                struct.version,
+                struct.status,
+                struct.manifest_digest,
+                struct.predecessor,
+                bundle.signature_bytes,
+            )
+        )
+    except _ChainFailed as exc:
+        rec.add("chain.signature_onchain", CheckStatus.FAIL, f"the registry recovers no signer: {exc}")
+        return
+    rec.result(
+        "chain.signature_onchain",
+        to_checksum_address(onchain) == expected,
+        f"the registry recovers {expected} too",
+        f"the registry recovers {onchain}, offline recovery gave {expected}",
+    )
+
+
+def _anchor_check(rec: _Recorder, chain: ChainClient, bundle: VerificationBundle, pid: bytes) -> None:
+    anchor = bundle.anchor
+    block_hash = unhex0x(anchor.block_hash)
+    tx_hash = unhex0x(anchor.tx_hash)
+    try:
+        canonical = _ask(lambda: chain.block_hash(anchor.block_number))
+        if canonical != block_hash:
+            rec.add(
+                "chain.anchor",
+                CheckStatus.FAIL,
+                f"block {anchor.block_number} is {_short(canonical) if canonical else 'missing'} on the "
+                f"canonical chain, the receipt says {anchor.block_hash} (reorganised away or forged)",
+            )
+            return
+        events = _ask(lambda: chain.events(anchor.block_number, anchor.block_number))
+    except _ChainFailed as exc:
+        rec.add("chain.anchor", CheckStatus.FAIL, str(exc))
+        return
+    found = any(event.tx_hash == tx_hash and _mentions(event.args, pid) for event in events)
+    rec.result(
+        "chain.anchor",
+        found,
+        f"tx {anchor.tx_hash} in block {anchor.block_number} recorded this passport",
+        f"no registry event for this passport in tx {anchor.tx_hash} of block {anchor.block_number}",
+    )
+
+
+def _mentions(args: Mapping[str, Any], value: bytes) -> bool:
+    return any(isinstance(arg, bytes | bytearray) and bytes(arg) == value for arg in args.values())
