@@ -143,10 +143,12 @@ def _worker(*args: str) -> subprocess.Popen[str]:
     )
 
 
+# A killed worker process must reach the chain over RPC, so this runs on the node backends only.
 @pytest.mark.slow
+@pytest.mark.node
+@pytest.mark.parametrize("chain_backend", ["ganache", "anvil"], indirect=True)
 def test_sigkill_at_every_step_on_a_real_node(ledger: ChainBackend, oracle: Actor, tmp_path: Path) -> None:
-    if ledger.url is None:
-        pytest.skip("eth-tester lives inside this process: a killed worker cannot share it (nodes only)")
+    assert ledger.url is not None
     template = tmp_path / "template.db"
     with Journal(template) as journal:
         fleet = Fleet(journal, Ingestor(journal), {})

@@ -222,9 +222,11 @@ def test_a_client_for_another_registry_checks_nothing_else(onchain: Ledger, issu
     assert all(report.check(name).status is CheckStatus.SKIPPED for name in CHAIN_CHECKS[1:])
 
 
+# The CLI dials an RPC URL, so this runs on the node backends only (eth-tester lives in this process).
+@pytest.mark.node
+@pytest.mark.parametrize("chain_backend", ["ganache", "anvil"], indirect=True)
 def test_cli_verifies_against_a_node(onchain: Ledger, issuer: Actor, tmp_path: Path) -> None:
-    if onchain.chain.url is None:
-        pytest.skip("eth-tester runs in process: there is no RPC URL for the CLI to dial")
+    assert onchain.chain.url is not None
     pid = uuid.uuid4()
     v1 = onchain.issue(issuer, pid)
     path = tmp_path / "bundle.json"
