@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from passport.errors import ConfigError
@@ -50,8 +50,23 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8000"
 
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Read the environment (plus ``overrides``) once; bad or unsafe values raise ``ConfigError``.
+
+        Pydantic wraps errors raised inside validators in its ``ValidationError``; the edges (CLI,
+        scripts, API startup) call this so they only ever see our own exception, naming each field.
+        """
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigError(f"invalid settings: {problems}") from None
+
     @model_validator(mode="after")
-    def _loopback_only_in_development(self) -> Settings:
+    def _password_required_outside_development(self) -> Settings:
         if self.environment != "development" and self.keystore_password is None:
             raise ConfigError(
                 f"PASSPORT_KEYSTORE_PASSWORD must be set when PASSPORT_ENVIRONMENT={self.environment}"
