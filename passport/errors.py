@@ -151,3 +151,26 @@ class InvalidPageToken(AuditIndexError, ValueError):
 
 class VerificationError(PassportError):
     """Raised when a bundle cannot even be read for verification (failed checks are reported, not raised)."""
+
+
+# -- passport service ----------------------------------------------------------------------------
+
+
+class ServiceError(PassportError):
+    """Raised when the passport service cannot carry out a request (store and chain errors pass through)."""
+
+
+class PassportNotFound(ServiceError, LookupError):
+    """Raised when the ledger holds no passport with the requested id."""
+
+
+class VersionNotRecorded(ServiceError, LookupError):
+    """Raised when this service's version log has no record (signature, receipt) of an on-chain version."""
+
+
+class VersionLogError(ServiceError):
+    """Raised when the service's version log (SQLite) cannot be opened, read or written."""
+
+
+class SigningKeyMissing(ServiceError):
+    """Raised when a write is asked of a passport service built without a signing key (read-only)."""

@@ -1,0 +1,27 @@
+"""The passport service: passport models in, signed, stored and anchored versions out, and back again."""
+
+from passport.service.passport_service import (
+    SIGNER_ROLES,
+    STORE_CHECK,
+    PassportIdLike,
+    PassportService,
+    stamp,
+    trusted_signers,
+)
+from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
+from passport.service.version_log import Anchor, VersionLog, VersionRecord
+
+__all__ = [
+    "SIGNER_ROLES",
+    "STORE_CHECK",
+    "Anchor",
+    "FetchedPassport",
+    "IssuedVersion",
+    "PassportIdLike",
+    "PassportService",
+    "VersionInfo",
+    "VersionLog",
+    "VersionRecord",
+    "stamp",
+    "trusted_signers",
+]

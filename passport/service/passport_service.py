@@ -1,0 +1,592 @@
+"""``PassportService``: a passport model in, a signed, stored and anchored version out, and back again.
+
+Every write goes the same way:
+
+1. stamp the document with what the ledger will record (status, version, predecessor), so the stored
+   document can never disagree with the chain about them;
+2. ``commit_passport``: split into access-tier sections, seal the restricted ones, store sections and
+   manifest (content-addressed, so a write that later fails leaves only unreferenced blocks behind);
+3. sign the EIP-712 ``PassportVersion`` with the key of the account the chain client acts as (the
+   registry accepts a version only when its signer is the transaction's sender);
+4. log the version as pending in the ``VersionLog`` (the ledger does not keep signatures), send the
+   transaction, then log its receipt.
+
+Reads trust nothing the store says on its own: a fetched passport is checked against the manifest digest
+the ledger holds for its current version.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from eth_account import Account
+
+from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
+from passport.chain.protocol import ChainClient
+from passport.chain.records import LifecycleStatus, PassportRecord, Role, TxReceipt
+from passport.envelope import KeyRing
+from passport.errors import (
+    ConfigError,
+    ContentIntegrityError,
+    ContentNotFound,
+    ContractRevert,
+    DeploymentError,
+    DocumentError,
+    DocumentValidationError,
+    InvalidIdentifier,
+    PassportError,
+    PassportNotFound,
+    SigningKeyMissing,
+    VersionNotRecorded,
+)
+from passport.ids import ZERO32, battery_id_hash, parse_passport_id, passport_id_bytes32
+from passport.model.access import AccessTier
+from passport.model.passport import BatteryPassport, PassportView
+from passport.sections import (
+    PUBLIC_TIER,
+    TIER_ORDER,
+    CommittedPassport,
+    Manifest,
+    commit_passport,
+    hex0x,
+    load_manifest,
+    open_passport,
+)
+from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
+from passport.service.version_log import Anchor, VersionLog, VersionRecord
+from passport.settings import Settings
+from passport.signing import PassportDomain, sign_passport_version
+from passport.store import ContentStore, cid_from_digest, open_store
+from passport.verify import Check, CheckStatus, VerificationReport, parse_trusted_issuers, verify_bundle
+
+log = logging.getLogger(__name__)
+
+PassportIdLike = str | uuid.UUID | bytes
+
+#: Roles whose holders ``from_settings`` trusts as signers of passport versions. Not only ISSUER: the
+#: registry also takes versions signed by repurposers/remanufacturers (successor passports), inspectors
+#: (evaluation results) and recyclers (the last version), and the admin vetted each of them by granting
+#: the role. A plain custodian business is not trusted by default.
+SIGNER_ROLES: Final = (Role.ISSUER, Role.REPURPOSER, Role.INSPECTOR, Role.RECYCLER)
+
+#: Events that record a new version; a pending log row is completed from one of these.
+_VERSION_EVENTS: Final = ("PassportIssued", "PassportUpdated", "PassportStatusChanged", "PassportRecycled")
+
+#: The check reported when the store cannot produce a version's content intact (see ``verify``).
+STORE_CHECK: Final = "store.content"
+
+
+def _passport_uuid(value: PassportIdLike) -> uuid.UUID:
+    if not isinstance(value, str | uuid.UUID | bytes):
+        raise InvalidIdentifier(f"invalid passport id {value!r}")
+    return parse_passport_id(value)
+
+
+def _optional_uuid(value: bytes) -> uuid.UUID | None:
+    return None if value == ZERO32 else parse_passport_id(value)
+
+
+def stamp(
+    passport: BatteryPassport, *, version: int, status: LifecycleStatus, predecessor: uuid.UUID | None
+) -> BatteryPassport:
+    """``passport`` with the ledger's facts written into it: status, version and predecessor.
+
+    ``metadata.document_version`` becomes the on-chain version number, so a reader holding only the
+    document knows which version it is. Nested models are copied, never mutated (they are frozen and
+    may be shared with the caller).
+    """
+    general = passport.general.model_copy(update={"status": LifecycleStatus(status)})
+    metadata = passport.metadata.model_copy(
+        update={"document_version": str(version), "predecessor": predecessor}
+    )
+    return passport.model_copy(update={"general": general, "metadata": metadata})
+
+
+class PassportService:
+    """Issue, update, close and read battery passports on one ledger, with one store and key ring.
+
+    Writes act as ``chain.account`` and are signed with ``signer_key``, which must be that account's
+    key (``acting_as`` gives the same service for another account). Without a signer key the service is
+    read-only: ``fetch``, ``versions``, ``bundle`` and ``verify`` work, writes raise ``SigningKeyMissing``.
+    """
+
+    def __init__(
+        self,
+        chain: ChainClient,
+        store: ContentStore,
+        keyring: KeyRing,
+        *,
+        versions: VersionLog,
+        trusted_issuers: Sequence[str] = (),
+        signer_key: bytes | None = None,
+    ) -> None:
+        self._chain = chain
+        self._store = store
+        self._keyring = keyring
+        self._log = versions
+        self._trusted = parse_trusted_issuers(trusted_issuers)
+        self._signer_key = signer_key
+        self._domain: PassportDomain | None = None
+        if signer_key is not None:
+            try:
+                address = Account.from_key(signer_key).address
+            except (ValueError, TypeError) as exc:
+                raise InvalidIdentifier(f"invalid signer key: {exc}") from None
+            if address != chain.account:
+                # The registry would refuse every write with InvalidSignature; say so now, plainly.
+                raise ConfigError(
+                    f"the signer key is {address}'s but the chain client acts as {chain.account}"
+                )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, participant: str | None = "issuer") -> PassportService:
+        """The service on the deployed ledger, acting as keystore ``participant`` (None: read-only).
+
+        Reads the deployment manifest, opens the store, key ring and version log under ``data_dir``, and
+        trusts ``settings.trusted_issuers`` plus every holder of a ``SIGNER_ROLES`` role the manifest lists.
+        """
+        # Imported here: the deployment and keystore modules pull in web3 (slow), needed only for this.
+        from passport.chain.deployment import load_manifest as load_deployment
+        from passport.chain.keystore import Keystore
+        from passport.chain.web3_client import Web3ChainClient
+
+        deployment = load_deployment(settings)
+        key = None if participant is None else Keystore.from_settings(settings).private_key(participant)
+        # A read-only client still acts as some account: a throwaway key with no ether and no role.
+        chain = Web3ChainClient.from_rpc(
+            settings.effective_rpc_url,
+            key if key is not None else secrets.token_bytes(32),
+            deployment.registry_address,
+            settings=settings,
+        )
+        if chain.chain_id != deployment.chain_id:
+            raise DeploymentError(
+                f"{settings.effective_rpc_url} is chain {chain.chain_id}; the deployment manifest is for "
+                f"chain {deployment.chain_id}"
+            )
+        trusted = [*settings.trusted_issuers, *trusted_signers(deployment.role_holders)]
+        return cls(
+            chain,
+            open_store(settings),
+            KeyRing.from_settings(settings),
+            versions=VersionLog.from_settings(settings),
+            trusted_issuers=trusted,
+            signer_key=key,
+        )
+
+    def acting_as(self, signer_key: bytes) -> PassportService:
+        """The same service (store, key ring, log, trust) writing as the account of ``signer_key``."""
+        return PassportService(
+            self._chain.as_account(signer_key),
+            self._store,
+            self._keyring,
+            versions=self._log,
+            trusted_issuers=sorted(self._trusted),
+            signer_key=signer_key,
+        )
+
+    # -- properties ---------------------------------------------------------------------------------
+
+    @property
+    def chain(self) -> ChainClient:
+        return self._chain
+
+    @property
+    def store(self) -> ContentStore:
+        return self._store
+
+    @property
+    def keyring(self) -> KeyRing:
+        return self._keyring
+
+    @property
+    def version_log(self) -> VersionLog:
+        return self._log
+
+    @property
+    def trusted_issuers(self) -> frozenset[str]:
+        return self._trusted
+
+    @property
+    def account(self) -> str:
+        """The address writes are sent and signed from."""
+        return self._chain.account
+
+    @property
+    def domain(self) -> PassportDomain:
+        """The EIP-712 domain of this ledger's registry (asked of the chain once)."""
+        if self._domain is None:
+            self._domain = PassportDomain(self._chain.chain_id, self._chain.registry_address)
+        return self._domain
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def issue(self, passport: BatteryPassport) -> IssuedVersion:
+        """Issue ``passport`` as version 1, status ``ORIGINAL`` (needs ISSUER_ROLE)."""
+        document = stamp(passport, version=1, status=LifecycleStatus.ORIGINAL, predecessor=None)
+        return self._write(
+            document,
+            version=1,
+            status=LifecycleStatus.ORIGINAL,
+            predecessor=ZERO32,
+            send=lambda pid, bid, digest, sig: self._chain.issue_passport(pid, bid, digest, sig),
+        )
+
+    def update(self, passport_id: PassportIdLike, passport: BatteryPassport) -> IssuedVersion:
+        """Record ``passport`` as the next version with the current status (custodian, issuer, inspector)."""
+        record = self._record_for_write(passport_id, passport)
+        document = stamp(
+            passport,
+            version=record.version + 1,
+            status=record.status,
+            predecessor=_optional_uuid(record.predecessor),
+        )
+        return self._write(
+            document,
+            version=record.version + 1,
+            status=record.status,
+            predecessor=record.predecessor,
+            send=lambda pid, _bid, digest, sig: self._chain.update_passport(pid, digest, sig),
+        )
+
+    def change_status(
+        self, passport_id: PassportIdLike, status: LifecycleStatus, passport: BatteryPassport
+    ) -> IssuedVersion:
+        """Move the passport to ``REUSED`` or ``WASTE`` with ``passport`` as the new version (custodian)."""
+        status = LifecycleStatus(status)
+        record = self._record_for_write(passport_id, passport)
+        document = stamp(
+            passport,
+            version=record.version + 1,
+            status=status,
+            predecessor=_optional_uuid(record.predecessor),
+        )
+        return self._write(
+            document,
+            version=record.version + 1,
+            status=status,
+            predecessor=record.predecessor,
+            send=lambda pid, _bid, digest, sig: self._chain.change_status(pid, status, digest, sig),
+        )
+
+    def issue_successor(
+        self, predecessor_id: PassportIdLike, passport: BatteryPassport, status: LifecycleStatus
+    ) -> IssuedVersion:
+        """Issue ``passport`` (its own new id) as ``REPURPOSED``/``REMANUFACTURED`` after a predecessor.
+
+        The predecessor is closed by the same transaction. Needs REPURPOSER_ROLE and its custody.
+        """
+        status = LifecycleStatus(status)
+        predecessor = _passport_uuid(predecessor_id)
+        if passport.passport_id == predecessor:
+            raise DocumentValidationError(
+                "a successor passport needs its own passport id",
+                [("general.passport_id", f"equals the predecessor's {predecessor}")],
+            )
+        pred32 = self._existing(predecessor).passport_id
+        document = stamp(passport, version=1, status=status, predecessor=predecessor)
+        return self._write(
+            document,
+            version=1,
+            status=status,
+            predecessor=pred32,
+            send=lambda pid, bid, digest, sig: self._chain.issue_successor(
+                pred32, pid, bid, status, digest, sig
+            ),
+        )
+
+    def recycle(self, passport_id: PassportIdLike, passport: BatteryPassport) -> IssuedVersion:
+        """Close a ``WASTE`` passport as ``RECYCLED`` with ``passport`` as its last version (recycler)."""
+        record = self._record_for_write(passport_id, passport)
+        document = stamp(
+            passport,
+            version=record.version + 1,
+            status=LifecycleStatus.RECYCLED,
+            predecessor=_optional_uuid(record.predecessor),
+        )
+        return self._write(
+            document,
+            version=record.version + 1,
+            status=LifecycleStatus.RECYCLED,
+            predecessor=record.predecessor,
+            send=lambda pid, _bid, digest, sig: self._chain.recycle(pid, digest, sig),
+        )
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def fetch(self, passport_id: PassportIdLike, tiers: Collection[AccessTier]) -> FetchedPassport:
+        """The on-chain record and the sections of ``tiers``, checked against the on-chain digest.
+
+        Restricted sections are decrypted with the service's key ring; deciding which tiers a caller
+        may see is the caller's job (the API's access control). Raises ``PassportNotFound``,
+        ``ContentNotFound`` / ``ContentIntegrityError`` (store), ``DecryptionError``, ``DocumentError``.
+        """
+        try:
+            asked = {AccessTier(t) for t in tiers}
+        except ValueError as exc:
+            raise DocumentValidationError(f"unknown access tier: {exc}") from None
+        wanted = [tier for tier in TIER_ORDER if tier in asked]
+        record = self._existing(passport_id)
+        manifest, cid = self._manifest(record)
+        sections = open_passport(manifest, store=self._store, keyring=self._keyring, tiers=wanted)
+        return FetchedPassport(
+            record=record,
+            manifest=manifest,
+            manifest_cid=cid,
+            sections=sections,
+            view=PassportView.from_sections(sections),
+        )
+
+    def versions(self, passport_id: PassportIdLike) -> list[VersionInfo]:
+        """Every version of the passport, oldest first: the ledger's digests, joined with the version log."""
+        record = self._existing(passport_id)
+        pid = record.passport_id
+        logged = {
+            (entry.version, entry.manifest_digest): entry
+            for entry in self._log.for_passport(self._chain.chain_id, self._chain.registry_address, pid)
+        }
+        result: list[VersionInfo] = []
+        for version in range(1, record.version + 1):
+            digest = (
+                record.manifest_digest
+                if version == record.version
+                else self._chain.version_digest(pid, version)
+            )
+            cid = cid_from_digest(digest, "raw")
+            entry = logged.get((version, digest))
+            if entry is None:
+                result.append(VersionInfo(version, digest, cid, status=self._status_from_store(cid, digest)))
+                continue
+            result.append(
+                VersionInfo(
+                    version,
+                    digest,
+                    cid,
+                    status=entry.status,
+                    signer=entry.signer,
+                    tx_hash=entry.tx_hash,
+                    block_number=entry.block_number,
+                    block_hash=entry.block_hash,
+                    recorded=True,
+                )
+            )
+        return result
+
+    def bundle(self, passport_id: PassportIdLike) -> VerificationBundle:
+        """The offline verification bundle of the passport's current version.
+
+        Raises ``VersionNotRecorded`` when this service did not write that version (or its transaction
+        cannot be found), since the signature lives only in the version log.
+        """
+        return self._bundle(self._existing(passport_id))
+
+    def verify(self, passport_id: PassportIdLike) -> VerificationReport:
+        """``verify_bundle`` of the current version's bundle, with the ledger and the trusted issuers.
+
+        Content the store no longer holds intact is reported as a failed ``store.content`` check rather
+        than raised: it is a finding about this passport, like any other failed check.
+        """
+        record = self._existing(passport_id)
+        try:
+            bundle = self._bundle(record)
+        except (ContentIntegrityError, ContentNotFound) as exc:
+            return VerificationReport(
+                checks=[Check(name=STORE_CHECK, status=CheckStatus.FAIL, reason=str(exc))],
+                passport_id=hex0x(record.passport_id),
+                version=record.version,
+                status=record.status.name,
+                custodian=record.custodian,
+            )
+        return verify_bundle(bundle, self._trusted, self._chain)
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _existing(self, passport_id: PassportIdLike) -> PassportRecord:
+        pid = passport_id_bytes32(_passport_uuid(passport_id))
+        record = self._chain.get_passport(pid)
+        if record is None:
+            raise PassportNotFound(f"no passport {parse_passport_id(pid).urn} on the ledger")
+        return record
+
+    def _record_for_write(self, passport_id: PassportIdLike, passport: BatteryPassport) -> PassportRecord:
+        """The passport's on-chain record, after checking ``passport`` is a version of that passport."""
+        expected = _passport_uuid(passport_id)
+        problems: list[tuple[str, str]] = []
+        if passport.passport_id != expected:
+            problems.append(("general.passport_id", f"is {passport.passport_id}, not {expected}"))
+        record = self._existing(expected)
+        if battery_id_hash(passport.battery_id) != record.battery_id_hash:
+            problems.append(("general.battery_id", "differs from the battery the ledger records"))
+        if problems:
+            raise DocumentValidationError(
+                f"the document is not a version of passport {expected.urn}", problems
+            )
+        return record
+
+    def _signing_key(self) -> bytes:
+        if self._signer_key is None:
+            raise SigningKeyMissing("this passport service is read-only: it was built without a signer key")
+        return self._signer_key
+
+    def _write(
+        self,
+        document: BatteryPassport,
+        *,
+        version: int,
+        status: LifecycleStatus,
+        predecessor: bytes,
+        send: Callable[[bytes, bytes, bytes, bytes], TxReceipt],
+    ) -> IssuedVersion:
+        key = self._signing_key()
+        pid = passport_id_bytes32(document.passport_id)
+        battery = battery_id_hash(document.battery_id)
+        committed = commit_passport(
+            document.sections(),
+            passport_id=document.passport_id,
+            battery_id_hash=battery,
+            version=version,
+            status=status,
+            store=self._store,
+            keyring=self._keyring,
+            predecessor=predecessor,
+        )
+        signature = sign_passport_version(key, self.domain, committed.version_struct())
+        pending = VersionRecord(
+            chain_id=self.domain.chain_id,
+            registry=self.domain.verifying_contract,
+            passport_id=pid,
+            version=version,
+            manifest_digest=committed.manifest_digest,
+            manifest_cid=committed.manifest_cid,
+            status=status,
+            predecessor=predecessor,
+            signature=signature,
+            signer=self.account,
+            sent_from_block=self._chain.block_number(),
+        )
+        self._log.record_pending(pending)
+        try:
+            receipt = send(pid, battery, committed.manifest_digest, signature)
+        except ContractRevert:
+            self._log.discard(pending)  # refused: nothing was anchored
+            raise
+        # Any other failure (timeout, node gone) keeps the pending row: the transaction may still land,
+        # and ``bundle`` will find it among the ledger's events.
+        self._log.record_anchor(pending, Anchor.of(receipt))
+        log.info(
+            "passport %s version %d (%s) anchored in tx %s",
+            document.passport_id,
+            version,
+            status.name,
+            hex0x(receipt.tx_hash),
+        )
+        return IssuedVersion(
+            passport_id=document.passport_id,
+            version=version,
+            status=status,
+            predecessor=_optional_uuid(predecessor),
+            manifest_cid=committed.manifest_cid,
+            manifest_digest=committed.manifest_digest,
+            section_cids=dict(committed.section_cids),
+            signer=self.account,
+            signature=signature,
+            receipt=receipt,
+            document=document,
+        )
+
+    def _manifest(self, record: PassportRecord) -> tuple[Manifest, str]:
+        """The current version's manifest, checked against the ledger's digest and record."""
+        # The manifest is one raw block, so its CID follows from the digest the ledger holds.
+        cid = cid_from_digest(record.manifest_digest, "raw")
+        manifest = load_manifest(cid, self._store, expected_digest=record.manifest_digest)
+        mismatched = [
+            name
+            for name, ours, theirs in (
+                ("passport id", manifest.passport_id_bytes32, record.passport_id),
+                ("version", manifest.version, record.version),
+                ("status", manifest.lifecycle_status, record.status),
+                ("battery id hash", manifest.battery_id_hash, hex0x(record.battery_id_hash)),
+                ("predecessor", manifest.predecessor, hex0x(record.predecessor)),
+            )
+            if ours != theirs
+        ]
+        if mismatched:
+            # The digest matched, so this is what the writer committed: a writer's bug, not tampering.
+            raise DocumentError(f"the committed manifest's {', '.join(mismatched)} disagree with the ledger")
+        return manifest, cid
+
+    def _status_from_store(self, cid: str, digest: bytes) -> LifecycleStatus | None:
+        try:
+            return load_manifest(cid, self._store, expected_digest=digest).lifecycle_status
+        except PassportError as exc:  # history stays listable when one old manifest is unreadable
+            log.warning("manifest %s unreadable: %s", cid, exc)
+            return None
+
+    def _bundle(self, record: PassportRecord) -> VerificationBundle:
+        entry, anchored = self._recorded(record)
+        manifest, cid = self._manifest(record)
+        public = self._store.get(manifest.entry(PUBLIC_TIER).cid)
+        committed = CommittedPassport(
+            manifest=manifest,
+            manifest_bytes=manifest.canonical_bytes(),
+            manifest_digest=record.manifest_digest,
+            manifest_cid=cid,
+            section_cids={AccessTier(e.tier): e.cid for e in manifest.sections},
+            public_section=public,
+        )
+        anchor = AnchorReceipt(
+            chain_id=entry.chain_id,
+            registry=entry.registry,
+            tx_hash=hex0x(anchored.tx_hash),
+            block_number=anchored.block_number,
+            block_hash=hex0x(anchored.block_hash),
+        )
+        return build_bundle(committed, issuer=entry.signer, signature=entry.signature, anchor=anchor)
+
+    def _recorded(self, record: PassportRecord) -> tuple[VersionRecord, Anchor]:
+        """The log's anchored record of the current version; completes a pending one from the ledger."""
+        urn = parse_passport_id(record.passport_id).urn
+        entry = self._log.get(
+            self._chain.chain_id,
+            self._chain.registry_address,
+            record.passport_id,
+            record.version,
+            record.manifest_digest,
+        )
+        if entry is None:
+            raise VersionNotRecorded(
+                f"passport {urn} version {record.version} (digest {hex0x(record.manifest_digest)}) was not "
+                f"written through this service, so its signature is not known here"
+            )
+        if entry.anchor is not None:
+            return entry, entry.anchor
+        anchor = self._find_anchor(entry)
+        if anchor is None:
+            raise VersionNotRecorded(
+                f"passport {urn} version {record.version} was sent but its transaction is not recorded, "
+                f"and no ledger event since block {entry.sent_from_block} names it"
+            )
+        self._log.record_anchor(entry, anchor)
+        return entry.with_anchor(anchor), anchor
+
+    def _find_anchor(self, entry: VersionRecord) -> Anchor | None:
+        # The transaction was sent after ``sent_from_block``; the range is bounded by how long the
+        # service was down, so one query is enough in practice.
+        events = self._chain.events(entry.sent_from_block, self._chain.block_number(), _VERSION_EVENTS)
+        for event in events:
+            if _mentions(event.args, entry.passport_id) and _mentions(event.args, entry.manifest_digest):
+                return Anchor(event.tx_hash, event.block_number, event.block_hash)
+        return None
+
+
+def _mentions(args: Mapping[str, Any], value: bytes) -> bool:
+    return any(isinstance(arg, bytes | bytearray) and bytes(arg) == value for arg in args.values())
+
+
+def trusted_signers(holders: Mapping[Role, Iterable[str]]) -> list[str]:
+    """The addresses among role ``holders`` that ``from_settings`` trusts (see ``SIGNER_ROLES``)."""
+    return [address for role in SIGNER_ROLES for address in holders.get(role, [])]

@@ -1,0 +1,295 @@
+"""``VersionLog``: the passport service's durable record of every version it signed and anchored.
+
+The ledger keeps each version's manifest digest, but not the EIP-712 signature nor the receipt of the
+transaction that wrote it, and a verification bundle needs both. So the service writes one row per
+version here, in two steps:
+
+1. **pending**, before the transaction is sent: the signature, signer and manifest are known then, and
+   ``sent_from_block`` (the head before sending) bounds where the transaction can land;
+2. **anchored**, once the receipt is in: transaction hash, block number and block hash.
+
+A crash between the two leaves a pending row, which ``PassportService.bundle`` completes later by finding
+the transaction among the ledger's events from ``sent_from_block`` on. A transaction the ledger refused
+(a revert) has its pending row removed.
+
+Rows are keyed by chain, registry, passport, version *and* manifest digest: a development chain that is
+reset (or a test snapshot reverted) can see the same passport version written again with other content,
+and the old row must neither be overwritten blindly nor be mistaken for the new one. Readers always look a
+version up together with the digest the ledger holds for it.
+
+One SQLite file in WAL mode (readers do not block the writer); byte values are lowercase ``0x``-hex text
+so the file can be read with the ``sqlite3`` shell.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Self
+
+from passport.chain.records import LifecycleStatus, TxReceipt
+from passport.errors import VersionLogError
+from passport.settings import Settings
+
+SCHEMA_VERSION: Final = 1
+FILE_NAME: Final = "versions.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS versions (
+    chain_id INTEGER NOT NULL,
+    registry TEXT NOT NULL,
+    passport_id TEXT NOT NULL,
+    version INTEGER NOT NULL CHECK (version >= 1),
+    manifest_digest TEXT NOT NULL,
+    manifest_cid TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    predecessor TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    sent_from_block INTEGER NOT NULL,
+    tx_hash TEXT,
+    block_number INTEGER,
+    block_hash TEXT,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (chain_id, registry, passport_id, version, manifest_digest)
+) WITHOUT ROWID;
+"""
+
+_COLUMNS = (
+    "chain_id, registry, passport_id, version, manifest_digest, manifest_cid, status, predecessor, "
+    "signature, signer, sent_from_block, tx_hash, block_number, block_hash, recorded_at"
+)
+# Built from the constant column list only; every value goes through a ``?`` parameter.
+_INSERT = f"INSERT OR REPLACE INTO versions ({_COLUMNS}) VALUES ({', '.join('?' * 15)})"  # noqa: S608
+_SELECT = f"SELECT {_COLUMNS} FROM versions WHERE chain_id = ? AND registry = ? AND passport_id = ?"  # noqa: S608
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _unhex(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The transaction that wrote a version: from its receipt, or found later among the ledger's events."""
+
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes
+
+    @classmethod
+    def of(cls, receipt: TxReceipt) -> Anchor:
+        return cls(receipt.tx_hash, receipt.block_number, receipt.block_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One passport version as this service wrote it; the receipt fields are None while pending."""
+
+    chain_id: int
+    registry: str
+    passport_id: bytes
+    version: int
+    manifest_digest: bytes
+    manifest_cid: str
+    status: LifecycleStatus
+    predecessor: bytes
+    signature: bytes
+    signer: str
+    sent_from_block: int
+    tx_hash: bytes | None = None
+    block_number: int | None = None
+    block_hash: bytes | None = None
+    recorded_at: datetime | None = None
+
+    @property
+    def anchor(self) -> Anchor | None:
+        """The transaction that wrote this version, once recorded; None while pending."""
+        if self.tx_hash is None or self.block_number is None or self.block_hash is None:
+            return None
+        return Anchor(self.tx_hash, self.block_number, self.block_hash)
+
+    def with_anchor(self, anchor: Anchor) -> VersionRecord:
+        return VersionRecord(
+            chain_id=self.chain_id,
+            registry=self.registry,
+            passport_id=self.passport_id,
+            version=self.version,
+            manifest_digest=self.manifest_digest,
+            manifest_cid=self.manifest_cid,
+            status=self.status,
+            predecessor=self.predecessor,
+            signature=self.signature,
+            signer=self.signer,
+            sent_from_block=self.sent_from_block,
+            tx_hash=anchor.tx_hash,
+            block_number=anchor.block_number,
+            block_hash=anchor.block_hash,
+            recorded_at=self.recorded_at,
+        )
+
+
+def _record(row: sqlite3.Row) -> VersionRecord:
+    return VersionRecord(
+        chain_id=row["chain_id"],
+        registry=row["registry"],
+        passport_id=_unhex(row["passport_id"]),
+        version=row["version"],
+        manifest_digest=_unhex(row["manifest_digest"]),
+        manifest_cid=row["manifest_cid"],
+        status=LifecycleStatus(row["status"]),
+        predecessor=_unhex(row["predecessor"]),
+        signature=_unhex(row["signature"]),
+        signer=row["signer"],
+        sent_from_block=row["sent_from_block"],
+        tx_hash=None if row["tx_hash"] is None else _unhex(row["tx_hash"]),
+        block_number=row["block_number"],
+        block_hash=None if row["block_hash"] is None else _unhex(row["block_hash"]),
+        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+    )
+
+
+class VersionLog:
+    """The version log in one SQLite file; safe to share between threads (one connection, one lock)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection guarded by a lock: the API calls the service from a thread pool.
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a row is on disk before the transaction it describes is sent.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if found is None:
+                self._db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif found["value"] != str(SCHEMA_VERSION):
+                raise VersionLogError(
+                    f"{self.path} has version log schema {found['value']}; this code reads {SCHEMA_VERSION}"
+                )
+        except sqlite3.Error as exc:
+            raise VersionLogError(f"cannot open the version log {self.path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VersionLog:
+        """The log at ``<data_dir>/versions.sqlite3``."""
+        return cls(settings.data_dir / FILE_NAME)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def record_pending(self, record: VersionRecord) -> None:
+        """Store ``record`` before its transaction is sent (replacing a row for the same content)."""
+        values = (
+            record.chain_id,
+            record.registry,
+            _hex(record.passport_id),
+            record.version,
+            _hex(record.manifest_digest),
+            record.manifest_cid,
+            int(record.status),
+            _hex(record.predecessor),
+            _hex(record.signature),
+            record.signer,
+            record.sent_from_block,
+            None if record.tx_hash is None else _hex(record.tx_hash),
+            record.block_number,
+            None if record.block_hash is None else _hex(record.block_hash),
+            datetime.now(UTC).isoformat(),
+        )
+        self._write(_INSERT, values)
+
+    def record_anchor(self, record: VersionRecord, anchor: Anchor) -> None:
+        """Mark ``record`` as anchored by the transaction ``anchor`` names."""
+        self._write(
+            "UPDATE versions SET tx_hash = ?, block_number = ?, block_hash = ? "
+            "WHERE chain_id = ? AND registry = ? AND passport_id = ? AND version = ? AND manifest_digest = ?",
+            (
+                _hex(anchor.tx_hash),
+                anchor.block_number,
+                _hex(anchor.block_hash),
+                *self._key(record),
+            ),
+        )
+
+    def discard(self, record: VersionRecord) -> None:
+        """Forget a pending record whose transaction the ledger refused."""
+        self._write(
+            "DELETE FROM versions WHERE chain_id = ? AND registry = ? AND passport_id = ? AND version = ? "
+            "AND manifest_digest = ? AND tx_hash IS NULL",
+            self._key(record),
+        )
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def get(
+        self, chain_id: int, registry: str, passport_id: bytes, version: int, manifest_digest: bytes
+    ) -> VersionRecord | None:
+        """The record of exactly this version and content, or None."""
+        rows = self._read(
+            _SELECT + " AND version = ? AND manifest_digest = ?",
+            (chain_id, registry, _hex(passport_id), version, _hex(manifest_digest)),
+        )
+        return _record(rows[0]) if rows else None
+
+    def for_passport(self, chain_id: int, registry: str, passport_id: bytes) -> list[VersionRecord]:
+        """Every record of a passport on one ledger, by version (several per version after a reset)."""
+        rows = self._read(
+            _SELECT + " ORDER BY version, recorded_at",
+            (chain_id, registry, _hex(passport_id)),
+        )
+        return [_record(row) for row in rows]
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _key(record: VersionRecord) -> tuple[int, str, str, int, str]:
+        return (
+            record.chain_id,
+            record.registry,
+            _hex(record.passport_id),
+            record.version,
+            _hex(record.manifest_digest),
+        )
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        with self._lock:
+            try:
+                self._db.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise VersionLogError(f"cannot write the version log {self.path}: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise VersionLogError(f"cannot read the version log {self.path}: {exc}") from exc

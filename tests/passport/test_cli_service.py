@@ -1,0 +1,120 @@
+"""``passport issue / show / bundle`` against a ledger deployed from settings, on the node backends.
+
+The commands read everything from ``PASSPORT_*`` settings (an RPC URL, a data dir with the deployment
+manifest and keystore), so they run on ganache and anvil; eth-tester has no URL to point them at. The
+registry is deployed with ``passport.chain.deployment.deploy`` inside the test's snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from chain_backends import ACTOR_KEYS, Actor, ChainBackend
+from typer.testing import CliRunner
+
+from passport.chain.deployment import RoleGrant, deploy
+from passport.chain.keystore import Keystore
+from passport.chain.records import Role
+from passport.cli import EXIT_INVALID, EXIT_UNREADABLE, app
+from passport.settings import Settings
+
+runner = CliRunner()
+BASE_URL = "https://passports.example"
+NODES = [pytest.param("ganache", marks=pytest.mark.node), pytest.param("anvil", marks=pytest.mark.node)]
+pytestmark = pytest.mark.parametrize("chain_backend", NODES, indirect=True)
+
+
+@pytest.fixture
+def deployed(ledger: ChainBackend, issuer: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """PASSPORT_* pointing at a fresh registry on the node, with `issuer` in the keystore; its address."""
+    assert ledger.url is not None
+    data_dir = tmp_path / "data"
+    for name, value in {
+        "PASSPORT_ENVIRONMENT": "development",
+        "PASSPORT_DATA_DIR": str(data_dir),
+        "PASSPORT_RPC_URL": ledger.url,
+        "PASSPORT_PUBLIC_BASE_URL": BASE_URL,
+        "PASSPORT_POLL_LATENCY": "0.005",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    Keystore.from_settings(settings).import_key("issuer", issuer.key)
+    manifest = deploy(
+        settings,
+        deployer_key=ACTOR_KEYS["admin"],
+        role_grants=[RoleGrant(role=Role.ISSUER, account=issuer.address, participant="issuer")],
+    )
+    return manifest.registry_address
+
+
+def issue(*args: str) -> dict[str, object]:
+    result = runner.invoke(app, ["issue", "--sample", "--json", *args])
+    assert result.exit_code == 0, result.output
+    issued: dict[str, object] = json.loads(result.stdout)
+    return issued
+
+
+def test_issue_show_bundle_verify(deployed: str, issuer: Actor, ledger: ChainBackend, tmp_path: Path) -> None:
+    issued = issue("--battery-id", "CLI-BAT-0001", "--chemistry", "LFP")
+    pid = str(issued["passport_id"])
+    assert (issued["version"], issued["status"], issued["signer"]) == (1, "ORIGINAL", issuer.address)
+    assert issued["url"] == f"{BASE_URL}/p/{pid}"
+    assert str(issued["manifest_cid"]).startswith("bafkrei")
+    assert str(issued["tx_hash"]).startswith("0x")
+
+    shown = json.loads(runner.invoke(app, ["show", pid, "--json"]).stdout)
+    assert shown["tiers"] == ["public"]
+    assert shown["data"]["general"]["battery_id"] == "CLI-BAT-0001"
+    assert "put_into_service" not in shown["data"]["general"]
+    assert shown["manifest_cid"] == issued["manifest_cid"]
+    everything = runner.invoke(
+        app, ["show", f"urn:uuid:{pid}", "--tier", "public", "--tier", "legitimate_interest", "--json"]
+    )
+    assert everything.exit_code == 0, everything.output
+    assert json.loads(everything.stdout)["data"]["general"]["put_into_service"] == "2024-10-01"
+    text = runner.invoke(app, ["show", pid])
+    assert text.exit_code == 0
+    assert "CLI-BAT-0001" in text.stdout
+
+    bundle = tmp_path / "bundle.json"
+    written = runner.invoke(app, ["bundle", pid, "-o", str(bundle)])
+    assert written.exit_code == 0, written.output
+    assert ledger.url is not None
+    verified = runner.invoke(
+        app, ["verify", str(bundle), "--trust", issuer.address, "--rpc", ledger.url, "--registry", deployed]
+    )
+    assert verified.exit_code == 0, verified.output
+
+
+def test_issuing_the_same_battery_twice_is_a_ledger_error(deployed: str) -> None:
+    issue("--battery-id", "CLI-BAT-0002")
+    again = runner.invoke(app, ["issue", "--sample", "--battery-id", "CLI-BAT-0002"])
+    assert again.exit_code == EXIT_INVALID
+    assert "BatteryPassportRegistryPassportExists" in again.stderr
+
+
+def test_random_sample_ids_do_not_collide(deployed: str) -> None:
+    assert issue()["passport_id"] != issue()["passport_id"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["show", "not-a-uuid"], EXIT_UNREADABLE, "invalid passport id"),
+        (["bundle", "0x1234", "-o", "x.json"], EXIT_UNREADABLE, "invalid passport id"),
+        (["issue", "--sample", "--battery-id", "no spaces allowed"], EXIT_UNREADABLE, "invalid battery id"),
+        (["issue"], EXIT_UNREADABLE, "--sample"),
+        (["show", str(uuid.UUID(int=7))], EXIT_INVALID, "PassportNotFound"),
+        (["bundle", str(uuid.UUID(int=7)), "-o", "x.json"], EXIT_INVALID, "PassportNotFound"),
+    ],
+)
+def test_bad_input_exits_2_and_ledger_errors_exit_1(
+    deployed: str, argv: list[str], code: int, message: str
+) -> None:
+    result = runner.invoke(app, argv)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
+    assert result.stdout == ""
