@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from api.access import optional_caller
+from api.auth import Caller
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import health, pages, qr
+from api.routes import audit, businesses, custody, evaluations, health, pages, passports, qr, telemetry
+from api.services import Services
+from api.web.ledger import LedgerPageSource
 from api.web.views import PassportPageSource
 from passport.settings import Settings
 
@@ -21,15 +29,63 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(settings: Settings | None = None, *, page_source: PassportPageSource | None = None) -> FastAPI:
+def _page_caller(request: Request) -> Caller | None:
+    """Who views ``/p/{id}``: anonymous (a QR scan), or the holder of the API key the request carries."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        return None
+    return optional_caller(request, services)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the services (when asked to) and run the audit index follower while the app serves."""
+    services: Services | None = app.state.services
+    owned = False
+    if services is None and app.state.connect:
+        services = await run_in_threadpool(Services.from_settings, app.state.settings)
+        owned = True
+        app.state.services = services
+        if app.state.page_source is None:
+            app.state.page_source = LedgerPageSource(services)
+    if services is not None:
+        await run_in_threadpool(services.start)
+    try:
+        yield
+    finally:
+        if services is not None:
+            # Injected services belong to whoever built them: stop our thread, leave their files open.
+            await run_in_threadpool(services.close if owned else services.stop)
+            if owned:
+                app.state.services = None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    page_source: PassportPageSource | None = None,
+    services: Services | None = None,
+    connect: bool = False,
+) -> FastAPI:
+    """The application.
+
+    ``services``: already-built services (tests); ``connect=True``: build them from ``settings`` at
+    startup (the deployed ledger must exist). With neither, the ledger routes answer 503: useful for the
+    page and QR tests, which bring their own ``page_source``.
+    """
     app = FastAPI(
         title="Battery passport ledger",
         version="1",
         summary="EV battery passports on a blockchain ledger: issue, fetch, verify, transfer, audit.",
         generate_unique_id_function=_operation_id,
+        lifespan=_lifespan,
     )
     app.state.settings = settings if settings is not None else Settings()
+    app.state.services = services
+    app.state.connect = connect
     # The QR page's data source; None until the services are wired (pages then answer 503).
+    if page_source is None and services is not None:
+        page_source = LedgerPageSource(services)
     app.state.page_source = page_source
     install_error_handlers(app)
     app.add_middleware(
@@ -37,8 +93,14 @@ def create_app(settings: Settings | None = None, *, page_source: PassportPageSou
         max_bytes=DEFAULT_BODY_LIMIT,
         overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT},
     )
-    app.include_router(health.router, prefix="/api/v1")
-    app.include_router(qr.router, prefix="/api/v1")
+    for module in (health, passports, custody, evaluations, businesses, telemetry, audit, qr):
+        app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.dependency_overrides[pages.get_page_caller] = _page_caller
     app.mount("/static", pages.static_files(), name="static")
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """``uvicorn --factory api.app:app_from_environment``: settings from ``PASSPORT_*``, ledger connected."""
+    return create_app(Settings(), connect=True)

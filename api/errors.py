@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from oracle import errors as oerr
 from passport import errors as perr
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,9 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
     """Map a library error to (status, title); order matters: most specific first."""
     table: list[tuple[type[perr.PassportError], int, str]] = [
         (perr.InvalidIdentifier, 400, "Invalid identifier"),
+        (perr.InvalidPageToken, 400, "Invalid page token"),
+        (perr.PassportNotFound, 404, "Passport not found"),
+        (perr.VersionNotRecorded, 404, "Version not recorded by this service"),
         (perr.DocumentValidationError, 422, "Invalid document"),
         (perr.DecryptionError, 422, "Section cannot be decrypted"),
         (perr.ContentNotFound, 404, "Content not found"),
@@ -117,6 +121,22 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
         (perr.ChainUnavailable, 503, "Chain unavailable"),
         (perr.StoreUnavailable, 503, "Content store unavailable"),
         (perr.VerificationError, 422, "Cannot verify"),
+    ]
+    for kind, status, title in table:
+        if isinstance(exc, kind):
+            return status, title
+    return 500, "Internal error"
+
+
+def _oracle_status(exc: oerr.OracleError) -> tuple[int, str]:
+    """Map an oracle error to (status, title); order matters: most specific first."""
+    table: list[tuple[type[oerr.OracleError], int, str]] = [
+        (oerr.RecordNotFound, 404, "Record not found"),
+        (oerr.NotAnchored, 409, "Record not anchored yet"),
+        (oerr.InsufficientData, 422, "Not enough data to evaluate"),
+        (oerr.ReadingRejected, 422, "Invalid reading"),
+        (oerr.UploadRejected, 422, "Upload rejected"),
+        (oerr.DeviceAlreadyRegistered, 409, "Device already registered"),
     ]
     for kind, status, title in table:
         if isinstance(exc, kind):
@@ -156,3 +176,13 @@ def install_error_handlers(app: FastAPI) -> None:
         if status >= 500:
             log.error("request %s failed: %r", request.url.path, exc)
         return problem(status, title, str(exc), request, extra=extra)
+
+    @app.exception_handler(oerr.OracleError)
+    async def _oracle(request: Request, exc: oerr.OracleError) -> JSONResponse:
+        status, title = _oracle_status(exc)
+        if status >= 500:
+            log.error("request %s failed: %r", request.url.path, exc)
+        errors: list[dict[str, str]] = []
+        if isinstance(exc, oerr.ReadingRejected):
+            errors = [{"field": path, "reason": reason} for path, reason in exc.problems]
+        return problem(status, title, str(exc), request, errors)

@@ -1,0 +1,185 @@
+"""The audit trail: ledger events by battery, passport, actor, kind, block or time range; exports; and
+the inclusion proof of any anchored device record.
+
+Served from the audit index (synced to the chain's confirmed head before each query, so a query sees
+every confirmed event). Auditors and authorities only: the events are public on-chain, but bulk queries
+and exports are a service, rate-limited by who may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ValidationError
+
+from api.access import AuthCaller, require_role
+from api.auth import ApiRole, Caller
+from api.errors import ApiError
+from api.services import Services, get_services
+from oracle.anchoring import RecordProof
+from passport.audit import MAX_PAGE_SIZE, EventPage, EventQuery, to_csv, to_json_array
+from passport.ids import battery_id_hash, parse_bytes32
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+_AUDIT_ROLES = (ApiRole.AUDITOR, ApiRole.AUTHORITY)
+
+
+class QueryParams(BaseModel):
+    """The query string of the audit routes (validated into an ``EventQuery``)."""
+
+    passport_id: str | None = None
+    battery_id: str | None = None
+    battery_id_hash: str | None = None
+    actor: str | None = None
+    kind: list[str] = []
+    from_block: int | None = None
+    to_block: int | None = None
+    from_time: int | None = None
+    to_time: int | None = None
+    order: Literal["asc", "desc"] = "asc"
+    limit: int = 100
+    page_token: str | None = None
+
+
+def _query_params(
+    passport_id: Annotated[str | None, Query(description="Passport UUID.")] = None,
+    battery_id: Annotated[str | None, Query(description="Battery id (hashed as the ledger does).")] = None,
+    battery_id_hash: Annotated[str | None, Query(description="keccak256 of the battery id, 0x-hex.")] = None,
+    actor: Annotated[str | None, Query(description="Any account an event names.")] = None,
+    kind: Annotated[list[str] | None, Query(description="Event names, e.g. CustodyTransferred.")] = None,
+    from_block: Annotated[int | None, Query(ge=0)] = None,
+    to_block: Annotated[int | None, Query(ge=0)] = None,
+    from_time: Annotated[int | None, Query(ge=0, description="Unix seconds, inclusive.")] = None,
+    to_time: Annotated[int | None, Query(ge=0, description="Unix seconds, inclusive.")] = None,
+    order: Literal["asc", "desc"] = "asc",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    page_token: Annotated[str | None, Query(description="next_token of the previous page.")] = None,
+) -> QueryParams:
+    return QueryParams(
+        passport_id=passport_id,
+        battery_id=battery_id,
+        battery_id_hash=battery_id_hash,
+        actor=actor,
+        kind=kind or [],
+        from_block=from_block,
+        to_block=to_block,
+        from_time=from_time,
+        to_time=to_time,
+        order=order,
+        limit=limit,
+        page_token=page_token,
+    )
+
+
+Params = Annotated[QueryParams, Depends(_query_params)]
+
+
+def _event_query(params: QueryParams) -> EventQuery:
+    """The index query; 422 naming each bad parameter (ids, addresses, ranges, page token)."""
+    if params.battery_id is not None and params.battery_id_hash is not None:
+        raise ApiError(
+            "give battery_id or battery_id_hash, not both",
+            status=422,
+            title="Invalid request",
+            errors=[{"field": "query.battery_id_hash", "reason": "conflicts with battery_id"}],
+        )
+    bid_hash = params.battery_id_hash
+    if params.battery_id is not None:
+        bid_hash = "0x" + battery_id_hash(params.battery_id).hex()
+    try:
+        return EventQuery(
+            passport_id=params.passport_id,
+            battery_id_hash=bid_hash,
+            actor=params.actor,
+            names=tuple(params.kind),
+            from_block=params.from_block,
+            to_block=params.to_block,
+            from_time=params.from_time,
+            to_time=params.to_time,
+            order=params.order,
+            limit=params.limit,
+            after=params.page_token,
+        )
+    except ValidationError as exc:
+        field_names = {"after": "page_token", "names": "kind"}
+        errors = [
+            {
+                "field": "query." + ".".join(field_names.get(str(p), str(p)) for p in err["loc"])
+                if err["loc"]
+                else "query",
+                "reason": err["msg"],
+            }
+            for err in exc.errors()
+        ]
+        raise ApiError("invalid audit query", status=422, title="Invalid request", errors=errors) from None
+
+
+def _authorise(caller: Caller) -> None:
+    require_role(caller, *_AUDIT_ROLES)
+
+
+@router.get("/events", operation_id="query_audit_events")
+def query_audit_events(params: Params, caller: AuthCaller, services: ServicesDep) -> EventPage:
+    """One page of ledger events matching every given filter, with the token of the next page."""
+    _authorise(caller)
+    query = _event_query(params)
+    services.sync_index()
+    return services.audit.query(query)
+
+
+@router.get(
+    "/events/export",
+    operation_id="export_audit_events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}, "description": "Every match"}},
+)
+def export_audit_events(
+    params: Params,
+    caller: AuthCaller,
+    services: ServicesDep,
+    format: Annotated[Literal["csv", "json"], Query(description="csv (RFC 4180) or a JSON array.")] = "csv",
+) -> StreamingResponse:
+    """Every matching event (``limit`` is the page size used to read the index, not a total), streamed."""
+    _authorise(caller)
+    query = _event_query(params)
+    services.sync_index()
+    events = services.audit.iter_events(query)
+    body: Iterator[str]
+    if format == "csv":
+        body, media, suffix = to_csv(events), "text/csv; charset=utf-8", "csv"
+    else:
+        body, media, suffix = to_json_array(events), "application/json", "json"
+    return StreamingResponse(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="audit-events.{suffix}"'},
+    )
+
+
+class RecordProofPublic(BaseModel):
+    """An anchored record's Merkle proof, checked offline and against the registry's ``verifyRecord``."""
+
+    proof: RecordProof
+    verified_offline: bool
+    verified_on_chain: bool
+
+
+@router.get("/records/{record_digest}/proof", operation_id="get_record_proof")
+def get_record_proof(record_digest: str, caller: AuthCaller, services: ServicesDep) -> RecordProofPublic:
+    """The inclusion proof of one journaled device record (by its 0x-hex record digest)."""
+    _authorise(caller)
+    digest = parse_bytes32(record_digest, "record digest")
+    journal, _, anchorer = services.oracle()
+    record = journal.record_by_digest(digest)
+    proof = anchorer.proof_for(record.id)
+    return RecordProofPublic(
+        proof=proof,
+        verified_offline=proof.verify_offline(),
+        verified_on_chain=proof.verify_on_chain(services.reader),
+    )

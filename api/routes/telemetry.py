@@ -1,0 +1,84 @@
+"""Telemetry: signed device uploads into the oracle's journal, one at a time or in batches.
+
+A device authenticates with its API key and may send uploads only as itself, for its own battery
+(403 otherwise); a collection gateway holding the ``oracle`` role may relay uploads of any device.
+Either way every upload still carries the device's own signature, which the oracle checks against
+the key registered for that device: the API key says who may send, the signature who measured.
+
+The acknowledgement is the oracle's: returned only after the journal committed, it lists each accepted
+reading with its record digest (what a proof is later asked for) and each rejected one with every
+``(path, reason)``. A wholly rejected single upload is a 422 problem carrying the acknowledgement.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.access import AuthCaller, require_device_for, require_role
+from api.auth import ApiRole, Caller
+from api.errors import ApiError
+from api.services import Services, get_services
+from oracle.devices import SignedUpload
+from oracle.ingestion import Acknowledgement
+
+router = APIRouter(prefix="/telemetry", tags=["telemetry"])
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+# One request of uploads; devices that buffered more send several (the body limit caps bytes anyway).
+MAX_BATCH_UPLOADS = 1000
+
+
+class TelemetryBatchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uploads: list[SignedUpload] = Field(min_length=1, max_length=MAX_BATCH_UPLOADS)
+
+
+class TelemetryBatchPublic(BaseModel):
+    """One acknowledgement per upload, in the order sent."""
+
+    acknowledgements: list[Acknowledgement]
+    accepted: int = Field(description="Uploads accepted (or already accepted: duplicates).")
+    rejected: int
+
+
+def _authorise(caller: Caller, upload: SignedUpload) -> None:
+    require_role(caller, ApiRole.DEVICE, ApiRole.ORACLE)
+    if not caller.has(ApiRole.ORACLE):
+        require_device_for(caller, upload.device_id, upload.battery_id)
+
+
+@router.post("/uploads", operation_id="ingest_telemetry_upload")
+def ingest_telemetry_upload(
+    upload: SignedUpload, caller: AuthCaller, services: ServicesDep
+) -> Acknowledgement:
+    """Journal one signed upload; the acknowledgement lists accepted and rejected readings."""
+    _authorise(caller, upload)
+    _, ingestor, _ = services.oracle()
+    ack = ingestor.ingest(upload)
+    if ack.status == "rejected":
+        raise ApiError(
+            ack.reason or "upload rejected",
+            status=422,
+            title="Upload rejected",
+            errors=[{"field": "body", "reason": f"{ack.code}: {ack.reason}"}],
+            extra={"code": ack.code, "acknowledgement": ack.model_dump(mode="json")},
+        )
+    return ack
+
+
+@router.post("/batches", operation_id="ingest_telemetry_batch")
+def ingest_telemetry_batch(
+    body: TelemetryBatchCreate, caller: AuthCaller, services: ServicesDep
+) -> TelemetryBatchPublic:
+    """Journal several uploads in one group commit; each gets its own acknowledgement."""
+    for upload in body.uploads:
+        _authorise(caller, upload)
+    _, ingestor, _ = services.oracle()
+    acks = ingestor.ingest_many(body.uploads)
+    rejected = sum(1 for ack in acks if ack.status == "rejected")
+    return TelemetryBatchPublic(acknowledgements=acks, accepted=len(acks) - rejected, rejected=rejected)

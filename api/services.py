@@ -1,0 +1,255 @@
+"""Everything the routes use, built once at startup from ``Settings`` and closed at shutdown.
+
+**The custodial model.** The API acts on-chain on behalf of its callers: every participant that writes
+to the ledger through the API (issuer, inspector, repurposer, recycler, registered businesses, the
+ledger admin) has its key in the service's encrypted keystore (``data_dir/keystore``), and an API key
+(``ApiKeyStore``) whose participant name is the keystore name. A request authenticated as ``issuer``
+is signed (EIP-712) and sent by the ``issuer`` key; the contract then checks roles and custody against
+that account exactly as it would for the party itself. Callers never send keys, and the API never
+signs for a participant whose key it does not hold (``Forbidden``). Parties that keep their own keys use
+the chain directly; the ledger cannot tell the difference.
+
+Participants without an on-chain account (EV owners, auditors, authorities, collection devices) only
+read, or write off-chain (device telemetry goes to the oracle's journal and is anchored by the oracle's
+own key).
+
+State and threads held here:
+
+* a read-only chain client and, per keystore participant, a client acting as it (all sharing one
+  connection and nonce book, so concurrent requests for one account never reuse a nonce);
+* the content store, the key ring, the passport version log, one ``PassportService`` per participant;
+* the audit index and its ``IndexFollower``, run by a background thread that ``start()`` launches and
+  ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
+* the oracle journal, its ``Ingestor`` and the ``Anchorer`` (proofs of anchored records);
+* the API key store.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Request
+
+from api.auth import ApiKeyStore, Caller
+from api.errors import ApiError, Forbidden
+from oracle.anchoring import Anchorer, AnchoringPolicy
+from oracle.ingestion import Ingestor
+from oracle.journal import Journal
+from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
+from passport.chain.deployment import load_manifest
+from passport.chain.keystore import Keystore
+from passport.chain.protocol import ChainClient
+from passport.chain.web3_client import Web3ChainClient
+from passport.envelope import KeyRing
+from passport.errors import DeploymentError
+from passport.service import PassportService, VersionLog
+from passport.service.passport_service import trusted_signers
+from passport.settings import Settings
+from passport.store import open_store
+from passport.store.protocol import ContentStore
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(ApiError):
+    """Raised when a route needs a service this server was started without."""
+
+    status = 503
+    title = "Service unavailable"
+
+
+def journal_path(settings: Settings) -> Path:
+    """Where the oracle's journal lives (accepted device readings and batch pipeline state)."""
+    return settings.data_dir / "oracle" / "journal.sqlite3"
+
+
+def api_keys_path(settings: Settings) -> Path:
+    return settings.data_dir / "api" / "keys.sqlite3"
+
+
+@dataclass
+class Services:
+    """The pieces the routes use; build with ``from_settings`` or inject them (tests).
+
+    ``reader`` reads the ledger; ``keys`` maps each custodial participant's name (the name its API key
+    is issued to) to its private key, from which its chain client and passport service are derived.
+    """
+
+    settings: Settings
+    reader: ChainClient
+    keys: Mapping[str, bytes]
+    store: ContentStore
+    keyring: KeyRing
+    versions: VersionLog
+    audit: SqliteAuditIndex
+    api_keys: ApiKeyStore
+    journal: Journal | None = None
+    trusted_issuers: frozenset[str] = frozenset()
+    start_block: int = 0
+    index_interval: float = 1.0
+    ingestor: Ingestor | None = field(init=False, default=None)
+    anchorer: Anchorer | None = field(init=False, default=None)
+    _clients: dict[str, ChainClient] = field(init=False, default_factory=dict)
+    _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
+    _follower: IndexFollower = field(init=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _sync_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _stop: threading.Event = field(init=False, default_factory=threading.Event)
+    _thread: threading.Thread | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._follower = IndexFollower(
+            self.audit,
+            FollowerConfig(confirmations=self.settings.confirmations, start_block=self.start_block),
+        )
+        self._reader_service = PassportService(
+            self.reader,
+            self.store,
+            self.keyring,
+            versions=self.versions,
+            trusted_issuers=sorted(self.trusted_issuers),
+        )
+        if self.journal is not None:
+            self.ingestor = Ingestor(self.journal)
+            # Anchoring is the oracle's job (its own key, ORACLE_ROLE); proofs only read the journal and
+            # the store, so without the oracle's key the reader stands in.
+            anchor_client = self.client("oracle") if "oracle" in self.keys else self.reader
+            self.anchorer = Anchorer(
+                self.journal, self.store, anchor_client, AnchoringPolicy.from_settings(self.settings)
+            )
+
+    # -- building ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        """Everything from ``settings``: the deployed ledger's manifest, the keystore's participants, the
+        content store, key ring, version log, audit index, oracle journal and API keys under ``data_dir``.
+        """
+        manifest = load_manifest(settings)
+        keystore = Keystore.from_settings(settings)
+        keys = {name: keystore.private_key(name) for name in keystore.names()}
+        # Reads need no role: a throwaway account, so reading never touches a participant's nonces.
+        reader = Web3ChainClient.from_rpc(
+            settings.effective_rpc_url, secrets.token_bytes(32), manifest.registry_address, settings=settings
+        )
+        if reader.chain_id != manifest.chain_id:
+            raise DeploymentError(
+                f"{settings.effective_rpc_url} is chain {reader.chain_id}; the deployment manifest is for "
+                f"chain {manifest.chain_id}"
+            )
+        trusted = [*settings.trusted_issuers, *trusted_signers(manifest.role_holders)]
+        return cls(
+            settings=settings,
+            reader=reader,
+            keys=keys,
+            store=open_store(settings),
+            keyring=KeyRing.from_settings(settings),
+            versions=VersionLog.from_settings(settings),
+            audit=SqliteAuditIndex(index_path(settings)),
+            api_keys=ApiKeyStore(api_keys_path(settings)),
+            journal=Journal(journal_path(settings)),
+            trusted_issuers=frozenset(trusted),
+            start_block=manifest.deploy_block_number,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Catch the audit index up, then keep following the chain in a background thread."""
+        self.sync_index()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._follow, name="audit-index-follower", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.index_interval):
+            try:
+                self.sync_index()
+            except Exception:  # the thread must outlive a bad tick; the next one retries
+                log.exception("audit index sync failed")
+
+    def stop(self) -> None:
+        """Stop the follower thread (the files stay open)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            if self._thread.is_alive():
+                log.warning("audit index follower did not stop within 10 s")
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop the follower thread and close every file this object holds."""
+        self.stop()
+        self.audit.close()
+        self.versions.close()
+        self.api_keys.close()
+        if self.journal is not None:
+            self.journal.close()
+
+    def sync_index(self) -> None:
+        """Bring the audit index up to the chain's confirmed head now (serialised with the thread), so
+        a request reads its own writes without waiting for the next tick."""
+        with self._sync_lock:
+            self._follower.sync(self.reader)
+
+    # -- per-caller access --------------------------------------------------------------------------
+
+    def client(self, name: str) -> ChainClient:
+        """The chain client acting as custodial participant ``name``."""
+        with self._lock:
+            client = self._clients.get(name)
+            if client is None:
+                # as_account shares the connection and the nonce book with the reader.
+                client = self.reader.as_account(self.keys[name])
+                self._clients[name] = client
+            return client
+
+    def client_for(self, caller: Caller) -> ChainClient:
+        """The chain client that signs for ``caller``; ``Forbidden`` if the service holds no key for it."""
+        if caller.name not in self.keys:
+            raise Forbidden(f"this service holds no on-chain key for {caller.name!r}")
+        return self.client(caller.name)
+
+    def account_of(self, caller: Caller) -> str | None:
+        """The caller's on-chain address: its custodial key's, else the account its API key names."""
+        return self.client(caller.name).account if caller.name in self.keys else caller.account
+
+    def passports_for(self, caller: Caller | None) -> PassportService:
+        """The passport service: writing as ``caller`` (their custodial key), or read-only for None."""
+        if caller is None:
+            return self._reader_service
+        self.client_for(caller)
+        with self._lock:
+            service = self._passports.get(caller.name)
+        if service is None:
+            # acting_as would open a second connection; build on the shared client instead.
+            service = PassportService(
+                self.client(caller.name),
+                self.store,
+                self.keyring,
+                versions=self.versions,
+                trusted_issuers=sorted(self.trusted_issuers),
+                signer_key=self.keys[caller.name],
+            )
+            with self._lock:
+                service = self._passports.setdefault(caller.name, service)
+        return service
+
+    def oracle(self) -> tuple[Journal, Ingestor, Anchorer]:
+        """The oracle's journal, ingestor and anchorer; 503 when this server runs without them."""
+        if self.journal is None or self.ingestor is None or self.anchorer is None:
+            raise ServiceUnavailable("the oracle journal is not configured on this server")
+        return self.journal, self.ingestor, self.anchorer
+
+
+def get_services(request: Request) -> Services:
+    """The application's services (a FastAPI dependency); 503 while the server runs without a ledger."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise ServiceUnavailable("this server is not connected to a ledger")
+    return services

@@ -1,0 +1,139 @@
+"""``LedgerPageSource``: the passport page built from the real ledger, content store and audit index.
+
+What a QR scan shows is decided by the same tier policy as the API (``api.access``): identity, status,
+custody and verification for everyone; the state-of-health history (recorded performance evaluations,
+``legitimate_interest`` tier) only for callers who may read that tier of this battery.
+
+When the stored documents no longer match the ledger (someone rewrote them), the page still renders:
+identity fields read "unavailable" and the verification panel shows which check failed. A buyer must
+see the failure, not an error page that looks like an outage.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from api.access import readable_tiers
+from api.auth import Caller
+from api.errors import NotFound
+from api.services import Services
+from api.web.views import (
+    CustodyEntryView,
+    CustodyKind,
+    HealthPointView,
+    PassportPageView,
+    VerificationView,
+    bundle_path,
+    qr_svg_path,
+)
+from passport.audit import AuditEvent
+from passport.errors import ContentIntegrityError, ContentNotFound, DocumentError
+from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
+from passport.model import AccessTier, PassportView
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "unavailable"
+
+_CUSTODY_KINDS = {
+    "CustodyOffered": CustodyKind.OFFERED,
+    "CustodyTransferred": CustodyKind.ACCEPTED,
+    "CustodyOfferCancelled": CustodyKind.CANCELLED,
+}
+
+
+def _text(view: PassportView | None, path: str) -> str:
+    value = None if view is None else view.get(path)
+    return str(value) if value not in (None, "") else UNAVAILABLE
+
+
+def custody_entries(events: list[AuditEvent], fallback_time: int) -> tuple[CustodyEntryView, ...]:
+    """The audit index's custody events as timeline entries (block time; ``fallback_time`` if unknown)."""
+    entries = []
+    for event in events:
+        kind = _CUSTODY_KINDS.get(event.name)
+        if kind is None:
+            continue
+        at = event.block_timestamp if event.block_timestamp is not None else fallback_time
+        entries.append(
+            CustodyEntryView(
+                at=datetime.fromtimestamp(at, UTC),
+                from_party=str(event.args.get("from", "")),
+                to_party=str(event.args.get("to", "")),
+                kind=kind,
+                tx_hash=event.tx_hash,
+            )
+        )
+    return tuple(entries)
+
+
+def health_points(evaluations: list[Any]) -> tuple[HealthPointView, ...]:
+    """State-of-health points from the passport's recorded performance evaluations."""
+    points = []
+    for item in evaluations:
+        if not isinstance(item, dict):
+            continue
+        points.append(
+            HealthPointView(
+                at=datetime.fromisoformat(str(item["evaluated_at"])),
+                soh_percent=float(item["state_of_health_percent"]),
+                capacity_ah=float(item.get("remaining_capacity_ah") or 0.0),
+            )
+        )
+    return tuple(points)
+
+
+class LedgerPageSource:
+    """A ``PassportPageSource`` over the application's ``Services``."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def page_view(self, passport_id: str, caller: Caller | None) -> PassportPageView:
+        services = self.services
+        pid = parse_passport_id(passport_id)
+        pid32 = passport_id_bytes32(pid)
+        record = services.reader.get_passport(pid32)
+        if record is None:
+            raise NotFound(f"no passport {pid} on the ledger")
+        offer = services.reader.get_custody_offer(pid32)
+        account = None if caller is None else services.account_of(caller)
+        tiers = readable_tiers(caller, account, record, offer)
+        reader = services.passports_for(None)
+        view: PassportView | None
+        try:
+            view = reader.fetch(pid, tiers).view
+        except (ContentIntegrityError, ContentNotFound, DocumentError) as exc:
+            # Verification below names the failed check; the page shows the ledger's facts only.
+            log.warning("passport %s: stored documents unreadable: %s", pid, exc)
+            view = None
+        services.sync_index()
+        custody = custody_entries(services.audit.custody_timeline(pid), record.updated_at)
+        report = reader.verify(pid)
+        health = None
+        if view is not None and AccessTier.LEGITIMATE_INTEREST in tiers:
+            health = health_points(list(view.get("korea.performance_evaluations", []) or []))
+        manufacturer = view.get("general.manufacturer.name") if view is not None else None
+        return PassportPageView(
+            passport_id=str(pid),
+            battery_id=_text(view, "general.battery_id"),
+            category=_text(view, "general.category"),
+            chemistry=_text(view, "materials.chemistry"),
+            manufacturer=str(manufacturer)
+            if manufacturer
+            else _text(view, "general.manufacturer.identifier"),
+            status=record.status.name,
+            version=record.version,
+            predecessor_id=None
+            if record.predecessor == ZERO32
+            else str(parse_passport_id(record.predecessor)),
+            successor_id=None if record.successor == ZERO32 else str(parse_passport_id(record.successor)),
+            custodian=record.custodian,
+            custody=custody,
+            verification=VerificationView.from_report(report),
+            health=health,
+            qr_url=qr_svg_path(str(pid)),
+            bundle_url=bundle_path(str(pid)),
+        )
