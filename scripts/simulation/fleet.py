@@ -153,6 +153,9 @@ class FleetConfig:
     # Fraction of packs with a latent manufacturing defect that ages them several times faster
     # (field-failure literature puts early-life pack issues at a few per thousand).
     defect_rate: float = 0.004
+    # (day, vehicle) pairs whose pack a workshop removes that day whatever its SoH (a what-if, and how
+    # tests exercise the end-of-first-life path in a short run).
+    forced_removals: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.n_evs < 1:
@@ -167,6 +170,8 @@ class FleetConfig:
             raise ValueError("taxi_share must be within 0..1")
         if self.diagnostics_interval_days < 1:
             raise ValueError("diagnostics_interval_days must be at least 1")
+        if any(not (0 <= day < self.days and 0 <= ev < self.n_evs) for day, ev in self.forced_removals):
+            raise ValueError("forced_removals must name simulated days and vehicles of the fleet")
 
     @property
     def start_epoch_s(self) -> int:

@@ -93,7 +93,7 @@ SELF_DISCHARGE_PCT_PER_DAY_25C: Final = 0.02
 PACK_SWING: Final = 0.6  # share of the ambient diurnal swing the pack follows
 MIN_PARKING_S: Final = 3600
 
-EndReason = Literal["capacity_below_threshold", "collision_damage"]
+EndReason = Literal["capacity_below_threshold", "collision_damage", "workshop_removal"]
 
 
 # -- columns -----------------------------------------------------------------------------------------
@@ -587,6 +587,10 @@ class FleetSimulation:
         # removed today: the vehicle stays at the workshop and its device goes with the pack.
         diag_rows = ((d + self._diag_phase) % cfg.diagnostics_interval_days) == 0
         diagnostics = self._diagnostics(diag_rows, t0, z, pending, ended)
+        for day, ev in cfg.forced_removals:
+            if day == d and not self.pending_install[ev]:
+                ended.append(self._end_of_life(ev, t0 + 3 * 3600, "workshop_removal"))
+                self.pending_install[ev] = True
         removed = self.pending_install.copy()
         self.park_open[removed] = False
 

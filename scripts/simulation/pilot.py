@@ -1,0 +1,877 @@
+"""The pilot end to end: a simulated fleet driving the real ledger, measured stage by stage.
+
+``run_pilot(PilotConfig(...))`` does what a Busan-style pilot does, on a managed local node:
+
+1. **setup** — start anvil (or ganache) in the run's data directory, generate the participants' keys in
+   a keystore (fresh random keys: no well-known development key is involved), fund them over JSON-RPC,
+   deploy the registry, grant the roles (issuer, oracle, inspector, repurposer, recycler) and register
+   the used-battery businesses (a collector, a repurposer/remanufacturer, a recycler);
+2. **issue** — one passport per pack through ``PassportService.issue`` (a ``sample_passport`` carrying
+   the fleet pack's rated capacity, energy, voltage and resistance), and each pack's collection device
+   (its own secp256k1 key) registered in the oracle's journal;
+3. **days** — every simulated day, each device signs its day's readings as one upload, and the uploads go
+   through the real ingestion path: ``Ingestor.ingest_many`` (signature, sequence, validation, one
+   fsynced group commit) → ``Anchorer`` (batch document into the embedded content store, Merkle root
+   anchored on the node). Each diagnostic snapshot is graded with ``oracle.health.evaluate_health``;
+4. **end of first life** — the pack's device is deactivated, custody goes from the issuer to the
+   collector (offer → accept), and by the pack's grade either to the repurposer, who issues a
+   ``REMANUFACTURED``/``REPURPOSED`` successor passport, or — after the collector marks it ``WASTE`` —
+   to the recycler, who closes it as ``RECYCLED``. The vehicle's replacement pack gets a new passport;
+5. **checks** — inclusion proofs of acknowledged readings verified against their on-chain roots
+   (``verifyRecord``), the audit index synced from the chain and its event counts compared with what
+   the pilot wrote, and a naive run anchoring one record per transaction on a small sample.
+
+Determinism: the fleet's readings depend only on the seed, and the journal and the anchorer run on
+*simulated* time, so batches, record digests and batch documents (hence roots and CIDs) repeat exactly.
+Counts, grades and statuses are the same for the same seed; timings vary, and so does gas by a few
+units per transaction, because calldata pays per zero byte and signatures and sealed (encrypted)
+passport sections are randomised.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, cast
+
+import coincurve
+import numpy as np
+from eth_utils.address import to_checksum_address
+
+from oracle.anchoring import Anchorer, AnchoringPolicy
+from oracle.devices import SignedUpload, canonical_readings, signing_hash, upload_body
+from oracle.health import Grade, GradingPolicy, HealthAssessment, RatedValues, evaluate_health
+from oracle.ingestion import Acknowledgement, Ingestor
+from oracle.journal import BatchRow, Journal
+from oracle.merkle import keccak256
+from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
+from passport.audit import EventQuery, IndexFollower, SqliteAuditIndex
+from passport.audit.follower import FollowerConfig
+from passport.chain import BusinessKind, LifecycleStatus, Role, TxReceipt, Web3ChainClient
+from passport.chain.deploy import deploy_registry
+from passport.chain.keystore import Keystore, keystore_password
+from passport.envelope import KeyRing
+from passport.ids import passport_id_bytes32
+from passport.localchain import NODE_KINDS, LocalChainNode
+from passport.localnodes import free_port
+from passport.model.materials import Chemistry
+from passport.model.passport import BatteryPassport
+from passport.model.samples import sample_passport
+from passport.service import PassportService, VersionLog
+from passport.settings import Settings
+from passport.store import EmbeddedStore
+from scripts.simulation.fleet import (
+    CHEMISTRIES,
+    PACKS,
+    FleetConfig,
+    PackSpec,
+    battery_id,
+    device_id,
+)
+from scripts.simulation.fleet import Chemistry as PackChemistry
+from scripts.simulation.generator import DayBatch, EndOfFirstLife, FleetSimulation
+from scripts.simulation.report import FleetReport
+
+log = logging.getLogger(__name__)
+
+ChainKind = Literal["anvil", "ganache"]
+
+PARTICIPANTS: Final = ("admin", "issuer", "oracle", "inspector", "collector", "repurposer", "recycler")
+ROLES: Final[dict[str, Role]] = {
+    "issuer": Role.ISSUER,
+    "oracle": Role.ORACLE,
+    "inspector": Role.INSPECTOR,
+    "repurposer": Role.REPURPOSER,
+    "recycler": Role.RECYCLER,
+}
+BUSINESSES: Final[dict[str, BusinessKind]] = {
+    "collector": BusinessKind.COLLECTOR,
+    "repurposer": BusinessKind.REPURPOSER | BusinessKind.REMANUFACTURER,
+    "recycler": BusinessKind.RECYCLER,
+}
+
+# Packs leave their cars at the 80 % warranty threshold, so a second-life threshold equal to the first
+# life's would send every worn pack to recycling. Stationary storage takes packs from ~80 % down to the
+# 60-70 % range in second-life studies and programmes; 70 % (on the SoH lower bound) is the middle of it.
+PILOT_GRADING: Final = GradingPolicy(repurpose_min_soh_pct=70.0)
+
+# The passport model knows chemistry families; the fleet's pack classes map onto them.
+_CHEMISTRY: Final[dict[str, Chemistry]] = {
+    "NCM811": Chemistry.NCM,
+    "NCM622": Chemistry.NCM,
+    "LFP": Chemistry.LFP,
+}
+_PASSPORT_NAMESPACE: Final = uuid.UUID("0b6d4f1e-6a57-4f0e-8f3c-8d6b5c2f7a11")
+_CUSTODY_OFFER_S: Final = 7 * 86400
+
+ProgressHook = Callable[[str, int, int], None]
+"""``(stage, done, total)``: called as a stage advances (the CLI draws a progress bar from it)."""
+
+
+class PilotError(RuntimeError):
+    """Raised when the pilot cannot go on: a reading refused, an anchor stuck, a check failing."""
+
+
+@dataclass(frozen=True, slots=True)
+class PilotConfig:
+    """What a pilot run depends on; the same config (seed included) gives the same report numbers."""
+
+    fleet: FleetConfig = field(default_factory=FleetConfig)
+    chain: ChainKind = "anvil"
+    # Where the node's state, keystore, store, journal and report go; None = a temporary directory
+    # removed afterwards.
+    data_dir: Path | None = None
+    # Records per anchored batch, and how often (in simulated days) pending records are anchored.
+    batch_size: int = 1000
+    anchor_every_days: int = 1
+    grading: GradingPolicy = PILOT_GRADING
+    # Records anchored one per transaction for the naive comparison (0 skips it).
+    naive_sample: int = 200
+    # Acknowledged records whose proofs are checked on-chain; None checks every one.
+    verify_sample: int | None = 200
+    # fsync every stored block (the embedded store's default). Off only for throwaway runs.
+    durable_store: bool = True
+    audit: bool = True
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.anchor_every_days < 1:
+            raise ValueError("batch_size and anchor_every_days must be at least 1")
+        if self.naive_sample < 0 or (self.verify_sample is not None and self.verify_sample < 0):
+            raise ValueError("naive_sample and verify_sample must not be negative")
+
+
+@dataclass(slots=True)
+class PilotReport:
+    """What a pilot run did and how long each part took; ``as_dict`` is the JSON report."""
+
+    config: dict[str, Any]
+    fleet: dict[str, Any]
+    readings: dict[str, Any]
+    batches: dict[str, Any]
+    transactions: dict[str, Any]
+    throughput: dict[str, Any]
+    grades: dict[str, Any]
+    passports_by_status: dict[str, int]
+    end_of_first_life: dict[str, Any]
+    stages_s: dict[str, float]
+    peak_memory_mib: float
+    naive: dict[str, Any]
+    verification: dict[str, Any]
+    audit: dict[str, Any]
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "fleet": self.fleet,
+            "readings": self.readings,
+            "batches": self.batches,
+            "transactions": self.transactions,
+            "throughput": self.throughput,
+            "grades": self.grades,
+            "passports_by_status": self.passports_by_status,
+            "end_of_first_life": self.end_of_first_life,
+            "stages_s": self.stages_s,
+            "peak_memory_mib": self.peak_memory_mib,
+            "naive": self.naive,
+            "verification": self.verification,
+            "audit": self.audit,
+            "outputs": self.outputs,
+        }
+
+    def deterministic(self) -> dict[str, Any]:
+        """The parts a seed fixes: everything but timings, throughput, memory, gas and paths."""
+        data = self.as_dict()
+        for key in ("stages_s", "throughput", "peak_memory_mib", "outputs", "naive"):
+            data.pop(key)
+        data["transactions"] = {"count": self.transactions["count"]}
+        data["config"] = {k: v for k, v in self.config.items() if k != "data_dir"}
+        return data
+
+
+# -- devices -------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SimDevice:
+    """A collection device as firmware would run it: its key, its battery, its next sequence number.
+
+    It signs exactly like ``oracle.devices.sign_upload`` (EIP-191 over the same canonical body) but
+    with libsecp256k1 directly: ``eth_account`` costs ~10x more per signature, and a year of the
+    pilot is ~0.7 M uploads. A test checks both produce signatures the ingestor accepts.
+    """
+
+    device_id: str
+    battery_id: str
+    key: coincurve.PrivateKey
+    address: str
+    seq: int = 0
+
+    @classmethod
+    def generate(cls, device_id: str, battery_id: str) -> SimDevice:
+        key = coincurve.PrivateKey()  # os.urandom: every device key is fresh
+        address = to_checksum_address(keccak256(key.public_key.format(compressed=False)[1:])[12:])
+        return cls(device_id, battery_id, key, address)
+
+    def sign(self, readings: list[dict[str, Any]]) -> SignedUpload:
+        self.seq += 1
+        body = upload_body(self.device_id, self.battery_id, self.seq, canonical_readings(readings))
+        raw = self.key.sign_recoverable(signing_hash(body), hasher=None)  # r ‖ s ‖ recovery id, low s
+        return SignedUpload(
+            device_id=self.device_id,
+            battery_id=self.battery_id,
+            seq=self.seq,
+            readings=readings,
+            signature="0x" + raw[:64].hex() + bytes([raw[64] + 27]).hex(),
+        )
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+
+def pack_passport(
+    battery_id: str, spec: PackSpec, *, passport_id: uuid.UUID | None = None
+) -> BatteryPassport:
+    """A sample passport whose rated values are the fleet pack's (what the health evaluation uses)."""
+    document = sample_passport(
+        battery_id,
+        _CHEMISTRY[spec.chemistry],
+        passport_id=passport_id or uuid.uuid5(_PASSPORT_NAMESPACE, battery_id),
+    )
+    rated = document.performance.rated
+    new_rated = rated.model_copy(
+        update={
+            "capacity": rated.capacity.model_copy(update={"rated_ah": spec.capacity_ah}),
+            "energy": None
+            if rated.energy is None
+            else rated.energy.model_copy(update={"rated_kwh": spec.energy_kwh}),
+            "voltage": rated.voltage.model_copy(
+                update={
+                    "min_v": round(spec.series_groups * spec.min_cell_v, 1),
+                    "nominal_v": spec.nominal_voltage_v,
+                    "max_v": round(spec.series_groups * spec.max_cell_v, 1),
+                }
+            ),
+            "resistance": rated.resistance.model_copy(
+                update={
+                    "pack_ohm": round(spec.resistance_mohm / 1000.0, 4),
+                    "cell_ohm": round(spec.resistance_mohm / 1000.0 / spec.series_groups, 6),
+                }
+            ),
+        }
+    )
+    performance = document.performance.model_copy(update={"rated": new_rated})
+    return document.model_copy(update={"performance": performance})
+
+
+def rated_values(spec: PackSpec) -> RatedValues:
+    return RatedValues(
+        category="ev",
+        rated_capacity_ah=spec.capacity_ah,
+        initial_internal_resistance_mohm=spec.resistance_mohm,
+    )
+
+
+def successor_id(battery_id: str) -> uuid.UUID:
+    """The second-life passport's id: derived from the battery, so reruns give the same ids."""
+    return uuid.uuid5(_PASSPORT_NAMESPACE, f"{battery_id}/second-life")
+
+
+class _Stages:
+    """Wall time per stage, summed over every time the stage is entered."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+
+
+@dataclass(slots=True)
+class _Pack:
+    """One pack in the ledger: its passport, device and what its readings say about it."""
+
+    ev: int
+    battery_id: str
+    spec: PackSpec
+    passport_id: uuid.UUID
+    device: SimDevice
+    rated: RatedValues
+    safety: list[SafetyEvent] = field(default_factory=list)
+    latest: HealthAssessment | None = None
+
+
+# -- the pilot ------------------------------------------------------------------------------------------
+
+
+class Pilot:
+    """One pilot run on its own node; a context manager so the ledger can be inspected before it stops.
+
+    ``with Pilot(config, data_dir) as pilot: report = pilot.run()`` — entering starts the node and
+    deploys (the *setup* stage); leaving closes the journal and stops the node (by its PID).
+    """
+
+    def __init__(self, config: PilotConfig, data_dir: Path, progress: ProgressHook | None = None) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.progress = progress or (lambda _stage, _done, _total: None)
+        self.stage = _Stages()
+        self.tx_count: Counter[str] = Counter()
+        self.tx_gas: Counter[str] = Counter()
+        self.packs: dict[str, _Pack] = {}
+        self.current: dict[int, _Pack] = {}  # vehicle -> the pack it carries
+        self.sim_now = float(config.fleet.start_epoch_s)
+        self.acked: list[int] = []  # every acknowledged record id (ints: ~8 bytes each in a year)
+        self.rejected_readings = 0
+        self.uploads = 0
+        self.assessments = 0
+        self.grade_log: list[tuple[str, Grade]] = []  # (battery, grade) per assessment, in order
+        self.eol_routes: Counter[str] = Counter()
+        self.eol_grades: Counter[str] = Counter()
+        self.successors: dict[uuid.UUID, uuid.UUID] = {}  # successor -> predecessor
+        self.recycled: list[uuid.UUID] = []
+        self.retirements: list[dict[str, Any]] = []
+        self.fleet_report = FleetReport(config.fleet)
+
+    # -- clock: the journal and anchorer run on simulated time, so batch documents repeat exactly ---
+
+    def clock(self) -> float:
+        return self.sim_now
+
+    def tx(self, kind: str, receipt: TxReceipt) -> TxReceipt:
+        self.tx_count[kind] += 1
+        self.tx_gas[kind] += receipt.gas_used
+        return receipt
+
+    # -- setup ----------------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        # Fast receipt polling: anvil mines on arrival, web3's 0.1 s default would dominate every tx.
+        self.settings = Settings(
+            environment="development", data_dir=self.data_dir, poll_latency=0.001, tx_timeout=60.0
+        )
+        node_type = NODE_KINDS[self.config.chain]
+        self.node: LocalChainNode = node_type(self.settings.chain_dir, port=free_port())
+        self.node.start()
+        try:
+            self._deploy()
+        except BaseException:
+            self.node.stop()
+            raise
+
+    def _deploy(self) -> None:
+        keystore = Keystore(self.settings.keystore_dir, keystore_password(self.settings))
+        keystore.ensure(PARTICIPANTS)
+        self.keys = {name: keystore.private_key(name) for name in PARTICIPANTS}
+        self.node.fund(keystore.addresses(PARTICIPANTS).values())
+        address, receipt = deploy_registry(self.node.url, self.keys["admin"], settings=self.settings)
+        self.tx("deploy", receipt)
+        self.deploy_block = receipt.block_number
+        admin = Web3ChainClient.from_rpc(self.node.url, self.keys["admin"], address, settings=self.settings)
+        self.chains = {
+            name: admin if name == "admin" else admin.as_account(self.keys[name]) for name in PARTICIPANTS
+        }
+        for name, role in ROLES.items():
+            self.tx("grant_role", admin.grant_role(role, self.chains[name].account))
+        for name, kinds in BUSINESSES.items():
+            registration = keccak256(f"pilot business registration: {name}".encode())
+            self.tx(
+                "register_business", admin.register_business(self.chains[name].account, kinds, registration)
+            )
+        self.store = EmbeddedStore(self.settings.store_dir, durable=self.config.durable_store)
+        signers = [self.chains[n].account for n in ("issuer", "inspector", "repurposer", "recycler")]
+        self.service = PassportService(
+            self.chains["issuer"],
+            self.store,
+            KeyRing(self.settings.keys_dir),
+            versions=VersionLog(self.data_dir / "versions.sqlite3"),
+            trusted_issuers=signers,
+            signer_key=self.keys["issuer"],
+        )
+        self.services = {
+            n: self.service.acting_as(self.keys[n]) for n in ("collector", "repurposer", "recycler")
+        }
+        self.journal = Journal(self.data_dir / "oracle" / "journal.sqlite3", clock=self.clock)
+        self.ingestor = Ingestor(self.journal)
+        # A managed automining node does not reorganise: no confirmations to wait for, and re-checking
+        # recent anchors (recheck_blocks) would cost two calls per anchored batch on every run.
+        self.policy = AnchoringPolicy(batch_size=self.config.batch_size, confirmations=0, recheck_blocks=0)
+        self.anchorer = Anchorer(
+            self.journal, self.store, self.chains["oracle"], self.policy, clock=self.clock
+        )
+
+    # -- passports and devices ---------------------------------------------------------------------------
+
+    def issue(self, ev: int, battery_id: str, device_id: str, chemistry: str) -> None:
+        spec = PACKS[cast(PackChemistry, chemistry)]
+        issued = self.service.issue(pack_passport(battery_id, spec))
+        self.tx("issue_passport", issued.receipt)
+        device = SimDevice.generate(device_id, battery_id)
+        self.journal.register_device(device_id, device.address, battery_id)
+        pack = _Pack(ev, battery_id, spec, issued.passport_id, device, rated_values(spec))
+        self.packs[battery_id] = pack
+        self.current[ev] = pack
+
+    def issue_fleet(self, sim: FleetSimulation) -> None:
+        n = sim.fleet.n
+        # One journal transaction for all device registrations: one fsync instead of one per device.
+        with self.journal.transaction():
+            for ev in range(n):
+                chemistry = CHEMISTRIES[int(sim.fleet.chem[ev])]
+                self.issue(ev, battery_id(ev, 0), device_id(ev, 0), chemistry)
+                if ev % 25 == 0 or ev == n - 1:
+                    self.progress("issue", ev + 1, n)
+
+    # -- a day --------------------------------------------------------------------------------------------
+
+    def ingest(self, batch: DayBatch) -> None:
+        with self.stage("uploads"):
+            uploads = batch.uploads()
+        with self.stage("sign"):
+            signed = [self.packs[u.battery_id].device.sign(u.readings) for u in uploads]
+        with self.stage("ingest"):
+            acks = self.ingestor.ingest_many(signed)
+        self.uploads += len(signed)
+        with self.stage("evaluate"):
+            for upload, ack in zip(signed, acks, strict=True):
+                self.take_ack(upload, ack)
+
+    def take_ack(self, upload: SignedUpload, ack: Acknowledgement) -> None:
+        if ack.status != "accepted":
+            raise PilotError(
+                f"upload {upload.device_id}#{upload.seq} was {ack.status}: {ack.code} {ack.reason}"
+            )
+        self.rejected_readings += len(ack.rejected)
+        pack = self.packs[upload.battery_id]
+        for accepted in ack.accepted:
+            self.acked.append(accepted.record_id)
+            if accepted.kind not in ("diagnostics", "safety"):
+                continue
+            reading = parse_reading(canonical_readings([upload.readings[accepted.index]])[0])
+            if isinstance(reading, SafetyEvent):
+                pack.safety.append(reading)
+            elif isinstance(reading, DiagnosticSnapshot):
+                pack.latest = evaluate_health(
+                    pack.battery_id,
+                    pack.rated,
+                    reading,
+                    pack.safety,
+                    policy=self.config.grading,
+                    evaluator="pilot oracle (oracle.health)",
+                    evaluated_at=reading.measured_at,
+                    diagnostics_record_digest=accepted.digest,
+                )
+                self.assessments += 1
+                self.grade_log.append((pack.battery_id, pack.latest.grade))
+
+    def anchor(self) -> None:
+        """Seal everything pending and drive each batch to ``confirmed`` through the anchorer's steps.
+
+        ``Anchorer.drain`` would do the same, but every ``run_once`` also reloads every confirmed batch
+        (documents included) to re-check recent ones, which grows with the run; on an automining node
+        with ``recheck_blocks=0`` there is nothing for it to find.
+        """
+        for sealed in self.anchorer.seal(force=True):
+            current: BatchRow = sealed
+            while current.state != "confirmed":
+                moved = self.anchorer.step(current)
+                if moved.state == current.state:
+                    raise PilotError(f"batch {current.id} is stuck in state {current.state}")
+                current = moved
+
+    # -- end of first life -------------------------------------------------------------------------------
+
+    def retire(self, ended: EndOfFirstLife) -> None:
+        pack = self.packs[ended.battery_id]
+        self.journal.deactivate_device(pack.device.device_id)  # the device leaves with the pack
+        pid32 = passport_id_bytes32(pack.passport_id)
+        # The grade the pack leaves with: its latest assessment, re-evaluated with every safety event it
+        # had (a collision that ends its life is newer than its last weekly snapshot).
+        latest = pack.latest
+        grade: Grade
+        if latest is None:
+            grade = "recycle"  # never diagnosed in the pilot: nothing supports a second life
+        else:
+            latest = evaluate_health(
+                pack.battery_id,
+                pack.rated,
+                latest.inputs.diagnostics,
+                pack.safety,
+                policy=self.config.grading,
+                evaluator="pilot inspector (oracle.health)",
+                evaluated_at=ended.at,
+                diagnostics_record_digest=latest.inputs.diagnostics_record_digest,
+            )
+            grade = latest.grade
+        self.eol_grades[grade] += 1
+        retirement: dict[str, Any] = {
+            "battery_id": pack.battery_id,
+            "passport_id": str(pack.passport_id),
+            "day": (ended.at.date() - self.config.fleet.start).days,
+            "reason": ended.reason,
+            "soh_pct": None if latest is None else latest.soh_pct,
+            "grade": grade,
+        }
+        self.retirements.append(retirement)
+        expires = self.chain_time() + _CUSTODY_OFFER_S
+        issuer, collector = self.chains["issuer"], self.chains["collector"]
+        self.tx("offer_custody", issuer.offer_custody(pid32, collector.account, expires))
+        self.tx("accept_custody", collector.accept_custody(pid32))
+        document = pack_passport(pack.battery_id, pack.spec, passport_id=pack.passport_id)
+        if grade == "recycle":
+            waste = self.services["collector"].change_status(
+                pack.passport_id, LifecycleStatus.WASTE, document
+            )
+            self.tx("change_status", waste.receipt)
+            recycler = self.chains["recycler"]
+            self.tx("offer_custody", collector.offer_custody(pid32, recycler.account, expires))
+            self.tx("accept_custody", recycler.accept_custody(pid32))
+            recycled = self.services["recycler"].recycle(pack.passport_id, document)
+            self.tx("recycle", recycled.receipt)
+            self.recycled.append(pack.passport_id)
+            self.eol_routes["recycled"] += 1
+            retirement["route"] = "recycled"
+            return
+        repurposer = self.chains["repurposer"]
+        self.tx("offer_custody", collector.offer_custody(pid32, repurposer.account, expires))
+        self.tx("accept_custody", repurposer.accept_custody(pid32))
+        status = (
+            LifecycleStatus.REMANUFACTURED
+            if grade == "reuse_or_remanufacture"
+            else LifecycleStatus.REPURPOSED
+        )
+        new_id = successor_id(pack.battery_id)
+        second_life = pack_passport(pack.battery_id, pack.spec, passport_id=new_id)
+        issued = self.services["repurposer"].issue_successor(pack.passport_id, second_life, status)
+        self.tx("issue_successor", issued.receipt)
+        self.successors[new_id] = pack.passport_id
+        self.eol_routes[status.name.lower()] += 1
+        retirement.update(route=status.name.lower(), successor_id=str(new_id))
+
+    def chain_time(self) -> int:
+        w3 = self.chains["admin"].w3
+        return int(w3.eth.get_block("latest")["timestamp"])
+
+    # -- the run --------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Pilot:
+        self.started = time.perf_counter()
+        with self.stage("setup"):
+            self.setup()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.journal.close()
+        self.node.stop()
+
+    def run(self) -> PilotReport:
+        """Issue, run every simulated day, check, and report (call once, inside ``with``)."""
+        return self._run(self.started, self.config.fleet)
+
+    def _run(self, started: float, fleet_config: FleetConfig) -> PilotReport:
+        with self.stage("generate"):
+            sim = FleetSimulation(fleet_config)
+        with self.stage("issue"):
+            self.issue_fleet(sim)
+        days = fleet_config.days
+        iterator = iter(sim)
+        run_started = time.perf_counter()
+        for day in range(days):
+            with self.stage("generate"):
+                batch = next(iterator)
+            self.fleet_report.add(batch)
+            # A pack fitted today reports today already: its passport and device come first.
+            with self.stage("lifecycle"):
+                for installed in batch.installed:
+                    self.issue(installed.ev, installed.battery_id, installed.device_id, installed.chemistry)
+            # Readings of the day are received at its end (devices upload overnight).
+            self.sim_now = float(fleet_config.start_epoch_s + (day + 1) * 86400)
+            self.ingest(batch)
+            if (day + 1) % self.config.anchor_every_days == 0 or day == days - 1:
+                with self.stage("anchor"):
+                    self.anchor()
+            # Removal after the day's readings: the last ones the pack's device sent are in the ledger.
+            with self.stage("lifecycle"):
+                for ended in batch.ended:
+                    self.retire(ended)
+            self.progress("days", day + 1, days)
+        run_seconds = time.perf_counter() - run_started
+        with self.stage("accounting"):
+            batches = self.account_anchors()
+        with self.stage("verify"):
+            verification = self.verify()
+        with self.stage("audit"):
+            audit = self.audit() if self.config.audit else {}
+        with self.stage("naive"):
+            naive = self.naive(batches)
+        with self.stage("statuses"):
+            statuses = self.statuses()
+        return self.report(
+            self.fleet_report, batches, verification, audit, naive, statuses, started, run_seconds
+        )
+
+    # -- after the run ---------------------------------------------------------------------------------------
+
+    def account_anchors(self) -> dict[str, Any]:
+        """Anchor transactions' gas (the anchorer keeps hashes, not receipts) and the batch figures."""
+        w3 = self.chains["admin"].w3
+        by_kind: Counter[str] = Counter()
+        records: Counter[str] = Counter()
+        sizes: list[int] = []
+        for batch in self.journal.batches(("confirmed",)):
+            assert batch.tx_hash is not None  # confirmed batches were sent by us or adopted with a hash
+            receipt = w3.eth.get_transaction_receipt(batch.tx_hash)  # type: ignore[arg-type]
+            self.tx_count["anchor_batch"] += 1
+            self.tx_gas["anchor_batch"] += int(receipt["gasUsed"])
+            by_kind[batch.kind.name.lower()] += 1
+            records[batch.kind.name.lower()] += batch.record_count
+            sizes.append(len(batch.document))
+        unfinished = len(self.journal.batches(("open", "stored", "sent", "anchored")))
+        return {
+            "count": sum(by_kind.values()),
+            "by_kind": dict(sorted(by_kind.items())),
+            "records_by_kind": dict(sorted(records.items())),
+            "records_anchored": sum(records.values()),
+            "unfinished": unfinished,
+            "mean_document_bytes": round(sum(sizes) / len(sizes)) if sizes else 0,
+        }
+
+    def verify(self) -> dict[str, Any]:
+        """Proofs of acknowledged records checked by the registry's ``verifyRecord`` (sample or all)."""
+        ids = self.acked
+        sample = self.config.verify_sample
+        if sample is not None and sample < len(ids):
+            rng = np.random.default_rng(self.config.fleet.seed)
+            ids = sorted(int(i) for i in rng.choice(np.asarray(ids), size=sample, replace=False))
+        chain = self.chains["inspector"]
+        checked = 0
+        for record_id in ids:
+            proof = self.anchorer.proof_for(record_id)
+            if not (proof.verify_offline() and proof.verify_on_chain(chain)):
+                raise PilotError(f"record {record_id} does not verify against root 0x{proof.root.hex()}")
+            checked += 1
+        return {"acknowledged": len(self.acked), "checked_on_chain": checked, "all_valid": True}
+
+    def audit(self) -> dict[str, Any]:
+        """Sync the audit index from the chain and compare its event counts with what the pilot wrote."""
+        index = SqliteAuditIndex(self.data_dir / "audit" / "index.sqlite")
+        try:
+            IndexFollower(index, FollowerConfig(start_block=self.deploy_block)).sync(self.chains["admin"])
+            counted: Counter[str] = Counter()
+            for event in index.iter_events(EventQuery()):
+                counted[event.name] += 1
+        finally:
+            index.close()
+        expected = {
+            "PassportIssued": self.tx_count["issue_passport"] + self.tx_count["issue_successor"],
+            "BatchAnchored": self.tx_count["anchor_batch"],
+            "PassportSuperseded": self.tx_count["issue_successor"],
+            "PassportRecycled": self.tx_count["recycle"],
+            "PassportStatusChanged": self.tx_count["change_status"],
+            "CustodyTransferred": self.tx_count["accept_custody"],
+        }
+        indexed = {name: counted[name] for name in expected}
+        return {
+            "events_indexed": sum(counted.values()),
+            "by_name": dict(sorted(counted.items())),
+            "expected": expected,
+            "agrees": indexed == expected,
+        }
+
+    def naive(self, batches: dict[str, Any]) -> dict[str, Any]:
+        """Anchor ``naive_sample`` records one per transaction, through the same path, for the ratio.
+
+        The sample replays the first day's first uploads under separate devices (so every record, and
+        every single-leaf root, differs from the main run's) into a separate journal.
+        """
+        n = self.config.naive_sample
+        if n == 0:
+            return {}
+        sim = FleetSimulation(
+            FleetConfig(**{**_fleet_dict(self.config.fleet), "days": 1, "forced_removals": ()})
+        )
+        journal = Journal(self.data_dir / "oracle" / "naive.sqlite3", clock=self.clock)
+        try:
+            ingestor = Ingestor(journal)
+            anchorer = Anchorer(
+                journal,
+                self.store,
+                self.chains["oracle"],
+                AnchoringPolicy(batch_size=1, confirmations=0, recheck_blocks=0),
+                clock=self.clock,
+            )
+            uploads = []
+            for upload in next(iter(sim)).uploads():
+                uploads.append(upload)
+                if sum(len(u.readings) for u in uploads) >= n:
+                    break
+            devices = {}
+            with journal.transaction():
+                for upload in uploads:
+                    device = SimDevice.generate(f"naive-{upload.device_id}", upload.battery_id)
+                    journal.register_device(device.device_id, device.address, device.battery_id)
+                    devices[upload.device_id] = device
+            started = time.perf_counter()
+            block_before = self.chains["oracle"].block_number()
+            signed = [devices[u.device_id].sign(u.readings) for u in uploads]
+            acks = ingestor.ingest_many(signed)
+            records = sum(len(a.accepted) for a in acks)
+            anchorer.drain()
+            seconds = time.perf_counter() - started
+            gas = 0
+            w3 = self.chains["admin"].w3
+            sent = journal.batches(("confirmed",))
+            for batch in sent:
+                assert batch.tx_hash is not None
+                gas += int(w3.eth.get_transaction_receipt(batch.tx_hash)["gasUsed"])  # type: ignore[arg-type]
+            blocks = self.chains["oracle"].block_number() - block_before
+        finally:
+            journal.close()
+        batched_gas = self.tx_gas["anchor_batch"] / max(batches["records_anchored"], 1)
+        naive_gas = gas / max(records, 1)
+        return {
+            "records": records,
+            "transactions": len(sent),
+            "blocks": blocks,
+            "seconds": round(seconds, 3),
+            "records_per_s": round(records / seconds, 1) if seconds else None,
+            "gas_per_record": round(naive_gas),
+            "batched_gas_per_record": round(batched_gas, 1),
+            "gas_ratio": round(naive_gas / batched_gas, 1) if batched_gas else None,
+        }
+
+    def statuses(self) -> dict[str, int]:
+        """Every passport the pilot wrote, by its status on the ledger (closed ones counted apart)."""
+        chain = self.chains["admin"]
+        counted: Counter[str] = Counter()
+        ids = [pack.passport_id for pack in self.packs.values()] + list(self.successors)
+        for pid in ids:
+            record = chain.get_passport(passport_id_bytes32(pid))
+            if record is None:
+                raise PilotError(f"passport {pid} is not on the ledger")
+            counted["superseded" if record.successor != b"\x00" * 32 else record.status.name.lower()] += 1
+        return dict(sorted(counted.items()))
+
+    def report(
+        self,
+        fleet_report: FleetReport,
+        batches: dict[str, Any],
+        verification: dict[str, Any],
+        audit: dict[str, Any],
+        naive: dict[str, Any],
+        statuses: dict[str, int],
+        started: float,
+        run_seconds: float,
+    ) -> PilotReport:
+        total_seconds = time.perf_counter() - started
+        summary = fleet_report.summary()
+        readings_total = summary["readings_total"]
+        latest: dict[str, Grade] = {}
+        for battery, grade in self.grade_log:
+            latest[battery] = grade
+        in_use = {pack.battery_id for pack in self.current.values()}
+        self.stage.seconds["total"] = total_seconds
+        rusage = resource.getrusage(resource.RUSAGE_SELF)
+        config = self.config
+        return PilotReport(
+            config={
+                "n_evs": config.fleet.n_evs,
+                "days": config.fleet.days,
+                "seed": config.fleet.seed,
+                "chain": config.chain,
+                "batch_size": config.batch_size,
+                "anchor_every_days": config.anchor_every_days,
+                "grading": config.grading.model_dump(mode="json"),
+                "data_dir": str(self.data_dir),
+            },
+            fleet={k: v for k, v in summary.items() if k not in ("config", "grade_distribution")},
+            readings={
+                "total": readings_total,
+                "by_kind": summary["readings_by_kind"],
+                "uploads": self.uploads,
+                "acknowledged": len(self.acked),
+                "rejected": self.rejected_readings,
+            },
+            batches=batches,
+            transactions={
+                "count": dict(sorted(self.tx_count.items())),
+                "total": sum(self.tx_count.values()),
+                "gas": dict(sorted(self.tx_gas.items())),
+                "gas_total": sum(self.tx_gas.values()),
+            },
+            throughput={
+                "readings_per_s_days": round(readings_total / run_seconds, 1) if run_seconds else None,
+                "readings_per_s_end_to_end": round(readings_total / total_seconds, 1),
+                "days_seconds": round(run_seconds, 2),
+                "issue_passports_per_s": round(
+                    self.tx_count["issue_passport"] / self.stage.seconds["issue"], 1
+                )
+                if self.stage.seconds["issue"]
+                else None,
+            },
+            grades={
+                "assessments": self.assessments,
+                "latest_of_packs_in_use": dict(
+                    sorted(Counter(latest[b] for b in in_use if b in latest).items())
+                ),
+                "packs_in_use_never_assessed": sum(1 for b in in_use if b not in latest),
+                "at_end_of_first_life": dict(sorted(self.eol_grades.items())),
+            },
+            passports_by_status=statuses,
+            end_of_first_life={
+                "total": sum(self.eol_routes.values()),
+                "routes": dict(sorted(self.eol_routes.items())),
+                "by_reason": summary["end_of_first_life"]["by_reason"],
+                "packs": self.retirements,
+            },
+            stages_s={name: round(seconds, 3) for name, seconds in sorted(self.stage.seconds.items())},
+            peak_memory_mib=round(rusage.ru_maxrss / 1024, 1),  # Linux reports KiB
+            naive=naive,
+            verification=verification,
+            audit=audit,
+        )
+
+
+def _fleet_dict(config: FleetConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in FleetConfig.__dataclass_fields__}
+
+
+def run_pilot(
+    config: PilotConfig, *, progress: ProgressHook | None = None, chart: Path | None = None
+) -> PilotReport:
+    """Run the pilot (see the module docstring); raises ``PilotError`` if any check fails.
+
+    ``chart`` (default: ``<data_dir>/fleet-soh.png`` when a data directory is given) receives the SoH
+    distribution chart; ``PilotReport.outputs`` lists what was written.
+    """
+    if config.data_dir is not None:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        return _run_in(config, config.data_dir, progress, chart or config.data_dir / "fleet-soh.png")
+    with tempfile.TemporaryDirectory(prefix="pilot-") as tmp:
+        return _run_in(config, Path(tmp), progress, chart)
+
+
+def _run_in(
+    config: PilotConfig, data_dir: Path, progress: ProgressHook | None, chart: Path | None
+) -> PilotReport:
+    with Pilot(config, data_dir, progress) as pilot:
+        report = pilot.run()
+    if chart is not None:
+        started = time.perf_counter()
+        pilot.fleet_report.write_png(chart)
+        report.stages_s["chart"] = round(time.perf_counter() - started, 3)
+        report.outputs["chart"] = str(chart)
+    return report
