@@ -66,22 +66,30 @@ def _render(report: PilotReport, console: Console) -> None:
 
 @app.command()
 def main(
-    evs: Annotated[int, typer.Option(help="Vehicles in the fleet.")] = 2500,
-    days: Annotated[int, typer.Option(help="Simulated days.")] = 365,
+    evs: Annotated[int, typer.Option(min=1, help="Vehicles in the fleet.")] = 2500,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days.")] = 365,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same report numbers.")] = 7,
     chain: Annotated[str, typer.Option(help="Managed local node: anvil or ganache.")] = "anvil",
     out: Annotated[Path, typer.Option(help="Data directory and report output.")] = Path("pilot-out"),
-    naive_sample: Annotated[int, typer.Option(help="Records anchored one per tx for the ratio.")] = 200,
-    verify_sample: Annotated[int, typer.Option(help="Proofs checked on-chain; 0 = every record.")] = 200,
-    batch_size: Annotated[int, typer.Option(help="Records per anchored batch.")] = 1000,
+    naive_sample: Annotated[
+        int, typer.Option(min=0, help="Records anchored one per tx for the ratio.")
+    ] = 200,
+    verify_sample: Annotated[
+        int, typer.Option(min=0, help="Proofs checked on-chain; 0 = every record.")
+    ] = 200,
+    batch_size: Annotated[int, typer.Option(min=1, help="Records per anchored batch.")] = 1000,
 ) -> None:
     """Run the pilot and write ``pilot-report.json`` and ``fleet-soh.png`` under ``--out``."""
     logging.basicConfig(level=logging.WARNING)
     if chain not in ("anvil", "ganache"):
         raise typer.BadParameter("--chain must be anvil or ganache")
     kind: ChainKind = "anvil" if chain == "anvil" else "ganache"
+    try:
+        fleet = FleetConfig(n_evs=evs, days=days, seed=seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     config = PilotConfig(
-        fleet=FleetConfig(n_evs=evs, days=days, seed=seed),
+        fleet=fleet,
         chain=kind,
         data_dir=out,
         batch_size=batch_size,
