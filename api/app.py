@@ -102,5 +102,8 @@ def create_app(
 
 
 def app_from_environment() -> FastAPI:
-    """``uvicorn --factory api.app:app_from_environment``: settings from ``PASSPORT_*``, ledger connected."""
-    return create_app(Settings(), connect=True)
+    """``uvicorn --factory api.app:app_from_environment``: settings from ``PASSPORT_*``, ledger connected.
+
+    ``Settings.load`` so that a bad variable stops the server with a ``ConfigError`` naming it.
+    """
+    return create_app(Settings.load(), connect=True)

@@ -1,11 +1,16 @@
-"""Run the local stack until Ctrl-C: the managed chain, the deployed ledger, and (later) the API and oracle.
+"""Run the whole local stack until Ctrl-C: chain, ledger, demo passport, oracle anchoring worker and API.
 
 Usage: ``python -m scripts.run_stack`` (``make run``).
 
 Services start in order and stop in reverse. Each stops only what it started: a chain node that was
-already running (adopted from its PID file) is left running. Chain state, keys and the deployment
-manifest stay under ``PASSPORT_DATA_DIR`` (default ``.data``), so the next run resumes where this one
-stopped. With ``PASSPORT_RPC_URL`` set, no local chain is started and the ledger is deployed there.
+already running (adopted from its PID file) is left running. Chain state, keys, the deployment
+manifest, the content store, the oracle journal, API keys and the demo stay under ``PASSPORT_DATA_DIR``
+(default ``.data``), so the next run resumes where this one stopped. With ``PASSPORT_RPC_URL`` set, no
+local chain is started and the ledger is deployed there.
+
+The demo is set up before the worker and the API start, so once ``/api/v1/health`` answers everything
+the banner names exists; and the demo's issuer transactions never race the API's (each has its own
+nonce book for the same account).
 
 To add a service, write a class with ``name``, ``start()``, ``stop()`` and ``summary()`` and append it
 in ``services()``.
@@ -16,18 +21,29 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Protocol
+from typing import Final, Protocol
 
-from passport.chain.deployment import DeploymentManifest, deploy
+import uvicorn
+
+from api.app import create_app
+from api.services import journal_path
+from oracle.anchoring import Anchorer, AnchoringPolicy
+from oracle.journal import Journal
+from passport.chain.deployment import DeploymentManifest, deploy, load_manifest
 from passport.chain.keystore import Keystore
+from passport.chain.web3_client import Web3ChainClient
 from passport.errors import PassportError
 from passport.localchain import LocalChainNode, local_chain
 from passport.settings import Settings
+from passport.store import open_store
 from scripts._console import configure_logging
+from scripts.demo import Demo, base_url, ensure_demo
 from scripts.deploy import describe
 
 log = logging.getLogger("scripts.run_stack")
@@ -96,8 +112,196 @@ class DeploymentService:
         return [*describe(self.manifest), f"manifest:  {self.settings.deployment_manifest}"]
 
 
-def services(settings: Settings) -> list[Service]:
-    """The stack, in start order."""
+class StackError(RuntimeError):
+    """Raised when a service of the stack cannot start (a busy port, an API that failed its startup)."""
+
+
+class DemoService:
+    """The ready-made demo passport and its participants (``scripts.demo``): made once, then reused."""
+
+    name = "demo passport"
+
+    def __init__(self, settings: Settings, rpc_url: str) -> None:
+        self.settings = settings
+        self.rpc_url = rpc_url
+        self.demo: Demo | None = None
+        self.registry = ""
+
+    def start(self) -> None:
+        self.demo = ensure_demo(self.settings)
+        self.registry = load_manifest(self.settings).registry_address
+
+    def stop(self) -> None:
+        """Nothing to undo: the demo lives on the chain and under ``data_dir``."""
+
+    def summary(self) -> list[str]:
+        if self.demo is None:
+            return []
+        return self.demo.summary(self.settings.public_base_url, self.rpc_url, self.registry)
+
+
+#: The oracle participant in the keystore: holds ORACLE_ROLE, the only role that may anchor.
+ORACLE: Final = "oracle"
+#: A local stack seals a batch once its oldest reading is this old, so a newcomer sees readings
+#: anchored within seconds; the policy's default (60 s) suits a fleet, not a demo.
+DEFAULT_MAX_BATCH_AGE_S: Final = 5.0
+WORKER_JOIN_TIMEOUT_S: Final = 30.0
+
+
+class AnchoringWorkerService:
+    """The oracle's anchoring loop (``Anchorer.run``) in a thread, acting as the keystore's ``oracle``.
+
+    A thread, not a process: it shares only files with the API (the journal, whose SQLite WAL mode
+    serialises the two connections, and the content store, whose writes are atomic renames), and a
+    thread is joined on stop without PID bookkeeping.
+    """
+
+    name = "oracle anchoring worker"
+
+    def __init__(
+        self,
+        settings: Settings,
+        rpc_url: str,
+        *,
+        max_batch_age_s: float = DEFAULT_MAX_BATCH_AGE_S,
+        poll_s: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.rpc_url = rpc_url
+        self.policy = AnchoringPolicy.from_settings(settings, max_batch_age_s=max_batch_age_s)
+        self.poll_s = poll_s
+        self.account: str | None = None
+        self._journal: Journal | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        manifest = load_manifest(self.settings)
+        key = Keystore.from_settings(self.settings).private_key(ORACLE)
+        chain = Web3ChainClient.from_rpc(self.rpc_url, key, manifest.registry_address, settings=self.settings)
+        self.account = chain.account
+        self._journal = Journal(journal_path(self.settings))
+        anchorer = Anchorer(self._journal, open_store(self.settings), chain, self.policy)
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(anchorer,), name="oracle-anchoring-worker", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, anchorer: Anchorer) -> None:
+        try:
+            anchorer.run(self._stop, poll_s=self.poll_s)
+        except Exception:
+            # Only AnchorMismatch (or a bug) gets here: transient failures are retried inside run().
+            # Ingestion goes on regardless; what is journaled is anchored after a restart.
+            log.exception("the anchoring worker stopped; readings are still journaled")
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=WORKER_JOIN_TIMEOUT_S)
+            if thread.is_alive():
+                # Still inside a transaction wait: leave the journal open under it; the process exits.
+                log.warning("the anchoring worker did not stop within %.0f s", WORKER_JOIN_TIMEOUT_S)
+                return
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def summary(self) -> list[str]:
+        return [
+            f"oracle:    anchoring as {self.account}: a batch once its oldest reading is "
+            f"{self.policy.max_batch_age_s:g} s old (or {self.policy.batch_size} readings)"
+        ]
+
+
+API_START_TIMEOUT_S: Final = 120.0  # building the services catches the audit index up with the chain
+API_STOP_TIMEOUT_S: Final = 15.0
+
+
+class ApiService:
+    """The API under uvicorn in a thread, its services built at startup from the settings (``connect``).
+
+    The socket is bound here, before uvicorn runs, so a busy port fails ``start()`` with a clear error
+    instead of a log line in a thread. ``lifespan="on"`` because under uvicorn's default ("auto") an
+    exception while building the services is taken for "lifespan unsupported" and the API would serve
+    without a ledger.
+    """
+
+    name = "API"
+
+    def __init__(self, settings: Settings, *, access_log: bool = False) -> None:
+        self.settings = settings
+        self.access_log = access_log
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    def start(self) -> None:
+        host, port = self.settings.api_host, self.settings.api_port
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            sock.close()
+            raise StackError(
+                f"the API cannot listen on {host}:{port}: {exc.strerror or exc} (set PASSPORT_API_PORT)"
+            ) from None
+        app = create_app(self.settings, connect=True)
+        # log_config=None: uvicorn's records go through the logging this script configured.
+        config = uvicorn.Config(app, lifespan="on", log_config=None, access_log=self.access_log)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="api", daemon=True)
+        self._server, self._thread, self._socket = server, thread, sock
+        thread.start()
+        deadline = time.monotonic() + API_START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise StackError("the API did not start (its log lines above say why)")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        server, thread, sock = self._server, self._thread, self._socket
+        self._server = self._thread = self._socket = None
+        if server is not None and thread is not None:
+            server.should_exit = True  # finishes in-flight requests, then runs the lifespan shutdown
+            thread.join(timeout=API_STOP_TIMEOUT_S)
+            if thread.is_alive():
+                server.force_exit = True
+                thread.join(timeout=API_STOP_TIMEOUT_S)
+            if thread.is_alive():
+                log.warning("the API did not stop within %.0f s", 2 * API_STOP_TIMEOUT_S)
+        if sock is not None:
+            sock.close()
+
+    def summary(self) -> list[str]:
+        return [
+            f"API:       {self.url}/api/v1 (health: {self.url}/api/v1/health)",
+            f"docs:      {self.url}/docs (OpenAPI: {self.url}/openapi.json)",
+        ]
+
+
+def stack_settings(settings: Settings) -> Settings:
+    """``settings`` with ``public_base_url`` following the API's address unless it was set explicitly,
+    so the QR codes and printed URLs name the port the API really listens on."""
+    return settings.model_copy(update={"public_base_url": base_url(settings)})
+
+
+def services(
+    settings: Settings, *, max_batch_age_s: float = DEFAULT_MAX_BATCH_AGE_S, access_log: bool = False
+) -> list[Service]:
+    """The stack, in start order: chain, ledger, demo, anchoring worker, API.
+
+    The demo comes before the API so that a healthy API implies the demo exists, and so that its
+    issuer transactions cannot race the API's for the same account.
+    """
     stack: list[Service] = []
     if settings.rpc_url is None:
         chain = LocalChainService(settings)
@@ -105,7 +309,12 @@ def services(settings: Settings) -> list[Service]:
         rpc_url = chain.node.url
     else:
         rpc_url = settings.rpc_url
-    stack.append(DeploymentService(settings, rpc_url))
+    stack += [
+        DeploymentService(settings, rpc_url),
+        DemoService(settings, rpc_url),
+        AnchoringWorkerService(settings, rpc_url, max_batch_age_s=max_batch_age_s),
+        ApiService(settings, access_log=access_log),
+    ]
     return stack
 
 
@@ -178,14 +387,22 @@ class ShutdownSignal:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.run_stack", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true")
-    configure_logging(parser.parse_args(argv).verbose)
+    parser.add_argument(
+        "--max-batch-age",
+        type=float,
+        default=DEFAULT_MAX_BATCH_AGE_S,
+        metavar="SECONDS",
+        help=f"anchor a batch once its oldest reading is this old (default {DEFAULT_MAX_BATCH_AGE_S:g})",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and the API's access log")
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
     with ShutdownSignal() as shutdown:
         try:
-            settings = Settings()
-            stack = Stack(services(settings))
+            settings = stack_settings(Settings.load())
+            stack = Stack(services(settings, max_batch_age_s=args.max_batch_age, access_log=args.verbose))
             stack.start()
-        except (PassportError, ValueError) as exc:  # ValueError: pydantic's wrapping of invalid settings
+        except (PassportError, StackError, ValueError) as exc:  # ValueError: invalid settings or policy
             print(f"error: {exc}", file=sys.stderr)
             return 1
         try:

@@ -1,23 +1,45 @@
-"""``python -m scripts.run_stack``: services in order, stopped in reverse, and a real run end to end."""
+"""``python -m scripts.run_stack``: services in order, stopped in reverse, and real runs end to end.
+
+The end-to-end tests run the stack as ``make run`` does (a subprocess, embedded defaults, anvil for
+speed) and talk to it only over HTTP and the files it documents, so they also cover the path a deployed
+API takes: settings from ``PASSPORT_*``, ``create_app(connect=True)``, ``Services.from_settings``.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+import zxingcpp
+from PIL import Image
 
 from passport.chain.deployment import load_manifest
 from passport.localchain import local_chain
 from passport.localnodes import free_port, pid_alive
 from passport.settings import Settings
 from scripts import localchain as localchain_script
-from scripts.run_stack import DeploymentService, LocalChainService, ShutdownSignal, Stack, services
+from scripts.demo import api_keys_env_path, device_key_path, load_demo, signed_demo_upload
+from scripts.run_stack import (
+    AnchoringWorkerService,
+    ApiService,
+    DemoService,
+    DeploymentService,
+    LocalChainService,
+    ShutdownSignal,
+    Stack,
+    StackError,
+    services,
+    stack_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,13 +98,34 @@ def test_a_failed_stop_does_not_keep_the_others_running(caplog: pytest.LogCaptur
     assert "stopping b failed" in caplog.text
 
 
-def test_the_stack_is_chain_then_deployment_unless_an_rpc_url_is_set(tmp_path: Path) -> None:
+AFTER_CHAIN = [DeploymentService, DemoService, AnchoringWorkerService, ApiService]
+
+
+def test_the_stack_order_and_the_chain_only_without_an_rpc_url(tmp_path: Path) -> None:
     local = services(Settings(data_dir=tmp_path, local_chain="anvil", local_chain_port=9545))
-    assert [type(s) for s in local] == [LocalChainService, DeploymentService]
+    assert [type(s) for s in local] == [LocalChainService, *AFTER_CHAIN]
     assert isinstance(local[1], DeploymentService)
     assert local[1].rpc_url == "http://127.0.0.1:9545"
+    assert isinstance(local[3], AnchoringWorkerService)
+    assert local[3].rpc_url == "http://127.0.0.1:9545"
     remote = services(Settings(data_dir=tmp_path, rpc_url="http://chain.example:8545"))
-    assert [type(s) for s in remote] == [DeploymentService]
+    assert [type(s) for s in remote] == AFTER_CHAIN
+
+
+def test_public_base_url_follows_the_api_port_unless_set() -> None:
+    assert stack_settings(Settings(api_port=9123)).public_base_url == "http://127.0.0.1:9123"
+    explicit = Settings(api_port=9123, public_base_url="https://passports.example")
+    assert stack_settings(explicit).public_base_url == "https://passports.example"
+
+
+def test_a_busy_api_port_fails_the_start_naming_the_port(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        api = ApiService(Settings(data_dir=tmp_path, api_port=port))
+        with pytest.raises(StackError, match=f"127.0.0.1:{port}"):
+            api.start()
 
 
 def test_shutdown_signal_is_caught_while_entered_and_handlers_restored() -> None:
@@ -132,6 +175,7 @@ def test_run_stack_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         "PASSPORT_DATA_DIR": str(tmp_path),
         "PASSPORT_LOCAL_CHAIN": "anvil",
         "PASSPORT_LOCAL_CHAIN_PORT": str(free_port()),
+        "PASSPORT_API_PORT": str(free_port()),
     }
     for name, value in env.items():
         if name.startswith("PASSPORT_"):
@@ -159,4 +203,176 @@ def test_run_stack_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert pid_alive(pid)
         assert node.pid == pid
     finally:
+        node.stop()
+
+
+class StackProcess:
+    """``python -m scripts.run_stack`` as a subprocess, its output collected by a thread (so a full pipe
+    never blocks it), ready once ``/api/v1/health`` answers."""
+
+    def __init__(self, env: dict[str, str], api_url: str) -> None:
+        self.api_url = api_url
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scripts.run_stack", "--max-batch-age", "0.5"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the stack exited early:\n{self.output}"
+            try:
+                if httpx.get(f"{self.api_url}/api/v1/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"the API was not healthy within {timeout} s:\n{self.output}")
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM, as a service manager (or Ctrl-C's SIGINT) stops it; its exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _api_key(env_file: Path, variable: str) -> str:
+    prefix = f"export {variable}="
+    return next(line[len(prefix) :] for line in env_file.read_text().splitlines() if line.startswith(prefix))
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.node
+@pytest.mark.slow
+def test_make_run_serves_a_demo_passport_anchors_telemetry_and_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api_port = free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PASSPORT_")},
+        "PASSPORT_ENVIRONMENT": "development",
+        "PASSPORT_DATA_DIR": str(tmp_path),
+        "PASSPORT_LOCAL_CHAIN": "anvil",
+        "PASSPORT_LOCAL_CHAIN_PORT": str(free_port()),
+        "PASSPORT_API_PORT": str(api_port),
+    }
+    for name in os.environ:
+        if name.startswith("PASSPORT_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith("PASSPORT_"):
+            monkeypatch.setenv(name, value)
+    settings = Settings.load()
+    node = local_chain(settings)
+    stack = StackProcess(env, api_url)
+    try:
+        stack.wait_ready()
+        demo = load_demo(settings)
+        assert demo is not None, stack.output
+        pid = demo.passport_id
+        keys = api_keys_env_path(settings)
+        assert keys.stat().st_mode & 0o777 == 0o600
+        assert device_key_path(settings).stat().st_mode & 0o777 == 0o600
+        owner_key = _api_key(keys, "DEMO_OWNER_KEY")
+        auditor_key = _api_key(keys, "DEMO_AUDITOR_KEY")
+        device_key = _api_key(keys, "DEMO_DEVICE_KEY")
+
+        with httpx.Client(base_url=api_url, timeout=30) as http:
+            public = http.get(f"/api/v1/passports/{pid}")
+            assert public.status_code == 200, public.text
+            assert public.json()["tiers"] == ["public"]
+            assert public.json()["data"]["general"]["battery_id"] == demo.battery_id
+            owner = http.get(f"/api/v1/passports/{pid}", headers={"Authorization": f"Bearer {owner_key}"})
+            assert owner.status_code == 200, owner.text
+            assert set(owner.json()["tiers"]) == {"public", "legitimate_interest"}
+            page = http.get(f"/p/{pid}")
+            assert page.status_code == 200
+            assert 'data-verified="true"' in page.text
+            # The QR code opens this very page: public_base_url followed the API's port.
+            qr = http.get(f"/api/v1/passports/{pid}/qr.png")
+            assert qr.status_code == 200
+            decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.content)))]
+            assert decoded == [f"{api_url}/p/{pid}"]
+
+            upload = signed_demo_upload(settings)
+            ack = http.post(
+                "/api/v1/telemetry/uploads",
+                json=upload.model_dump(),
+                headers={"Authorization": f"Bearer {device_key}"},
+            )
+            assert ack.status_code == 200, ack.text
+            assert ack.json()["status"] == "accepted"
+            digest = ack.json()["accepted"][0]["digest"]
+
+            # Nobody drains the journal here: the stack's own worker seals and anchors the batch.
+            proof_url = f"/api/v1/audit/records/{digest}/proof"
+            auditor = {"Authorization": f"Bearer {auditor_key}"}
+            deadline = time.monotonic() + 60
+            proof = http.get(proof_url, headers=auditor)
+            while proof.status_code == 409 and time.monotonic() < deadline:
+                time.sleep(0.25)
+                proof = http.get(proof_url, headers=auditor)
+            assert proof.status_code == 200, proof.text
+            assert proof.json()["verified_offline"] is True
+            assert proof.json()["verified_on_chain"] is True
+
+        out = stack.output
+        for line in (f"{api_url}/p/{pid}", f"{api_url}/docs", f"{api_url}/api/v1", node.url, owner_key):
+            assert line in out, out
+        chain_pid = node.pid
+        assert chain_pid is not None
+        assert pid_alive(chain_pid)
+
+        assert stack.terminate() == 0, stack.output
+        assert "stopping API" in stack.output
+        assert not pid_alive(chain_pid), "the chain node outlived the stack"
+        assert not node.is_running()
+        assert _port_free(api_port), "the API still listens"
+
+        # The next run reuses everything: the same passport, the same keys (not printed again).
+        again = StackProcess(env, api_url)
+        stack = again
+        again.wait_ready()
+        assert load_demo(settings) == demo
+        with httpx.Client(base_url=api_url, timeout=30) as http:
+            same = http.get(f"/api/v1/passports/{pid}", headers={"Authorization": f"Bearer {owner_key}"})
+            assert same.status_code == 200, same.text
+            assert set(same.json()["tiers"]) == {"public", "legitimate_interest"}
+            assert same.json()["data"]["general"]["battery_id"] == demo.battery_id
+            proof = http.get(proof_url, headers=auditor)
+            assert proof.status_code == 200, proof.text
+        assert again.terminate() == 0, again.output
+        assert f"{api_url}/p/{pid}" in again.output
+        assert owner_key not in again.output
+        assert str(keys) in again.output
+        assert not node.is_running()
+    finally:
+        stack.kill()
         node.stop()

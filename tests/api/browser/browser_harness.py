@@ -5,23 +5,35 @@ Kept out of ``conftest.py`` so test modules import it by a unique name (``confte
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Page, ViewportSize
 
 from api.app import create_app
-from api.auth import Caller
+from api.auth import ApiRole, Caller
+from passport.model import AccessTier
+from passport.model.samples import sample_passport
+from passport.service import STORE_CHECK
 from passport.settings import Settings
+from passport.store import EmbeddedStore
 
 # tests/ has no packages, and pytest's default import mode puts only each test file's own folder on
-# sys.path; the browser suite shares the fixed-view page source with tests/api/test_web_*.py.
+# sys.path; the browser suite shares the fixed-view page source with tests/api/test_web_*.py, and the
+# ledger stack on anvil with tests/api/test_api_*.py.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from api_stack import build_services, new_battery_id
+from chain_backends import running_backend
 from web_page_fakes import PASSPORT_ID, FixedPageSource, owner_caller, sample_view
 
 CHROMIUM = Path(os.environ.get("PASSPORT_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -55,6 +67,10 @@ class PageScenario(Protocol):
 
     def tamper(self) -> str: ...
 
+    def close(self) -> None:
+        """Release what the scenario started (nodes, files); called once its test is done."""
+        ...
+
 
 class FixedViewsScenario:
     """The page against fixed views: ``tamper`` swaps in the report verification gives after tampering."""
@@ -73,12 +89,68 @@ class FixedViewsScenario:
     def tamper(self) -> str:
         return self.source.tamper(self.passport_id)
 
+    def close(self) -> None:
+        """Nothing to release: the views live in memory."""
 
-# One entry per source. The ledger-backed source joins here (issue a real passport, then rewrite its
-# stored public section) and every browser test runs against it unchanged.
+
+class LedgerScenario:
+    """The page against the real ledger: the application's own ``LedgerPageSource`` over ``Services``
+    on anvil (built as ``tests/api/api_stack.py`` builds them), showing a passport issued for real.
+
+    ``tamper`` rewrites the bytes of the passport's stored public section in the embedded store, as
+    someone with access to the store's disk could; the store re-hashes every read, so verification
+    reports the failed ``store.content`` check.
+    """
+
+    def __init__(self) -> None:
+        self._cleanup = ExitStack()
+        try:
+            run_dir = Path(tempfile.mkdtemp(prefix="browser-ledger-"))
+            self._cleanup.callback(shutil.rmtree, run_dir, ignore_errors=True)
+            backend = self._cleanup.enter_context(running_backend("anvil", run_dir / "anvil"))
+            self.services = build_services(backend, run_dir / "data")
+            self._cleanup.callback(self.services.close)
+            issuer = self.services.api_keys.participant("issuer")
+            assert issuer is not None
+            self.battery_id = new_battery_id()
+            # The sample passport carries performance evaluations: the owner's health chart has points.
+            issued = self.services.passports_for(issuer).issue(sample_passport(self.battery_id))
+        except BaseException:
+            self._cleanup.close()
+            raise
+        self.passport_id = str(issued.passport_id)
+        self._public_cid = issued.section_cids[AccessTier.PUBLIC]
+
+    def build_app(self, settings: Settings) -> FastAPI:
+        # The browser's settings (public base URL = the live server) with the scenario's services.
+        return create_app(settings, services=self.services)
+
+    def owner(self) -> Caller:
+        return self.services.api_keys.upsert_participant(
+            "browser-owner", [ApiRole.OWNER], battery_ids=[self.battery_id]
+        )
+
+    def tamper(self) -> str:
+        store = self.services.store
+        assert isinstance(store, EmbeddedStore)
+        # The store's documented layout (content/<next-to-last two characters of the CID>/<CID>).
+        path = store.root / "content" / self._public_cid[-3:-1] / self._public_cid
+        section = json.loads(path.read_bytes())
+        section["data"]["general"]["battery_id"] = "FORGED-0001"
+        path.write_bytes(json.dumps(section).encode())
+        return STORE_CHECK
+
+    def close(self) -> None:
+        self._cleanup.close()
+
+
+# One entry per source; every browser test runs against each of them unchanged.
 SCENARIOS: dict[str, Callable[[], PageScenario]] = {
     "fixed-views": FixedViewsScenario,
+    "ledger": LedgerScenario,
 }
+# What a scenario needs beyond Chromium: the ledger runs on anvil (node_modules).
+SCENARIO_MARKS: dict[str, tuple[pytest.MarkDecorator, ...]] = {"ledger": (pytest.mark.node,)}
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,28 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from browser_harness import CHROMIUM, CHROMIUM_ARGS, PHONE, SCENARIOS, LiveServer, PageScenario, Phone
+from browser_harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    SCENARIO_MARKS,
+    SCENARIOS,
+    LiveServer,
+    PageScenario,
+    Phone,
+)
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from passport.settings import Settings
 
 
-@pytest.fixture(params=sorted(SCENARIOS))
-def scenario(request: pytest.FixtureRequest) -> PageScenario:
-    return SCENARIOS[request.param]()
+@pytest.fixture(params=[pytest.param(name, marks=SCENARIO_MARKS.get(name, ())) for name in sorted(SCENARIOS)])
+def scenario(request: pytest.FixtureRequest) -> Iterator[PageScenario]:
+    made = SCENARIOS[request.param]()
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 @pytest.fixture
