@@ -120,22 +120,33 @@ def build_batch_document(
     The document lists every record in full (as its JSON object, whose canonical form is exactly the
     journaled bytes) with its digest, so the batch can be audited from the store alone: recompute each
     digest, rebuild the tree, compare the root with the registry's anchor.
+
+    The bytes are what ``canonical_json`` gives for the document, assembled without re-parsing the
+    records: under RFC 8785 an object is its members in sorted key order and an array its elements in
+    order, each already canonical, so the journaled record bytes are spliced in as they are. Only the
+    small parts (ids, timestamps, the upload list) go through ``canonical_json``. Sealing was dominated
+    by parsing and re-canonicalising every record; tests compare this with the plain
+    ``canonical_json(document)`` on random batches.
     """
     tree = MerkleTree.from_digests(r.digest for r in records)
     uploads = sorted({(r.device_id, r.seq) for r in records})
-    document = {
-        "type": BATCH_DOCUMENT_TYPE,
-        "kind": KIND_NAME[kind],
-        "created_at": _iso(created_at),
-        "record_count": len(records),
-        "merkle": {"root": "0x" + tree.root.hex(), "scheme": MERKLE_SCHEME},
-        "batteries": sorted({r.battery_id for r in records}),
-        "uploads": [{"device_id": device, "seq": seq} for device, seq in uploads],
-        "records": [
-            {"digest": "0x" + r.digest.hex(), "record": parse_canonical_object(r.canonical)} for r in records
-        ],
-    }
-    return tree.root, canonical_json(document)
+    entries = b",".join(
+        b'{"digest":"0x' + r.digest.hex().encode("ascii") + b'","record":' + r.canonical + b"}"
+        for r in records
+    )
+    # Members in RFC 8785 order (UTF-16 code units; every key here is ASCII, so plain sorting).
+    members: list[tuple[str, bytes]] = [
+        ("batteries", canonical_json(sorted({r.battery_id for r in records}))),
+        ("created_at", canonical_json(_iso(created_at))),
+        ("kind", canonical_json(KIND_NAME[kind])),
+        ("merkle", canonical_json({"root": "0x" + tree.root.hex(), "scheme": MERKLE_SCHEME})),
+        ("record_count", canonical_json(len(records))),
+        ("records", b"[" + entries + b"]"),
+        ("type", canonical_json(BATCH_DOCUMENT_TYPE)),
+        ("uploads", canonical_json([{"device_id": device, "seq": seq} for device, seq in uploads])),
+    ]
+    body = b",".join(b'"' + key.encode("ascii") + b'":' + value for key, value in members)
+    return tree.root, b"{" + body + b"}"
 
 
 @dataclass(frozen=True, slots=True)
