@@ -40,6 +40,7 @@ from api.errors import ApiError, Forbidden
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
+from oracle.journal import journal_path as journal_path  # re-exported: the scripts import it from here
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
 from passport.chain.deployment import load_manifest
 from passport.chain.keystore import Keystore
@@ -61,11 +62,6 @@ class ServiceUnavailable(ApiError):
 
     status = 503
     title = "Service unavailable"
-
-
-def journal_path(settings: Settings) -> Path:
-    """Where the oracle's journal lives (accepted device readings and batch pipeline state)."""
-    return settings.data_dir / "oracle" / "journal.sqlite3"
 
 
 def api_keys_path(settings: Settings) -> Path:

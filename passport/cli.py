@@ -3,15 +3,22 @@
 Commands are registered on ``app`` (or as sub-apps with ``app.add_typer``) so other parts of the
 project can add theirs next to ``verify`` without touching it.
 
-Exit codes are uniform: 0 success, 1 the thing checked is not valid (a failed check), 2 the input could
-not be read or the options are wrong (Typer's own usage errors also exit 2).
+Exit codes are uniform: 0 success, 1 the thing checked is not valid (a failed check) or the ledger,
+store or keystore failed (a revert is named by its custom error), 2 the input could not be read or the
+options are wrong (Typer's own usage errors also exit 2). Messages go to stderr; results to stdout, as
+``key value`` lines or tables, or one JSON document with ``--json``.
+
+Only the core library is imported here (``passport.chain``, ``passport.service``, ``passport.audit``);
+commands that need the oracle are attached by ``scripts.cli``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import secrets
+import time
 import uuid
 from enum import StrEnum
 from pathlib import Path
@@ -24,14 +31,23 @@ from rich.table import Table
 
 from passport.bundle import load_bundle
 from passport.chain.protocol import ChainClient
+from passport.chain.records import BusinessKind, BusinessRecord, TxReceipt
 from passport.errors import DocumentValidationError, InvalidIdentifier, PassportError, VerificationError
-from passport.ids import ZERO32, parse_passport_id, validate_battery_id
+from passport.ids import (
+    ZERO32,
+    battery_id_hash,
+    parse_bytes32,
+    parse_passport_id,
+    passport_id_bytes32,
+    validate_battery_id,
+)
 from passport.model.access import AccessTier
 from passport.sections import TIER_ORDER
 from passport.settings import Settings
 from passport.verify import CheckStatus, VerificationReport, parse_trusted_issuers, verify_bundle
 
 if TYPE_CHECKING:
+    from passport.audit import AuditEvent, IndexFollower, SqliteAuditIndex
     from passport.service import PassportService
 
 EXIT_OK = 0
@@ -312,3 +328,485 @@ def bundle_command(
     except OSError as exc:
         _die(f"cannot write {output}: {exc.strerror or exc}")
     typer.echo(f"bundle of passport {pid} version {bundle.signed.version} written to {output}")
+
+
+# -- shared by the ledger commands below --------------------------------------------------------------
+# Each write acts as a keystore participant (``--as``); reads need none. Output is ``key value`` lines,
+# or one JSON document with ``--json``.
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+PassportArg = Annotated[str, typer.Argument(help="Passport id (UUID, urn:uuid:…, or 0x bytes32).")]
+AccountArg = Annotated[str, typer.Argument(help="Account address (0x-hex; EIP-55 checked when mixed case).")]
+
+
+def _as_option(default_help: str) -> Any:
+    return typer.Option("--as", help=f"Keystore participant to act as ({default_help}).")
+
+
+def _plain(value: object) -> object:
+    """A JSON-ready copy of chain values: bytes as 0x-hex, enums as ints, containers recursively."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _emit(result: dict[str, Any], json_output: bool) -> None:
+    if json_output:
+        typer.echo(json.dumps(_plain(result), indent=2, default=str))
+        return
+    for key, value in result.items():
+        shown = json.dumps(_plain(value), default=str) if isinstance(value, dict | list) else value
+        typer.echo(f"{key:<16} {shown}")
+
+
+def _address_arg(value: str) -> str:
+    from eth_utils.address import to_checksum_address
+
+    from passport.audit.records import normalize_address
+
+    try:
+        return str(to_checksum_address(normalize_address(value)))
+    except InvalidIdentifier as exc:
+        _die(str(exc))
+
+
+def _receipt(receipt: TxReceipt) -> dict[str, Any]:
+    return {
+        "tx_hash": receipt.tx_hash,
+        "block_number": receipt.block_number,
+        "events": [{"name": event.name, "args": event.args} for event in receipt.events],
+    }
+
+
+def _chain_timestamp(chain: ChainClient) -> int:
+    """The latest block's timestamp: offer expiry is judged by chain time, which a dev node may skew."""
+    from passport.audit.protocol import BlockTimestamps
+
+    if isinstance(chain, BlockTimestamps):
+        stamp = chain.block_timestamp(chain.block_number())
+        if stamp is not None:
+            return stamp
+    return int(time.time())
+
+
+# -- audit index --------------------------------------------------------------------------------------
+
+# Blocks read per follower step while a progress bar is shown; ranges shorter than this sync silently.
+SYNC_STEP = 2000
+
+
+def _synced_index(settings: Settings, chain: ChainClient) -> SqliteAuditIndex:
+    """The service's audit index (``index_path``), caught up with the chain's confirmed head."""
+    from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
+    from passport.chain.deployment import load_manifest
+
+    try:
+        manifest = load_manifest(settings)
+        index = SqliteAuditIndex(index_path(settings))
+    except PassportError as exc:
+        _ledger_failure(exc)
+    follower = IndexFollower(
+        index, FollowerConfig.from_settings(settings, start_block=manifest.deploy_block_number)
+    )
+    try:
+        _sync(follower, chain)
+    except PassportError as exc:
+        index.close()
+        _ledger_failure(exc)
+    return index
+
+
+def _sync(follower: IndexFollower, chain: ChainClient) -> None:
+    cursor = follower.index.cursor()
+    first = follower.config.start_block if cursor is None else cursor.number + 1
+    target = chain.block_number() - follower.config.confirmations
+    if target - first + 1 <= SYNC_STEP:
+        follower.sync(chain)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("indexing ledger blocks", total=target - first + 1)
+        while True:
+            result = follower.sync(chain, max_blocks=SYNC_STEP)
+            done = 0 if result.cursor is None else result.cursor.number - first + 1
+            progress.update(task, completed=min(max(done, 0), target - first + 1))
+            if result.to_block is None or result.cursor is None or result.cursor.number >= target:
+                return
+
+
+_SHORT_COLUMNS = frozenset({"block", "log", "event", "version", "status"})
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    """A table whose cells fold rather than truncate: ids and hashes are useless cut short."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column in _SHORT_COLUMNS)
+    return table
+
+
+def _event_row(event: AuditEvent) -> dict[str, Any]:
+    return event.model_dump(mode="json")
+
+
+# -- custody ------------------------------------------------------------------------------------------
+
+custody_app = typer.Typer(
+    help="Custody transfers: offer a passport to a registered business, accept, cancel, history.",
+    no_args_is_help=True,
+)
+app.add_typer(custody_app, name="custody")
+
+DEFAULT_OFFER_SECONDS = 7 * 24 * 3600
+
+
+@custody_app.command("offer")
+def custody_offer_command(
+    passport_id: PassportArg,
+    to: Annotated[str, typer.Argument(help="Address of the registered business offered custody.")],
+    expires_in: Annotated[
+        int, typer.Option("--expires-in", min=1, help="Seconds (of chain time) the offer stays open.")
+    ] = DEFAULT_OFFER_SECONDS,
+    participant: Annotated[str, _as_option("the custodian; default issuer")] = "issuer",
+    json_output: JsonOption = False,
+) -> None:
+    """Offer custody of a passport (as its current custodian) to a registered business."""
+    pid = _passport_arg(passport_id)
+    recipient = _address_arg(to)
+    chain = _service(_settings(), participant).chain
+    try:
+        expires_at = _chain_timestamp(chain) + expires_in
+        receipt = chain.offer_custody(passport_id_bytes32(pid), recipient, expires_at)
+    except PassportError as exc:
+        _ledger_failure(exc)
+    result = {"passport_id": str(pid), "from": chain.account, "to": recipient, "expires_at": expires_at}
+    _emit(result | _receipt(receipt), json_output)
+
+
+@custody_app.command("accept")
+def custody_accept_command(
+    passport_id: PassportArg,
+    participant: Annotated[str, _as_option("the offeree; default business")] = "business",
+    json_output: JsonOption = False,
+) -> None:
+    """Accept a pending custody offer (as the business it was made to)."""
+    pid = _passport_arg(passport_id)
+    chain = _service(_settings(), participant).chain
+    try:
+        receipt = chain.accept_custody(passport_id_bytes32(pid))
+    except PassportError as exc:
+        _ledger_failure(exc)
+    _emit({"passport_id": str(pid), "custodian": chain.account} | _receipt(receipt), json_output)
+
+
+@custody_app.command("cancel")
+def custody_cancel_command(
+    passport_id: PassportArg,
+    participant: Annotated[str, _as_option("the custodian; default issuer")] = "issuer",
+    json_output: JsonOption = False,
+) -> None:
+    """Withdraw a pending custody offer (as the custodian who made it)."""
+    pid = _passport_arg(passport_id)
+    chain = _service(_settings(), participant).chain
+    try:
+        receipt = chain.cancel_custody_offer(passport_id_bytes32(pid))
+    except PassportError as exc:
+        _ledger_failure(exc)
+    _emit({"passport_id": str(pid)} | _receipt(receipt), json_output)
+
+
+@custody_app.command("history")
+def custody_history_command(passport_id: PassportArg, json_output: JsonOption = False) -> None:
+    """The passport's custody chain from ledger events (offers, transfers, cancellations), oldest first."""
+    pid = _passport_arg(passport_id)
+    settings = _settings()
+    chain = _service(settings, None).chain
+    try:
+        record = chain.get_passport(passport_id_bytes32(pid))
+        offer = chain.get_custody_offer(passport_id_bytes32(pid))
+    except PassportError as exc:
+        _ledger_failure(exc)
+    if record is None:
+        _die(f"PassportNotFound: no passport {pid} on the ledger", EXIT_INVALID)
+    with _synced_index(settings, chain) as index:
+        events = index.custody_timeline(pid)
+    pending = None
+    if offer is not None:
+        pending = {"from": offer.from_address, "to": offer.to_address, "expires_at": offer.expires_at}
+    if json_output:
+        result = {
+            "passport_id": str(pid),
+            "custodian": record.custodian,
+            "pending_offer": pending,
+            "events": [_event_row(event) for event in events],
+        }
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"passport {pid}: custodian {record.custodian}")
+    if pending is not None:
+        typer.echo(f"pending offer to {pending['to']} until {pending['expires_at']}")
+    table = _table("block", "event", "from", "to", "tx")
+    for event in events:
+        args = event.args
+        table.add_row(
+            str(event.block_number),
+            event.name,
+            str(args.get("from", "")),
+            str(args.get("to", "")),
+            event.tx_hash,
+        )
+    Console(highlight=False).print(table)
+
+
+# -- businesses ---------------------------------------------------------------------------------------
+
+business_app = typer.Typer(
+    help="The registry of used-battery businesses (register, suspend, reinstate: ledger admin).",
+    no_args_is_help=True,
+)
+app.add_typer(business_app, name="business")
+
+
+class BusinessKindName(StrEnum):
+    """What a registered business may do (``BusinessKind`` flags, by name)."""
+
+    COLLECTOR = "collector"
+    REUSER = "reuser"
+    REPURPOSER = "repurposer"
+    REMANUFACTURER = "remanufacturer"
+    RECYCLER = "recycler"
+
+
+def _business(record: BusinessRecord) -> dict[str, Any]:
+    return {
+        "account": record.account,
+        "kinds": [kind.value for kind in BusinessKindName if BusinessKind[kind.name] in record.kinds],
+        "registration_hash": record.registration_hash,
+        "active": record.active,
+        "registered_at": record.registered_at,
+    }
+
+
+@business_app.command("register")
+def business_register_command(
+    account: AccountArg,
+    kind: Annotated[
+        list[BusinessKindName], typer.Option("--kind", help="An activity of the business (repeatable).")
+    ],
+    certificate_hash: Annotated[
+        str,
+        typer.Option("--certificate-hash", help="0x-hex digest (32 bytes) of the registration certificate."),
+    ],
+    participant: Annotated[str, _as_option("the ledger admin; default admin")] = "admin",
+    json_output: JsonOption = False,
+) -> None:
+    """Register a used-battery business with its activities and certificate digest."""
+    address = _address_arg(account)
+    try:
+        registration_hash = parse_bytes32(certificate_hash, "certificate hash")
+    except InvalidIdentifier as exc:
+        _die(str(exc))
+    kinds = BusinessKind(0)
+    for name in kind:
+        kinds |= BusinessKind[name.name]
+    chain = _service(_settings(), participant).chain
+    try:
+        receipt = chain.register_business(address, kinds, registration_hash)
+    except PassportError as exc:
+        _ledger_failure(exc)
+    result = {
+        "account": address,
+        "kinds": sorted({k.value for k in kind}),
+        "registration_hash": registration_hash,
+    }
+    _emit(result | _receipt(receipt), json_output)
+
+
+@business_app.command("suspend")
+def business_suspend_command(
+    account: AccountArg,
+    participant: Annotated[str, _as_option("the ledger admin; default admin")] = "admin",
+    json_output: JsonOption = False,
+) -> None:
+    """Suspend a registered business: it can no longer be offered or accept custody."""
+    address = _address_arg(account)
+    chain = _service(_settings(), participant).chain
+    try:
+        receipt = chain.suspend_business(address)
+    except PassportError as exc:
+        _ledger_failure(exc)
+    _emit({"account": address, "active": False} | _receipt(receipt), json_output)
+
+
+@business_app.command("reinstate")
+def business_reinstate_command(
+    account: AccountArg,
+    participant: Annotated[str, _as_option("the ledger admin; default admin")] = "admin",
+    json_output: JsonOption = False,
+) -> None:
+    """Reinstate a suspended business."""
+    address = _address_arg(account)
+    chain = _service(_settings(), participant).chain
+    try:
+        receipt = chain.reinstate_business(address)
+    except PassportError as exc:
+        _ledger_failure(exc)
+    _emit({"account": address, "active": True} | _receipt(receipt), json_output)
+
+
+@business_app.command("show")
+def business_show_command(account: AccountArg, json_output: JsonOption = False) -> None:
+    """Show a business's registration (kinds, certificate digest, whether it is active)."""
+    address = _address_arg(account)
+    chain = _service(_settings(), None).chain
+    try:
+        record = chain.get_business(address)
+    except PassportError as exc:
+        _ledger_failure(exc)
+    if record is None:
+        _die(f"BusinessNotFound: no business registered for {address}", EXIT_INVALID)
+    _emit(_business(record), json_output)
+
+
+# -- versions -----------------------------------------------------------------------------------------
+
+
+@app.command("versions")
+def versions_command(passport_id: PassportArg, json_output: JsonOption = False) -> None:
+    """Every version of a passport, oldest first: the ledger's digests and how each was written."""
+    pid = _passport_arg(passport_id)
+    service = _service(_settings(), None)
+    try:
+        versions = service.versions(pid)
+    except PassportError as exc:
+        _ledger_failure(exc)
+    rows: list[dict[str, Any]] = [
+        {
+            "version": v.version,
+            "status": None if v.status is None else v.status.name,
+            "manifest_digest": v.manifest_digest,
+            "manifest_cid": v.manifest_cid,
+            "signer": v.signer,
+            "tx_hash": v.tx_hash,
+            "block_number": v.block_number,
+            "recorded": v.recorded,
+        }
+        for v in versions
+    ]
+    if json_output:
+        typer.echo(json.dumps({"passport_id": str(pid), "versions": _plain(rows)}, indent=2))
+        return
+    table = _table("version", "status", "manifest cid", "block", "signer", title=f"passport {pid}")
+    for row in rows:
+        table.add_row(
+            str(row["version"]),
+            str(row["status"] or "?"),
+            row["manifest_cid"],
+            "" if row["block_number"] is None else str(row["block_number"]),
+            row["signer"] or "",
+        )
+    Console(highlight=False).print(table)
+
+
+# -- audit --------------------------------------------------------------------------------------------
+
+audit_app = typer.Typer(help="The audit index of ledger events: query and export.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+class EventFormat(StrEnum):
+    """How ``audit events`` writes events."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+DEFAULT_EVENT_LIMIT = 100
+
+
+@audit_app.command("events")
+def audit_events_command(
+    passport: Annotated[str | None, typer.Option("--passport", help="Only events of this passport.")] = None,
+    battery_id: Annotated[
+        str | None, typer.Option("--battery-id", help="Only events of this battery.")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only events naming this address.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Event name, e.g. CustodyTransferred (repeatable).")
+    ] = None,
+    from_block: Annotated[int | None, typer.Option("--from-block", min=0)] = None,
+    to_block: Annotated[int | None, typer.Option("--to-block", min=0)] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help=f"At most this many events (default: {DEFAULT_EVENT_LIMIT} on screen, all into -o FILE).",
+        ),
+    ] = None,
+    fmt: Annotated[EventFormat, typer.Option("--format", help="Output format.")] = EventFormat.TABLE,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write every match to FILE.")] = None,
+) -> None:
+    """Query the ledger's events (the audit index is synced first), as a table, JSON or CSV."""
+    from passport.audit import MAX_PAGE_SIZE, EventQuery, to_csv, to_json_array
+    from passport.audit.records import normalize_passport_id
+
+    if json_output:
+        fmt = EventFormat.JSON
+    if output is not None and fmt is EventFormat.TABLE:
+        _die("-o writes json or csv: pass --format json or --format csv")
+    try:
+        battery_hash = None if battery_id is None else battery_id_hash(validate_battery_id(battery_id))
+        cap = limit if limit is not None else (None if output is not None else DEFAULT_EVENT_LIMIT)
+        query = EventQuery(
+            passport_id=None if passport is None else normalize_passport_id(_passport_arg(passport)),
+            battery_id_hash=None if battery_hash is None else "0x" + battery_hash.hex(),
+            actor=actor,
+            names=tuple(kind or ()),
+            from_block=from_block,
+            to_block=to_block,
+            limit=min(cap or MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+        )
+    except (InvalidIdentifier, ValidationError) as exc:
+        _die(f"invalid query: {exc}")
+    settings = _settings()
+    chain = _service(settings, None).chain
+    with _synced_index(settings, chain) as index:
+        events = itertools.islice(index.iter_events(query), cap)
+        if fmt is EventFormat.TABLE:
+            _print_events(list(events))
+            return
+        chunks = to_csv(events) if fmt is EventFormat.CSV else to_json_array(events)
+        if output is None:
+            for chunk in chunks:
+                typer.echo(chunk, nl=False)
+            typer.echo()
+            return
+        try:
+            with output.open("w", encoding="utf-8", newline="") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+        except OSError as exc:
+            _die(f"cannot write {output}: {exc.strerror or exc}")
+    typer.echo(f"events written to {output} ({fmt.value})", err=True)
+
+
+def _print_events(events: list[AuditEvent]) -> None:
+    table = _table("block", "log", "event", "passport", "args")
+    for event in events:
+        table.add_row(
+            str(event.block_number),
+            str(event.log_index),
+            event.name,
+            event.passport_id or "",
+            json.dumps(event.args, sort_keys=True),
+        )
+    Console(highlight=False).print(table)

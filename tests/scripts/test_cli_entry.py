@@ -10,7 +10,8 @@ from scripts.cli import app
 def test_passport_command_lists_core_and_simulation_commands() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0, result.output
-    for command in ("verify", "issue", "show", "bundle", "simulate"):
+    core = ("verify", "issue", "show", "bundle", "custody", "business", "versions", "audit")
+    for command in (*core, "telemetry", "record", "simulate"):
         assert command in result.output
 
 
