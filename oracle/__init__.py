@@ -15,7 +15,7 @@ from oracle.devices import DeviceKey, DeviceRecord, SignedUpload, recover_signer
 from oracle.errors import OracleError
 from oracle.health import GradingPolicy, HealthAssessment, RatedValues, evaluate_from_journal, evaluate_health
 from oracle.ingestion import Acknowledgement, Ingestor, record_bytes
-from oracle.journal import BatchRow, Journal, RecordRow
+from oracle.journal import BatchHead, BatchRow, Journal, RecordRow
 from oracle.merkle import MerkleTree, leaf_hash, merkle_root, record_digest, verify_proof
 from oracle.readings import (
     ChargingSession,
@@ -32,6 +32,7 @@ __all__ = [
     "Anchorer",
     "AnchoringPolicy",
     "BatchDocument",
+    "BatchHead",
     "BatchRow",
     "ChargingSession",
     "DeviceKey",

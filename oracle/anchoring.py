@@ -38,12 +38,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from oracle.errors import AnchorMismatch, DocumentMismatch, NotAnchored
-from oracle.journal import BATCH_STATES, BatchRow, Journal, RecordRow
+from oracle.journal import BATCH_STATES, BatchHead, BatchRow, Journal, RecordRow
 from oracle.merkle import MerkleTree, keccak256, verify_proof
 from oracle.readings import KIND_NAME, READING_ADAPTER, Reading
 from passport.canonical import canonical_json, parse_canonical_object
@@ -360,8 +360,15 @@ class Anchorer:
 
     # -- one step ----------------------------------------------------------------------------------
 
-    def step(self, batch: BatchRow) -> BatchRow:
-        """Advance ``batch`` by at most one state (committed); return it as it now stands."""
+    @overload
+    def step(self, batch: BatchRow) -> BatchRow: ...
+    @overload
+    def step(self, batch: BatchHead) -> BatchHead: ...
+    def step(self, batch: BatchHead) -> BatchHead:
+        """Advance ``batch`` by at most one state (committed); return it as it now stands.
+
+        A transition returns the full row; a batch that stays where it is comes back as it was given.
+        """
         if batch.state == "open":
             return self._store(batch)
         if batch.state == "stored":
@@ -372,11 +379,13 @@ class Anchorer:
             return self._confirm(batch)
         return self._recheck(batch)
 
-    def _store(self, batch: BatchRow) -> BatchRow:
-        cid = self.store.put(batch.document)
+    def _store(self, batch: BatchHead) -> BatchRow:
+        # Only this step needs the document: the run loop reads batches without it.
+        document = batch.document if isinstance(batch, BatchRow) else self.journal.batch_document(batch.id)
+        cid = self.store.put(document)
         return self.journal.mark_stored(batch.id, cid, cid_digest(cid))
 
-    def _check_anchor(self, batch: BatchRow, anchor: AnchorRecord) -> None:
+    def _check_anchor(self, batch: BatchHead, anchor: AnchorRecord) -> None:
         if anchor.record_count != batch.record_count or anchor.kind != batch.kind:
             raise AnchorMismatch(
                 f"root 0x{batch.root.hex()} is anchored with {anchor.record_count} {anchor.kind.name} "
@@ -395,7 +404,7 @@ class Anchorer:
                 return event.tx_hash
         return None
 
-    def _adopt(self, batch: BatchRow, anchor: AnchorRecord) -> BatchRow:
+    def _adopt(self, batch: BatchHead, anchor: AnchorRecord) -> BatchRow:
         self._check_anchor(batch, anchor)
         block_hash = self.chain.block_hash(anchor.block_number)
         if block_hash is None:
@@ -405,7 +414,7 @@ class Anchorer:
             batch.id, self._find_tx(batch.root, anchor.block_number), anchor.block_number, block_hash
         )
 
-    def _send(self, batch: BatchRow) -> BatchRow:
+    def _send(self, batch: BatchHead) -> BatchRow:
         assert batch.cid_digest is not None  # the stored state always has it
         existing = self.chain.get_anchor(batch.root)
         if existing is not None:
@@ -424,11 +433,11 @@ class Anchorer:
         )
         return self.journal.mark_sent(batch.id, receipt.tx_hash, receipt.block_number, receipt.block_hash)
 
-    def _dropped(self, batch: BatchRow, why: str) -> BatchRow:
+    def _dropped(self, batch: BatchHead, why: str) -> BatchRow:
         log.warning("batch %d: anchor dropped (%s); it will be anchored again", batch.id, why)
         return self.journal.mark_dropped(batch.id)
 
-    def _still_there(self, batch: BatchRow) -> tuple[AnchorRecord | None, str | None]:
+    def _still_there(self, batch: BatchHead) -> tuple[AnchorRecord | None, str | None]:
         """The registry's anchor for the batch, or None and why it no longer counts."""
         anchor = self.chain.get_anchor(batch.root)
         if anchor is None:
@@ -441,14 +450,14 @@ class Anchorer:
             return None, f"block {batch.block_number} was replaced"
         return anchor, None
 
-    def _read_back(self, batch: BatchRow) -> BatchRow:
+    def _read_back(self, batch: BatchHead) -> BatchRow:
         anchor, why = self._still_there(batch)
         if anchor is None:
             return self._dropped(batch, why or "")
         assert batch.block_hash is not None
         return self.journal.mark_anchored(batch.id, anchor.block_number, batch.block_hash, None)
 
-    def _confirm(self, batch: BatchRow) -> BatchRow:
+    def _confirm(self, batch: BatchHead) -> BatchHead:
         assert batch.block_number is not None
         if self.chain.block_number() - batch.block_number < self.policy.confirmations:
             return batch
@@ -457,7 +466,7 @@ class Anchorer:
             return self._dropped(batch, why or "")
         return self.journal.mark_confirmed(batch.id)
 
-    def _recheck(self, batch: BatchRow) -> BatchRow:
+    def _recheck(self, batch: BatchHead) -> BatchHead:
         anchor, why = self._still_there(batch)
         return batch if anchor is not None else self._dropped(batch, why or "")
 
@@ -474,11 +483,12 @@ class Anchorer:
             return RunReport(retry_in=self._backoff.not_before - now)
         sealed = len(self.seal())
         advanced = confirmed = dropped = 0
-        current: BatchRow | None = None
+        current: BatchHead | None = None
         try:
             # Re-check confirmed anchors first, so a batch a reorg dropped is re-anchored in this run.
             dropped += self._recheck_recent()
-            for batch in self.journal.batches(("open", "stored", "sent", "anchored")):
+            # Without documents: only the open → stored step needs one, and it reads it itself.
+            for batch in self.journal.batch_heads(("open", "stored", "sent", "anchored")):
                 current = batch
                 # Bounded: a chain that keeps dropping the anchor must not pin this loop forever.
                 for _ in range(2 * len(BATCH_STATES)):
@@ -510,18 +520,14 @@ class Anchorer:
         return RunReport(sealed, advanced, confirmed, dropped)
 
     def _recheck_recent(self) -> int:
-        confirmed = self.journal.batches(("confirmed",))
-        if not confirmed:
-            return 0
+        # Only confirmed batches within ``recheck_blocks`` of the head, read through the (state,
+        # block_number) index and without documents: this runs every few seconds for the life of the
+        # journal, so it must not read the whole history (which made a long run quadratic).
+        if not self.journal.has_batches(("confirmed",)):
+            return 0  # and the chain is not asked for its head
         head = self.chain.block_number()
-        dropped = 0
-        for batch in confirmed:
-            recent = (
-                batch.block_number is not None and head - batch.block_number <= self.policy.recheck_blocks
-            )
-            if recent and self._recheck(batch).state != "confirmed":
-                dropped += 1
-        return dropped
+        recent = self.journal.batch_heads(("confirmed",), min_block=head - self.policy.recheck_blocks)
+        return sum(self._recheck(batch).state != "confirmed" for batch in recent)
 
     def run(self, stop: threading.Event, *, poll_s: float = 1.0) -> None:
         """Run until ``stop`` is set: anchor, then wait ``poll_s`` (or the backoff) and go again.

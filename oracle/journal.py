@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS batches (
     updated_at      REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_state ON batches(state, id);
+CREATE INDEX IF NOT EXISTS batches_state_block ON batches(state, block_number);
 CREATE TABLE IF NOT EXISTS records (
     id          INTEGER PRIMARY KEY,
     upload_id   INTEGER NOT NULL REFERENCES uploads(id),
@@ -151,8 +152,8 @@ class RecordRow:
 
 
 @dataclass(frozen=True, slots=True)
-class BatchRow:
-    """One anchoring batch and its progress through the state machine."""
+class BatchHead:
+    """One anchoring batch and its progress through the state machine, without its document."""
 
     id: int
     kind: AnchorKind
@@ -160,7 +161,6 @@ class BatchRow:
     created_at: float
     record_count: int
     root: bytes
-    document: bytes
     cid: str | None
     cid_digest: bytes | None
     tx_hash: bytes | None
@@ -171,6 +171,13 @@ class BatchRow:
     last_error: str | None
     reorgs: int
     updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow(BatchHead):
+    """One anchoring batch with its document (the canonical bytes that go into the content store)."""
+
+    document: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,9 +211,13 @@ _SELECT_RECORDS = (
     "r.received_at, r.canonical, r.digest, r.batch_id, COALESCE(b.state, 'pending') "
     "FROM records r LEFT JOIN batches b ON b.id = r.batch_id "
 )
-_SELECT_BATCHES = (
-    "SELECT id, kind, state, created_at, record_count, root, document, cid, cid_digest, tx_hash, "
+_SELECT_BATCH_HEADS = (
+    "SELECT id, kind, state, created_at, record_count, root, cid, cid_digest, tx_hash, "
     "block_number, block_hash, confirmed_at, attempts, last_error, reorgs, updated_at FROM batches "
+)
+_SELECT_BATCHES = (
+    "SELECT id, kind, state, created_at, record_count, root, cid, cid_digest, tx_hash, "
+    "block_number, block_hash, confirmed_at, attempts, last_error, reorgs, updated_at, document FROM batches "
 )
 
 
@@ -219,6 +230,10 @@ def _record(row: tuple[Any, ...]) -> RecordRow:
 
 def _batch(row: tuple[Any, ...]) -> BatchRow:
     return BatchRow(row[0], AnchorKind(row[1]), *row[2:])
+
+
+def _batch_head(row: tuple[Any, ...]) -> BatchHead:
+    return BatchHead(row[0], AnchorKind(row[1]), *row[2:])
 
 
 def journal_path(settings: Settings) -> Path:
@@ -534,6 +549,35 @@ class Journal:
         marks = ",".join("?" for _ in states)
         rows = self._query(_SELECT_BATCHES + f"WHERE state IN ({marks}) ORDER BY id", states)
         return [_batch(row) for row in rows]
+
+    def batch_heads(
+        self, states: Sequence[BatchState] = BATCH_STATES, *, min_block: int | None = None
+    ) -> list[BatchHead]:
+        """Batches in ``states`` without their documents, oldest first.
+
+        With ``min_block``, only those anchored at or above that height (batches without a block never
+        match): the anchoring worker asks this on every run, and it must not read the whole history.
+        """
+        marks = ",".join("?" for _ in states)
+        sql = _SELECT_BATCH_HEADS + f"WHERE state IN ({marks})"
+        params: list[object] = [*states]
+        if min_block is not None:
+            sql += " AND block_number >= ?"
+            params.append(min_block)
+        return [_batch_head(row) for row in self._query(sql + " ORDER BY id", params)]
+
+    def has_batches(self, states: Sequence[BatchState]) -> bool:
+        """Whether any batch is in one of ``states``."""
+        marks = ",".join("?" for _ in states)
+        sql = f"SELECT EXISTS (SELECT 1 FROM batches WHERE state IN ({marks}))"  # noqa: S608 — fixed SQL
+        return bool(self._query(sql, states)[0][0])
+
+    def batch_document(self, batch_id: int) -> bytes:
+        """The batch document's canonical bytes, as fixed when the batch was sealed."""
+        rows = self._query("SELECT document FROM batches WHERE id = ?", (batch_id,))
+        if not rows:
+            raise RecordNotFound(f"no batch {batch_id}")
+        return bytes(rows[0][0])
 
     def batch_records(self, batch_id: int) -> list[RecordRow]:
         rows = self._query(_SELECT_RECORDS + "WHERE r.batch_id = ? ORDER BY r.id", (batch_id,))

@@ -480,9 +480,8 @@ class Pilot:
     def anchor(self) -> None:
         """Seal everything pending and drive each batch to ``confirmed`` through the anchorer's steps.
 
-        ``Anchorer.drain`` would do the same, but every ``run_once`` also reloads every confirmed batch
-        (documents included) to re-check recent ones, which grows with the run; on an automining node
-        with ``recheck_blocks=0`` there is nothing for it to find.
+        Driving the batches just sealed keeps the pilot's per-day work to those batches; on an
+        automining node with ``recheck_blocks=0`` there are no reorgs for ``Anchorer.drain`` to re-check.
         """
         for sealed in self.anchorer.seal(force=True):
             current: BatchRow = sealed

@@ -343,3 +343,50 @@ def test_policy_takes_confirmations_from_settings() -> None:
     settings = Settings(confirmations=6)
     assert AnchoringPolicy.from_settings(settings).confirmations == 6
     assert AnchoringPolicy.from_settings(settings, batch_size=10).batch_size == 10
+
+
+def test_run_once_does_not_reread_the_confirmed_history(
+    fleet: Fleet, store: FakeStore, chain: FakeChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker calls run_once every few seconds for the life of the journal: what one call reads must
+    # not grow with the number of confirmed batches (it did: every call reloaded them all, documents
+    # included, which made a year-long run quadratic). Counted in journal rows, not time.
+    worker = anchorer(fleet.journal, store, chain, batch_size=4, recheck_blocks=3)
+    reads: list[tuple[str, int]] = []
+    query = fleet.journal._query
+
+    def counting(sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        rows = query(sql, params)
+        reads.append((sql, len(rows)))
+        return rows
+
+    monkeypatch.setattr(fleet.journal, "_query", counting)
+    rows_per_run: list[int] = []
+    for _ in range(3):
+        fill(fleet, uploads=2)  # eight more batches (two per kind)
+        assert worker.drain().error is None
+        chain.mine(10)  # every anchor is now deeper than recheck_blocks
+        reads.clear()
+        for _ in range(5):
+            assert worker.run_once().idle
+        assert not any("document" in sql for sql, _ in reads)
+        rows_per_run.append(sum(n for _, n in reads))
+    assert len(fleet.journal.batches(("confirmed",))) == 24
+    assert rows_per_run[0] == rows_per_run[1] == rows_per_run[2]
+
+
+def test_recent_confirmed_batches_are_still_rechecked(
+    fleet: Fleet, store: FakeStore, chain: FakeChain
+) -> None:
+    fill(fleet, uploads=1)
+    worker = anchorer(fleet.journal, store, chain, batch_size=4, recheck_blocks=2)
+    worker.drain()
+    blocks = [b.block_number for b in fleet.journal.batches()]
+    head = chain.block_number()
+    assert blocks == list(range(1, head + 1))
+    window = fleet.journal.batch_heads(("confirmed",), min_block=head - 2)
+    assert [b.block_number for b in window] == [head - 2, head - 1, head]
+    assert fleet.journal.batch_heads(("open", "stored", "sent", "anchored")) == []
+    chain.reorg(1)  # the newest anchor vanishes: still inside the window, so it is re-anchored
+    assert worker.run_once().dropped == 1
+    assert {b.state for b in fleet.journal.batches()} == {"confirmed"}
