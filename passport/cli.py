@@ -635,13 +635,7 @@ def business_suspend_command(
     json_output: JsonOption = False,
 ) -> None:
     """Suspend a registered business: it can no longer be offered or accept custody."""
-    address = _address_arg(account)
-    chain = _service(_settings(), participant).chain
-    try:
-        receipt = chain.suspend_business(address)
-    except PassportError as exc:
-        _ledger_failure(exc)
-    _emit({"account": address, "active": False} | _receipt(receipt), json_output)
+    _set_business_active(account, participant, json_output, active=False)
 
 
 @business_app.command("reinstate")
@@ -651,13 +645,17 @@ def business_reinstate_command(
     json_output: JsonOption = False,
 ) -> None:
     """Reinstate a suspended business."""
+    _set_business_active(account, participant, json_output, active=True)
+
+
+def _set_business_active(account: str, participant: str, json_output: bool, *, active: bool) -> None:
     address = _address_arg(account)
     chain = _service(_settings(), participant).chain
     try:
-        receipt = chain.reinstate_business(address)
+        receipt = chain.reinstate_business(address) if active else chain.suspend_business(address)
     except PassportError as exc:
         _ledger_failure(exc)
-    _emit({"account": address, "active": True} | _receipt(receipt), json_output)
+    _emit({"account": address, "active": active} | _receipt(receipt), json_output)
 
 
 @business_app.command("show")
