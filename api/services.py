@@ -27,7 +27,6 @@ State and threads held here:
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,14 +41,10 @@ from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.journal import journal_path as journal_path  # re-exported: the scripts import it from here
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
-from passport.chain.deployment import load_manifest
-from passport.chain.keystore import Keystore
 from passport.chain.protocol import ChainClient
-from passport.chain.web3_client import Web3ChainClient
 from passport.envelope import KeyRing
-from passport.errors import DeploymentError
+from passport.ledger import open_ledger
 from passport.service import PassportService, VersionLog
-from passport.service.passport_service import trusted_signers
 from passport.settings import Settings
 from passport.store import open_store
 from passport.store.protocol import ContentStore
@@ -126,22 +121,11 @@ class Services:
         """Everything from ``settings``: the deployed ledger's manifest, the keystore's participants, the
         content store, key ring, version log, audit index, oracle journal and API keys under ``data_dir``.
         """
-        manifest = load_manifest(settings)
-        keystore = Keystore.from_settings(settings)
-        keys = {name: keystore.private_key(name) for name in keystore.names()}
-        # Reads need no role: a throwaway account, so reading never touches a participant's nonces.
-        reader = Web3ChainClient.from_rpc(
-            settings.effective_rpc_url, secrets.token_bytes(32), manifest.registry_address, settings=settings
-        )
-        if reader.chain_id != manifest.chain_id:
-            raise DeploymentError(
-                f"{settings.effective_rpc_url} is chain {reader.chain_id}; the deployment manifest is for "
-                f"chain {manifest.chain_id}"
-            )
-        trusted = [*settings.trusted_issuers, *trusted_signers(manifest.role_holders)]
+        ledger = open_ledger(settings)
+        keys = {name: ledger.key(name) for name in ledger.keystore.names()}
         return cls(
             settings=settings,
-            reader=reader,
+            reader=ledger.reader,
             keys=keys,
             store=open_store(settings),
             keyring=KeyRing.from_settings(settings),
@@ -149,8 +133,8 @@ class Services:
             audit=SqliteAuditIndex(index_path(settings)),
             api_keys=ApiKeyStore(api_keys_path(settings)),
             journal=Journal(journal_path(settings)),
-            trusted_issuers=frozenset(trusted),
-            start_block=manifest.deploy_block_number,
+            trusted_issuers=frozenset(ledger.trusted_issuers),
+            start_block=ledger.deployment.deploy_block_number,
         )
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from passport.ids import (
     passport_id_bytes32,
     validate_battery_id,
 )
+from passport.ledger import open_ledger
 from passport.model.access import AccessTier
 from passport.sections import TIER_ORDER
 from passport.settings import Settings
@@ -199,10 +200,9 @@ def _settings() -> Settings:
 
 def _service(settings: Settings, participant: str | None) -> PassportService:
     # Imported here: the service pulls in web3, which `passport verify` (offline) never needs.
-    from passport.service import PassportService
 
     try:
-        return PassportService.from_settings(settings, participant)
+        return open_ledger(settings).passports(participant)
     except PassportError as exc:
         _die(f"cannot open the ledger: {exc}", EXIT_INVALID)
 
@@ -233,8 +233,8 @@ def issue_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Issue a passport on the deployed ledger as the keystore's `issuer` participant."""
+    from devtools.samples import sample_passport
     from passport.model.materials import Chemistry
-    from passport.model.samples import sample_passport
 
     if not sample:
         _die("nothing to issue: pass --sample (issuing your own documents goes through the API)")

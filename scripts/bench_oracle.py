@@ -69,6 +69,8 @@ from typing import Any, Final
 from eth_account import Account
 from hexbytes import HexBytes
 
+from devtools.localchain import NODE_KINDS, ChainKind, LocalChainNode
+from devtools.localnodes import free_port
 from oracle import (
     Anchorer,
     AnchoringPolicy,
@@ -84,8 +86,6 @@ from oracle import (
 )
 from oracle.journal import BatchState
 from passport.chain import Role, Web3ChainClient, deploy_registry
-from passport.localchain import NODE_KINDS, ChainKind, LocalChainNode
-from passport.localnodes import free_port
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
 from scripts._console import configure_logging

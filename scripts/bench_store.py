@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from passport.store import ContentStore, EmbeddedStore, IpfsRpcStore, JsIpfsNode
+from devtools.jsipfs import JsIpfsNode
+from passport.store import ContentStore, EmbeddedStore, IpfsRpcStore
 from scripts._console import configure_logging
 
 

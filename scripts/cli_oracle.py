@@ -24,6 +24,7 @@ from oracle.journal import Journal, journal_path
 from passport.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
 from passport.errors import InvalidIdentifier, PassportError
 from passport.ids import parse_bytes32
+from passport.ledger import open_ledger
 from passport.settings import Settings
 
 telemetry_app = typer.Typer(
@@ -118,7 +119,6 @@ def record_proof_command(
 
     Exits 0 only if both checks pass; 1 if the record is unknown, not anchored yet, or a check fails.
     """
-    from passport.service import PassportService
 
     try:
         record_digest = parse_bytes32(digest, "record digest")
@@ -126,7 +126,7 @@ def record_proof_command(
         _die(str(exc))
     settings = _settings()
     try:
-        service = PassportService.from_settings(settings, None)
+        service = open_ledger(settings).passports(None)
     except PassportError as exc:
         _die(f"cannot open the ledger: {exc}", EXIT_INVALID)
     with _journal(settings) as journal:

@@ -10,8 +10,8 @@ import argparse
 import logging
 import sys
 
+from devtools.compiler import ARTIFACT_CONTRACTS, compile_contracts
 from passport.chain.artifacts import ARTIFACTS_DIR, artifact_text
-from passport.compiler import ARTIFACT_CONTRACTS, compile_contracts
 from passport.errors import PassportError
 
 

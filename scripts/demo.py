@@ -36,13 +36,14 @@ from pydantic import BaseModel, ConfigDict
 
 from api.auth import ApiKeyStore, ApiRole
 from api.services import api_keys_path, journal_path
+from devtools.samples import sample_passport
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.journal import Journal
 from passport.chain.keystore import Keystore
 from passport.chain.records import BusinessKind
 from passport.errors import PassportError
 from passport.ids import passport_id_bytes32
-from passport.model.samples import sample_passport
+from passport.ledger import open_ledger
 from passport.service import PassportService
 from passport.settings import Settings
 from scripts._console import configure_logging
@@ -190,7 +191,7 @@ def load_device_key(settings: Settings) -> tuple[str, str, DeviceKey]:
 
 def ensure_demo(settings: Settings) -> Demo:
     """The demo of this data dir: reused if its passport is on the chain, else created (see module doc)."""
-    issuer = PassportService.from_settings(settings, ISSUER)
+    issuer = open_ledger(settings).passports(ISSUER)
     try:
         existing = load_demo(settings)
         if existing is not None:

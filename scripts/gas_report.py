@@ -17,6 +17,7 @@ from eth_utils.crypto import keccak
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.types import Wei
 
+from devtools.localnodes import ManagedProcess, free_port, node_tool
 from passport.chain import (
     AnchorKind,
     BusinessKind,
@@ -28,7 +29,6 @@ from passport.chain import (
     deploy_registry,
 )
 from passport.ids import ZERO32
-from passport.localnodes import ManagedProcess, free_port, node_tool
 from passport.settings import Settings
 from passport.signing import PassportDomain, PassportVersion, sign_passport_version
 

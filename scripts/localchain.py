@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from devtools.localchain import LocalChainNode, local_chain
 from passport.chain.keystore import Keystore
 from passport.errors import PassportError
-from passport.localchain import LocalChainNode, local_chain
 from passport.settings import Settings
 from scripts._console import configure_logging
 

@@ -33,13 +33,13 @@ import uvicorn
 
 from api.app import create_app
 from api.services import journal_path
+from devtools.localchain import LocalChainNode, local_chain
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.journal import Journal
 from passport.chain.deployment import DeploymentManifest, deploy, load_manifest
 from passport.chain.keystore import Keystore
 from passport.chain.web3_client import Web3ChainClient
 from passport.errors import PassportError
-from passport.localchain import LocalChainNode, local_chain
 from passport.settings import Settings
 from passport.store import open_store
 from scripts._console import configure_logging

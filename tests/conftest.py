@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from chain_backends import Actor, ChainBackend, running_backend
+
+from tests.chain_backends import Actor, ChainBackend, running_backend
 
 
 @pytest.fixture(scope="session")

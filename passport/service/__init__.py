@@ -1,18 +1,15 @@
 """The passport service: passport models in, signed, stored and anchored versions out, and back again."""
 
 from passport.service.passport_service import (
-    SIGNER_ROLES,
     STORE_CHECK,
     PassportIdLike,
     PassportService,
     stamp,
-    trusted_signers,
 )
 from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
 from passport.service.version_log import Anchor, VersionLog, VersionRecord
 
 __all__ = [
-    "SIGNER_ROLES",
     "STORE_CHECK",
     "Anchor",
     "FetchedPassport",
@@ -23,5 +20,4 @@ __all__ = [
     "VersionLog",
     "VersionRecord",
     "stamp",
-    "trusted_signers",
 ]

@@ -18,23 +18,21 @@ the ledger holds for its current version.
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Final
 
 from eth_account import Account
 
 from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
 from passport.chain.protocol import ChainClient
-from passport.chain.records import LifecycleStatus, PassportRecord, Role, TxReceipt
+from passport.chain.records import LifecycleStatus, PassportRecord, TxReceipt
 from passport.envelope import KeyRing
 from passport.errors import (
     ConfigError,
     ContentIntegrityError,
     ContentNotFound,
     ContractRevert,
-    DeploymentError,
     DocumentError,
     DocumentValidationError,
     InvalidIdentifier,
@@ -58,20 +56,13 @@ from passport.sections import (
 )
 from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
 from passport.service.version_log import Anchor, VersionLog, VersionRecord
-from passport.settings import Settings
 from passport.signing import PassportDomain, sign_passport_version
-from passport.store import ContentStore, cid_from_digest, open_store
+from passport.store import ContentStore, cid_from_digest
 from passport.verify import Check, CheckStatus, VerificationReport, parse_trusted_issuers, verify_bundle
 
 log = logging.getLogger(__name__)
 
 PassportIdLike = str | uuid.UUID | bytes
-
-#: Roles whose holders ``from_settings`` trusts as signers of passport versions. Not only ISSUER: the
-#: registry also takes versions signed by repurposers/remanufacturers (successor passports), inspectors
-#: (evaluation results) and recyclers (the last version), and the admin vetted each of them by granting
-#: the role. A plain custodian business is not trusted by default.
-SIGNER_ROLES: Final = (Role.ISSUER, Role.REPURPOSER, Role.INSPECTOR, Role.RECYCLER)
 
 #: Events that record a new version; a pending log row is completed from one of these.
 _VERSION_EVENTS: Final = ("PassportIssued", "PassportUpdated", "PassportStatusChanged", "PassportRecycled")
@@ -141,42 +132,6 @@ class PassportService:
                 raise ConfigError(
                     f"the signer key is {address}'s but the chain client acts as {chain.account}"
                 )
-
-    @classmethod
-    def from_settings(cls, settings: Settings, participant: str | None = "issuer") -> PassportService:
-        """The service on the deployed ledger, acting as keystore ``participant`` (None: read-only).
-
-        Reads the deployment manifest, opens the store, key ring and version log under ``data_dir``, and
-        trusts ``settings.trusted_issuers`` plus every holder of a ``SIGNER_ROLES`` role the manifest lists.
-        """
-        # Imported here: the deployment and keystore modules pull in web3 (slow), needed only for this.
-        from passport.chain.deployment import load_manifest as load_deployment
-        from passport.chain.keystore import Keystore
-        from passport.chain.web3_client import Web3ChainClient
-
-        deployment = load_deployment(settings)
-        key = None if participant is None else Keystore.from_settings(settings).private_key(participant)
-        # A read-only client still acts as some account: a throwaway key with no ether and no role.
-        chain = Web3ChainClient.from_rpc(
-            settings.effective_rpc_url,
-            key if key is not None else secrets.token_bytes(32),
-            deployment.registry_address,
-            settings=settings,
-        )
-        if chain.chain_id != deployment.chain_id:
-            raise DeploymentError(
-                f"{settings.effective_rpc_url} is chain {chain.chain_id}; the deployment manifest is for "
-                f"chain {deployment.chain_id}"
-            )
-        trusted = [*settings.trusted_issuers, *trusted_signers(deployment.role_holders)]
-        return cls(
-            chain,
-            open_store(settings),
-            KeyRing.from_settings(settings),
-            versions=VersionLog.from_settings(settings),
-            trusted_issuers=trusted,
-            signer_key=key,
-        )
 
     def acting_as(self, signer_key: bytes) -> PassportService:
         """The same service (store, key ring, log, trust) writing as the account of ``signer_key``."""
@@ -585,8 +540,3 @@ class PassportService:
 
 def _mentions(args: Mapping[str, Any], value: bytes) -> bool:
     return any(isinstance(arg, bytes | bytearray) and bytes(arg) == value for arg in args.values())
-
-
-def trusted_signers(holders: Mapping[Role, Iterable[str]]) -> list[str]:
-    """The addresses among role ``holders`` that ``from_settings`` trusts (see ``SIGNER_ROLES``)."""
-    return [address for role in SIGNER_ROLES for address in holders.get(role, [])]

@@ -10,7 +10,6 @@ from passport.store.car import read_car, write_car
 from passport.store.cid import Cid, Codec, cid_digest, cid_from_digest, is_cid, parse_cid
 from passport.store.embedded import EmbeddedStore
 from passport.store.ipfs_rpc import IpfsRpcStore, NodeHealth
-from passport.store.jsipfs import JsIpfsNode
 from passport.store.protocol import ContentStore
 from passport.store.unixfs import CHUNK_SIZE, MAX_LINKS, Block, cid_of, file_cid, iter_file_blocks
 
@@ -23,7 +22,6 @@ __all__ = [
     "ContentStore",
     "EmbeddedStore",
     "IpfsRpcStore",
-    "JsIpfsNode",
     "NodeHealth",
     "cid_digest",
     "cid_from_digest",

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Final
 
 from passport.errors import ContentIntegrityError, ContentNotFound, StoreError
-from passport.localnodes import pid_alive
+from passport.processes import pid_alive
 from passport.store.car import write_car
 from passport.store.cid import is_cid, parse_cid
 from passport.store.unixfs import Block, file_cid, iter_file_blocks

@@ -46,6 +46,9 @@ import coincurve
 import numpy as np
 from eth_utils.address import to_checksum_address
 
+from devtools.localchain import NODE_KINDS, LocalChainNode
+from devtools.localnodes import free_port
+from devtools.samples import sample_passport
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.devices import SignedUpload, canonical_readings, signing_hash, upload_body
 from oracle.health import Grade, GradingPolicy, HealthAssessment, RatedValues, evaluate_health
@@ -60,11 +63,8 @@ from passport.chain.deploy import deploy_registry
 from passport.chain.keystore import Keystore, keystore_password
 from passport.envelope import KeyRing
 from passport.ids import passport_id_bytes32
-from passport.localchain import NODE_KINDS, LocalChainNode
-from passport.localnodes import free_port
 from passport.model.materials import Chemistry
 from passport.model.passport import BatteryPassport
-from passport.model.samples import sample_passport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
 from passport.store import EmbeddedStore

@@ -19,20 +19,20 @@ from typing import Any
 
 import httpx
 import uvicorn
-from chain_backends import ACTOR_KEYS, ChainBackend, running_backend
 
 from api.app import create_app
 from api.auth import ApiKeyStore, ApiRole
 from api.services import Services
+from devtools.samples import sample_passport
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.journal import Journal
 from passport.audit import SqliteAuditIndex
 from passport.envelope import KeyRing
 from passport.model import BatteryPassport
-from passport.model.samples import sample_passport
 from passport.service import VersionLog
 from passport.settings import Settings
 from passport.store import EmbeddedStore
+from tests.chain_backends import ACTOR_KEYS, ChainBackend, running_backend
 
 # Participants with API keys: (roles, holds a custodial key of the same name in the fixture ledger).
 PARTICIPANTS: dict[str, tuple[ApiRole, ...]] = {

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from api_stack import ApiStack, Device, api_stack, new_battery_id
 
-from passport.model.samples import sample_passport
+from devtools.samples import sample_passport
+from tests.api.api_stack import ApiStack, Device, api_stack, new_battery_id
 
 pytestmark = pytest.mark.node
 

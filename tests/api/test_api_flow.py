@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_stack import ApiStack, api_stack, new_battery_id
 
+from devtools.samples import sample_passport
 from passport.bundle import load_bundle
 from passport.model import AccessTier
-from passport.model.samples import sample_passport
 from passport.verify import verify_bundle
+from tests.api.api_stack import ApiStack, api_stack, new_battery_id
 
 pytestmark = pytest.mark.node
 

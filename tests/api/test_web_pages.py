@@ -8,7 +8,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_page_fakes import (
+
+from api.app import create_app
+from api.auth import ApiRole, Caller
+from api.errors import PROBLEM_JSON
+from api.routes.pages import get_page_caller
+from passport.errors import ChainUnavailable, StoreUnavailable
+from passport.settings import Settings
+from tests.api.web_page_fakes import (
     BATTERY_ID,
     PASSPORT_ID,
     PREDECESSOR_ID,
@@ -18,13 +25,6 @@ from web_page_fakes import (
     owner_caller,
     sample_view,
 )
-
-from api.app import create_app
-from api.auth import ApiRole, Caller
-from api.errors import PROBLEM_JSON
-from api.routes.pages import get_page_caller
-from passport.errors import ChainUnavailable, StoreUnavailable
-from passport.settings import Settings
 
 SUCCESSOR_ID = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 HOSTILE = '<script>alert("x")</script>'

@@ -10,11 +10,11 @@ import segno
 import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image
-from web_page_fakes import PASSPORT_ID
 
 from api.app import create_app
 from api.errors import PROBLEM_JSON
 from passport.settings import Settings
+from tests.api.web_page_fakes import PASSPORT_ID
 
 BASE = "https://passports.example.eu"
 OTHER_ID = "0b7e4d2c-1a3f-4e5d-8c6b-9f0a1b2c3d4e"

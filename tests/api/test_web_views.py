@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
-from web_page_fakes import PASSPORT_ID, health_history, passing_verification, sample_view
 
 from api.web import (
     CheckOutcome,
@@ -21,6 +20,7 @@ from api.web import (
 from api.web.chart import HEIGHT, WIDTH, soh_chart
 from api.web.render import short_hex
 from passport.errors import InvalidIdentifier
+from tests.api.web_page_fakes import PASSPORT_ID, health_history, passing_verification, sample_view
 
 
 def test_ok_cannot_hide_a_failed_check() -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from chain_backends import Actor, only_event, reverts
 from eth_utils.crypto import keccak
 
 from passport.chain import BusinessKind, Role
 from passport.chain.web3_client import role_id
+from tests.chain_backends import Actor, only_event, reverts
 
 ADMIN_ROLE = b"\x00" * 32
 

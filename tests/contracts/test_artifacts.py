@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from passport.chain.artifacts import ARTIFACTS_DIR, artifact_text, load_artifact
-from passport.compiler import (
+from devtools.compiler import (
     ARTIFACT_CONTRACTS,
     EVM_VERSION,
     SOLC_VERSION,
     collect_sources,
     compile_contracts,
 )
+from passport.chain.artifacts import ARTIFACTS_DIR, artifact_text, load_artifact
 from passport.errors import CompilerError
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from chain_backends import SETTINGS, Actor, ChainBackend, digest, passport_id, reverts
 from eth_utils.crypto import keccak
 
+from devtools.localnodes import free_port
 from passport.chain import AnchorKind, ChainClient, LifecycleStatus, Role, Web3ChainClient, deploy_registry
 from passport.errors import ChainUnavailable, DeploymentError, InvalidIdentifier, TransactionFailed
-from passport.localnodes import free_port
+from tests.chain_backends import SETTINGS, Actor, ChainBackend, digest, passport_id, reverts
 
 
 def test_client_satisfies_the_protocol(registry_admin: Actor) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from chain_backends import Actor, ChainBackend, digest, only_event, passport_id, reverts
-
 from passport.chain import LifecycleStatus as S
+from tests.chain_backends import Actor, ChainBackend, digest, only_event, passport_id, reverts
 
 BATTERY = digest("battery-serial")
 

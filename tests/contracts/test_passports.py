@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from chain_backends import Actor, ChainBackend, digest, only_event, passport_id, reverts
 
 from passport.chain import LifecycleStatus as S
 from passport.chain import Role
 from passport.chain.web3_client import role_id
 from passport.ids import ZERO32
 from passport.signing import PassportDomain, PassportVersion, passport_version_digest
+from tests.chain_backends import Actor, ChainBackend, digest, only_event, passport_id, reverts
 
 BATTERY = digest("battery-serial")
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import pytest
-from chain_backends import Actor, ChainBackend, digest, passport_id
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -20,6 +19,7 @@ from passport.chain import AnchorKind, PassportRecord
 from passport.chain import LifecycleStatus as S
 from passport.errors import ContractRevert
 from passport.ids import ZERO32
+from tests.chain_backends import Actor, ChainBackend, digest, passport_id
 
 BATTERY = digest("sm-battery")
 # Status can only move forward through these ranks (ReUsed/Repurposed/Remanufactured are second lives).

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oracle_doubles import FakeChain, FakeStore
-from oracle_samples import DEVICE_KEYS, Fleet
 
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from passport.store import EmbeddedStore
 from passport.store.protocol import ContentStore
+from tests.oracle.oracle_doubles import FakeChain, FakeStore
+from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from oracle_doubles import FakeChain, FakeStore
-
 from oracle.anchoring import Anchorer, AnchoringPolicy, parse_batch_document
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.ingestion import Ingestor
@@ -15,6 +13,7 @@ from oracle.journal import Journal
 from passport.chain.protocol import ChainClient
 from passport.store import cid_digest
 from passport.store.protocol import ContentStore
+from tests.oracle.oracle_doubles import FakeChain, FakeStore
 
 # One fixed key per test device keeps signatures (and so upload digests) reproducible.
 DEVICE_KEYS = [DeviceKey.from_private_key(bytes([n + 1]) * 32) for n in range(8)]

@@ -17,15 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from oracle_doubles import FakeChain, FakeStore
-from oracle_samples import DEVICE_KEYS, charging
-
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.devices import sign_upload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from passport.chain.protocol import ChainClient
 from passport.store.protocol import ContentStore
+from tests.oracle.oracle_doubles import FakeChain, FakeStore
+from tests.oracle.oracle_samples import DEVICE_KEYS, charging
 
 
 def write(journal_path: str) -> None:

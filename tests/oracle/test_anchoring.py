@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from oracle_doubles import FakeChain, FakeStore, raw_cid
-from oracle_samples import DEVICE_KEYS, Fleet, anchorer, assert_fully_anchored, charging, fill
 
 from oracle.anchoring import (
     AnchoringPolicy,
@@ -23,6 +21,8 @@ from passport.chain.protocol import ChainClient
 from passport.chain.records import AnchorKind
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
+from tests.oracle.oracle_doubles import FakeChain, FakeStore, raw_cid
+from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, anchorer, assert_fully_anchored, charging, fill
 
 
 class Clock:

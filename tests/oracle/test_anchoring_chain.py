@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from chain_backends import Actor, ChainBackend, reverts
-from oracle_samples import DEVICE_KEYS, Fleet, charging, diagnostics, parking, safety
 
 from oracle.anchoring import Anchorer, AnchoringPolicy, parse_batch_document
 from oracle.ingestion import Ingestor
@@ -26,6 +24,8 @@ from oracle.journal import Journal
 from oracle.merkle import MerkleTree
 from passport.chain.protocol import ChainClient
 from passport.store import EmbeddedStore, cid_digest
+from tests.chain_backends import Actor, ChainBackend, reverts
+from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, charging, diagnostics, parking, safety
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]

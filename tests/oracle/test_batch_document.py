@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracle_doubles import FakeChain, FakeStore
-from oracle_samples import Fleet, anchorer, fill
 
 from oracle.anchoring import (
     BATCH_DOCUMENT_TYPE,
@@ -24,6 +22,8 @@ from oracle.merkle import MerkleTree, keccak256
 from oracle.readings import KIND_NAME
 from passport.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical_object
 from passport.chain.records import AnchorKind
+from tests.oracle.oracle_doubles import FakeChain, FakeStore
+from tests.oracle.oracle_samples import Fleet, anchorer, fill
 
 
 def reference_build_batch_document(

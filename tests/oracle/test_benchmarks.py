@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from oracle_samples import DEVICE_KEYS, charging
 
 from oracle.devices import SignedUpload, sign_upload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.merkle import MerkleTree, verify_proof
+from tests.oracle.oracle_samples import DEVICE_KEYS, charging
 
 READINGS_PER_UPLOAD = 50
 

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from oracle_doubles import FakeChain, FakeStore
-from oracle_samples import DEVICE_KEYS, Fleet, assert_fully_anchored, charging
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from passport.chain.protocol import ChainClient
 from passport.store.protocol import ContentStore
+from tests.oracle.oracle_doubles import FakeChain, FakeStore
+from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, assert_fully_anchored, charging
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]

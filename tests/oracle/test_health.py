@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from oracle_samples import Fleet, diagnostics, safety
 
 from oracle.errors import InsufficientData
 from oracle.health import GradingPolicy, RatedValues, evaluate_from_journal, evaluate_health
 from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
 from passport.canonical import canonical_json
+from tests.oracle.oracle_samples import Fleet, diagnostics, safety
 
 EV = RatedValues(category="ev", rated_capacity_ah=200, initial_internal_resistance_mohm=80)
 STATIONARY = RatedValues(category="stationary", rated_capacity_ah=200, initial_internal_resistance_mohm=80)

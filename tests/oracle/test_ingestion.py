@@ -10,7 +10,6 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_keys.backends import get_backend
 from eth_keys.backends.coincurve import CoinCurveECCBackend
-from oracle_samples import DEVICE_KEYS, Fleet, charging, diagnostics, safety
 
 from oracle.devices import DeviceKey, recover_signer, sign_upload, signing_hash, upload_body
 from oracle.errors import BadSignature, DeviceAlreadyRegistered
@@ -18,6 +17,7 @@ from oracle.ingestion import Ingestor, record_bytes
 from oracle.journal import Journal
 from oracle.merkle import keccak256
 from passport.canonical import canonical_json, parse_canonical_object
+from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, charging, diagnostics, safety
 
 
 def test_eth_keys_uses_coincurve_backend() -> None:

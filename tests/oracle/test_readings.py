@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from oracle_samples import charging, diagnostics, parking, safety
 
 from oracle._flat_canonical import flat_canonical_json
 from oracle.errors import ReadingRejected
@@ -22,6 +21,7 @@ from oracle.readings import (
 )
 from passport.canonical import canonical_json
 from passport.chain.records import AnchorKind
+from tests.oracle.oracle_samples import charging, diagnostics, parking, safety
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from devtools.samples import sample_passport
 from passport.chain.records import LifecycleStatus
 from passport.errors import DocumentValidationError
 from passport.interop import (
@@ -25,7 +26,6 @@ from passport.interop import (
     write_catenax,
 )
 from passport.model import BatteryCategory, BatteryPassport, Chemistry, RecycledElement
-from passport.model.samples import sample_passport
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catenax"
 

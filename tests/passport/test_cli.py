@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from bundle_samples import ISSUER, OFFLINE_CHECKS, OTHER, OTHER_KEY, make_bundle
 from typer.testing import CliRunner
 
 from passport.bundle import VerificationBundle
 from passport.cli import app
 from passport.verify import CHAIN_CHECKS
+from tests.passport.bundle_samples import ISSUER, OFFLINE_CHECKS, OTHER, OTHER_KEY, make_bundle
 
 runner = CliRunner()
 

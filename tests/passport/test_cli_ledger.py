@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_backends import ACTOR_KEYS, Actor, ChainBackend
 from typer.testing import CliRunner
 
 import passport.cli
@@ -25,6 +24,7 @@ from passport.chain.records import Role
 from passport.cli import EXIT_INVALID, EXIT_UNREADABLE, app
 from passport.ids import passport_id_bytes32
 from passport.settings import Settings
+from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
 
 runner = CliRunner()
 pytestmark = pytest.mark.parametrize(

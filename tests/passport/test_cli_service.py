@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from chain_backends import ACTOR_KEYS, Actor, ChainBackend
 from typer.testing import CliRunner
 
 from passport.chain.deployment import RoleGrant, deploy
@@ -20,6 +19,7 @@ from passport.chain.keystore import Keystore
 from passport.chain.records import Role
 from passport.cli import EXIT_INVALID, EXIT_UNREADABLE, app
 from passport.settings import Settings
+from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
 
 runner = CliRunner()
 BASE_URL = "https://passports.example"

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from eth_utils.address import to_checksum_address
 
+from devtools.localchain import AnvilNode, GanacheNode, LocalChainNode
+from devtools.localnodes import free_port
 from passport.chain.artifacts import load_artifact
 from passport.chain.deployment import (
     DEFAULT_ROLES,
@@ -28,8 +30,6 @@ from passport.chain.keystore import DEPLOYER, Keystore
 from passport.chain.records import Role
 from passport.chain.web3_client import Web3ChainClient, connect
 from passport.errors import ChainUnavailable, DeploymentError, DevKeyRefused
-from passport.localchain import AnvilNode, GanacheNode, LocalChainNode
-from passport.localnodes import free_port
 from passport.settings import Environment, Settings
 
 HARDHAT_KEY_0 = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")

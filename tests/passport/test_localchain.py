@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from passport.chain.jsonrpc import json_rpc
-from passport.errors import ConfigError, NodeProcessError
-from passport.localchain import (
+from devtools.localchain import (
     FUNDING_WEI,
     AnvilNode,
     GanacheNode,
     LocalChainNode,
     local_chain,
 )
-from passport.localnodes import free_port, pid_alive
+from devtools.localnodes import free_port, pid_alive
+from passport.chain.jsonrpc import json_rpc
+from passport.errors import ConfigError, NodeProcessError
 from passport.settings import Settings
 
 NodeFactory = Callable[..., LocalChainNode]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from devtools.samples import sample_passport
 from passport.errors import DocumentValidationError
 from passport.model import (
     AccessTier,
@@ -17,7 +18,6 @@ from passport.model import (
     iter_leaf_fields,
     merge_sections,
 )
-from passport.model.samples import sample_passport
 
 LEAVES = {path: tier for path, tier, _ in iter_leaf_fields(BatteryPassport)}
 

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from devtools.samples import sample_passport
 from passport.chain.records import LifecycleStatus
 from passport.model import AccessTier, BatteryCategory, BatteryPassport, Chemistry
-from passport.model.samples import sample_passport
 
 
 def test_default_is_a_77_4_kwh_ncm811_ev_pack() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from devtools.samples import sample_passport
 from passport.model import (
     BatteryPassport,
     CarbonFootprint,
@@ -22,7 +23,6 @@ from passport.model import (
     Warranty,
 )
 from passport.model.general import PassportMetadata
-from passport.model.samples import sample_passport
 
 
 def _with(passport: BatteryPassport, path: str, value: Any) -> dict[str, Any]:

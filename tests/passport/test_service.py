@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from chain_backends import Actor, ChainBackend, only_event, reverts
 
+from devtools.samples import DEFAULT_AS_OF, sample_passport
 from passport.bundle import load_bundle
 from passport.chain.records import LifecycleStatus as S
 from passport.envelope import KeyRing
@@ -30,11 +30,11 @@ from passport.errors import (
 )
 from passport.ids import ZERO32, battery_id_hash, passport_id_bytes32
 from passport.model import AccessTier, BatteryPassport
-from passport.model.samples import DEFAULT_AS_OF, sample_passport
 from passport.service import PassportService, VersionLog
 from passport.signing import PassportVersion, sign_passport_version
 from passport.store import EmbeddedStore
 from passport.verify import CHAIN_CHECKS, verify_bundle
+from tests.chain_backends import Actor, ChainBackend, only_event, reverts
 
 BATTERY = "HES-E77N-2407-SVC001"
 PID = uuid.UUID("3f0b6a2c-8d4e-4c1a-9b7f-2e5d8c6a1b90")

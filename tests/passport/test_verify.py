@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bundle_samples import ISSUER, OFFLINE_CHECKS, OTHER, OTHER_KEY, make_bundle
 
 from passport.bundle import BUNDLE_FORMAT, VerificationBundle, load_bundle
 from passport.chain.records import LifecycleStatus
 from passport.errors import InvalidIdentifier, VerificationError
 from passport.verify import CHAIN_CHECKS, CheckStatus, VerificationReport, verify_bundle
+from tests.passport.bundle_samples import ISSUER, OFFLINE_CHECKS, OTHER, OTHER_KEY, make_bundle
 
 
 @pytest.fixture

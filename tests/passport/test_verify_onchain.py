@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_backends import Actor, ChainBackend
 from eth_account import Account
 from typer.testing import CliRunner
 
@@ -28,6 +27,7 @@ from passport.sections import CommittedPassport, commit_passport
 from passport.signing import PassportDomain, sign_passport_version
 from passport.store import ContentStore, EmbeddedStore
 from passport.verify import CHAIN_CHECKS, CheckStatus, VerificationReport, verify_bundle
+from tests.chain_backends import Actor, ChainBackend
 
 BATTERY = battery_id_hash("BAT-ONCHAIN-1")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from passport.localnodes import pid_alive
+from devtools.localnodes import pid_alive
 from scripts import bench_oracle
 
 
@@ -20,7 +20,7 @@ from scripts import bench_oracle
 def test_tiny_run_is_complete_and_verified(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="passport.localnodes")
+    caplog.set_level(logging.INFO, logger="devtools.localnodes")
     out_json = tmp_path / "bench.json"
     argv = ["--n", "2000", "--batch-size", "500", "--naive-sample", "20", "--proof-sample", "25"]
     argv += ["--devices", "8", "--json", str(out_json), "--workdir", str(tmp_path)]

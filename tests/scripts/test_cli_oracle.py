@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_backends import ACTOR_KEYS, Actor, ChainBackend
 from typer.testing import CliRunner
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
@@ -22,9 +21,10 @@ from passport.chain.deployment import RoleGrant, deploy
 from passport.chain.keystore import Keystore
 from passport.chain.records import Role
 from passport.cli import EXIT_INVALID, EXIT_UNREADABLE
-from passport.service import PassportService
+from passport.ledger import open_ledger
 from passport.settings import Settings
 from scripts.cli import app
+from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
 
 runner = CliRunner()
 pytestmark = pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_upload_acknowledges_then_the_anchored_record_has_a_proof(settings: Sett
     assert pending.exit_code == EXIT_INVALID
     assert "NotAnchored" in pending.stderr
 
-    oracle_chain = PassportService.from_settings(settings, "oracle")
+    oracle_chain = open_ledger(settings).passports("oracle")
     with Journal(journal_path(settings)) as journal:
         anchorer = Anchorer(
             journal, oracle_chain.store, oracle_chain.chain, AnchoringPolicy.from_settings(settings)

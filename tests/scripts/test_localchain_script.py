@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.localchain import local_chain
+from devtools.localnodes import free_port, pid_alive
 from passport.chain.deployment import load_manifest
 from passport.chain.keystore import PARTICIPANTS, Keystore
-from passport.localchain import local_chain
-from passport.localnodes import free_port, pid_alive
 from passport.settings import Settings
 from scripts import deploy as deploy_script
 from scripts import localchain as localchain_script

@@ -22,9 +22,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from devtools.localchain import local_chain
+from devtools.localnodes import free_port, pid_alive
 from passport.chain.deployment import load_manifest
-from passport.localchain import local_chain
-from passport.localnodes import free_port, pid_alive
 from passport.settings import Settings
 from scripts import localchain as localchain_script
 from scripts.demo import api_keys_env_path, device_key_path, load_demo, signed_demo_upload

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -22,19 +21,14 @@ from playwright.sync_api import Page, ViewportSize
 
 from api.app import create_app
 from api.auth import ApiRole, Caller
+from devtools.samples import sample_passport
 from passport.model import AccessTier
-from passport.model.samples import sample_passport
 from passport.service import STORE_CHECK
 from passport.settings import Settings
 from passport.store import EmbeddedStore
-
-# tests/ has no packages, and pytest's default import mode puts only each test file's own folder on
-# sys.path; the browser suite shares the fixed-view page source with tests/api/test_web_*.py, and the
-# ledger stack on anvil with tests/api/test_api_*.py.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from api_stack import build_services, new_battery_id
-from chain_backends import running_backend
-from web_page_fakes import PASSPORT_ID, FixedPageSource, owner_caller, sample_view
+from tests.api.api_stack import build_services, new_battery_id
+from tests.api.web_page_fakes import PASSPORT_ID, FixedPageSource, owner_caller, sample_view
+from tests.chain_backends import running_backend
 
 CHROMIUM = Path(os.environ.get("PASSPORT_TEST_CHROMIUM", "/usr/bin/chromium"))
 # Without the networking flags Chromium keeps dialling Google services that this closed network refuses;

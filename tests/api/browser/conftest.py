@@ -15,7 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from browser_harness import (
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from passport.settings import Settings
+from tests.api.browser.browser_harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PHONE,
@@ -25,9 +28,6 @@ from browser_harness import (
     PageScenario,
     Phone,
 )
-from playwright.sync_api import Browser, Playwright, sync_playwright
-
-from passport.settings import Settings
 
 
 @pytest.fixture(params=[pytest.param(name, marks=SCENARIO_MARKS.get(name, ())) for name in sorted(SCENARIOS)])

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
-from browser_harness import PHONE, LiveServer, PageScenario, Phone
 from PIL import Image
 from playwright.sync_api import expect
 
 from api.routes.pages import get_page_caller
+from tests.api.browser.browser_harness import PHONE, LiveServer, PageScenario, Phone
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_scripted_chain import ScriptedChain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +23,7 @@ from passport.audit import (
 from passport.audit.records import BlockRef
 from passport.errors import AuditIndexError, ChainUnavailable, IndexChainMismatch
 from passport.settings import Settings
+from tests.passport.audit.audit_scripted_chain import ScriptedChain
 
 ALICE = "0x" + "a1" * 20
 BOB = "0x" + "b0" * 20

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_scripted_chain import GENESIS_TIME, ScriptedChain
 from pydantic import ValidationError
 
 from passport.audit import (
@@ -27,6 +26,7 @@ from passport.audit import (
 )
 from passport.audit.records import Order, decode_page_token, encode_page_token, normalize_address
 from passport.errors import InvalidIdentifier, InvalidPageToken
+from tests.passport.audit.audit_scripted_chain import GENESIS_TIME, ScriptedChain
 
 ALICE = "0xA1A1a1a1A1A1A1A1A1a1a1a1a1a1A1A1a1A1a1a1"  # EIP-55 checksummed, as the chain reports it
 BOB = "0x" + "b0" * 20

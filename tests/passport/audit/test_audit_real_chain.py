@@ -19,9 +19,9 @@ from eth_utils.crypto import keccak
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.exceptions import BlockNotFound
 
+from devtools.localnodes import ManagedProcess, free_port, node_tool
 from passport.audit import EventQuery, FollowerConfig, IndexFollower, SqliteAuditIndex, rebuild
 from passport.chain.records import LedgerEvent
-from passport.localnodes import ManagedProcess, free_port, node_tool
 
 TOPIC = keccak(b"Emitted(bytes32,uint256,address)")
 NAMES = ("PassportIssued", "CustodyOffered", "CustodyTransferred")

@@ -14,9 +14,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from store_backends import StoreBackend, embedded_content_path, flip_bit, jsipfs_block_path
 
-from passport.store import EmbeddedStore, IpfsRpcStore, JsIpfsNode
+from devtools.jsipfs import JsIpfsNode
+from passport.store import EmbeddedStore, IpfsRpcStore
+from tests.passport.store.store_backends import (
+    StoreBackend,
+    embedded_content_path,
+    flip_bit,
+    jsipfs_block_path,
+)
 
 
 @pytest.fixture(scope="session")

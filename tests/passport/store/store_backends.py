@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from passport.store import ContentStore, EmbeddedStore, JsIpfsNode, parse_cid
+from devtools.jsipfs import JsIpfsNode
+from passport.store import ContentStore, EmbeddedStore, parse_cid
 
 
 @dataclass

@@ -7,10 +7,10 @@ import os
 from collections.abc import Callable
 
 import pytest
-from store_backends import StoreBackend
 
 from passport.errors import ContentIntegrityError, ContentNotFound, InvalidCid
 from passport.store import CHUNK_SIZE, MAX_LINKS, Codec, ContentStore, cid_digest, cid_from_digest, cid_of
+from tests.passport.store.store_backends import StoreBackend
 
 SIZES = [
     pytest.param(0, id="empty"),

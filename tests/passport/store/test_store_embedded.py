@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from store_backends import embedded_content_path
 
 from passport.errors import ContentIntegrityError, ContentNotFound
 from passport.store import (
@@ -26,6 +25,7 @@ from passport.store import (
     write_car,
 )
 from passport.store.embedded import STALE_TEMP_SECONDS
+from tests.passport.store.store_backends import embedded_content_path
 
 # A writer that keeps putting 8 MiB documents until it is killed.
 WRITER = """

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.jsipfs import REPO_LOCK_STALE_SECONDS, JsIpfsNode
+from devtools.localnodes import free_port, pid_alive
 from passport.errors import ConfigError, StoreUnavailable
-from passport.localnodes import free_port, pid_alive
 from passport.settings import Settings
-from passport.store import EmbeddedStore, IpfsRpcStore, JsIpfsNode, NodeHealth, cid_of, open_store
-from passport.store.jsipfs import REPO_LOCK_STALE_SECONDS
+from passport.store import EmbeddedStore, IpfsRpcStore, NodeHealth, cid_of, open_store
 
 
 @pytest.fixture

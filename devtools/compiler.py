@@ -1,5 +1,5 @@
 """Compile ``contracts/`` with solc 0.8.28: a native ``solc`` of that version if one is on PATH, else
-solc-js through ``scripts/solc_adapter.js``. The compiler settings live here and nowhere else.
+solc-js through ``devtools/solc_adapter.js``. The compiler settings live here and nowhere else.
 
 Sources are read and their imports resolved here (project root, then ``node_modules``), and every file
 goes into the standard JSON with its content, so the native compiler and solc-js see the same input and
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from devtools.localnodes import find_node_modules
 from passport.errors import CompilerError, ToolchainError
-from passport.localnodes import find_node_modules
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ ARTIFACT_CONTRACTS: tuple[str, ...] = ("BatteryPassportRegistry",)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
-ADAPTER = PROJECT_ROOT / "scripts" / "solc_adapter.js"
+ADAPTER = Path(__file__).resolve().parent / "solc_adapter.js"
 
 _IMPORT = re.compile(r"""^\s*import\s+(?:[^"';]*?\bfrom\s+)?["']([^"']+)["']""", re.MULTILINE)
 

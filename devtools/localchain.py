@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
+from devtools.localnodes import ManagedProcess, node_tool
 from passport.chain.jsonrpc import json_rpc
 from passport.errors import ChainError, ChainUnavailable, ConfigError, NodeProcessError
-from passport.localnodes import ManagedProcess, node_tool
 from passport.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ No Kubo binary can be installed here, so development and the store tests use js-
 (see ``shared/TOOLCHAIN.md``):
 
 - Node 20 lacks ``Promise.withResolvers``, which its dependencies call: a polyfill is loaded with
-  ``NODE_OPTIONS=--require scripts/node/promise-with-resolvers.cjs``;
+  ``NODE_OPTIONS=--require devtools/node/promise-with-resolvers.cjs``;
 - ``init --profile=test`` (no bootstrap peers, no MDNS); API, Gateway and RPC on 127.0.0.1 ports; and
   ``Addresses.Swarm = []``, without which the offline daemon hangs ("no valid addresses were provided for
   transports");
@@ -28,13 +28,13 @@ from typing import Any, Final, Self
 
 import httpx
 
+from devtools.localnodes import ManagedProcess, find_node_modules, free_port, node_tool
 from passport.errors import NodeProcessError, ToolchainError
-from passport.localnodes import ManagedProcess, find_node_modules, free_port, node_tool
 
 JSIPFS: Final = ".bin/jsipfs"
 # ipfs-repo's lock (proper-lockfile): the holder touches it every 10 s; untouched for 20 s, it is stale.
 REPO_LOCK_STALE_SECONDS: Final = 20.0
-POLYFILL: Final = Path("scripts/node/promise-with-resolvers.cjs")
+POLYFILL: Final = Path("devtools/node/promise-with-resolvers.cjs")
 HOST: Final = "127.0.0.1"
 
 log = logging.getLogger(__name__)

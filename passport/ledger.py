@@ -1,0 +1,130 @@
+"""Opening the deployed ledger for a participant: the one wiring place every edge calls.
+
+The API, the CLI, the local stack and the oracle worker all need the same five things before they can
+act: the deployment manifest, the participant's key, a chain client, proof that the node serves the
+chain the manifest was written for, and the list of signers whose passport versions are trusted.
+``open_ledger`` does that once; what it returns hands out clients and passport services per
+participant, all sharing one connection and nonce book.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from passport.chain.protocol import ChainClient
+from passport.chain.records import Role
+from passport.errors import DeploymentError
+from passport.settings import Settings
+
+if TYPE_CHECKING:  # web3 loads in about a second; only ``open_ledger`` needs it, at call time
+    from passport.chain.deployment import DeploymentManifest
+    from passport.chain.keystore import Keystore
+    from passport.envelope import KeyRing
+    from passport.service import PassportService, VersionLog
+    from passport.store.protocol import ContentStore
+
+#: Roles whose holders the ledger trusts as signers of passport versions. Not only ISSUER: the registry
+#: also takes versions signed by repurposers/remanufacturers (successor passports), inspectors
+#: (evaluation results) and recyclers (the last version), and the admin vetted each of them by granting
+#: the role. A plain custodian business is not trusted by default.
+SIGNER_ROLES: Final = (Role.ISSUER, Role.REPURPOSER, Role.INSPECTOR, Role.RECYCLER)
+
+
+def trusted_signers(holders: dict[Role, list[str]]) -> list[str]:
+    """The addresses among role ``holders`` that are trusted to sign versions (see ``SIGNER_ROLES``)."""
+    return sorted({address for role in SIGNER_ROLES for address in holders.get(role, [])})
+
+
+@dataclass
+class Ledger:
+    """The deployed ledger as one installation sees it: manifest, keystore, a reader, trusted signers.
+
+    ``reader`` acts as a throwaway account with no ether and no role, so reading never touches a
+    participant's nonces; ``client(name)`` acts as keystore participant ``name``.
+    """
+
+    settings: Settings
+    deployment: DeploymentManifest
+    keystore: Keystore
+    reader: ChainClient
+    trusted_issuers: tuple[str, ...]
+    _clients: dict[str, ChainClient] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def key(self, participant: str) -> bytes:
+        """Participant ``participant``'s private key, from the encrypted keystore."""
+        return self.keystore.private_key(participant)
+
+    def client(self, participant: str | None) -> ChainClient:
+        """The chain client acting as ``participant`` (None: the reader)."""
+        if participant is None:
+            return self.reader
+        with self._lock:
+            client = self._clients.get(participant)
+            if client is None:
+                # as_account shares the connection and the nonce book with the reader.
+                client = self.reader.as_account(self.key(participant))
+                self._clients[participant] = client
+            return client
+
+    def passports(
+        self,
+        participant: str | None,
+        *,
+        store: ContentStore | None = None,
+        keyring: KeyRing | None = None,
+        versions: VersionLog | None = None,
+    ) -> PassportService:
+        """A ``PassportService`` writing as ``participant`` (None: read-only).
+
+        Store, key ring and version log default to the ones ``settings`` names; pass the ones you
+        already hold so that several services share them.
+        """
+        from passport.envelope import KeyRing
+        from passport.service import PassportService, VersionLog
+        from passport.store import open_store
+
+        return PassportService(
+            self.client(participant),
+            store if store is not None else open_store(self.settings),
+            keyring if keyring is not None else KeyRing.from_settings(self.settings),
+            versions=versions if versions is not None else VersionLog.from_settings(self.settings),
+            trusted_issuers=list(self.trusted_issuers),
+            signer_key=None if participant is None else self.key(participant),
+        )
+
+
+def open_ledger(settings: Settings, *, extra_trusted: Sequence[str] = ()) -> Ledger:
+    """The ledger ``settings`` point at, checked: the manifest's chain is the node's chain.
+
+    Trusts ``settings.trusted_issuers``, ``extra_trusted`` and every holder of a ``SIGNER_ROLES`` role
+    the manifest lists. Raises ``DeploymentError`` when nothing is deployed or the node serves another
+    chain, ``ChainUnavailable`` when the node does not answer.
+    """
+    from passport.chain.deployment import load_manifest
+    from passport.chain.keystore import Keystore
+    from passport.chain.web3_client import Web3ChainClient
+
+    deployment = load_manifest(settings)
+    reader = Web3ChainClient.from_rpc(
+        settings.effective_rpc_url, secrets.token_bytes(32), deployment.registry_address, settings=settings
+    )
+    if reader.chain_id != deployment.chain_id:
+        raise DeploymentError(
+            f"{settings.effective_rpc_url} is chain {reader.chain_id}; the deployment manifest is for "
+            f"chain {deployment.chain_id}"
+        )
+    trusted = dict.fromkeys(
+        [*settings.trusted_issuers, *extra_trusted, *trusted_signers(deployment.role_holders)]
+    )
+    return Ledger(
+        settings=settings,
+        deployment=deployment,
+        keystore=Keystore.from_settings(settings),
+        reader=reader,
+        trusted_issuers=tuple(trusted),
+    )
