@@ -38,8 +38,10 @@ from passport.chain.records import LifecycleStatus
 from passport.envelope import ALGORITHM, RESTRICTED_TIERS, KeyRing, SealedSection, open_section, seal_section
 from passport.errors import (
     ContentIntegrityError,
+    ContentNotFound,
     DocumentError,
     DocumentValidationError,
+    InvalidCid,
     KeyNotAvailable,
 )
 from passport.ids import ZERO32, parse_bytes32, parse_passport_id, passport_id_bytes32
@@ -390,6 +392,28 @@ def open_section_bytes(
     else:
         plaintext = stored
     return parse_section_document(plaintext, entry.tier)
+
+
+def stored_section_problems(manifest: Manifest, store: ContentStore) -> dict[AccessTier, str]:
+    """Each section whose stored bytes are missing or are not what the manifest commits to, and why.
+
+    Only the exact stored bytes are compared (their SHA-256 and size, ciphertext for sealed tiers), so
+    no key is needed: any reader can tell that a restricted section it may not decrypt was rewritten.
+    ``StoreUnavailable`` propagates: an unreachable store says nothing about this passport.
+    """
+    problems: dict[AccessTier, str] = {}
+    for entry in manifest.sections:
+        try:
+            stored = store.get(entry.cid)
+        except (ContentNotFound, ContentIntegrityError, InvalidCid) as exc:
+            problems[AccessTier(entry.tier)] = str(exc)
+            continue
+        if len(stored) != entry.size or sha256(stored) != unhex0x(entry.digest):
+            problems[AccessTier(entry.tier)] = (
+                f"the stored bytes ({len(stored)} bytes, sha256 {hex0x(sha256(stored))}) are not the "
+                f"manifest's ({entry.size} bytes, sha256 {entry.digest})"
+            )
+    return problems
 
 
 def open_passport(

@@ -17,10 +17,14 @@ Offline checks need only the bundle and a list of trusted issuer addresses:
 ====================================  ==========================================================
 
 With a ``ChainClient`` (read-only is enough) the ledger is asked too: ``chain.network``,
-``chain.record_exists``, ``chain.digest_matches``, ``chain.current_version``, ``chain.not_superseded``,
-``chain.not_recycled``, ``chain.status_matches``, ``chain.identity``, ``chain.custody``,
-``chain.signature_onchain`` and ``chain.anchor``. Without one they are reported as skipped, because the
-anchoring receipt, replays of older versions and later lifecycle changes cannot be judged offline.
+``chain.record_exists``, ``chain.digest_matches``, ``chain.current_version``, ``chain.lifecycle``,
+``chain.status_matches``, ``chain.identity``, ``chain.custody``, ``chain.signature_onchain`` and
+``chain.anchor``. Without one they are reported as skipped, because the anchoring receipt, replays of
+older versions and later lifecycle changes cannot be judged offline.
+
+A superseded or recycled passport is a closed, *valid* historical record, not a failure: like
+``chain.custody``, ``chain.lifecycle`` reports a ledger fact, and ``VerificationReport.lifecycle`` carries
+it as data (state, successor, when it was closed) for pages and clients to show.
 
 Failed checks are reported, never raised; only an unreadable bundle raises ``VerificationError``.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -41,7 +46,7 @@ from passport.canonical import canonical_json
 from passport.chain.protocol import ChainClient
 from passport.chain.records import LifecycleStatus, PassportRecord
 from passport.errors import PassportError
-from passport.ids import ZERO32
+from passport.ids import ZERO32, parse_passport_id
 from passport.sections import PUBLIC_TIER, Manifest, parse_section_document, unhex0x
 from passport.signing import PassportVersion, checksum_address, recover_passport_version_signer
 from passport.store import cid_digest, cid_of
@@ -67,8 +72,63 @@ class Check(BaseModel):
     reason: str
 
 
+class LifecycleState(StrEnum):
+    """Where a passport stands on the ledger; every state is valid, closed ones are historical."""
+
+    OPEN = "open"
+    SUPERSEDED = "superseded"
+    RECYCLED = "recycled"
+
+
+class Lifecycle(BaseModel):
+    """The ledger's lifecycle facts about a passport: status information, not an integrity finding.
+
+    ``successor_id`` is the superseding passport's UUID (as the API's paths take it); ``closed_at`` is
+    the Unix time of the block that superseded or recycled it (a closed passport's record never changes
+    again, so it is the record's last update).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    state: LifecycleState
+    status: str
+    successor_id: str | None = None
+    closed_at: int | None = None
+
+    @classmethod
+    def of(cls, record: PassportRecord) -> Lifecycle:
+        if record.successor != ZERO32:
+            state = LifecycleState.SUPERSEDED
+        elif record.status is LifecycleStatus.RECYCLED:
+            state = LifecycleState.RECYCLED
+        else:
+            state = LifecycleState.OPEN
+        return cls(
+            state=state,
+            status=record.status.name,
+            successor_id=None if record.successor == ZERO32 else str(parse_passport_id(record.successor)),
+            closed_at=None if state is LifecycleState.OPEN else record.updated_at,
+        )
+
+    def describe(self) -> str:
+        when = (
+            ""
+            if self.closed_at is None
+            else datetime.fromtimestamp(self.closed_at, UTC).strftime(" on %Y-%m-%d %H:%M UTC")
+        )
+        if self.state is LifecycleState.SUPERSEDED:
+            return f"superseded by passport {self.successor_id}{when}: a closed, valid historical record"
+        if self.state is LifecycleState.RECYCLED:
+            return f"recycled{when}: the battery has ended its life; a closed, valid historical record"
+        return f"open, status {self.status}"
+
+
 class VerificationReport(BaseModel):
-    """Every check run on a bundle, in order, and what was learnt along the way."""
+    """Every check run on a bundle, in order, and what was learnt along the way.
+
+    ``lifecycle`` (with a chain client) tells a valid historical passport (``ok`` and superseded or
+    recycled) from a current one; it never makes ``ok`` false.
+    """
 
     checks: list[Check]
     passport_id: str | None = None
@@ -77,6 +137,7 @@ class VerificationReport(BaseModel):
     signer: str | None = None
     custodian: str | None = None
     chain_checked: bool = False
+    lifecycle: Lifecycle | None = None
 
     @computed_field  # type: ignore[prop-decorator]  # pydantic's documented use on a property
     @property
@@ -115,8 +176,7 @@ CHAIN_CHECKS = (
     "chain.record_exists",
     "chain.digest_matches",
     "chain.current_version",
-    "chain.not_superseded",
-    "chain.not_recycled",
+    "chain.lifecycle",
     "chain.status_matches",
     "chain.identity",
     "chain.custody",
@@ -157,19 +217,20 @@ def verify_bundle(
     struct = signed.to_struct()
     signer = _signature_checks(rec, bundle, struct, trusted)
 
-    custodian: str | None = None
+    record: PassportRecord | None = None
     if chain is None:
         rec.skip(CHAIN_CHECKS, "no chain client: pass --rpc and --registry to check the ledger")
     else:
-        custodian = _chain_checks(rec, bundle, struct, manifest_digest, signer, chain)
+        record = _chain_checks(rec, bundle, struct, manifest_digest, signer, chain)
     return VerificationReport(
         checks=rec.checks,
         passport_id=signed.passport_id,
         version=signed.version,
         status=LifecycleStatus(signed.status).name,
         signer=signer,
-        custodian=custodian,
+        custodian=None if record is None else record.custodian,
         chain_checked=chain is not None,
+        lifecycle=None if record is None else Lifecycle.of(record),
     )
 
 
@@ -330,7 +391,7 @@ def _chain_checks(
     manifest_digest: bytes | None,
     signer: str | None,
     chain: ChainClient,
-) -> str | None:
+) -> PassportRecord | None:
     anchor = bundle.anchor
     try:
         chain_id, registry = _ask(lambda: chain.chain_id), _ask(lambda: chain.registry_address)
@@ -367,8 +428,7 @@ def _chain_checks(
         rec.skip(
             [
                 "chain.current_version",
-                "chain.not_superseded",
-                "chain.not_recycled",
+                "chain.lifecycle",
                 "chain.status_matches",
                 "chain.identity",
                 "chain.custody",
@@ -379,7 +439,7 @@ def _chain_checks(
         _record_checks(rec, struct, record)
     _onchain_signature_check(rec, chain, bundle, struct, signer)
     _anchor_check(rec, chain, bundle, pid)
-    return record.custodian if record is not None else None
+    return record
 
 
 def _digest_check(
@@ -407,18 +467,8 @@ def _record_checks(rec: _Recorder, struct: PassportVersion, record: PassportReco
         f"the bundle is version {struct.version} but the passport is at version {record.version}"
         + (" (an older, replayed version)" if struct.version < record.version else ""),
     )
-    rec.result(
-        "chain.not_superseded",
-        record.successor == ZERO32,
-        "no successor passport",
-        f"superseded by passport {_short(record.successor)} (repurposed or remanufactured)",
-    )
-    rec.result(
-        "chain.not_recycled",
-        record.status is not LifecycleStatus.RECYCLED,
-        f"status {record.status.name}",
-        "the battery has been recycled: this passport is closed",
-    )
+    # A fact, like custody: being superseded or recycled is a valid state, not tampering.
+    rec.add("chain.lifecycle", CheckStatus.PASS, Lifecycle.of(record).describe())
     rec.result(
         "chain.status_matches",
         int(record.status) == int(struct.status),

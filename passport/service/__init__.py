@@ -1,6 +1,7 @@
 """The passport service: passport models in, signed, stored and anchored versions out, and back again."""
 
 from passport.service.passport_service import (
+    SECTIONS_CHECK,
     STORE_CHECK,
     PassportIdLike,
     PassportService,
@@ -10,6 +11,7 @@ from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
 from passport.service.version_log import Anchor, VersionLog, VersionRecord
 
 __all__ = [
+    "SECTIONS_CHECK",
     "STORE_CHECK",
     "Anchor",
     "FetchedPassport",

@@ -53,12 +53,20 @@ from passport.sections import (
     hex0x,
     load_manifest,
     open_passport,
+    stored_section_problems,
 )
 from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
 from passport.service.version_log import Anchor, VersionLog, VersionRecord
 from passport.signing import PassportDomain, sign_passport_version
 from passport.store import ContentStore, cid_from_digest
-from passport.verify import Check, CheckStatus, VerificationReport, parse_trusted_issuers, verify_bundle
+from passport.verify import (
+    Check,
+    CheckStatus,
+    Lifecycle,
+    VerificationReport,
+    parse_trusted_issuers,
+    verify_bundle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,8 @@ _VERSION_EVENTS: Final = ("PassportIssued", "PassportUpdated", "PassportStatusCh
 
 #: The check reported when the store cannot produce a version's content intact (see ``verify``).
 STORE_CHECK: Final = "store.content"
+#: The check that every section's stored bytes (ciphertext included) are the ones the manifest commits to.
+SECTIONS_CHECK: Final = "store.sections"
 
 
 def _passport_uuid(value: PassportIdLike) -> uuid.UUID:
@@ -342,23 +352,51 @@ class PassportService:
     def verify(self, passport_id: PassportIdLike) -> VerificationReport:
         """``verify_bundle`` of the current version's bundle, with the ledger and the trusted issuers.
 
-        Content the store no longer holds intact is reported as a failed ``store.content`` check rather
-        than raised: it is a finding about this passport, like any other failed check.
+        The bundle carries the public section only, so ``store.sections`` then checks every section
+        the manifest lists, sealed ones included, against its committed digest: no key is needed, and
+        a rewritten restricted section fails verification for every reader. Content the store no
+        longer holds intact is reported as failed checks (``store.content`` when the bundle cannot be
+        built) rather than raised: it is a finding about this passport, like any other failed check.
         """
         record = self._existing(passport_id)
         try:
+            manifest, _ = self._manifest(record)
+        except (ContentIntegrityError, ContentNotFound) as exc:
+            return self._store_failure(record, exc)
+        sections = self._sections_check(manifest)
+        try:
             bundle = self._bundle(record)
         except (ContentIntegrityError, ContentNotFound) as exc:
-            return VerificationReport(
-                checks=[Check(name=STORE_CHECK, status=CheckStatus.FAIL, reason=str(exc))],
-                passport_id=hex0x(record.passport_id),
-                version=record.version,
-                status=record.status.name,
-                custodian=record.custodian,
-            )
-        return verify_bundle(bundle, self._trusted, self._chain)
+            return self._store_failure(record, exc, sections)
+        report = verify_bundle(bundle, self._trusted, self._chain)
+        return report.model_copy(update={"checks": [*report.checks, sections]})
 
     # -- internals ----------------------------------------------------------------------------------
+
+    def _store_failure(self, record: PassportRecord, exc: Exception, *found: Check) -> VerificationReport:
+        return VerificationReport(
+            checks=[Check(name=STORE_CHECK, status=CheckStatus.FAIL, reason=str(exc)), *found],
+            passport_id=hex0x(record.passport_id),
+            version=record.version,
+            status=record.status.name,
+            custodian=record.custodian,
+            lifecycle=Lifecycle.of(record),
+        )
+
+    def _sections_check(self, manifest: Manifest) -> Check:
+        problems = stored_section_problems(manifest, self._store)
+        if not problems:
+            tiers = ", ".join(entry.tier for entry in manifest.sections)
+            return Check(
+                name=SECTIONS_CHECK,
+                status=CheckStatus.PASS,
+                reason=f"the stored bytes of every section ({tiers}) match the manifest's digests",
+            )
+        return Check(
+            name=SECTIONS_CHECK,
+            status=CheckStatus.FAIL,
+            reason="; ".join(f"{tier.value} section: {why}" for tier, why in problems.items()),
+        )
 
     def _existing(self, passport_id: PassportIdLike) -> PassportRecord:
         pid = passport_id_bytes32(_passport_uuid(passport_id))

@@ -30,10 +30,10 @@ from passport.errors import (
 )
 from passport.ids import ZERO32, battery_id_hash, passport_id_bytes32
 from passport.model import AccessTier, BatteryPassport
-from passport.service import PassportService, VersionLog
+from passport.service import SECTIONS_CHECK, STORE_CHECK, PassportService, VersionLog
 from passport.signing import PassportVersion, sign_passport_version
 from passport.store import EmbeddedStore
-from passport.verify import CHAIN_CHECKS, verify_bundle
+from passport.verify import CHAIN_CHECKS, CheckStatus, LifecycleState, verify_bundle
 from tests.chain_backends import Actor, ChainBackend, only_event, reverts
 
 BATTERY = "HES-E77N-2407-SVC001"
@@ -64,6 +64,12 @@ class World:
     def tamper(self, cid: str) -> None:
         [path] = (self.store.root / "content").rglob(cid)
         path.write_bytes(b"not what was stored")
+
+    def flip_a_byte(self, cid: str) -> None:
+        [path] = (self.store.root / "content").rglob(cid)
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
 
 
 @pytest.fixture
@@ -215,8 +221,14 @@ def test_waste_then_recycled_closes_the_passport(world: World, issuer: Actor, re
         recycler_service.update(PID, document(as_of_days=430))
     with reverts("BatteryPassportRegistryPassportClosed"):
         recycler_service.change_status(PID, S.WASTE, document(as_of_days=430))
+    # Recycled is the passport's last, valid state: verification passes and says so.
     report = world.issuer.verify(PID)
-    assert [c.name for c in report.failed()] == ["chain.not_recycled"]
+    assert report.ok, report.failed()
+    assert report.lifecycle is not None
+    assert report.lifecycle.state is LifecycleState.RECYCLED
+    record = issuer.client.get_passport(passport_id_bytes32(PID))
+    assert record is not None
+    assert report.lifecycle.closed_at == record.updated_at
 
 
 def test_successor_links_and_closes_its_predecessor(world: World, issuer: Actor, repurposer: Actor) -> None:
@@ -242,7 +254,10 @@ def test_successor_links_and_closes_its_predecessor(world: World, issuer: Actor,
 
     with reverts("BatteryPassportRegistryPassportClosed"):
         world.as_(repurposer).update(PID, document(as_of_days=510))
-    assert "chain.not_superseded" in [c.name for c in world.issuer.verify(PID).failed()]
+    report = world.issuer.verify(PID)
+    assert report.ok, report.failed()
+    assert report.lifecycle is not None
+    assert (report.lifecycle.state, report.lifecycle.successor_id) == (LifecycleState.SUPERSEDED, str(new_id))
 
 
 def test_successor_needs_its_own_passport_id(world: World, repurposer: Actor) -> None:
@@ -289,11 +304,43 @@ def test_tampered_sections_are_caught(world: World) -> None:
     with pytest.raises(ContentIntegrityError):
         world.issuer.fetch(PID, ALL_TIERS)
     assert world.issuer.fetch(PID, {AccessTier.PUBLIC}).version == 1  # the other tiers still read
+    assert [c.name for c in world.issuer.verify(PID).failed()] == [SECTIONS_CHECK]
 
     world.tamper(issued.section_cids[AccessTier.PUBLIC])
     report = world.issuer.verify(PID)
-    assert [c.name for c in report.failed()] == ["store.content"]
+    # The bundle cannot be built (store.content); store.sections names both rewritten tiers.
+    assert [c.name for c in report.failed()] == [STORE_CHECK, SECTIONS_CHECK]
     assert report.version == 1
+    reason = report.check(SECTIONS_CHECK).reason
+    assert "public section" in reason
+    assert "legitimate_interest section" in reason
+    assert "authority" not in reason
+
+
+def test_a_flipped_ciphertext_byte_fails_verification_for_a_keyless_reader(
+    world: World, tmp_path: Path
+) -> None:
+    issued = world.issuer.issue(document())
+    # A public reader: the same ledger and store, but no key to any restricted tier.
+    reader = PassportService(
+        world.issuer.chain,
+        world.store,
+        KeyRing(tmp_path / "no-keys"),
+        versions=world.issuer.version_log,
+        trusted_issuers=sorted(world.issuer.trusted_issuers),
+    )
+    before = reader.verify(PID)
+    assert before.ok, before.failed()
+    assert before.check(SECTIONS_CHECK).status is CheckStatus.PASS
+
+    world.flip_a_byte(issued.section_cids[AccessTier.LEGITIMATE_INTEREST])
+
+    report = reader.verify(PID)
+    assert not report.ok
+    assert [c.name for c in report.failed()] == [SECTIONS_CHECK]
+    assert report.check(SECTIONS_CHECK).reason.startswith("legitimate_interest section: ")
+    assert reader.fetch(PID, {AccessTier.PUBLIC}).version == 1  # the public tier still reads
+    assert not list((tmp_path / "no-keys").rglob("*.key"))  # and no key was needed or made
 
 
 def test_a_forged_signature_in_the_log_fails_verification(world: World, stranger: Actor) -> None:
