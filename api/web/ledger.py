@@ -130,6 +130,7 @@ class LedgerPageSource:
             if record.predecessor == ZERO32
             else str(parse_passport_id(record.predecessor)),
             successor_id=None if record.successor == ZERO32 else str(parse_passport_id(record.successor)),
+            closed_at=datetime.fromtimestamp(record.updated_at, UTC) if record.is_closed else None,
             custodian=record.custodian,
             custody=custody,
             verification=VerificationView.from_report(report),

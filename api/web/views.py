@@ -157,6 +157,19 @@ class VerificationView(_View):
         )
 
 
+class Verdict(StrEnum):
+    """The page's headline: verified (current, or a valid historical state) or failed.
+
+    Superseded and recycled passports are closed but intact: the page says so beside "Verified" and
+    never mixes them up with tampering, which alone is "Verification failed".
+    """
+
+    VERIFIED = "verified"
+    SUPERSEDED = "superseded"
+    RECYCLED = "recycled"
+    FAILED = "failed"
+
+
 class HealthPointView(_View):
     """One state-of-health reading: SoH in percent of rated capacity, and the measured capacity."""
 
@@ -177,6 +190,8 @@ class PassportPageView(_View):
     version: int = Field(ge=1)
     predecessor_id: str | None = None
     successor_id: str | None = None
+    # When the ledger closed the passport (superseded or recycled); a closed record never changes again.
+    closed_at: UtcDatetime | None = None
     custodian: str
     custody: tuple[CustodyEntryView, ...] = ()
     verification: VerificationView
@@ -199,6 +214,21 @@ class PassportPageView(_View):
     @property
     def successor_url(self) -> str | None:
         return page_path(self.successor_id) if self.successor_id else None
+
+    @property
+    def verdict(self) -> Verdict:
+        if not self.verification.ok:
+            return Verdict.FAILED
+        if self.successor_id is not None:
+            return Verdict.SUPERSEDED
+        if self.status == "RECYCLED":
+            return Verdict.RECYCLED
+        return Verdict.VERIFIED
+
+    @property
+    def historical(self) -> bool:
+        """Verified, and closed: a valid record of the battery's past, not its current passport."""
+        return self.verdict in (Verdict.SUPERSEDED, Verdict.RECYCLED)
 
     @property
     def health_restricted(self) -> bool:

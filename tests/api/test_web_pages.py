@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
@@ -121,6 +122,67 @@ def test_lineage_links_and_superseded_notice(client: TestClient, source: FixedPa
     assert f'href="/p/{SUCCESSOR_ID}"' in html
     assert 'data-testid="superseded"' in html
     assert ">Repurposed<" in html
+
+
+def verdict_section(html: str) -> str:
+    match = re.search(r'<section class="verdict[^"]*".*?</section>', html, flags=re.S)
+    assert match is not None
+    return match.group(0)
+
+
+def test_a_current_passport_is_plainly_verified(client: TestClient) -> None:
+    verdict = verdict_section(page(client))
+    assert 'data-state="verified"' in verdict
+    assert 'class="verdict ok"' in verdict
+    assert 'data-testid="lifecycle"' not in verdict
+
+
+def test_a_superseded_passport_is_verified_history_linking_its_successor(
+    client: TestClient, source: FixedPageSource
+) -> None:
+    source.views[PASSPORT_ID] = sample_view(
+        successor_id=SUCCESSOR_ID, closed_at=datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
+    )
+    html = page(client)
+    verdict = verdict_section(html)
+    assert 'data-verified="true"' in verdict
+    assert 'data-state="superseded"' in verdict
+    assert 'class="verdict ok historical"' in verdict
+    assert ">Verified — superseded<" in verdict
+    assert f'<a href="/p/{SUCCESSOR_ID}" data-testid="successor-link">passport {SUCCESSOR_ID}</a>' in verdict
+    assert "Superseded on 2026-03-04 05:06 UTC" in verdict
+    assert "Verification failed" not in html
+    assert "Do not rely" not in html
+    assert 'data-outcome="fail"' not in html
+
+
+def test_a_recycled_passport_is_verified_history(client: TestClient, source: FixedPageSource) -> None:
+    source.views[PASSPORT_ID] = sample_view(
+        status="RECYCLED", closed_at=datetime(2026, 5, 6, 7, 8, tzinfo=UTC)
+    )
+    html = page(client)
+    verdict = verdict_section(html)
+    assert 'data-verified="true"' in verdict
+    assert 'data-state="recycled"' in verdict
+    assert ">Verified — recycled<" in verdict
+    assert "Recycled on 2026-05-06 07:08 UTC: this battery has ended its life." in verdict
+    assert "Verification failed" not in html
+    assert "Do not rely" not in html
+
+
+@pytest.mark.parametrize("closed", [{"successor_id": SUCCESSOR_ID}, {"status": "RECYCLED"}])
+def test_a_tampered_closed_passport_still_fails(
+    client: TestClient, source: FixedPageSource, closed: dict[str, object]
+) -> None:
+    source.views[PASSPORT_ID] = sample_view(**closed, closed_at=datetime(2026, 3, 4, tzinfo=UTC))
+    source.tamper(PASSPORT_ID)
+    verdict = verdict_section(page(client))
+    assert 'data-state="failed"' in verdict
+    assert 'data-verified="false"' in verdict
+    assert "Verification failed" in verdict
+    assert "Do not rely on this passport" in verdict
+    assert "historical" not in verdict
+    assert 'data-testid="lifecycle"' not in verdict
 
 
 def test_custody_timeline_is_newest_first(client: TestClient) -> None:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from api.web import (
     CheckOutcome,
     HealthPointView,
+    Verdict,
     VerificationCheckView,
     VerificationView,
     bundle_path,
@@ -20,7 +21,15 @@ from api.web import (
 from api.web.chart import HEIGHT, WIDTH, soh_chart
 from api.web.render import short_hex
 from passport.errors import InvalidIdentifier
-from tests.api.web_page_fakes import PASSPORT_ID, health_history, passing_verification, sample_view
+from tests.api.web_page_fakes import (
+    PASSPORT_ID,
+    health_history,
+    passing_verification,
+    sample_view,
+    tampered_verification,
+)
+
+SUCCESSOR_ID = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 
 
 def test_ok_cannot_hide_a_failed_check() -> None:
@@ -110,6 +119,24 @@ def test_paths_are_canonical_and_validated() -> None:
     assert bundle_path(PASSPORT_ID) == f"/api/v1/passports/{PASSPORT_ID}/bundle"
     with pytest.raises(InvalidIdentifier):
         page_path("../../etc/passwd")
+
+
+@pytest.mark.parametrize(
+    ("changes", "verdict"),
+    [
+        ({}, Verdict.VERIFIED),
+        ({"status": "WASTE"}, Verdict.VERIFIED),
+        ({"successor_id": SUCCESSOR_ID, "status": "REPURPOSED"}, Verdict.SUPERSEDED),
+        ({"status": "RECYCLED"}, Verdict.RECYCLED),
+        ({"verification": tampered_verification()}, Verdict.FAILED),
+        ({"successor_id": SUCCESSOR_ID, "verification": tampered_verification()}, Verdict.FAILED),
+        ({"status": "RECYCLED", "verification": tampered_verification()}, Verdict.FAILED),
+    ],
+)
+def test_verdict_tells_history_from_failure(changes: dict[str, object], verdict: Verdict) -> None:
+    view = sample_view(**changes)
+    assert view.verdict is verdict
+    assert view.historical is (verdict in (Verdict.SUPERSEDED, Verdict.RECYCLED))
 
 
 def test_health_none_means_restricted() -> None:

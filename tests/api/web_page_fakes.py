@@ -46,13 +46,13 @@ CHAIN_CHECKS = (
     "chain.record_exists",
     "chain.digest_matches",
     "chain.current_version",
-    "chain.not_superseded",
-    "chain.not_recycled",
+    "chain.lifecycle",
     "chain.status_matches",
     "chain.identity",
     "chain.custody",
     "chain.signature_onchain",
     "chain.anchor",
+    "store.sections",
 )
 # The check names are ``passport.verify``'s. After someone rewrites the stored public section, its bytes
 # no longer hash to the manifest's digest nor to its CID; everything the manifest commits to still holds.
