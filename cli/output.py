@@ -20,7 +20,7 @@ from rich.table import Table
 
 from oracle.errors import OracleError
 from passport.chain.records import TxReceipt
-from passport.errors import PassportError
+from passport.errors import PassportError, VerificationError
 
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
@@ -39,10 +39,11 @@ def exit_code(exc: PassportError | OracleError) -> int:
     """Input the caller must fix exits 2, every other failure 1.
 
     Our exceptions subclass ``ValueError`` exactly when the input was malformed (settings, ids, documents,
-    uploads), so that is the test; reverts, unreachable nodes or stores, missing records and tampered
-    content are failures of the thing acted on.
+    uploads); ``VerificationError`` means a bundle could not even be read (failed checks are reported,
+    not raised). Reverts, unreachable nodes or stores, missing records and tampered content are failures
+    of the thing acted on.
     """
-    return EXIT_UNREADABLE if isinstance(exc, ValueError) else EXIT_INVALID
+    return EXIT_UNREADABLE if isinstance(exc, ValueError | VerificationError) else EXIT_INVALID
 
 
 def fail(exc: PassportError | OracleError, context: str | None = None) -> NoReturn:

@@ -16,6 +16,7 @@ from passport.errors import (
     KeystoreError,
     PassportError,
     PassportNotFound,
+    VerificationError,
 )
 
 
@@ -38,6 +39,7 @@ def run_raising(exc: Exception, context: str | None = None) -> tuple[int, str, s
         (InvalidIdentifier("invalid passport id 'x'"), EXIT_UNREADABLE, "error: invalid passport id 'x'"),
         (DocumentValidationError("bad document", problems=[]), EXIT_UNREADABLE, "error: bad document"),
         (MalformedUpload("no readings"), EXIT_UNREADABLE, "error: no readings"),
+        (VerificationError("bundle is not a JSON object"), EXIT_UNREADABLE, "error: bundle is not a JSON"),
         (PassportNotFound("no passport 7"), EXIT_INVALID, "error: PassportNotFound: no passport 7"),
         (KeystoreError("no key named 'nobody'"), EXIT_INVALID, "KeystoreError: no key named 'nobody'"),
         (RecordNotFound("no record 0xee"), EXIT_INVALID, "error: RecordNotFound: no record 0xee"),
