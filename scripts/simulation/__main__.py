@@ -1,118 +1,17 @@
-"""``python -m scripts.simulation``: run the pilot end to end on a managed local node and report it.
+"""``python -m scripts.simulation``: the same as ``passport simulate`` (``cli.simulate``).
 
-    python -m scripts.simulation [--evs 2500] [--days 365] [--seed 7] [--chain anvil|ganache]
-                                 [--out DIR] [--naive-sample 200] [--verify-sample 200]
-
-Prints the report, writes it as ``pilot-report.json`` and the SoH chart as ``fleet-soh.png`` under
-``--out`` (default ``pilot-out``), where the node's state, keystore, store and journal also stay, so the
-ledger can be inspected after the run.
+python -m scripts.simulation [--evs 2500] [--days 365] [--seed 7] [--chain anvil|ganache]
+                             [--out DIR] [--naive-sample 200] [--verify-sample 200]
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
-from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from scripts.simulation.fleet import FleetConfig
-from scripts.simulation.pilot import ChainKind, PilotConfig, PilotReport, run_pilot
-
-app = typer.Typer(add_completion=False, help=__doc__)
-
-
-def _render(report: PilotReport, console: Console) -> None:
-    data = report.as_dict()
-    summary = Table(title="Pilot", show_header=False)
-    readings = data["readings"]
-    transactions = data["transactions"]
-    throughput = data["throughput"]
-    config, naive = data["config"], data["naive"]
-    rows: list[tuple[str, Any]] = [
-        ("EVs x days (seed)", f"{config['n_evs']} x {config['days']} ({config['seed']})"),
-        ("readings", f"{readings['total']:,}"),
-        ("acknowledged / rejected", f"{readings['acknowledged']:,} / {readings['rejected']}"),
-        ("uploads", f"{readings['uploads']:,}"),
-        ("batches anchored", f"{data['batches']['count']:,}"),
-        ("transactions", f"{transactions['total']:,}"),
-        ("gas", f"{transactions['gas_total']:,}"),
-        ("readings/s (simulated days)", throughput["readings_per_s_days"]),
-        ("readings/s (end to end)", throughput["readings_per_s_end_to_end"]),
-        ("passports issued/s", throughput["issue_passports_per_s"]),
-        ("peak memory (MiB)", data["peak_memory_mib"]),
-        ("grades of packs in use", data["grades"]["latest_of_packs_in_use"]),
-        ("grades at end of first life", data["grades"]["at_end_of_first_life"]),
-        ("end-of-life routes", data["end_of_first_life"]["routes"]),
-        ("passports by status", data["passports_by_status"]),
-        ("proofs checked on-chain", data["verification"].get("checked_on_chain")),
-        ("audit index agrees", data["audit"].get("agrees")),
-        ("naive gas/record (ratio)", f"{naive.get('gas_per_record')} ({naive.get('gas_ratio')}x)"),
-    ]  # fmt: skip
-    for name, value in rows:
-        summary.add_row(name, str(value))
-    console.print(summary)
-    stages = Table(title="Time by stage (s)")
-    stages.add_column("stage")
-    stages.add_column("seconds", justify="right")
-    for name, seconds in data["stages_s"].items():
-        stages.add_row(name, f"{seconds:.2f}")
-    console.print(stages)
-
-
-@app.command()
-def main(
-    evs: Annotated[int, typer.Option(min=1, help="Vehicles in the fleet.")] = 2500,
-    days: Annotated[int, typer.Option(min=1, help="Simulated days.")] = 365,
-    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same report numbers.")] = 7,
-    chain: Annotated[str, typer.Option(help="Managed local node: anvil or ganache.")] = "anvil",
-    out: Annotated[Path, typer.Option(help="Data directory and report output.")] = Path("pilot-out"),
-    naive_sample: Annotated[
-        int, typer.Option(min=0, help="Records anchored one per tx for the ratio.")
-    ] = 200,
-    verify_sample: Annotated[
-        int, typer.Option(min=0, help="Proofs checked on-chain; 0 = every record.")
-    ] = 200,
-    batch_size: Annotated[int, typer.Option(min=1, help="Records per anchored batch.")] = 1000,
-) -> None:
-    """Run the pilot and write ``pilot-report.json`` and ``fleet-soh.png`` under ``--out``."""
-    logging.basicConfig(level=logging.WARNING)
-    if chain not in ("anvil", "ganache"):
-        raise typer.BadParameter("--chain must be anvil or ganache")
-    kind: ChainKind = "anvil" if chain == "anvil" else "ganache"
-    try:
-        fleet = FleetConfig(n_evs=evs, days=days, seed=seed)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    config = PilotConfig(
-        fleet=fleet,
-        chain=kind,
-        data_dir=out,
-        batch_size=batch_size,
-        naive_sample=naive_sample,
-        verify_sample=verify_sample or None,
-    )
-    console = Console()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def advance(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
-
-        report = run_pilot(config, progress=advance, chart=out / "fleet-soh.png")
-    path = out / "pilot-report.json"
-    report.outputs["report"] = str(path)
-    path.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
-    _render(report, console)
-    console.print(f"report: {path}\nchart:  {report.outputs.get('chart')}")
-
+from cli.simulate import simulate_command
 
 if __name__ == "__main__":
-    app()
+    logging.basicConfig(level=logging.WARNING)
+    typer.run(simulate_command)

@@ -16,11 +16,11 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
+from cli.main import app
 from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
 from passport.chain.records import LifecycleStatus as S
 from passport.chain.records import TxReceipt
 from passport.chain.web3_client import Web3ChainClient
-from passport.cli import app
 from passport.envelope import KeyRing
 from passport.ids import ZERO32, battery_id_hash, passport_id_bytes32
 from passport.sections import CommittedPassport, commit_passport

@@ -1,9 +1,4 @@
-"""``passport issue / show / bundle`` against a ledger deployed from settings, on the node backends.
-
-The commands read everything from ``PASSPORT_*`` settings (an RPC URL, a data dir with the deployment
-manifest and keystore), so they run on ganache and anvil; eth-tester has no URL to point them at. The
-registry is deployed with ``passport.chain.deployment.deploy`` inside the test's snapshot.
-"""
+"""``passport issue / show / bundle / versions`` on a ledger deployed from settings (node backends)."""
 
 from __future__ import annotations
 
@@ -12,42 +7,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from passport.chain.deployment import RoleGrant, deploy
-from passport.chain.keystore import Keystore
-from passport.chain.records import Role
-from passport.cli import EXIT_INVALID, EXIT_UNREADABLE, app
-from passport.settings import Settings
-from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
+from cli.main import app
+from cli.output import EXIT_INVALID, EXIT_UNREADABLE
+from tests.chain_backends import Actor, ChainBackend
+from tests.cli.runner import BASE_URL, runner
 
-runner = CliRunner()
-BASE_URL = "https://passports.example"
 NODES = [pytest.param("ganache", marks=pytest.mark.node), pytest.param("anvil", marks=pytest.mark.node)]
 pytestmark = pytest.mark.parametrize("chain_backend", NODES, indirect=True)
-
-
-@pytest.fixture
-def deployed(ledger: ChainBackend, issuer: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """PASSPORT_* pointing at a fresh registry on the node, with `issuer` in the keystore; its address."""
-    assert ledger.url is not None
-    data_dir = tmp_path / "data"
-    for name, value in {
-        "PASSPORT_ENVIRONMENT": "development",
-        "PASSPORT_DATA_DIR": str(data_dir),
-        "PASSPORT_RPC_URL": ledger.url,
-        "PASSPORT_PUBLIC_BASE_URL": BASE_URL,
-        "PASSPORT_POLL_LATENCY": "0.005",
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings()
-    Keystore.from_settings(settings).import_key("issuer", issuer.key)
-    manifest = deploy(
-        settings,
-        deployer_key=ACTOR_KEYS["admin"],
-        role_grants=[RoleGrant(role=Role.ISSUER, account=issuer.address, participant="issuer")],
-    )
-    return manifest.registry_address
 
 
 def issue(*args: str) -> dict[str, object]:
@@ -107,7 +74,9 @@ def test_random_sample_ids_do_not_collide(deployed: str) -> None:
         (["bundle", "0x1234", "-o", "x.json"], EXIT_UNREADABLE, "invalid passport id"),
         (["issue", "--sample", "--battery-id", "no spaces allowed"], EXIT_UNREADABLE, "invalid battery id"),
         (["issue"], EXIT_UNREADABLE, "--sample"),
+        (["versions", "nope"], EXIT_UNREADABLE, "invalid passport id"),
         (["show", str(uuid.UUID(int=7))], EXIT_INVALID, "PassportNotFound"),
+        (["versions", str(uuid.UUID(int=7))], EXIT_INVALID, "PassportNotFound"),
         (["bundle", str(uuid.UUID(int=7)), "-o", "x.json"], EXIT_INVALID, "PassportNotFound"),
     ],
 )

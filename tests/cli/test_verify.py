@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from passport.bundle import VerificationBundle
-from passport.cli import app
 from passport.verify import CHAIN_CHECKS
 from tests.passport.bundle_samples import ISSUER, OFFLINE_CHECKS, OTHER, OTHER_KEY, make_bundle
 

@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
+from cli.output import EXIT_INVALID, EXIT_UNREADABLE
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.devices import DeviceKey, sign_upload
 from oracle.journal import Journal, journal_path
 from passport.chain.deployment import RoleGrant, deploy
 from passport.chain.keystore import Keystore
 from passport.chain.records import Role
-from passport.cli import EXIT_INVALID, EXIT_UNREADABLE
 from passport.ledger import open_ledger
 from passport.settings import Settings
-from scripts.cli import app
 from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
 
 runner = CliRunner()
@@ -65,7 +65,7 @@ def settings(
         "PASSPORT_POLL_LATENCY": "0.005",
     }.items():
         monkeypatch.setenv(name, value)
-    settings = Settings()
+    settings = Settings.load()
     Keystore.from_settings(settings).import_key("oracle", oracle.key)
     deploy(
         settings,
