@@ -9,8 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.access import optional_caller
 from api.auth import Caller
+from api.deps import optional_caller
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.routes import audit, businesses, custody, evaluations, health, pages, passports, qr, telemetry

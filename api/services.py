@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from fastapi import Request
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
@@ -44,6 +43,7 @@ from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, inde
 from passport.chain.protocol import ChainClient
 from passport.envelope import KeyRing
 from passport.ledger import open_ledger
+from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
 from passport.store import open_store
@@ -220,16 +220,12 @@ class Services:
                 service = self._passports.setdefault(caller.name, service)
         return service
 
+    def current_document(self, pid: uuid.UUID) -> BatteryPassport:
+        """The passport's current version as a whole document (every tier: the service holds the keys)."""
+        return self.passports_for(None).fetch(pid, frozenset(AccessTier)).passport()
+
     def oracle(self) -> tuple[Journal, Ingestor, Anchorer]:
         """The oracle's journal, ingestor and anchorer; 503 when this server runs without them."""
         if self.journal is None or self.ingestor is None or self.anchorer is None:
             raise ServiceUnavailable("the oracle journal is not configured on this server")
         return self.journal, self.ingestor, self.anchorer
-
-
-def get_services(request: Request) -> Services:
-    """The application's services (a FastAPI dependency); 503 while the server runs without a ledger."""
-    services: Services | None = getattr(request.app.state, "services", None)
-    if services is None:
-        raise ServiceUnavailable("this server is not connected to a ledger")
-    return services
