@@ -31,7 +31,6 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
@@ -39,7 +38,7 @@ from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.journal import journal_path as journal_path  # re-exported: the scripts import it from here
-from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
+from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
 from passport.chain.protocol import ChainClient
 from passport.envelope import KeyRing
 from passport.ledger import open_ledger
@@ -57,10 +56,6 @@ class ServiceUnavailable(ApiError):
 
     status = 503
     title = "Service unavailable"
-
-
-def api_keys_path(settings: Settings) -> Path:
-    return settings.data_dir / "api" / "keys.sqlite3"
 
 
 @dataclass
@@ -130,8 +125,8 @@ class Services:
             store=open_store(settings),
             keyring=KeyRing.from_settings(settings),
             versions=VersionLog.from_settings(settings),
-            audit=SqliteAuditIndex(index_path(settings)),
-            api_keys=ApiKeyStore(api_keys_path(settings)),
+            audit=SqliteAuditIndex(settings.audit_index_path),
+            api_keys=ApiKeyStore(settings.api_keys_path),
             journal=Journal(journal_path(settings)),
             trusted_issuers=frozenset(ledger.trusted_issuers),
             start_block=ledger.deployment.deploy_block_number,

@@ -400,13 +400,13 @@ SYNC_STEP = 2000
 
 
 def _synced_index(settings: Settings, chain: ChainClient) -> SqliteAuditIndex:
-    """The service's audit index (``index_path``), caught up with the chain's confirmed head."""
-    from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
+    """The service's audit index (``Settings.audit_index_path``), caught up with the confirmed head."""
+    from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
     from passport.chain.deployment import load_manifest
 
     try:
         manifest = load_manifest(settings)
-        index = SqliteAuditIndex(index_path(settings))
+        index = SqliteAuditIndex(settings.audit_index_path)
     except PassportError as exc:
         _ledger_failure(exc)
     follower = IndexFollower(
