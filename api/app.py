@@ -80,7 +80,7 @@ def create_app(
         generate_unique_id_function=_operation_id,
         lifespan=_lifespan,
     )
-    app.state.settings = settings if settings is not None else Settings()
+    app.state.settings = settings if settings is not None else Settings.load()
     app.state.services = services
     app.state.connect = connect
     # The QR page's data source; None until the services are wired (pages then answer 503).

@@ -112,7 +112,7 @@ def _read_only_chain(rpc: str, registry: str) -> ChainClient:
     from passport.chain.web3_client import Web3ChainClient
 
     try:
-        return Web3ChainClient.from_rpc(rpc, secrets.token_bytes(32), registry)
+        return Web3ChainClient.from_rpc(rpc, secrets.token_bytes(32), registry, settings=_settings())
     except PassportError as exc:
         _die(f"cannot use {rpc} (registry {registry}): {exc}")
 

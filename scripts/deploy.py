@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     try:
-        settings = Settings()
+        settings = Settings.load()
         manifest = deploy(settings, rpc_url=args.rpc, force=args.force, admin_delay=args.admin_delay)
     except (PassportError, ValueError) as exc:  # ValueError: pydantic's wrapping of invalid settings
         print(f"error: {exc}", file=sys.stderr)

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     try:
-        settings = Settings()
+        settings = Settings.load()
         node = local_chain(settings, args.chain)
         if args.command == "start":
             start_chain(settings, node)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from functools import cached_property
 from pathlib import Path
 
@@ -102,3 +103,29 @@ def test_no_two_paths_collide(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     paths = [getattr(settings, name) for name in _path_properties()]
     assert len(set(paths)) == len(paths)
+
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# The CLI module is an edge (moving to ``cli/``); everything else under these packages is library.
+EDGES = {Path("passport/cli.py")}
+
+
+def _builds_settings(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "load":
+        func = func.value
+    return isinstance(func, ast.Name) and func.id == "Settings"
+
+
+@pytest.mark.parametrize("package", ["passport", "oracle"])
+def test_the_library_never_builds_settings(package: str) -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE_ROOT)}:{node.lineno}"
+        for path in sorted((PACKAGE_ROOT / package).rglob("*.py"))
+        if path.relative_to(PACKAGE_ROOT) not in EDGES
+        for node in ast.walk(ast.parse(path.read_text()))
+        if _builds_settings(node)
+    ]
+    assert offenders == []
