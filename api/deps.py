@@ -148,22 +148,24 @@ def open_record(pid: PassportId, record: ExistingRecord) -> PassportRecord:
     return record
 
 
+OpenRecord = Annotated[PassportRecord, Depends(open_record)]
+
+
 def held_record(record: ExistingRecord, account: ActingAccount) -> PassportRecord:
     """The record of a passport the caller holds custody of; 403 otherwise."""
     require_custodian(account, record)
     return record
 
 
-def held_open_record(
-    pid: PassportId, record: Annotated[PassportRecord, Depends(held_record)]
-) -> PassportRecord:
+HeldRecord = Annotated[PassportRecord, Depends(held_record)]
+
+
+def held_open_record(pid: PassportId, record: HeldRecord) -> PassportRecord:
     """A passport the caller holds (403 first) and that still takes versions (409)."""
     require_open(record, pid)
     return record
 
 
-OpenRecord = Annotated[PassportRecord, Depends(open_record)]
-HeldRecord = Annotated[PassportRecord, Depends(held_record)]
 HeldOpenRecord = Annotated[PassportRecord, Depends(held_open_record)]
 
 

@@ -41,7 +41,7 @@ from oracle.journal import journal_path as journal_path  # re-exported: the scri
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
 from passport.chain.protocol import ChainClient
 from passport.envelope import KeyRing
-from passport.ledger import open_ledger
+from passport.ledger import ParticipantClients, open_ledger
 from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
@@ -80,7 +80,7 @@ class Services:
     index_interval: float = 1.0
     ingestor: Ingestor | None = field(init=False, default=None)
     anchorer: Anchorer | None = field(init=False, default=None)
-    _clients: dict[str, ChainClient] = field(init=False, default_factory=dict)
+    _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -89,6 +89,7 @@ class Services:
     _thread: threading.Thread | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self._clients = ParticipantClients(self.reader, self.keys.__getitem__)
         self._follower = IndexFollower(
             self.audit,
             FollowerConfig(confirmations=self.settings.confirmations, start_block=self.start_block),
@@ -176,13 +177,7 @@ class Services:
 
     def client(self, name: str) -> ChainClient:
         """The chain client acting as custodial participant ``name``."""
-        with self._lock:
-            client = self._clients.get(name)
-            if client is None:
-                # as_account shares the connection and the nonce book with the reader.
-                client = self.reader.as_account(self.keys[name])
-                self._clients[name] = client
-            return client
+        return self._clients.get(name)
 
     def client_for(self, caller: Caller) -> ChainClient:
         """The chain client that signs for ``caller``; ``Forbidden`` if the service holds no key for it."""
