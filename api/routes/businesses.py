@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from api.deps import AdminCaller, BusinessAccount, ServicesDep
 from api.errors import Conflict, NotFound
 from api.schemas import Address
-from api.services import Services
+from passport.chain.protocol import ChainClient
 from passport.chain.records import BusinessKind, BusinessRecord
 from passport.ids import parse_bytes32
 
@@ -58,8 +58,8 @@ class BusinessPublic(BaseModel):
         )
 
 
-def _lookup(services: Services, address: str) -> BusinessRecord:
-    record = services.reader.get_business(address)
+def _lookup(reader: ChainClient, address: str) -> BusinessRecord:
+    record = reader.get_business(address)
     if record is None:
         raise NotFound(f"no registered business {address}")
     return record
@@ -75,18 +75,18 @@ def register_business(body: BusinessCreate, caller: AdminCaller, services: Servi
     for name in body.kinds:
         kinds |= BusinessKind[name]
     client.register_business(body.account, kinds, parse_bytes32(body.registration_hash))
-    return BusinessPublic.of(_lookup(services, body.account))
+    return BusinessPublic.of(_lookup(services.reader, body.account))
 
 
 @router.post("/businesses/{account}/suspend", operation_id="suspend_business")
 def suspend_business(caller: AdminCaller, account: BusinessAccount, services: ServicesDep) -> BusinessPublic:
     """Suspend a business: it can no longer receive custody (ledger admin only)."""
     client = services.client_for(caller)
-    record = _lookup(services, account)
+    record = _lookup(services.reader, account)
     if not record.active:
         raise Conflict(f"{record.account} is already suspended")
     client.suspend_business(record.account)
-    return BusinessPublic.of(_lookup(services, record.account))
+    return BusinessPublic.of(_lookup(services.reader, record.account))
 
 
 @router.post("/businesses/{account}/reinstate", operation_id="reinstate_business")
@@ -95,14 +95,14 @@ def reinstate_business(
 ) -> BusinessPublic:
     """Reinstate a suspended business (ledger admin only)."""
     client = services.client_for(caller)
-    record = _lookup(services, account)
+    record = _lookup(services.reader, account)
     if record.active:
         raise Conflict(f"{record.account} is active")
     client.reinstate_business(record.account)
-    return BusinessPublic.of(_lookup(services, record.account))
+    return BusinessPublic.of(_lookup(services.reader, record.account))
 
 
 @router.get("/businesses/{account}", operation_id="get_business")
 def get_business(account: BusinessAccount, services: ServicesDep) -> BusinessPublic:
     """A registered business's public record."""
-    return BusinessPublic.of(_lookup(services, account))
+    return BusinessPublic.of(_lookup(services.reader, account))

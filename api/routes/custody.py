@@ -25,8 +25,8 @@ from api.deps import (
 )
 from api.errors import Conflict, Forbidden
 from api.schemas import Address
-from api.services import Services
 from passport.audit import AuditEvent, BlockTimestamps
+from passport.chain.protocol import ChainClient
 from passport.chain.records import CustodyOffer
 from passport.ids import passport_id_bytes32
 
@@ -99,8 +99,8 @@ class CustodyHistoryPublic(BaseModel):
     events: list[CustodyEventPublic]
 
 
-def _pending(services: Services, pid32: bytes, passport_id: str) -> CustodyOfferPublic | None:
-    offer = services.reader.get_custody_offer(pid32)
+def _pending(reader: ChainClient, pid32: bytes, passport_id: str) -> CustodyOfferPublic | None:
+    offer = reader.get_custody_offer(pid32)
     return None if offer is None else CustodyOfferPublic.of(passport_id, offer)
 
 
@@ -119,7 +119,7 @@ def offer_custody(
     client = services.client_for(caller)
     # The chain's clock, not ours: the offer expires by block time.
     latest = services.reader.block_number()
-    now = _block_time(services, latest)
+    now = _block_time(services.reader, latest)
     pid32 = passport_id_bytes32(pid)
     receipt = client.offer_custody(pid32, body.to, now + body.expires_in_seconds)
     return CustodyActionPublic(
@@ -128,7 +128,7 @@ def offer_custody(
         custodian=record.custodian,
         tx_hash="0x" + receipt.tx_hash.hex(),
         block_number=receipt.block_number,
-        offer=_pending(services, pid32, str(pid)),
+        offer=_pending(services.reader, pid32, str(pid)),
     )
 
 
@@ -184,16 +184,16 @@ def get_custody_history(
         passport_id=str(pid),
         issuer=record.issuer,
         custodian=record.custodian,
-        pending_offer=_pending(services, passport_id_bytes32(pid), str(pid)),
+        pending_offer=_pending(services.reader, passport_id_bytes32(pid), str(pid)),
         events=[CustodyEventPublic.of(e) for e in events],
     )
 
 
-def _block_time(services: Services, number: int) -> int:
+def _block_time(reader: ChainClient, number: int) -> int:
     """Block ``number``'s timestamp; the wall clock for a client that cannot say (close enough for an
     expiry measured in minutes or days)."""
-    if isinstance(services.reader, BlockTimestamps):
-        value = services.reader.block_timestamp(number)
+    if isinstance(reader, BlockTimestamps):
+        value = reader.block_timestamp(number)
         if value is not None:
             return value
     return int(time.time())
