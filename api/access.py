@@ -29,15 +29,15 @@ turns a revert into a clear 403 and keeps unauthorised callers from spending gas
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from api.auth import ApiRole, Caller
 from api.errors import Forbidden, Unauthenticated
-from api.services import Services, get_services
+from api.services import Services
 from passport.chain.records import CustodyOffer, PassportRecord
-from passport.ids import battery_id_hash
+from passport.ids import battery_id_hash, passport_id_bytes32
 from passport.model import AccessTier
 
 _ALL_TIERS = frozenset(AccessTier)
@@ -48,7 +48,8 @@ _LEGITIMATE = frozenset({AccessTier.PUBLIC, AccessTier.LEGITIMATE_INTEREST})
 # -- authentication ----------------------------------------------------------------------------------
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The request's API key; None without an ``Authorization`` header, 401 for a malformed one."""
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -56,23 +57,6 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("expected 'Authorization: Bearer bpl_<id>_<secret>'")
     return token.strip()
-
-
-def optional_caller(request: Request, services: Annotated[Services, Depends(get_services)]) -> Caller | None:
-    """The authenticated caller, or None for a request without credentials."""
-    token = _bearer(request)
-    return None if token is None else services.api_keys.authenticate(token)
-
-
-def required_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:
-    """The authenticated caller; 401 without credentials."""
-    if caller is None:
-        raise Unauthenticated("this route needs an API key: 'Authorization: Bearer bpl_<id>_<secret>'")
-    return caller
-
-
-MaybeCaller = Annotated[Caller | None, Depends(optional_caller)]
-AuthCaller = Annotated[Caller, Depends(required_caller)]
 
 
 def require_role(caller: Caller, *roles: ApiRole) -> None:
@@ -115,6 +99,16 @@ def readable_tiers(
     ):
         return _LEGITIMATE
     return _PUBLIC
+
+
+def tiers_for(
+    services: Services, caller: Caller | None, pid: uuid.UUID, record: PassportRecord
+) -> frozenset[AccessTier]:
+    """``readable_tiers`` for ``caller`` on passport ``pid``: resolves its account and pending offer."""
+    if caller is None:
+        return _PUBLIC
+    offer = services.reader.get_custody_offer(passport_id_bytes32(pid))
+    return readable_tiers(caller, services.account_of(caller), record, offer)
 
 
 # -- acting on a battery ---------------------------------------------------------------------------

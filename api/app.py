@@ -9,8 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.access import optional_caller
 from api.auth import Caller
+from api.deps import optional_caller
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.routes import audit, businesses, custody, evaluations, health, pages, passports, qr, telemetry
@@ -80,7 +80,7 @@ def create_app(
         generate_unique_id_function=_operation_id,
         lifespan=_lifespan,
     )
-    app.state.settings = settings if settings is not None else Settings()
+    app.state.settings = settings if settings is not None else Settings.load()
     app.state.services = services
     app.state.connect = connect
     # The QR page's data source; None until the services are wired (pages then answer 503).

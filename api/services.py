@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from fastapi import Request
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
@@ -40,10 +38,11 @@ from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.journal import journal_path as journal_path  # re-exported: the scripts import it from here
-from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
+from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
 from passport.chain.protocol import ChainClient
 from passport.envelope import KeyRing
-from passport.ledger import open_ledger
+from passport.ledger import ParticipantClients, open_ledger
+from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
 from passport.store import open_store
@@ -57,10 +56,6 @@ class ServiceUnavailable(ApiError):
 
     status = 503
     title = "Service unavailable"
-
-
-def api_keys_path(settings: Settings) -> Path:
-    return settings.data_dir / "api" / "keys.sqlite3"
 
 
 @dataclass
@@ -85,7 +80,7 @@ class Services:
     index_interval: float = 1.0
     ingestor: Ingestor | None = field(init=False, default=None)
     anchorer: Anchorer | None = field(init=False, default=None)
-    _clients: dict[str, ChainClient] = field(init=False, default_factory=dict)
+    _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -94,6 +89,7 @@ class Services:
     _thread: threading.Thread | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self._clients = ParticipantClients(self.reader, self.keys.__getitem__)
         self._follower = IndexFollower(
             self.audit,
             FollowerConfig(confirmations=self.settings.confirmations, start_block=self.start_block),
@@ -130,8 +126,8 @@ class Services:
             store=open_store(settings),
             keyring=KeyRing.from_settings(settings),
             versions=VersionLog.from_settings(settings),
-            audit=SqliteAuditIndex(index_path(settings)),
-            api_keys=ApiKeyStore(api_keys_path(settings)),
+            audit=SqliteAuditIndex(settings.audit_index_path),
+            api_keys=ApiKeyStore(settings.api_keys_path),
             journal=Journal(journal_path(settings)),
             trusted_issuers=frozenset(ledger.trusted_issuers),
             start_block=ledger.deployment.deploy_block_number,
@@ -181,13 +177,7 @@ class Services:
 
     def client(self, name: str) -> ChainClient:
         """The chain client acting as custodial participant ``name``."""
-        with self._lock:
-            client = self._clients.get(name)
-            if client is None:
-                # as_account shares the connection and the nonce book with the reader.
-                client = self.reader.as_account(self.keys[name])
-                self._clients[name] = client
-            return client
+        return self._clients.get(name)
 
     def client_for(self, caller: Caller) -> ChainClient:
         """The chain client that signs for ``caller``; ``Forbidden`` if the service holds no key for it."""
@@ -220,16 +210,12 @@ class Services:
                 service = self._passports.setdefault(caller.name, service)
         return service
 
+    def current_document(self, pid: uuid.UUID) -> BatteryPassport:
+        """The passport's current version as a whole document (every tier: the service holds the keys)."""
+        return self.passports_for(None).fetch(pid, frozenset(AccessTier)).passport()
+
     def oracle(self) -> tuple[Journal, Ingestor, Anchorer]:
         """The oracle's journal, ingestor and anchorer; 503 when this server runs without them."""
         if self.journal is None or self.ingestor is None or self.anchorer is None:
             raise ServiceUnavailable("the oracle journal is not configured on this server")
         return self.journal, self.ingestor, self.anchorer
-
-
-def get_services(request: Request) -> Services:
-    """The application's services (a FastAPI dependency); 503 while the server runs without a ledger."""
-    services: Services | None = getattr(request.app.state, "services", None)
-    if services is None:
-        raise ServiceUnavailable("this server is not connected to a ledger")
-    return services

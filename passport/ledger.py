@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -39,6 +39,30 @@ def trusted_signers(holders: dict[Role, list[str]]) -> list[str]:
     return sorted({address for role in SIGNER_ROLES for address in holders.get(role, [])})
 
 
+class ParticipantClients:
+    """Chain clients acting as each participant, built once each from one reader.
+
+    ``as_account`` shares the reader's connection and nonce book, so concurrent requests for one
+    account never reuse a nonce. ``key(name)`` gives a participant's private key (a ``KeyError``
+    or the keystore's error for an unknown one); it is asked once per participant.
+    """
+
+    def __init__(self, reader: ChainClient, key: Callable[[str], bytes]) -> None:
+        self._reader = reader
+        self._key = key
+        self._clients: dict[str, ChainClient] = {}
+        self._lock = threading.Lock()
+
+    def get(self, participant: str) -> ChainClient:
+        """The client acting as ``participant``."""
+        with self._lock:
+            client = self._clients.get(participant)
+            if client is None:
+                client = self._reader.as_account(self._key(participant))
+                self._clients[participant] = client
+            return client
+
+
 @dataclass
 class Ledger:
     """The deployed ledger as one installation sees it: manifest, keystore, a reader, trusted signers.
@@ -52,8 +76,10 @@ class Ledger:
     keystore: Keystore
     reader: ChainClient
     trusted_issuers: tuple[str, ...]
-    _clients: dict[str, ChainClient] = field(default_factory=dict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _clients: ParticipantClients = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._clients = ParticipantClients(self.reader, self.key)
 
     def key(self, participant: str) -> bytes:
         """Participant ``participant``'s private key, from the encrypted keystore."""
@@ -61,15 +87,7 @@ class Ledger:
 
     def client(self, participant: str | None) -> ChainClient:
         """The chain client acting as ``participant`` (None: the reader)."""
-        if participant is None:
-            return self.reader
-        with self._lock:
-            client = self._clients.get(participant)
-            if client is None:
-                # as_account shares the connection and the nonce book with the reader.
-                client = self.reader.as_account(self.key(participant))
-                self._clients[participant] = client
-            return client
+        return self.reader if participant is None else self._clients.get(participant)
 
     def passports(
         self,

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         return self.data_dir / "keystore"
 
     @cached_property
+    def keystore_password_file(self) -> Path:
+        """The generated development keystore password (used only when none is configured)."""
+        return self.data_dir / "keystore-password"
+
+    @cached_property
     def store_dir(self) -> Path:
         return self.data_dir / "store"
 
@@ -97,6 +102,31 @@ class Settings(BaseSettings):
     @cached_property
     def deployment_manifest(self) -> Path:
         return self.data_dir / "deployment.json"
+
+    @cached_property
+    def version_log_path(self) -> Path:
+        """The passport version log (which transaction anchored each version)."""
+        return self.data_dir / "versions.sqlite3"
+
+    @cached_property
+    def audit_index_path(self) -> Path:
+        """The audit index (derived data: deleting it only costs a rebuild)."""
+        return self.data_dir / "audit" / "index.sqlite"
+
+    @cached_property
+    def api_keys_path(self) -> Path:
+        """The API's key store (participants, roles, hashed keys)."""
+        return self.data_dir / "api" / "keys.sqlite3"
+
+    @cached_property
+    def demo_path(self) -> Path:
+        """The local stack's demo record (which passport, battery and device it made)."""
+        return self.data_dir / "demo.json"
+
+    @cached_property
+    def demo_secrets_dir(self) -> Path:
+        """The demo participants' API keys, as shell files (mode 0700)."""
+        return self.data_dir / "demo"
 
     @cached_property
     def local_rpc_url(self) -> str:

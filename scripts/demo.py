@@ -35,7 +35,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import ApiKeyStore, ApiRole
-from api.services import api_keys_path, journal_path
+from api.services import journal_path
 from devtools.samples import sample_passport
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.journal import Journal
@@ -67,20 +67,12 @@ KEY_VARIABLES: Final[dict[str, str]] = {
 }
 
 
-def demo_path(settings: Settings) -> Path:
-    return settings.data_dir / "demo.json"
-
-
-def secrets_dir(settings: Settings) -> Path:
-    return settings.data_dir / "demo"
-
-
 def api_keys_env_path(settings: Settings) -> Path:
-    return secrets_dir(settings) / "api-keys.env"
+    return settings.demo_secrets_dir / "api-keys.env"
 
 
 def device_key_path(settings: Settings) -> Path:
-    return secrets_dir(settings) / "device-key.json"
+    return settings.demo_secrets_dir / "device-key.json"
 
 
 class DemoInfo(BaseModel):
@@ -169,7 +161,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def load_demo(settings: Settings) -> DemoInfo | None:
     """The demo recorded under ``data_dir``, or None if there is none (or it is unreadable)."""
-    path = demo_path(settings)
+    path = settings.demo_path
     try:
         return DemoInfo.model_validate_json(path.read_bytes())
     except FileNotFoundError:
@@ -231,7 +223,7 @@ def _create(settings: Settings, issuer: PassportService) -> Demo:
         "business": BUSINESS,
         "device": device_id,
     }
-    store = ApiKeyStore(api_keys_path(settings))
+    store = ApiKeyStore(settings.api_keys_path)
     try:
         store.upsert_participant(ISSUER, [ApiRole.ISSUER], account=issuer.account)
         store.upsert_participant(OWNER, [ApiRole.OWNER], battery_ids=[battery_id])
@@ -271,7 +263,7 @@ def _create(settings: Settings, issuer: PassportService) -> Demo:
         device_address=device_key.address,
     )
     # Written last: its presence means every step above is done, so a crash mid-way redoes the demo.
-    path = demo_path(settings)
+    path = settings.demo_path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(info.model_dump_json(indent=2) + "\n", encoding="utf-8")

@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     try:
-        settings = Settings()
+        settings = Settings.load()
         manifest = deploy(settings, rpc_url=args.rpc, force=args.force, admin_delay=args.admin_delay)
-    except (PassportError, ValueError) as exc:  # ValueError: pydantic's wrapping of invalid settings
+    except PassportError as exc:  # ConfigError (bad PASSPORT_* settings) included
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print("\n".join(describe(manifest)))

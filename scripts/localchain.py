@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     try:
-        settings = Settings()
+        settings = Settings.load()
         node = local_chain(settings, args.chain)
         if args.command == "start":
             start_chain(settings, node)
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"{node.kind} running: {status.url} (pid {status.pid}, {answering})")
             print(f"state: {status.data_path}\nlog:   {status.log_file}")
-    except (PassportError, ValueError) as exc:  # ValueError: pydantic's wrapping of invalid settings
+    except PassportError as exc:  # ConfigError (bad PASSPORT_* settings) included
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

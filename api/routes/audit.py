@@ -15,19 +15,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from api.access import AuthCaller, require_role
-from api.auth import ApiRole, Caller
+from api.deps import AuditCaller, RecordDigest, ServicesDep
 from api.errors import ApiError
-from api.services import Services, get_services
 from oracle.anchoring import RecordProof
 from passport.audit import MAX_PAGE_SIZE, EventPage, EventQuery, to_csv, to_json_array
-from passport.ids import battery_id_hash, parse_bytes32
+from passport.ids import battery_id_hash
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-
-ServicesDep = Annotated[Services, Depends(get_services)]
-
-_AUDIT_ROLES = (ApiRole.AUDITOR, ApiRole.AUTHORITY)
 
 
 class QueryParams(BaseModel):
@@ -120,14 +114,9 @@ def _event_query(params: QueryParams) -> EventQuery:
         raise ApiError("invalid audit query", status=422, title="Invalid request", errors=errors) from None
 
 
-def _authorise(caller: Caller) -> None:
-    require_role(caller, *_AUDIT_ROLES)
-
-
 @router.get("/events", operation_id="query_audit_events")
-def query_audit_events(params: Params, caller: AuthCaller, services: ServicesDep) -> EventPage:
+def query_audit_events(caller: AuditCaller, params: Params, services: ServicesDep) -> EventPage:
     """One page of ledger events matching every given filter, with the token of the next page."""
-    _authorise(caller)
     query = _event_query(params)
     services.sync_index()
     return services.audit.query(query)
@@ -140,13 +129,12 @@ def query_audit_events(params: Params, caller: AuthCaller, services: ServicesDep
     responses={200: {"content": {"text/csv": {}, "application/json": {}}, "description": "Every match"}},
 )
 def export_audit_events(
+    caller: AuditCaller,
     params: Params,
-    caller: AuthCaller,
     services: ServicesDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv (RFC 4180) or a JSON array.")] = "csv",
 ) -> StreamingResponse:
     """Every matching event (``limit`` is the page size used to read the index, not a total), streamed."""
-    _authorise(caller)
     query = _event_query(params)
     services.sync_index()
     events = services.audit.iter_events(query)
@@ -171,10 +159,8 @@ class RecordProofPublic(BaseModel):
 
 
 @router.get("/records/{record_digest}/proof", operation_id="get_record_proof")
-def get_record_proof(record_digest: str, caller: AuthCaller, services: ServicesDep) -> RecordProofPublic:
+def get_record_proof(caller: AuditCaller, digest: RecordDigest, services: ServicesDep) -> RecordProofPublic:
     """The inclusion proof of one journaled device record (by its 0x-hex record digest)."""
-    _authorise(caller)
-    digest = parse_bytes32(record_digest, "record digest")
     journal, _, anchorer = services.oracle()
     record = journal.record_by_digest(digest)
     proof = anchorer.proof_for(record.id)

@@ -8,43 +8,33 @@ The timeline comes from the audit index, synced before reading so a client sees 
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from eth_utils.address import is_address, to_checksum_address
-from fastapi import APIRouter, Depends
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import AuthCaller
-from api.access import require_custodian as _require_custodian
-from api.errors import Conflict, Forbidden
-from api.routes.passports import (
-    PassportIdPath,
-    acting_account,
-    existing_record,
-    passport_uuid,
+from api.deps import (
+    ActingAccount,
+    AuthCaller,
+    ExistingRecord,
+    HeldOpenRecord,
+    HeldRecord,
+    PassportId,
+    ServicesDep,
     require_open,
 )
-from api.services import Services, get_services
+from api.errors import Conflict, Forbidden
+from api.schemas import Address
 from passport.audit import AuditEvent, BlockTimestamps
+from passport.chain.protocol import ChainClient
 from passport.chain.records import CustodyOffer
 from passport.ids import passport_id_bytes32
 
 router = APIRouter(tags=["custody"])
 
-ServicesDep = Annotated[Services, Depends(get_services)]
-
 # An offer must be accepted within this window; long enough for a paper handover, short enough that a
 # forgotten offer does not stay acceptable for ever.
 MAX_OFFER_SECONDS = 30 * 86_400
-
-
-def _address(value: str) -> str:
-    if not is_address(value):
-        raise ValueError("not a 20-byte 0x-hex address")
-    return to_checksum_address(value)
-
-
-Address = Annotated[str, AfterValidator(_address)]
 
 
 class CustodyOfferCreate(BaseModel):
@@ -109,27 +99,27 @@ class CustodyHistoryPublic(BaseModel):
     events: list[CustodyEventPublic]
 
 
-def _pending(services: Services, pid32: bytes, passport_id: str) -> CustodyOfferPublic | None:
-    offer = services.reader.get_custody_offer(pid32)
+def _pending(reader: ChainClient, pid32: bytes, passport_id: str) -> CustodyOfferPublic | None:
+    offer = reader.get_custody_offer(pid32)
     return None if offer is None else CustodyOfferPublic.of(passport_id, offer)
 
 
 @router.post("/passports/{passport_id}/custody/offer", status_code=201, operation_id="offer_custody")
 def offer_custody(
-    passport_id: PassportIdPath, body: CustodyOfferCreate, caller: AuthCaller, services: ServicesDep
+    caller: AuthCaller,
+    pid: PassportId,
+    record: HeldOpenRecord,
+    account: ActingAccount,
+    body: CustodyOfferCreate,
+    services: ServicesDep,
 ) -> CustodyActionPublic:
     """Offer custody to a registered business (the current custodian only)."""
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    account = acting_account(services, caller)
-    _require_custodian(account, record)
-    require_open(record, pid)
     if body.to.lower() == account.lower():
         raise Conflict("a custodian cannot offer the battery to itself")
     client = services.client_for(caller)
     # The chain's clock, not ours: the offer expires by block time.
     latest = services.reader.block_number()
-    now = _block_time(services, latest)
+    now = _block_time(services.reader, latest)
     pid32 = passport_id_bytes32(pid)
     receipt = client.offer_custody(pid32, body.to, now + body.expires_in_seconds)
     return CustodyActionPublic(
@@ -138,18 +128,15 @@ def offer_custody(
         custodian=record.custodian,
         tx_hash="0x" + receipt.tx_hash.hex(),
         block_number=receipt.block_number,
-        offer=_pending(services, pid32, str(pid)),
+        offer=_pending(services.reader, pid32, str(pid)),
     )
 
 
 @router.post("/passports/{passport_id}/custody/accept", operation_id="accept_custody")
 def accept_custody(
-    passport_id: PassportIdPath, caller: AuthCaller, services: ServicesDep
+    caller: AuthCaller, pid: PassportId, record: ExistingRecord, account: ActingAccount, services: ServicesDep
 ) -> CustodyActionPublic:
     """Accept a pending offer (the business it was offered to only)."""
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    account = acting_account(services, caller)
     pid32 = passport_id_bytes32(pid)
     offer = services.reader.get_custody_offer(pid32)
     if offer is None:
@@ -169,12 +156,9 @@ def accept_custody(
 
 @router.delete("/passports/{passport_id}/custody/offer", operation_id="cancel_custody_offer")
 def cancel_custody_offer(
-    passport_id: PassportIdPath, caller: AuthCaller, services: ServicesDep
+    caller: AuthCaller, pid: PassportId, record: HeldRecord, services: ServicesDep
 ) -> CustodyActionPublic:
     """Withdraw the pending offer (the current custodian only)."""
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    _require_custodian(acting_account(services, caller), record)
     pid32 = passport_id_bytes32(pid)
     if services.reader.get_custody_offer(pid32) is None:
         raise Conflict(f"passport {pid} has no pending custody offer")
@@ -189,27 +173,27 @@ def cancel_custody_offer(
 
 
 @router.get("/passports/{passport_id}/custody", operation_id="get_custody_history")
-def get_custody_history(passport_id: PassportIdPath, services: ServicesDep) -> CustodyHistoryPublic:
+def get_custody_history(
+    pid: PassportId, record: ExistingRecord, services: ServicesDep
+) -> CustodyHistoryPublic:
     """Who holds the battery, any pending offer, and every offer, transfer and cancellation (public
     lifecycle facts, on-chain for anyone to read)."""
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
     services.sync_index()
     events = services.audit.custody_timeline(pid)
     return CustodyHistoryPublic(
         passport_id=str(pid),
         issuer=record.issuer,
         custodian=record.custodian,
-        pending_offer=_pending(services, passport_id_bytes32(pid), str(pid)),
+        pending_offer=_pending(services.reader, passport_id_bytes32(pid), str(pid)),
         events=[CustodyEventPublic.of(e) for e in events],
     )
 
 
-def _block_time(services: Services, number: int) -> int:
+def _block_time(reader: ChainClient, number: int) -> int:
     """Block ``number``'s timestamp; the wall clock for a client that cannot say (close enough for an
     expiry measured in minutes or days)."""
-    if isinstance(services.reader, BlockTimestamps):
-        value = services.reader.block_timestamp(number)
+    if isinstance(reader, BlockTimestamps):
+        value = reader.block_timestamp(number)
         if value is not None:
             return value
     return int(time.time())

@@ -10,25 +10,13 @@ evaluations to callers who may read the ``legitimate_interest`` tier, where they
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import AuthCaller, MaybeCaller, readable_tiers, require_role
-from api.auth import ApiRole
+from api.deps import InspectorCaller, OpenRecord, PassportId, ReadableTiers, ServicesDep
 from api.errors import ApiError, Forbidden
-from api.routes.passports import (
-    PassportIdPath,
-    PassportVersionPublic,
-    current_document,
-    existing_record,
-    passport_uuid,
-    require_open,
-)
-from api.services import Services, get_services
+from api.schemas import PassportVersionPublic
 from oracle.health import Grade, GradingPolicy, HealthAssessment, RatedValues, evaluate_from_journal
-from passport.ids import passport_id_bytes32
 from passport.model import (
     AccessTier,
     BatteryCategory,
@@ -40,8 +28,6 @@ from passport.model import (
 )
 
 router = APIRouter(tags=["evaluations"])
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 _CATEGORIES = {
     BatteryCategory.EV: "ev",
@@ -118,16 +104,16 @@ def as_evaluation(
 
 @router.post("/passports/{passport_id}/evaluations", status_code=201, operation_id="record_evaluation")
 def record_evaluation(
-    passport_id: PassportIdPath, body: EvaluationCreate, caller: AuthCaller, services: ServicesDep
+    caller: InspectorCaller,
+    pid: PassportId,
+    record: OpenRecord,
+    body: EvaluationCreate,
+    services: ServicesDep,
 ) -> EvaluationPublic:
     """Grade the battery from its telemetry and record the evaluation as a new passport version."""
-    require_role(caller, ApiRole.INSPECTOR)
     writer = services.passports_for(caller)
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    require_open(record, pid)
     journal, _, _ = services.oracle()
-    passport = current_document(services, pid)
+    passport = services.current_document(pid)
     assessment = evaluate_from_journal(
         journal, passport.battery_id, rated_values(passport), policy=body.policy, evaluator=caller.name
     )
@@ -143,14 +129,9 @@ def record_evaluation(
 
 @router.get("/passports/{passport_id}/evaluations", operation_id="list_evaluations")
 def list_evaluations(
-    passport_id: PassportIdPath, caller: MaybeCaller, services: ServicesDep
+    pid: PassportId, tiers: ReadableTiers, services: ServicesDep
 ) -> list[PerformanceEvaluation]:
     """The recorded evaluations (``legitimate_interest`` tier: owners, custodians, inspectors, …)."""
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    offer = services.reader.get_custody_offer(passport_id_bytes32(pid))
-    account = None if caller is None else services.account_of(caller)
-    tiers = readable_tiers(caller, account, record, offer)
     if AccessTier.LEGITIMATE_INTEREST not in tiers:
         raise Forbidden(
             "evaluations are legitimate-interest data; this caller may not read them for this battery"

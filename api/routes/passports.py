@@ -8,32 +8,33 @@ caller gets a 403 rather than a revert, and the contract checks again.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import AuthCaller, MaybeCaller, readable_tiers, require_custodian, require_role
-from api.auth import ApiRole, Caller
-from api.errors import ApiError, Conflict, NotFound
-from api.services import Services, get_services
-from api.web.views import bundle_path, page_path
+from api.deps import (
+    AuthCaller,
+    ExistingRecord,
+    HeldOpenRecord,
+    IssuerCaller,
+    MaybeCaller,
+    PassportId,
+    ReadableTiers,
+    RecyclerCaller,
+    RepurposerCaller,
+    ServicesDep,
+)
+from api.errors import ApiError, Conflict
+from api.schemas import PassportVersionPublic
 from passport.chain.records import LifecycleStatus, PassportRecord
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, BatteryPassport
-from passport.service.results import IssuedVersion, VersionInfo
+from passport.service.results import VersionInfo
 from passport.verify import VerificationReport
 
 router = APIRouter(tags=["passports"])
-
-ServicesDep = Annotated[Services, Depends(get_services)]
-PassportIdPath = Annotated[
-    str,
-    Path(
-        description="The passport's UUID (or urn:uuid:…).", examples=["6f1c2a4e-8b3d-4c1e-9a7f-2d5b8e0c4a11"]
-    ),
-]
 
 
 # -- shapes ------------------------------------------------------------------------------------------
@@ -68,39 +69,6 @@ class RecycleCreate(_Shape):
     """End a ``WASTE`` passport as ``RECYCLED``; ``passport`` defaults to the current document."""
 
     passport: BatteryPassport | None = None
-
-
-class PassportVersionPublic(BaseModel):
-    """A version the ledger recorded: where its documents are and the transaction that anchored it."""
-
-    passport_id: str
-    version: int
-    status: str
-    predecessor_id: str | None
-    manifest_cid: str
-    manifest_digest: str
-    signer: str
-    tx_hash: str
-    block_number: int
-    page_url: str
-    bundle_url: str
-
-    @classmethod
-    def of(cls, issued: IssuedVersion) -> PassportVersionPublic:
-        pid = str(issued.passport_id)
-        return cls(
-            passport_id=pid,
-            version=issued.version,
-            status=issued.status.name,
-            predecessor_id=None if issued.predecessor is None else str(issued.predecessor),
-            manifest_cid=issued.manifest_cid,
-            manifest_digest="0x" + issued.manifest_digest.hex(),
-            signer=issued.signer,
-            tx_hash="0x" + issued.tx_hash.hex(),
-            block_number=issued.block_number,
-            page_url=page_path(pid),
-            bundle_url=bundle_path(pid),
-        )
 
 
 class LedgerRecordPublic(BaseModel):
@@ -163,49 +131,18 @@ class VersionPublic(BaseModel):
         )
 
 
-# -- helpers shared with the other passport-scoped routers --------------------------------------------
-
-
 def _linked_id(value: bytes) -> str | None:
     return None if value == ZERO32 else str(parse_passport_id(value))
-
-
-def passport_uuid(passport_id: str) -> uuid.UUID:
-    """The path's passport id; ``InvalidIdentifier`` (400) if it is not one."""
-    return parse_passport_id(passport_id)
-
-
-def existing_record(services: Services, pid: uuid.UUID) -> PassportRecord:
-    """The passport's on-chain record; 404 if the ledger has no such passport."""
-    record = services.reader.get_passport(passport_id_bytes32(pid))
-    if record is None:
-        raise NotFound(f"no passport {pid} on the ledger")
-    return record
-
-
-def require_open(record: PassportRecord, pid: uuid.UUID) -> None:
-    """409 for a superseded or recycled passport: the ledger accepts no further writes to it."""
-    if record.is_closed:
-        raise Conflict(f"passport {pid} is closed ({record.status.name}); it accepts no further versions")
-
-
-def acting_account(services: Services, caller: Caller) -> str:
-    """The on-chain account the service signs with for ``caller`` (403 if it holds no key for them)."""
-    return services.client_for(caller).account
-
-
-def current_document(services: Services, pid: uuid.UUID) -> BatteryPassport:
-    """The current version's full document (all tiers; the service holds the keys)."""
-    return services.passports_for(None).fetch(pid, frozenset(AccessTier)).passport()
 
 
 # -- routes ------------------------------------------------------------------------------------------
 
 
 @router.post("/passports", status_code=201, operation_id="issue_passport")
-def issue_passport(body: PassportCreate, caller: AuthCaller, services: ServicesDep) -> PassportVersionPublic:
+def issue_passport(
+    body: PassportCreate, caller: IssuerCaller, services: ServicesDep
+) -> PassportVersionPublic:
     """Issue a new passport (issuer role): store its sections, sign version 1, register it on-chain."""
-    require_role(caller, ApiRole.ISSUER)
     services.client_for(caller)
     if services.reader.get_passport(passport_id_bytes32(body.passport.passport_id)) is not None:
         raise Conflict(f"passport {body.passport.passport_id} already exists")
@@ -214,13 +151,10 @@ def issue_passport(body: PassportCreate, caller: AuthCaller, services: ServicesD
 
 
 @router.get("/passports/{passport_id}", operation_id="get_passport")
-def get_passport(passport_id: PassportIdPath, caller: MaybeCaller, services: ServicesDep) -> PassportPublic:
+def get_passport(
+    caller: MaybeCaller, pid: PassportId, tiers: ReadableTiers, services: ServicesDep
+) -> PassportPublic:
     """The passport's current version: public for anyone, restricted sections by the caller's rights."""
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    offer = services.reader.get_custody_offer(passport_id_bytes32(pid))
-    account = None if caller is None else services.account_of(caller)
-    tiers = readable_tiers(caller, account, record, offer)
     fetched = services.passports_for(None).fetch(pid, tiers)
     return PassportPublic(
         passport_id=str(pid),
@@ -232,23 +166,23 @@ def get_passport(passport_id: PassportIdPath, caller: MaybeCaller, services: Ser
 
 
 @router.get("/passports/{passport_id}/versions", operation_id="list_passport_versions")
-def list_passport_versions(passport_id: PassportIdPath, services: ServicesDep) -> list[VersionPublic]:
+def list_passport_versions(
+    pid: PassportId, record: ExistingRecord, services: ServicesDep
+) -> list[VersionPublic]:
     """Every version's digest (public on-chain facts), oldest first."""
-    pid = passport_uuid(passport_id)
-    existing_record(services, pid)
     return [VersionPublic.of(v) for v in services.passports_for(None).versions(pid)]
 
 
 @router.post("/passports/{passport_id}/status", operation_id="change_passport_status")
 def change_passport_status(
-    passport_id: PassportIdPath, body: StatusChangeCreate, caller: AuthCaller, services: ServicesDep
+    caller: AuthCaller,
+    pid: PassportId,
+    record: HeldOpenRecord,
+    body: StatusChangeCreate,
+    services: ServicesDep,
 ) -> PassportVersionPublic:
     """``REUSED`` or ``WASTE`` (the battery's custodian only)."""
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    require_custodian(acting_account(services, caller), record)
-    require_open(record, pid)
-    document = body.passport if body.passport is not None else current_document(services, pid)
+    document = body.passport if body.passport is not None else services.current_document(pid)
     _same_passport(document, pid)
     issued = services.passports_for(caller).change_status(pid, LifecycleStatus[body.status], document)
     return PassportVersionPublic.of(issued)
@@ -256,14 +190,13 @@ def change_passport_status(
 
 @router.post("/passports/{passport_id}/successor", status_code=201, operation_id="issue_successor_passport")
 def issue_successor_passport(
-    passport_id: PassportIdPath, body: SuccessorCreate, caller: AuthCaller, services: ServicesDep
+    caller: RepurposerCaller,
+    pid: PassportId,
+    record: HeldOpenRecord,
+    body: SuccessorCreate,
+    services: ServicesDep,
 ) -> PassportVersionPublic:
     """Repurpose or remanufacture (repurposer role, holding custody): a linked successor passport."""
-    require_role(caller, ApiRole.REPURPOSER)
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    require_custodian(acting_account(services, caller), record)
-    require_open(record, pid)
     if body.passport.passport_id == pid:
         raise Conflict("a successor passport needs its own passport id")
     issued = services.passports_for(caller).issue_successor(pid, body.passport, LifecycleStatus[body.status])
@@ -272,26 +205,23 @@ def issue_successor_passport(
 
 @router.post("/passports/{passport_id}/recycle", operation_id="recycle_passport")
 def recycle_passport(
-    passport_id: PassportIdPath, body: RecycleCreate, caller: AuthCaller, services: ServicesDep
+    caller: RecyclerCaller,
+    pid: PassportId,
+    record: HeldOpenRecord,
+    body: RecycleCreate,
+    services: ServicesDep,
 ) -> PassportVersionPublic:
     """End a ``WASTE`` passport as ``RECYCLED`` (recycler role, holding custody)."""
-    require_role(caller, ApiRole.RECYCLER)
-    pid = passport_uuid(passport_id)
-    record = existing_record(services, pid)
-    require_custodian(acting_account(services, caller), record)
-    require_open(record, pid)
     if record.status is not LifecycleStatus.WASTE:
         raise Conflict(f"only a WASTE passport can be recycled; this one is {record.status.name}")
-    document = body.passport if body.passport is not None else current_document(services, pid)
+    document = body.passport if body.passport is not None else services.current_document(pid)
     _same_passport(document, pid)
     return PassportVersionPublic.of(services.passports_for(caller).recycle(pid, document))
 
 
 @router.get("/passports/{passport_id}/verification", operation_id="verify_passport")
-def verify_passport(passport_id: PassportIdPath, services: ServicesDep) -> VerificationReport:
+def verify_passport(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> VerificationReport:
     """Every check by name (documents, CIDs, signature, on-chain record, status, custody)."""
-    pid = passport_uuid(passport_id)
-    existing_record(services, pid)
     return services.passports_for(None).verify(pid)
 
 
@@ -301,10 +231,8 @@ def verify_passport(passport_id: PassportIdPath, services: ServicesDep) -> Verif
     response_class=Response,
     responses={200: {"content": {"application/json": {}}, "description": "Offline verification bundle"}},
 )
-def download_passport_bundle(passport_id: PassportIdPath, services: ServicesDep) -> Response:
+def download_passport_bundle(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> Response:
     """The current version's verification bundle (public section only), for ``passport verify``."""
-    pid = passport_uuid(passport_id)
-    existing_record(services, pid)
     bundle = services.passports_for(None).bundle(pid)
     return Response(
         bundle.to_json(),

@@ -10,11 +10,11 @@ import io
 from typing import Annotated, Literal
 
 import segno
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from api.deps import SettingsDep
 from api.web.views import page_path
-from passport.settings import Settings
 
 router = APIRouter(tags=["passports"])
 
@@ -25,8 +25,7 @@ _ERROR_LEVEL = "m"
 _BORDER = 4  # the quiet zone the QR spec requires; scanners miss codes printed without it
 
 
-def get_public_base_url(request: Request) -> str:
-    settings: Settings = request.app.state.settings
+def get_public_base_url(settings: SettingsDep) -> str:
     return settings.public_base_url.rstrip("/")
 
 

@@ -12,21 +12,17 @@ reading with its record digest (what a proof is later asked for) and each reject
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import AuthCaller, require_device_for, require_role
+from api.access import require_device_for, require_role
 from api.auth import ApiRole, Caller
+from api.deps import AuthCaller, ServicesDep
 from api.errors import ApiError
-from api.services import Services, get_services
 from oracle.devices import SignedUpload
 from oracle.ingestion import Acknowledgement
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"])
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 # One request of uploads; devices that buffered more send several (the body limit caps bytes anyway).
 MAX_BATCH_UPLOADS = 1000

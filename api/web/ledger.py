@@ -15,7 +15,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from api.access import readable_tiers
+from api.access import tiers_for
 from api.auth import Caller
 from api.errors import NotFound
 from api.services import Services
@@ -98,9 +98,7 @@ class LedgerPageSource:
         record = services.reader.get_passport(pid32)
         if record is None:
             raise NotFound(f"no passport {pid} on the ledger")
-        offer = services.reader.get_custody_offer(pid32)
-        account = None if caller is None else services.account_of(caller)
-        tiers = readable_tiers(caller, account, record, offer)
+        tiers = tiers_for(services, caller, pid, record)
         reader = services.passports_for(None)
         view: PassportView | None
         try:

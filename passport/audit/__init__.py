@@ -6,7 +6,7 @@ event kind, time and block range, with keyset pagination and streaming CSV / JSO
 """
 
 from passport.audit.export import CSV_COLUMNS, to_csv, to_json_array, to_json_lines
-from passport.audit.follower import FollowerConfig, IndexFollower, index_path, rebuild
+from passport.audit.follower import FollowerConfig, IndexFollower, rebuild
 from passport.audit.kinds import CUSTODY_EVENTS, VERSION_EVENTS
 from passport.audit.protocol import AuditIndex, BlockTimestamps, EventSource, IndexBatch, SourceIdentity
 from passport.audit.records import (
@@ -41,7 +41,6 @@ __all__ = [
     "SourceIdentity",
     "SqliteAuditIndex",
     "SyncResult",
-    "index_path",
     "rebuild",
     "to_csv",
     "to_json_array",

@@ -64,11 +64,6 @@ class FollowerConfig:
         return cls(confirmations=settings.confirmations, start_block=start_block)
 
 
-def index_path(settings: Settings) -> Path:
-    """Where the service keeps its audit index (derived data: deleting it only costs a rebuild)."""
-    return settings.data_dir / "audit" / "index.sqlite"
-
-
 class IndexFollower:
     """Reads ledger events from an ``EventSource`` into an ``AuditIndex``; call ``sync`` repeatedly."""
 

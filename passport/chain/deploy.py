@@ -26,14 +26,14 @@ def deploy_registry(
     *,
     admin: str | None = None,
     admin_delay: int = 0,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> tuple[str, TxReceipt]:
     """Deploy the registry from ``private_key``'s account; returns its address and the deployment receipt.
 
     ``chain`` is a ``Web3`` or a JSON-RPC URL. ``admin`` (default: the deployer) becomes the default
-    admin; ``admin_delay`` is the seconds a later admin transfer must wait.
+    admin; ``admin_delay`` is the seconds a later admin transfer must wait. ``settings`` gives the
+    transaction timeout and receipt poll latency.
     """
-    settings = settings or Settings()
     w3 = connect(chain, settings) if isinstance(chain, str) else chain
     try:
         signer = Account.from_key(private_key)

@@ -9,7 +9,7 @@ environment is ``development``.
 Layout: ``<Settings.keystore_dir>/<name>.json`` (mode 0600, directory 0700), the standard version-3
 JSON that geth, web3.py and MetaMask read. All files share one password, ``Settings.keystore_password``.
 In development, when no password is configured, one is generated once into
-``<data_dir>/keystore-password`` (mode 0600): convenient for ``make run``, and no weaker than the
+``Settings.keystore_password_file`` (mode 0600): convenient for ``make run``, and no weaker than the
 file-system permissions that already protect the keystore on a developer's machine.
 
 Key derivation: outside development and test, eth-account's default scrypt parameters (n = 2**18,
@@ -102,7 +102,6 @@ FAST_SCRYPT_N: Final = 2**12
 STRONG_SCRYPT_N: Final = 2**18
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_PASSWORD_FILE: Final = "keystore-password"  # noqa: S105 (a file name, not a password)
 
 
 # -- refusing public development keys ----------------------------------------------------------------
@@ -167,7 +166,7 @@ def refuse_dev_mnemonic(mnemonic: str, environment: Environment) -> None:
 def keystore_password(settings: Settings) -> SecretStr:
     """The keystore password: ``Settings.keystore_password``, else (development only) the generated one.
 
-    The generated password lives in ``<data_dir>/keystore-password`` (mode 0600), created on first use
+    The generated password lives in ``Settings.keystore_password_file`` (mode 0600), created on first use
     with ``O_EXCL`` so that two processes starting together agree on one password.
     """
     if settings.keystore_password is not None:
@@ -176,7 +175,7 @@ def keystore_password(settings: Settings) -> SecretStr:
         raise ConfigError(
             f"PASSPORT_KEYSTORE_PASSWORD must be set when PASSPORT_ENVIRONMENT={settings.environment}"
         )
-    path = settings.data_dir / _PASSWORD_FILE
+    path = settings.keystore_password_file
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -83,9 +83,12 @@ def role_id(role: Role) -> bytes:
     return ZERO32 if role is Role.ADMIN else keccak(text=role.role_name)
 
 
-def connect(url: str, settings: Settings | None = None) -> Web3:
-    """A ``Web3`` for a JSON-RPC URL, with response caching of chain-constant requests (``eth_chainId``)."""
-    settings = settings or Settings()
+def connect(url: str, settings: Settings) -> Web3:
+    """A ``Web3`` for a JSON-RPC URL, with response caching of chain-constant requests (``eth_chainId``).
+
+    ``settings`` gives the request timeout; the caller built it at its edge (the library never reads the
+    environment itself).
+    """
     provider = HTTPProvider(url, request_kwargs={"timeout": settings.tx_timeout}, cache_allowed_requests=True)
     return Web3(provider)
 
@@ -318,14 +321,14 @@ class Web3ChainClient:
         registry_address: str,
         private_key: bytes | str,
         *,
-        settings: Settings | None = None,
+        settings: Settings,
         _nonces: _Nonces | None = None,
     ) -> None:
         if not is_address(registry_address):
             raise InvalidIdentifier(f"invalid registry address {registry_address!r}")
         artifact = load_artifact()
         self._w3 = w3
-        self._settings = settings or Settings()
+        self._settings = settings  # transaction timeout and receipt poll latency
         self._contract: Contract = w3.eth.contract(
             address=to_checksum_address(registry_address), abi=list(artifact.abi)
         )
@@ -344,14 +347,14 @@ class Web3ChainClient:
 
     @classmethod
     def from_rpc(
-        cls, url: str, private_key: bytes | str, registry_address: str, *, settings: Settings | None = None
+        cls, url: str, private_key: bytes | str, registry_address: str, *, settings: Settings
     ) -> Web3ChainClient:
         """A client over HTTP JSON-RPC (ganache, anvil, any node)."""
         return cls(connect(url, settings), registry_address, private_key, settings=settings)
 
     @classmethod
     def from_web3(
-        cls, w3: Web3, private_key: bytes | str, registry_address: str, *, settings: Settings | None = None
+        cls, w3: Web3, private_key: bytes | str, registry_address: str, *, settings: Settings
     ) -> Web3ChainClient:
         """A client over an existing ``Web3`` (e.g. eth-tester's ``EthereumTesterProvider``)."""
         return cls(w3, registry_address, private_key, settings=settings)

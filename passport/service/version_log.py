@@ -36,7 +36,6 @@ from passport.errors import VersionLogError
 from passport.settings import Settings
 
 SCHEMA_VERSION: Final = 1
-FILE_NAME: Final = "versions.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -189,8 +188,8 @@ class VersionLog:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VersionLog:
-        """The log at ``<data_dir>/versions.sqlite3``."""
-        return cls(settings.data_dir / FILE_NAME)
+        """The log at ``Settings.version_log_path``."""
+        return cls(settings.version_log_path)
 
     def close(self) -> None:
         with self._lock:

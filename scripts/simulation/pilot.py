@@ -397,7 +397,7 @@ class Pilot:
             self.chains["issuer"],
             self.store,
             KeyRing(self.settings.keys_dir),
-            versions=VersionLog(self.data_dir / "versions.sqlite3"),
+            versions=VersionLog(self.settings.version_log_path),
             trusted_issuers=signers,
             signer_key=self.keys["issuer"],
         )
@@ -666,7 +666,7 @@ class Pilot:
 
     def audit(self) -> dict[str, Any]:
         """Sync the audit index from the chain and compare its event counts with what the pilot wrote."""
-        index = SqliteAuditIndex(self.data_dir / "audit" / "index.sqlite")
+        index = SqliteAuditIndex(self.settings.audit_index_path)
         try:
             IndexFollower(index, FollowerConfig(start_block=self.deploy_block)).sync(self.chains["admin"])
             counted: Counter[str] = Counter()

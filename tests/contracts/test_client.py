@@ -41,9 +41,9 @@ def test_deploy_registry(ledger: ChainBackend, registry_admin: Actor, stranger: 
 
 def test_deploy_rejects_bad_arguments(ledger: ChainBackend, stranger: Actor) -> None:
     with pytest.raises(InvalidIdentifier):
-        deploy_registry(ledger.w3, stranger.key, admin="not-an-address")
+        deploy_registry(ledger.w3, stranger.key, admin="not-an-address", settings=SETTINGS)
     with pytest.raises(DeploymentError):
-        deploy_registry(ledger.w3, stranger.key, admin_delay=-1)
+        deploy_registry(ledger.w3, stranger.key, admin_delay=-1, settings=SETTINGS)
 
 
 def test_nonce_counter_resyncs_when_another_sender_used_the_account(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+from functools import cached_property
+from pathlib import Path
+
 import pytest
 
 from passport.errors import ConfigError
@@ -53,3 +57,75 @@ def test_production_with_a_password_is_accepted(monkeypatch: pytest.MonkeyPatch)
     assert not settings.is_development
     assert settings.keystore_password is not None
     assert "correct horse" not in repr(settings)
+
+
+def _path_properties() -> list[str]:
+    """Every property of ``Settings`` that names a file or directory."""
+    probe = Settings(data_dir=Path("/probe/data"))
+    return sorted(
+        name
+        for name, attr in vars(Settings).items()
+        if isinstance(attr, (cached_property, property)) and isinstance(getattr(probe, name), Path)
+    )
+
+
+# The ones every installation has; the discovery above also picks up any added later.
+KNOWN_PATHS = {
+    "chain_dir": "chain",
+    "keystore_dir": "keystore",
+    "keystore_password_file": "keystore-password",
+    "store_dir": "store",
+    "keys_dir": "keys",
+    "deployment_manifest": "deployment.json",
+    "version_log_path": "versions.sqlite3",
+    "audit_index_path": "audit/index.sqlite",
+    "api_keys_path": "api/keys.sqlite3",
+    "demo_path": "demo.json",
+    "demo_secrets_dir": "demo",
+}
+
+
+@pytest.mark.parametrize("name", _path_properties())
+def test_every_path_is_under_data_dir(tmp_path: Path, name: str) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    path = getattr(settings, name)
+    assert path.is_relative_to(settings.data_dir)
+    assert path != settings.data_dir
+
+
+@pytest.mark.parametrize(("name", "relative"), sorted(KNOWN_PATHS.items()))
+def test_settings_owns_each_path(tmp_path: Path, name: str, relative: str) -> None:
+    assert name in _path_properties()
+    assert getattr(Settings(data_dir=tmp_path), name) == tmp_path / relative
+
+
+def test_no_two_paths_collide(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    paths = [getattr(settings, name) for name in _path_properties()]
+    assert len(set(paths)) == len(paths)
+
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# The CLI module is an edge (moving to ``cli/``); everything else under these packages is library.
+EDGES = {Path("passport/cli.py")}
+
+
+def _builds_settings(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr == "load":
+        func = func.value
+    return isinstance(func, ast.Name) and func.id == "Settings"
+
+
+@pytest.mark.parametrize("package", ["passport", "oracle"])
+def test_the_library_never_builds_settings(package: str) -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE_ROOT)}:{node.lineno}"
+        for path in sorted((PACKAGE_ROOT / package).rglob("*.py"))
+        if path.relative_to(PACKAGE_ROOT) not in EDGES
+        for node in ast.walk(ast.parse(path.read_text()))
+        if _builds_settings(node)
+    ]
+    assert offenders == []

@@ -17,7 +17,6 @@ from passport.audit import (
     IndexBatch,
     IndexFollower,
     SqliteAuditIndex,
-    index_path,
     rebuild,
 )
 from passport.audit.records import BlockRef
@@ -446,6 +445,6 @@ def test_configuration_from_settings(tmp_path: Path) -> None:
     assert FollowerConfig.from_settings(settings, start_block=7) == FollowerConfig(
         confirmations=3, start_block=7
     )
-    assert index_path(settings) == tmp_path / "audit" / "index.sqlite"
-    with SqliteAuditIndex(index_path(settings)) as index:
+    assert settings.audit_index_path == tmp_path / "audit" / "index.sqlite"
+    with SqliteAuditIndex(settings.audit_index_path) as index:
         assert index.cursor() is None

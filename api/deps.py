@@ -1,0 +1,179 @@
+"""The API's shared FastAPI dependencies, each defined once; the routers declare what they need.
+
+Dependencies resolve in the order a route declares its parameters, and that order is the order of the
+checks a client sees: who is calling (401), what they may do (403 by role), which passport (400 for a
+bad id, 404 for an unknown one), whether they hold it (403) and whether it is open (409). Routes list
+the caller first so that an anonymous request learns it needs a key before anything else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from api.access import bearer_token, require_custodian, require_role, tiers_for
+from api.auth import ApiRole, Caller
+from api.errors import Conflict, NotFound, Unauthenticated
+from api.services import Services, ServiceUnavailable
+from passport.chain.records import PassportRecord
+from passport.ids import parse_bytes32, parse_passport_id, passport_id_bytes32
+from passport.model import AccessTier
+from passport.settings import Settings
+from passport.signing import checksum_address
+
+# -- the application's objects -------------------------------------------------------------------------
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the application was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_services(request: Request) -> Services:
+    """The application's services; 503 while the server runs without a ledger."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise ServiceUnavailable("this server is not connected to a ledger")
+    return services
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+# -- the caller ----------------------------------------------------------------------------------------
+
+
+def optional_caller(request: Request, services: ServicesDep) -> Caller | None:
+    """The authenticated caller, or None for a request without credentials (a wrong key is a 401)."""
+    token = bearer_token(request)
+    return None if token is None else services.api_keys.authenticate(token)
+
+
+def required_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:
+    """The authenticated caller; 401 without credentials."""
+    if caller is None:
+        raise Unauthenticated("this route needs an API key: 'Authorization: Bearer bpl_<id>_<secret>'")
+    return caller
+
+
+MaybeCaller = Annotated[Caller | None, Depends(optional_caller)]
+AuthCaller = Annotated[Caller, Depends(required_caller)]
+
+
+def caller_with(*roles: ApiRole) -> Callable[[Caller], Caller]:
+    """A dependency: the authenticated caller, 403 unless it holds one of ``roles``."""
+
+    def dependency(caller: AuthCaller) -> Caller:
+        require_role(caller, *roles)
+        return caller
+
+    return dependency
+
+
+AdminCaller = Annotated[Caller, Depends(caller_with(ApiRole.ADMIN))]
+IssuerCaller = Annotated[Caller, Depends(caller_with(ApiRole.ISSUER))]
+InspectorCaller = Annotated[Caller, Depends(caller_with(ApiRole.INSPECTOR))]
+RepurposerCaller = Annotated[Caller, Depends(caller_with(ApiRole.REPURPOSER))]
+RecyclerCaller = Annotated[Caller, Depends(caller_with(ApiRole.RECYCLER))]
+AuditCaller = Annotated[Caller, Depends(caller_with(ApiRole.AUDITOR, ApiRole.AUTHORITY))]
+
+
+def acting_account(caller: AuthCaller, services: ServicesDep) -> str:
+    """The on-chain account the service signs with for the caller (403 if it holds no key for them)."""
+    return services.client_for(caller).account
+
+
+ActingAccount = Annotated[str, Depends(acting_account)]
+
+
+# -- path parameters -------------------------------------------------------------------------------------
+
+PassportIdPath = Annotated[
+    str,
+    Path(
+        description="The passport's UUID (or urn:uuid:…).", examples=["6f1c2a4e-8b3d-4c1e-9a7f-2d5b8e0c4a11"]
+    ),
+]
+AccountPath = Annotated[str, Path(description="The business's account (20-byte 0x-hex address).")]
+
+
+def passport_uuid(passport_id: PassportIdPath) -> uuid.UUID:
+    """The path's passport id; ``InvalidIdentifier`` (400) if it is not one."""
+    return parse_passport_id(passport_id)
+
+
+def business_account(account: AccountPath) -> str:
+    """The path's business account, checksummed; ``InvalidIdentifier`` (400) if it is not an address."""
+    return checksum_address(account, "business account")
+
+
+def record_digest(record_digest: str) -> bytes:
+    """The path's 0x-hex record digest; ``InvalidIdentifier`` (400) if it is not 32 bytes."""
+    return parse_bytes32(record_digest, "record digest")
+
+
+PassportId = Annotated[uuid.UUID, Depends(passport_uuid)]
+BusinessAccount = Annotated[str, Depends(business_account)]
+RecordDigest = Annotated[bytes, Depends(record_digest)]
+
+
+# -- the passport a route acts on --------------------------------------------------------------------------
+
+
+def existing_record(pid: PassportId, services: ServicesDep) -> PassportRecord:
+    """The passport's on-chain record; 404 if the ledger has no such passport."""
+    record = services.reader.get_passport(passport_id_bytes32(pid))
+    if record is None:
+        raise NotFound(f"no passport {pid} on the ledger")
+    return record
+
+
+ExistingRecord = Annotated[PassportRecord, Depends(existing_record)]
+
+
+def require_open(record: PassportRecord, pid: uuid.UUID) -> None:
+    """409 for a superseded or recycled passport: the ledger accepts no further writes to it."""
+    if record.is_closed:
+        raise Conflict(f"passport {pid} is closed ({record.status.name}); it accepts no further versions")
+
+
+def open_record(pid: PassportId, record: ExistingRecord) -> PassportRecord:
+    """The record of a passport that still takes versions; 409 for a superseded or recycled one."""
+    require_open(record, pid)
+    return record
+
+
+OpenRecord = Annotated[PassportRecord, Depends(open_record)]
+
+
+def held_record(record: ExistingRecord, account: ActingAccount) -> PassportRecord:
+    """The record of a passport the caller holds custody of; 403 otherwise."""
+    require_custodian(account, record)
+    return record
+
+
+HeldRecord = Annotated[PassportRecord, Depends(held_record)]
+
+
+def held_open_record(pid: PassportId, record: HeldRecord) -> PassportRecord:
+    """A passport the caller holds (403 first) and that still takes versions (409)."""
+    require_open(record, pid)
+    return record
+
+
+HeldOpenRecord = Annotated[PassportRecord, Depends(held_open_record)]
+
+
+def readable_tiers(
+    caller: MaybeCaller, pid: PassportId, record: ExistingRecord, services: ServicesDep
+) -> frozenset[AccessTier]:
+    """The tiers of the passport the caller may read (see ``api.access``)."""
+    return tiers_for(services, caller, pid, record)
+
+
+ReadableTiers = Annotated[frozenset[AccessTier], Depends(readable_tiers)]
