@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from passport.chain.records import LifecycleStatus
+from passport.model import LifecycleStatus
 from passport.model.carbon import CarbonFootprint
 from passport.model.circularity import (
     Circularity,

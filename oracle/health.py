@@ -45,7 +45,7 @@ from oracle.readings import (
     parse_reading,
 )
 from passport.canonical import canonical_json, parse_canonical_object
-from passport.chain.records import AnchorKind
+from passport.model import AnchorKind
 
 BatteryCategory = Literal["ev", "lmt", "industrial", "stationary"]
 Grade = Literal["reuse_or_remanufacture", "repurpose", "recycle"]

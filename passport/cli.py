@@ -31,7 +31,7 @@ from rich.table import Table
 
 from passport.bundle import load_bundle
 from passport.chain.protocol import ChainClient
-from passport.chain.records import BusinessKind, BusinessRecord, TxReceipt
+from passport.chain.records import BusinessRecord, TxReceipt
 from passport.errors import DocumentValidationError, InvalidIdentifier, PassportError, VerificationError
 from passport.ids import (
     ZERO32,
@@ -42,6 +42,7 @@ from passport.ids import (
     validate_battery_id,
 )
 from passport.ledger import open_ledger
+from passport.model import BusinessKind
 from passport.model.access import AccessTier
 from passport.sections import TIER_ORDER
 from passport.settings import Settings

@@ -39,9 +39,10 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from passport.bundle import BUNDLE_FORMAT, VerificationBundle, load_bundle
 from passport.canonical import canonical_json
 from passport.chain.protocol import ChainClient
-from passport.chain.records import LifecycleStatus, PassportRecord
+from passport.chain.records import PassportRecord
 from passport.errors import PassportError
 from passport.ids import ZERO32
+from passport.model import LifecycleStatus
 from passport.sections import PUBLIC_TIER, Manifest, parse_section_document, unhex0x
 from passport.signing import PassportVersion, checksum_address, recover_passport_version_signer
 from passport.store import cid_digest, cid_of

@@ -16,8 +16,9 @@ from api.access import AuthCaller, require_role
 from api.auth import ApiRole
 from api.errors import Conflict, NotFound
 from api.services import Services, get_services
-from passport.chain.records import BusinessKind, BusinessRecord
+from passport.chain.records import BusinessRecord
 from passport.ids import parse_bytes32
+from passport.model import BusinessKind
 from passport.signing import checksum_address
 
 router = APIRouter(tags=["businesses"])

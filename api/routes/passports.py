@@ -19,9 +19,9 @@ from api.auth import ApiRole, Caller
 from api.errors import ApiError, Conflict, NotFound
 from api.services import Services, get_services
 from api.web.views import bundle_path, page_path
-from passport.chain.records import LifecycleStatus, PassportRecord
+from passport.chain.records import PassportRecord
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
-from passport.model import AccessTier, BatteryPassport
+from passport.model import AccessTier, BatteryPassport, LifecycleStatus
 from passport.service.results import IssuedVersion, VersionInfo
 from passport.verify import VerificationReport
 

@@ -58,11 +58,12 @@ from oracle.merkle import keccak256
 from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
 from passport.audit import EventQuery, IndexFollower, SqliteAuditIndex
 from passport.audit.follower import FollowerConfig
-from passport.chain import BusinessKind, LifecycleStatus, Role, TxReceipt, Web3ChainClient
+from passport.chain import Role, TxReceipt, Web3ChainClient
 from passport.chain.deploy import deploy_registry
 from passport.chain.keystore import Keystore, keystore_password
 from passport.envelope import KeyRing
 from passport.ids import passport_id_bytes32
+from passport.model import BusinessKind, LifecycleStatus
 from passport.model.materials import Chemistry
 from passport.model.passport import BatteryPassport
 from passport.service import PassportService, VersionLog
