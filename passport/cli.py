@@ -403,10 +403,10 @@ SYNC_STEP = 2000
 def _synced_index(settings: Settings, chain: ChainClient) -> SqliteAuditIndex:
     """The service's audit index (``index_path``), caught up with the chain's confirmed head."""
     from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
-    from passport.chain.deployment import load_manifest
+    from passport.chain.deployment import load_deployment
 
     try:
-        manifest = load_manifest(settings)
+        manifest = load_deployment(settings)
         index = SqliteAuditIndex(index_path(settings))
     except PassportError as exc:
         _ledger_failure(exc)

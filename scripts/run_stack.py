@@ -36,7 +36,7 @@ from api.services import journal_path
 from devtools.localchain import LocalChainNode, local_chain
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.journal import Journal
-from passport.chain.deployment import DeploymentManifest, deploy, load_manifest
+from passport.chain.deployment import DeploymentManifest, deploy, load_deployment
 from passport.chain.keystore import Keystore
 from passport.chain.web3_client import Web3ChainClient
 from passport.errors import PassportError
@@ -129,7 +129,7 @@ class DemoService:
 
     def start(self) -> None:
         self.demo = ensure_demo(self.settings)
-        self.registry = load_manifest(self.settings).registry_address
+        self.registry = load_deployment(self.settings).registry_address
 
     def stop(self) -> None:
         """Nothing to undo: the demo lives on the chain and under ``data_dir``."""
@@ -176,7 +176,7 @@ class AnchoringWorkerService:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        manifest = load_manifest(self.settings)
+        manifest = load_deployment(self.settings)
         key = Keystore.from_settings(self.settings).private_key(ORACLE)
         chain = Web3ChainClient.from_rpc(self.rpc_url, key, manifest.registry_address, settings=self.settings)
         self.account = chain.account

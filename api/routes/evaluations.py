@@ -27,11 +27,17 @@ from api.routes.passports import (
     require_open,
 )
 from api.services import Services, get_services
-from oracle.health import Grade, GradingPolicy, HealthAssessment, RatedValues, evaluate_from_journal
+from oracle.health import (
+    GRADED_CATEGORIES,
+    Grade,
+    GradingPolicy,
+    HealthAssessment,
+    RatedValues,
+    evaluate_from_journal,
+)
 from passport.ids import passport_id_bytes32
 from passport.model import (
     AccessTier,
-    BatteryCategory,
     BatteryPassport,
     EvaluationGrade,
     Organisation,
@@ -43,11 +49,6 @@ router = APIRouter(tags=["evaluations"])
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
-_CATEGORIES = {
-    BatteryCategory.EV: "ev",
-    BatteryCategory.LMT: "lmt",
-    BatteryCategory.INDUSTRIAL: "industrial",
-}
 _ROUTES: dict[Grade, SecondLifeRoute] = {
     "reuse_or_remanufacture": SecondLifeRoute.REUSE,
     "repurpose": SecondLifeRoute.REPURPOSE,
@@ -77,10 +78,10 @@ class EvaluationPublic(BaseModel):
 
 def rated_values(passport: BatteryPassport) -> RatedValues:
     """The beginning-of-life figures ``oracle.health`` grades against, from the passport's public data."""
-    category = _CATEGORIES.get(passport.general.category)
-    if category is None:
+    category = passport.general.category
+    if category not in GRADED_CATEGORIES:
         raise ApiError(
-            f"{passport.general.category.value} batteries are not graded",
+            f"{category.value} batteries are not graded",
             status=422,
             title="Cannot evaluate",
             errors=[{"field": "general.category", "reason": "must be EV, LMT or industrial"}],

@@ -63,7 +63,7 @@ from passport.chain.deploy import deploy_registry
 from passport.chain.keystore import Keystore, keystore_password
 from passport.envelope import KeyRing
 from passport.ids import passport_id_bytes32
-from passport.model import BusinessKind, LifecycleStatus
+from passport.model import BatteryCategory, BusinessKind, LifecycleStatus
 from passport.model.materials import Chemistry
 from passport.model.passport import BatteryPassport
 from passport.service import PassportService, VersionLog
@@ -275,7 +275,7 @@ def pack_passport(
 
 def rated_values(spec: PackSpec) -> RatedValues:
     return RatedValues(
-        category="ev",
+        category=BatteryCategory.EV,
         rated_capacity_ah=spec.capacity_ah,
         initial_internal_resistance_mohm=spec.resistance_mohm,
     )
