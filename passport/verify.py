@@ -314,7 +314,7 @@ def _cid_digest_or_none(cid: str) -> bytes | None:
 
 
 class _ChainFailed(Exception):
-    """Carries a chain error's message out of one check so the others can still run."""
+    """Raised when one check's chain read fails; carries the message out so the other checks still run."""
 
 
 def _ask(call: Callable[[], T]) -> T:

@@ -45,6 +45,7 @@ from passport.store import open_store
 from scripts._console import configure_logging
 from scripts.demo import Demo, base_url, ensure_demo
 from scripts.deploy import describe
+from scripts.errors import StackError
 
 log = logging.getLogger("scripts.run_stack")
 
@@ -110,10 +111,6 @@ class DeploymentService:
         if self.manifest is None:
             return []
         return [*describe(self.manifest), f"manifest:  {self.settings.deployment_manifest}"]
-
-
-class StackError(RuntimeError):
-    """Raised when a service of the stack cannot start (a busy port, an API that failed its startup)."""
 
 
 class DemoService:
@@ -381,7 +378,7 @@ class ShutdownSignal:
         while not self._event.wait(timeout=1.0):  # a timeout keeps the main thread responsive to signals
             pass
         if self.received is None:  # unreachable: set before the event
-            raise RuntimeError("shutdown event without a signal")
+            raise StackError("shutdown event without a signal")
         return self.received
 
 

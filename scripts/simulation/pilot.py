@@ -69,6 +69,7 @@ from passport.model.passport import BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
 from passport.store import EmbeddedStore
+from scripts.errors import PilotError
 from scripts.simulation.fleet import (
     CHEMISTRIES,
     PACKS,
@@ -115,10 +116,6 @@ _CUSTODY_OFFER_S: Final = 7 * 86400
 
 ProgressHook = Callable[[str, int, int], None]
 """``(stage, done, total)``: called as a stage advances (the CLI draws a progress bar from it)."""
-
-
-class PilotError(RuntimeError):
-    """Raised when the pilot cannot go on: a reading refused, an anchor stuck, a check failing."""
 
 
 @dataclass(frozen=True, slots=True)

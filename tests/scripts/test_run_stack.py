@@ -28,6 +28,7 @@ from passport.chain.deployment import load_deployment
 from passport.settings import Settings
 from scripts import localchain as localchain_script
 from scripts.demo import api_keys_env_path, device_key_path, load_demo, signed_demo_upload
+from scripts.errors import StackError
 from scripts.run_stack import (
     AnchoringWorkerService,
     ApiService,
@@ -36,7 +37,6 @@ from scripts.run_stack import (
     LocalChainService,
     ShutdownSignal,
     Stack,
-    StackError,
     services,
     stack_settings,
 )
