@@ -1,0 +1,1 @@
+"""The command-line interface (``passport`` and its command groups)."""
