@@ -33,10 +33,11 @@ run: install ## Start the local chain, deploy the ledger and serve the stack (Ct
 test: install lint ## Lint, type-check and run the whole test suite (slow suites included)
 	$(UV) run pytest
 
-lint: .venv/.installed ## ruff + mypy --strict
+lint: .venv/.installed ## ruff + mypy --strict + import contracts (lint-imports)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+	$(UV) run lint-imports
 
 format: .venv/.installed ## Apply ruff's formatting and safe fixes
 	$(UV) run ruff format .
@@ -49,4 +50,4 @@ gas: install ## Print the per-function gas report
 	$(UV) run python -m scripts.gas_report
 
 clean: ## Remove local chain data, stores and caches (keeps installs)
-	rm -rf .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .data .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -120,13 +120,6 @@ class ApiKeyStore:
         assert caller is not None
         return caller
 
-    def add_owned_battery(self, name: str, battery_id: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO owned_batteries(participant, battery_id) VALUES (?, ?)",
-                (name, battery_id),
-            )
-
     def participant(self, name: str) -> Caller | None:
         with self._lock:
             row = self._db.execute(

@@ -76,13 +76,6 @@ class Conflict(ApiError):
     title = "Conflict"
 
 
-class PayloadTooLarge(ApiError):
-    """Raised when a request body exceeds the route's size limit."""
-
-    status = 413
-    title = "Payload too large"
-
-
 def problem(
     status: int,
     title: str,

@@ -66,4 +66,4 @@ class BodySizeLimit:
 
 
 class _TooLarge(Exception):
-    """Raised inside the middleware when the streamed body passes the limit."""
+    """Raised when a streamed request body passes the limit (caught inside the middleware)."""

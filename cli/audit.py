@@ -1,6 +1,6 @@
 """``passport audit``: the audit index of ledger events, queried and exported (the API's ``/audit``).
 
-The index is the service's own (``index_path`` under ``PASSPORT_DATA_DIR``) and is caught up with the
+The index is the service's own (``Settings.audit_index_path``) and is caught up with the
 chain before every query; ``synced_index`` is shared with ``passport custody history``.
 """
 
@@ -32,12 +32,12 @@ SYNC_STEP = 2000
 
 def synced_index(session: Session, chain: ChainClient) -> SqliteAuditIndex:
     """The service's audit index, caught up with the chain's confirmed head (the caller closes it)."""
-    from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, index_path
+    from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
 
     settings = session.settings
     start_block = session.ledger().deployment.deploy_block_number
     with reported():
-        index = SqliteAuditIndex(index_path(settings))
+        index = SqliteAuditIndex(settings.audit_index_path)
     follower = IndexFollower(index, FollowerConfig.from_settings(settings, start_block=start_block))
     try:
         _sync(follower, chain)

@@ -15,7 +15,8 @@ from cli import arguments
 from cli.arguments import AccountArg, as_option
 from cli.output import EXIT_INVALID, JsonOption, die, emit, receipt_fields, reported
 from cli.session import Session
-from passport.chain.records import BusinessKind, BusinessRecord
+from passport.chain.records import BusinessRecord
+from passport.model import BusinessKind
 
 app = typer.Typer(
     help="The registry of used-battery businesses (register, suspend, reinstate: ledger admin).",

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from devtools.errors import CompilerError, ToolchainError
 from devtools.localnodes import find_node_modules
-from passport.errors import CompilerError, ToolchainError
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from typing import Any, Final, Self
 
 import httpx
 
+from devtools.errors import NodeProcessError, ToolchainError
 from devtools.localnodes import ManagedProcess, find_node_modules, free_port, node_tool
-from passport.errors import NodeProcessError, ToolchainError
 
 JSIPFS: Final = ".bin/jsipfs"
 # ipfs-repo's lock (proper-lockfile): the holder touches it every 10 s; untouched for 20 s, it is stale.

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
+from devtools.errors import NodeProcessError, UnsafeBinding
 from devtools.localnodes import ManagedProcess, node_tool
 from passport.chain.jsonrpc import json_rpc
-from passport.errors import ChainError, ChainUnavailable, ConfigError, NodeProcessError
+from passport.errors import ChainError, ChainUnavailable
 from passport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class LocalChainNode(ABC):
     ) -> None:
         if host not in _LOOPBACK:
             # The node's RPC can set any balance and is unauthenticated: it must never listen publicly.
-            raise ConfigError(f"a managed local chain binds to loopback only, not {host!r}")
+            raise UnsafeBinding(f"a managed local chain binds to loopback only, not {host!r}")
         self.chain_dir = chain_dir
         self.host = host
         self.port = port

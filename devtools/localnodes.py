@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from passport.errors import NodeProcessError, ToolchainError
+from devtools.errors import NodeProcessError, ToolchainError
 from passport.processes import pid_alive, process_start_time
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from passport.chain.records import LifecycleStatus
+from devtools.errors import NoSamplePack
+from passport.model import LifecycleStatus
 from passport.model.carbon import CarbonFootprint
 from passport.model.circularity import (
     Circularity,
@@ -168,7 +169,7 @@ def sample_passport(
     """
     spec = _SPECS.get(chemistry)
     if spec is None:
-        raise ValueError(f"no sample pack for chemistry {chemistry.value}; choose NCM, NCA or LFP")
+        raise NoSamplePack(f"no sample pack for chemistry {chemistry.value}; choose NCM, NCA or LFP")
     pid = passport_id or uuid.uuid5(_SAMPLE_NAMESPACE, battery_id)
     manufacturer = Organisation(
         name="Hanbit Energy Solutions Co., Ltd.",

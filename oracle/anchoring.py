@@ -48,13 +48,14 @@ from oracle.merkle import MerkleTree, keccak256, verify_proof
 from oracle.readings import KIND_NAME, READING_ADAPTER, Reading
 from passport.canonical import canonical_json, parse_canonical_object
 from passport.chain.protocol import ChainClient
-from passport.chain.records import AnchorKind, AnchorRecord
+from passport.chain.records import AnchorRecord
 from passport.errors import (
     ChainUnavailable,
     ContractRevert,
     StoreUnavailable,
     TransactionFailed,
 )
+from passport.model import AnchorKind
 from passport.settings import Settings
 from passport.store.cid import cid_digest
 from passport.store.protocol import ContentStore

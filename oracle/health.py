@@ -2,13 +2,14 @@
 
 State of health (SoH), by battery category (EU 2023/1542 Art. 14 and Annex VII):
 
-* ``ev`` — **SOCE**, the state of certified energy the BMS reports (Annex VII, Part B): the pack's
+* ``EV`` — **SOCE**, the state of certified energy the BMS reports (Annex VII, Part B): the pack's
   usable energy now over its certified energy when new.
-* ``lmt`` / ``industrial`` / ``stationary`` — Annex VII, Part A lists remaining capacity, power fade
-  and internal-resistance increase. We combine them as ``SoH = min(capacity retention, power
-  retention)``: ``capacity retention = C / C_BOL``; ``power retention = R_BOL / R``, because within
-  fixed voltage limits the deliverable power scales with 1/R. Taking the minimum grades a battery by
-  its weakest dimension, which is what limits a second life.
+* ``LMT`` / ``industrial`` (stationary storage included) — Annex VII, Part A lists remaining
+  capacity, power fade and internal-resistance increase. We combine them as
+  ``SoH = min(capacity retention, power retention)``: ``capacity retention = C / C_BOL``;
+  ``power retention = R_BOL / R``, because within fixed voltage limits the deliverable power scales
+  with 1/R. Taking the minimum grades a battery by its weakest dimension, which is what limits a
+  second life.
 
 Alongside SoH every assessment reports capacity fade ``1 - C/C_BOL`` and resistance increase
 ``R/R_BOL - 1``.
@@ -32,7 +33,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from oracle.errors import InsufficientData
 from oracle.journal import Journal
@@ -45,9 +46,12 @@ from oracle.readings import (
     parse_reading,
 )
 from passport.canonical import canonical_json, parse_canonical_object
-from passport.chain.records import AnchorKind
+from passport.model import AnchorKind, BatteryCategory
 
-BatteryCategory = Literal["ev", "lmt", "industrial", "stationary"]
+# Annex VII's state-of-health parameters are defined for these categories only (Art. 14).
+GRADED_CATEGORIES: frozenset[BatteryCategory] = frozenset(
+    {BatteryCategory.EV, BatteryCategory.LMT, BatteryCategory.INDUSTRIAL}
+)
 Grade = Literal["reuse_or_remanufacture", "repurpose", "recycle"]
 Method = Literal["soce", "annex-vii-min-capacity-power"]
 
@@ -66,6 +70,13 @@ class RatedValues(BaseModel):
     category: BatteryCategory
     rated_capacity_ah: float = Field(gt=0, le=2000)
     initial_internal_resistance_mohm: float = Field(gt=0, le=5000)
+
+    @field_validator("category")
+    @classmethod
+    def _graded(cls, category: BatteryCategory) -> BatteryCategory:
+        if category not in GRADED_CATEGORIES:
+            raise ValueError(f"{category.value} batteries are not graded: must be EV, LMT or industrial")
+        return category
 
 
 class GradingPolicy(BaseModel):
@@ -167,7 +178,7 @@ def evaluate_health(
         diagnostics.internal_resistance_mohm / rated.initial_internal_resistance_mohm - 1
     )
     method: Method
-    if rated.category == "ev":
+    if rated.category is BatteryCategory.EV:
         method, soh = "soce", diagnostics.soce_pct
         uncertainty = policy.soce_uncertainty_pct
     else:

@@ -36,8 +36,8 @@ from eth_utils.address import is_address, to_checksum_address
 
 from oracle.devices import DeviceRecord, validate_device_id
 from oracle.errors import BatchStateError, DeviceAlreadyRegistered, JournalError, RecordNotFound
-from passport.chain.records import AnchorKind
 from passport.ids import validate_battery_id
+from passport.model import AnchorKind
 from passport.settings import Settings
 
 BatchState = Literal["open", "stored", "sent", "anchored", "confirmed"]

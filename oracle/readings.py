@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from oracle.errors import ReadingRejected
-from passport.chain.records import AnchorKind
+from passport.model import AnchorKind
 
 # Earliest plausible timestamp: before the pilot's devices existed, a reading's clock is unset/corrupt.
 _EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)

@@ -16,8 +16,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from passport.canonical import parse_json
-from passport.chain.records import LifecycleStatus, TxReceipt
+from passport.chain.records import TxReceipt
 from passport.errors import CanonicalJsonError, InvalidIdentifier, VerificationError
+from passport.model import LifecycleStatus
 from passport.sections import CommittedPassport, hex0x, unhex0x
 from passport.signing import SIGNATURE_BYTES, PassportDomain, PassportVersion, checksum_address
 

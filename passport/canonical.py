@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
 from typing import Any, NoReturn, cast
 
 import rfc8785
@@ -157,10 +156,3 @@ def parse_canonical_object(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         _fail("$", f"expected a JSON object, got {type(value).__name__}")
     return value
-
-
-def as_json_object(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A plain ``dict`` copy of a mapping (JCS accepts only ``dict``), checked to be canonical-able."""
-    result = dict(value)
-    canonical_json(result)
-    return result

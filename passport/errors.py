@@ -1,8 +1,9 @@
 """The passport package's exceptions: one root, one branch per subsystem.
 
-Errors raised by web3, eth-tester, httpx or the solc toolchain are translated into these at the one
-boundary where they enter (the chain client, the IPFS client, the compiler wrapper), so callers only
-ever catch ``PassportError`` and its subclasses.
+Errors raised by web3, eth-tester or httpx are translated into these at the one boundary where they
+enter (the chain client, the IPFS client), so callers only ever catch ``PassportError`` and its
+subclasses. The development tools' errors (solc, local nodes) live in ``devtools.errors``, under
+``DevToolsError``, itself a ``PassportError``.
 """
 
 from __future__ import annotations
@@ -114,21 +115,6 @@ class DeploymentError(ChainError):
 
 class KeystoreError(ChainError):
     """Raised when the local keystore cannot be created, unlocked or read."""
-
-
-# -- toolchain -----------------------------------------------------------------------------------
-
-
-class ToolchainError(PassportError):
-    """Raised when a build or local-node tool (solc, ganache, anvil, js-ipfs) is missing or fails."""
-
-
-class CompilerError(ToolchainError):
-    """Raised when the Solidity compiler is unavailable or reports errors."""
-
-
-class NodeProcessError(ToolchainError):
-    """Raised when a managed local node cannot be started, becomes unready, or cannot be stopped."""
 
 
 # -- audit index ---------------------------------------------------------------------------------

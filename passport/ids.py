@@ -35,11 +35,6 @@ def battery_id_hash(battery_id: str) -> bytes:
     return keccak(_BATTERY_ID_DOMAIN + validate_battery_id(battery_id).encode())
 
 
-def new_passport_id() -> uuid.UUID:
-    """A fresh passport id (UUIDv4), distinct from the battery id as Annex XIII requires."""
-    return uuid.uuid4()
-
-
 def parse_passport_id(value: str | uuid.UUID | bytes) -> uuid.UUID:
     """Parse a passport id from ``urn:uuid:…``, a plain UUID string, a UUID, or its bytes32 form."""
     if isinstance(value, uuid.UUID):

@@ -123,11 +123,11 @@ def open_ledger(settings: Settings, *, extra_trusted: Sequence[str] = ()) -> Led
     the manifest lists. Raises ``DeploymentError`` when nothing is deployed or the node serves another
     chain, ``ChainUnavailable`` when the node does not answer.
     """
-    from passport.chain.deployment import load_manifest
+    from passport.chain.deployment import load_deployment
     from passport.chain.keystore import Keystore
     from passport.chain.web3_client import Web3ChainClient
 
-    deployment = load_manifest(settings)
+    deployment = load_deployment(settings)
     reader = Web3ChainClient.from_rpc(
         settings.effective_rpc_url, secrets.token_bytes(32), deployment.registry_address, settings=settings
     )

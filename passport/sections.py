@@ -34,7 +34,6 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from passport.canonical import canonical_json, parse_canonical_object
-from passport.chain.records import LifecycleStatus
 from passport.envelope import ALGORITHM, RESTRICTED_TIERS, KeyRing, SealedSection, open_section, seal_section
 from passport.errors import (
     ContentIntegrityError,
@@ -45,6 +44,7 @@ from passport.errors import (
     KeyNotAvailable,
 )
 from passport.ids import ZERO32, parse_bytes32, parse_passport_id, passport_id_bytes32
+from passport.model import LifecycleStatus
 from passport.model.access import AccessTier, SectionsInput
 from passport.model.passport import DOCUMENT_SCHEMA
 from passport.signing import PassportVersion

@@ -25,9 +25,9 @@ from eth_keys.exceptions import BadSignature
 from eth_utils.address import is_checksum_address, to_checksum_address
 from eth_utils.crypto import keccak
 
-from passport.chain.records import LifecycleStatus
 from passport.errors import InvalidIdentifier, SignatureError
 from passport.ids import ZERO32
+from passport.model import LifecycleStatus
 
 DOMAIN_NAME = "BatteryPassportRegistry"
 DOMAIN_VERSION = "1"

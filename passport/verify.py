@@ -44,9 +44,10 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from passport.bundle import BUNDLE_FORMAT, VerificationBundle, load_bundle
 from passport.canonical import canonical_json
 from passport.chain.protocol import ChainClient
-from passport.chain.records import LifecycleStatus, PassportRecord
+from passport.chain.records import PassportRecord
 from passport.errors import PassportError
 from passport.ids import ZERO32, parse_passport_id
+from passport.model import LifecycleStatus
 from passport.sections import PUBLIC_TIER, Manifest, parse_section_document, unhex0x
 from passport.signing import PassportVersion, checksum_address, recover_passport_version_signer
 from passport.store import cid_digest, cid_of
@@ -374,7 +375,7 @@ def _cid_digest_or_none(cid: str) -> bytes | None:
 
 
 class _ChainFailed(Exception):
-    """Carries a chain error's message out of one check so the others can still run."""
+    """Raised when one check's chain read fails; carries the message out so the other checks still run."""
 
 
 def _ask(call: Callable[[], T]) -> T:

@@ -89,6 +89,7 @@ from passport.chain import Role, Web3ChainClient, deploy_registry
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
 from scripts._console import configure_logging
+from scripts.errors import BenchmarkError
 
 log = logging.getLogger("scripts.bench_oracle")
 
@@ -372,7 +373,7 @@ def _advance_all(
         for batch in journal.batches((state,)):
             moved = anchorer.step(batch)
             if moved.state == batch.state:
-                raise RuntimeError(f"batch {batch.id} did not leave {state}: {moved.last_error}")
+                raise BenchmarkError(f"batch {batch.id} did not leave {state}: {moved.last_error}")
 
 
 def run_pipeline(
@@ -407,7 +408,7 @@ def run_pipeline(
             for i in range(0, len(uploads), group):
                 for ack in ingestor.ingest_many(uploads[i : i + group]):
                     if ack.status != "accepted" or ack.rejected:
-                        raise RuntimeError(f"upload {ack.device_id}#{ack.seq} not fully accepted: {ack}")
+                        raise BenchmarkError(f"upload {ack.device_id}#{ack.seq} not fully accepted: {ack}")
                     record_ids.extend(a.record_id for a in ack.accepted)
         with _stage(times, "seal"):
             anchorer.seal(force=True)
@@ -429,9 +430,9 @@ def run_pipeline(
         # -- not timed: checks and figures ----------------------------------------------------------
         batches = journal.batches()
         if len(record_ids) != measured or journal.pending():
-            raise RuntimeError(f"{len(record_ids)} of {measured} records journaled, or some still pending")
+            raise BenchmarkError(f"{len(record_ids)} of {measured} records journaled, or some still pending")
         if any(b.state != "confirmed" for b in batches) or sum(b.record_count for b in batches) != measured:
-            raise RuntimeError("not every record is in a confirmed batch")
+            raise BenchmarkError("not every record is in a confirmed batch")
         w3 = ledger.oracle.w3
         gas_of = {
             b.id: int(w3.eth.get_transaction_receipt(HexBytes(b.tx_hash))["gasUsed"])
@@ -719,6 +720,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the node was stopped", file=sys.stderr)
         return 130
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
     for result in results:

@@ -40,10 +40,10 @@ from devtools.samples import sample_passport
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.journal import Journal
 from passport.chain.keystore import Keystore
-from passport.chain.records import BusinessKind
 from passport.errors import PassportError
 from passport.ids import passport_id_bytes32
 from passport.ledger import open_ledger
+from passport.model import BusinessKind
 from passport.service import PassportService
 from passport.settings import Settings
 from scripts._console import configure_logging

@@ -18,17 +18,9 @@ from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.types import Wei
 
 from devtools.localnodes import ManagedProcess, free_port, node_tool
-from passport.chain import (
-    AnchorKind,
-    BusinessKind,
-    LifecycleStatus,
-    Role,
-    TxReceipt,
-    Web3ChainClient,
-    connect,
-    deploy_registry,
-)
+from passport.chain import Role, TxReceipt, Web3ChainClient, connect, deploy_registry
 from passport.ids import ZERO32
+from passport.model import AnchorKind, BusinessKind, LifecycleStatus
 from passport.settings import Settings
 from passport.signing import PassportDomain, PassportVersion, sign_passport_version
 

@@ -36,7 +36,7 @@ from api.services import journal_path
 from devtools.localchain import LocalChainNode, local_chain
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.journal import Journal
-from passport.chain.deployment import DeploymentManifest, deploy, load_manifest
+from passport.chain.deployment import DeploymentManifest, deploy, load_deployment
 from passport.chain.keystore import Keystore
 from passport.chain.web3_client import Web3ChainClient
 from passport.errors import PassportError
@@ -45,6 +45,7 @@ from passport.store import open_store
 from scripts._console import configure_logging
 from scripts.demo import Demo, base_url, ensure_demo
 from scripts.deploy import describe
+from scripts.errors import StackError
 
 log = logging.getLogger("scripts.run_stack")
 
@@ -112,10 +113,6 @@ class DeploymentService:
         return [*describe(self.manifest), f"manifest:  {self.settings.deployment_manifest}"]
 
 
-class StackError(RuntimeError):
-    """Raised when a service of the stack cannot start (a busy port, an API that failed its startup)."""
-
-
 class DemoService:
     """The ready-made demo passport and its participants (``scripts.demo``): made once, then reused."""
 
@@ -129,7 +126,7 @@ class DemoService:
 
     def start(self) -> None:
         self.demo = ensure_demo(self.settings)
-        self.registry = load_manifest(self.settings).registry_address
+        self.registry = load_deployment(self.settings).registry_address
 
     def stop(self) -> None:
         """Nothing to undo: the demo lives on the chain and under ``data_dir``."""
@@ -176,7 +173,7 @@ class AnchoringWorkerService:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        manifest = load_manifest(self.settings)
+        manifest = load_deployment(self.settings)
         key = Keystore.from_settings(self.settings).private_key(ORACLE)
         chain = Web3ChainClient.from_rpc(self.rpc_url, key, manifest.registry_address, settings=self.settings)
         self.account = chain.account
@@ -381,7 +378,7 @@ class ShutdownSignal:
         while not self._event.wait(timeout=1.0):  # a timeout keeps the main thread responsive to signals
             pass
         if self.received is None:  # unreachable: set before the event
-            raise RuntimeError("shutdown event without a signal")
+            raise StackError("shutdown event without a signal")
         return self.received
 
 

@@ -21,11 +21,12 @@ from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.types import Wei
 
 from devtools.localnodes import ManagedProcess, free_port, node_tool
-from passport.chain import BusinessKind, LifecycleStatus, Role, TxReceipt
+from passport.chain import Role, TxReceipt
 from passport.chain.deploy import deploy_registry
 from passport.chain.web3_client import Web3ChainClient, connect
 from passport.errors import ContractRevert
 from passport.ids import ZERO32
+from passport.model import BusinessKind, LifecycleStatus
 from passport.settings import Settings
 from passport.signing import PassportDomain, PassportVersion, sign_passport_version
 

@@ -15,8 +15,9 @@ from api.deps import AdminCaller, BusinessAccount, ServicesDep
 from api.errors import Conflict, NotFound
 from api.schemas import Address
 from passport.chain.protocol import ChainClient
-from passport.chain.records import BusinessKind, BusinessRecord
+from passport.chain.records import BusinessRecord
 from passport.ids import parse_bytes32
+from passport.model import BusinessKind
 
 router = APIRouter(tags=["businesses"])
 

@@ -16,10 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import InspectorCaller, OpenRecord, PassportId, ReadableTiers, ServicesDep
 from api.errors import ApiError, Forbidden
 from api.schemas import PassportVersionPublic
-from oracle.health import Grade, GradingPolicy, HealthAssessment, RatedValues, evaluate_from_journal
+from oracle.health import (
+    GRADED_CATEGORIES,
+    Grade,
+    GradingPolicy,
+    HealthAssessment,
+    RatedValues,
+    evaluate_from_journal,
+)
 from passport.model import (
     AccessTier,
-    BatteryCategory,
     BatteryPassport,
     EvaluationGrade,
     Organisation,
@@ -29,11 +35,6 @@ from passport.model import (
 
 router = APIRouter(tags=["evaluations"])
 
-_CATEGORIES = {
-    BatteryCategory.EV: "ev",
-    BatteryCategory.LMT: "lmt",
-    BatteryCategory.INDUSTRIAL: "industrial",
-}
 _ROUTES: dict[Grade, SecondLifeRoute] = {
     "reuse_or_remanufacture": SecondLifeRoute.REUSE,
     "repurpose": SecondLifeRoute.REPURPOSE,
@@ -63,10 +64,10 @@ class EvaluationPublic(BaseModel):
 
 def rated_values(passport: BatteryPassport) -> RatedValues:
     """The beginning-of-life figures ``oracle.health`` grades against, from the passport's public data."""
-    category = _CATEGORIES.get(passport.general.category)
-    if category is None:
+    category = passport.general.category
+    if category not in GRADED_CATEGORIES:
         raise ApiError(
-            f"{passport.general.category.value} batteries are not graded",
+            f"{category.value} batteries are not graded",
             status=422,
             title="Cannot evaluate",
             errors=[{"field": "general.category", "reason": "must be EV, LMT or industrial"}],

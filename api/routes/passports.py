@@ -28,9 +28,9 @@ from api.deps import (
 )
 from api.errors import ApiError, Conflict
 from api.schemas import PassportVersionPublic
-from passport.chain.records import LifecycleStatus, PassportRecord
+from passport.chain.records import PassportRecord
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
-from passport.model import AccessTier, BatteryPassport
+from passport.model import AccessTier, BatteryPassport, LifecycleStatus
 from passport.service.results import VersionInfo
 from passport.verify import VerificationReport
 

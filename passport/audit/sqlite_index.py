@@ -366,9 +366,6 @@ class SqliteAuditIndex:
             )
         )
 
-    def event_count(self) -> int:
-        return int(self._read("SELECT count(*) FROM events")[0][0])
-
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every derived row (events, references, passports, event blocks), for comparing two indexes.
 

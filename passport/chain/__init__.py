@@ -1,16 +1,17 @@
-"""The on-chain ledger: the ``ChainClient`` boundary, its records, and its web3 implementation."""
+"""The on-chain ledger: the ``ChainClient`` boundary, its records, and its web3 implementation.
+
+The domain enums the records carry (``LifecycleStatus``, ``AnchorKind``, ``BusinessKind``) belong to
+``passport.model``; import them from there.
+"""
 
 from passport.chain.artifacts import ContractArtifact, load_artifact
 from passport.chain.deploy import deploy_registry
 from passport.chain.protocol import ChainClient
 from passport.chain.records import (
-    AnchorKind,
     AnchorRecord,
-    BusinessKind,
     BusinessRecord,
     CustodyOffer,
     LedgerEvent,
-    LifecycleStatus,
     PassportRecord,
     Role,
     TxReceipt,
@@ -18,15 +19,12 @@ from passport.chain.records import (
 from passport.chain.web3_client import Web3ChainClient, connect, role_id
 
 __all__ = [
-    "AnchorKind",
     "AnchorRecord",
-    "BusinessKind",
     "BusinessRecord",
     "ChainClient",
     "ContractArtifact",
     "CustodyOffer",
     "LedgerEvent",
-    "LifecycleStatus",
     "PassportRecord",
     "Role",
     "TxReceipt",

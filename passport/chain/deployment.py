@@ -2,7 +2,7 @@
 
 ``deploy()`` deploys ``BatteryPassportRegistry`` from the deployer's key (the keystore's ``admin``),
 grants each ledger role to its participants, and writes a ``DeploymentManifest`` (JSON at
-``Settings.deployment_manifest``) that the rest of the system reads with ``load_manifest()``.
+``Settings.deployment_manifest``) that the rest of the system reads with ``load_deployment()``.
 
 Running it again is a no-op while the manifest still describes the chain: same chain id, the deploy
 block still canonical, the registry's runtime code unchanged at its address, and the packaged
@@ -175,7 +175,7 @@ class DeploymentManifest(BaseModel):
 # -- reading and writing ---------------------------------------------------------------------------
 
 
-def load_manifest(source: Settings | Path) -> DeploymentManifest:
+def load_deployment(source: Settings | Path) -> DeploymentManifest:
     """The manifest at ``Settings.deployment_manifest`` (or a path); ``DeploymentError`` if it is unusable."""
     path = source.deployment_manifest if isinstance(source, Settings) else source
     try:
@@ -192,7 +192,7 @@ def load_manifest(source: Settings | Path) -> DeploymentManifest:
         raise DeploymentError(f"deployment manifest {path} is malformed: {exc}") from exc
 
 
-def write_manifest(manifest: DeploymentManifest, path: Path) -> None:
+def write_deployment(manifest: DeploymentManifest, path: Path) -> None:
     """Write the manifest atomically: readers see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -295,7 +295,7 @@ def deploy(
             raise DeploymentError("no deployer key or role grants")
         delay = DEFAULT_ADMIN_DELAY[settings.environment] if admin_delay is None else admin_delay
         manifest = _deploy(settings, url, deployer_key, deployer_name, role_grants, delay)
-        write_manifest(manifest, path)
+        write_deployment(manifest, path)
         log.info("deployment manifest written to %s", path)
         return manifest
 
@@ -305,7 +305,7 @@ def _existing(settings: Settings, url: str) -> DeploymentManifest | None:
     path = settings.deployment_manifest
     manifest: DeploymentManifest | None = None
     try:
-        manifest = load_manifest(path)
+        manifest = load_deployment(path)
         reason = stale_reason(manifest, url)
     except DeploymentError as exc:  # unreadable manifest; an unreachable chain (ChainError) propagates
         reason = str(exc)
@@ -390,7 +390,7 @@ __all__ = [
     "RoleGrant",
     "default_role_holders",
     "deploy",
-    "load_manifest",
+    "load_deployment",
     "stale_reason",
-    "write_manifest",
+    "write_deployment",
 ]

@@ -11,17 +11,15 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from passport.chain.records import (
-    AnchorKind,
     AnchorRecord,
-    BusinessKind,
     BusinessRecord,
     CustodyOffer,
     LedgerEvent,
-    LifecycleStatus,
     PassportRecord,
     Role,
     TxReceipt,
 )
+from passport.model.lifecycle import AnchorKind, BusinessKind, LifecycleStatus
 
 
 @runtime_checkable

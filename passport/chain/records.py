@@ -3,38 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, IntFlag
+from enum import IntEnum
 from typing import Any
 
-
-class LifecycleStatus(IntEnum):
-    """Battery status per EU 2023/1542 Annex XIII / DIN DKE SPEC 99100 (same order as the contract)."""
-
-    ORIGINAL = 0
-    REPURPOSED = 1
-    REUSED = 2
-    REMANUFACTURED = 3
-    WASTE = 4
-    RECYCLED = 5
-
-
-class AnchorKind(IntEnum):
-    """What a batch of anchored collection-device records holds (same order as the contract)."""
-
-    CHARGING = 0
-    SAFETY = 1
-    PARKING = 2
-    DIAGNOSTICS = 3
-
-
-class BusinessKind(IntFlag):
-    """Activities a registered used-battery business may carry out (a bitmask on-chain)."""
-
-    COLLECTOR = 1  # collection / transport / trading of used batteries
-    REUSER = 2
-    REPURPOSER = 4
-    REMANUFACTURER = 8
-    RECYCLER = 16
+from passport.model.lifecycle import AnchorKind, BusinessKind, LifecycleStatus
 
 
 class Role(IntEnum):

@@ -43,13 +43,10 @@ from web3.types import TxReceipt as Web3TxReceipt
 
 from passport.chain.artifacts import load_artifact
 from passport.chain.records import (
-    AnchorKind,
     AnchorRecord,
-    BusinessKind,
     BusinessRecord,
     CustodyOffer,
     LedgerEvent,
-    LifecycleStatus,
     PassportRecord,
     Role,
     TxReceipt,
@@ -62,6 +59,7 @@ from passport.errors import (
     PassportError,
     TransactionFailed,
 )
+from passport.model.lifecycle import AnchorKind, BusinessKind, LifecycleStatus
 from passport.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,6 @@ from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 from pydantic import ValidationError
 
-from passport.chain.records import LifecycleStatus
 from passport.errors import DocumentValidationError, InvalidIdentifier
 from passport.ids import parse_passport_id
 from passport.model import (
@@ -49,6 +48,7 @@ from passport.model import (
     Chemistry,
     ConcentrationUnit,
     DocumentRef,
+    LifecycleStatus,
     RecycledElement,
     WarrantyUnit,
 )

@@ -46,6 +46,7 @@ from passport.model.korea import (
     SafetyInspection,
     SecondLifeRoute,
 )
+from passport.model.lifecycle import AnchorKind, BusinessKind, LifecycleStatus
 from passport.model.materials import (
     ActiveMaterial,
     Chemistry,
@@ -81,9 +82,11 @@ __all__ = [
     "DOCUMENT_SCHEMA",
     "AccessTier",
     "ActiveMaterial",
+    "AnchorKind",
     "Authority",
     "BatteryCategory",
     "BatteryPassport",
+    "BusinessKind",
     "CarbonFootprint",
     "Chemistry",
     "Circularity",
@@ -110,6 +113,7 @@ __all__ = [
     "LabelSymbol",
     "LabelsAndConformity",
     "LegitimateInterest",
+    "LifecycleStatus",
     "MaterialComponent",
     "MaterialsAndComposition",
     "MeasurementMethod",

@@ -16,10 +16,10 @@ from pydantic import (
     model_validator,
 )
 
-from passport.chain.records import LifecycleStatus
 from passport.ids import validate_battery_id
 from passport.model._base import PassportModel
 from passport.model.access import LegitimateInterest, Public
+from passport.model.lifecycle import LifecycleStatus
 from passport.model.parties import Facility, Organisation
 from passport.model.units import Kilograms, Millimetres, Warranty
 

@@ -127,11 +127,6 @@ class HazardousSubstance(PassportModel):
     impact_documents: list[DocumentRef] = Field(default_factory=list)
     documentation: list[DocumentRef] = Field(default_factory=list)
 
-    @property
-    def cas_number(self) -> str | None:
-        """The substance's CAS number, if it carries one."""
-        return next((i.identifier for i in self.identifiers if i.scheme is IdentifierScheme.CAS), None)
-
 
 class MaterialComponent(PassportModel):
     """One line of the detailed composition: a material in a battery component."""

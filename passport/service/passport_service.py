@@ -26,7 +26,7 @@ from eth_account import Account
 
 from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
 from passport.chain.protocol import ChainClient
-from passport.chain.records import LifecycleStatus, PassportRecord, TxReceipt
+from passport.chain.records import PassportRecord, TxReceipt
 from passport.envelope import KeyRing
 from passport.errors import (
     ConfigError,
@@ -42,6 +42,7 @@ from passport.errors import (
     VersionNotRecorded,
 )
 from passport.ids import ZERO32, battery_id_hash, parse_passport_id, passport_id_bytes32
+from passport.model import LifecycleStatus
 from passport.model.access import AccessTier
 from passport.model.passport import BatteryPassport, PassportView
 from passport.sections import (

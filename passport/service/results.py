@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from passport.chain.records import LifecycleStatus, PassportRecord, TxReceipt
+from passport.chain.records import PassportRecord, TxReceipt
 from passport.ids import passport_id_bytes32
+from passport.model import LifecycleStatus
 from passport.model.access import AccessTier
 from passport.model.passport import BatteryPassport, PassportView
 from passport.sections import Manifest

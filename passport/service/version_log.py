@@ -31,8 +31,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
-from passport.chain.records import LifecycleStatus, TxReceipt
+from passport.chain.records import TxReceipt
 from passport.errors import VersionLogError
+from passport.model import LifecycleStatus
 from passport.settings import Settings
 
 SCHEMA_VERSION: Final = 1

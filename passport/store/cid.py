@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -47,16 +46,6 @@ class Cid:
     def __post_init__(self) -> None:
         if len(self.digest) != DIGEST_SIZE:
             raise InvalidCid(f"a sha2-256 digest has {DIGEST_SIZE} bytes, not {len(self.digest)}")
-
-    @classmethod
-    def of_block(cls, codec: Codec, block: bytes | memoryview) -> Cid:
-        """The CID of one block's bytes (not of a file: see ``passport.store.unixfs.cid_of``)."""
-        return cls(codec, hashlib.sha256(block).digest())
-
-    @classmethod
-    def parse(cls, text: str) -> Cid:
-        """Parse the canonical text form; raise ``InvalidCid`` (a ``ValueError``) for anything else."""
-        return parse_cid(text)
 
     @classmethod
     def from_bytes(cls, binary: bytes) -> Cid:

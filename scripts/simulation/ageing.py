@@ -95,8 +95,6 @@ DC_CYCLE_FACTOR: Final = 0.35
 # Digitised OCV of the Schmalstieg/Ecker NMC cell (Schmalstieg 2014 Fig. 1), SoC 0..1 in 10 % steps.
 _SOC_GRID: Final = np.linspace(0.0, 1.0, 11)
 _NCM_OCV: Final = np.array([3.331, 3.490, 3.577, 3.627, 3.660, 3.697, 3.757, 3.866, 3.964, 4.073, 4.162])
-# A generic LFP/graphite OCV: the long 3.3 V plateau with steep ends.
-_LFP_OCV: Final = np.array([2.90, 3.20, 3.25, 3.28, 3.29, 3.30, 3.31, 3.32, 3.33, 3.34, 3.45])
 
 INITIAL_MARGIN: Final = 1.02  # a new pack measures ~2 % above its rated capacity
 GROUP_CAPACITY_SIGMA: Final = 0.003
@@ -107,10 +105,6 @@ DEFECT_RATE_FACTOR: Final = 3.0
 
 def ncm_ocv(soc: FloatArray) -> FloatArray:
     return np.asarray(np.interp(soc, _SOC_GRID, _NCM_OCV), dtype=np.float64)
-
-
-def lfp_ocv(soc: FloatArray) -> FloatArray:
-    return np.asarray(np.interp(soc, _SOC_GRID, _LFP_OCV), dtype=np.float64)
 
 
 def kelvin(celsius: FloatArray | float) -> FloatArray:

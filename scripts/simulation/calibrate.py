@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,13 +264,12 @@ def _plot(
     plt.close(fig)
 
 
-def main() -> None:
+def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = run(Path("docs"))
     log.info("%s", json.dumps(result, indent=2))
-    if not math.isfinite(result["runtime_s"]):
-        raise SystemExit(1)
+    return 0 if math.isfinite(result["runtime_s"]) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -58,16 +58,18 @@ from oracle.merkle import keccak256
 from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
 from passport.audit import EventQuery, IndexFollower, SqliteAuditIndex
 from passport.audit.follower import FollowerConfig
-from passport.chain import BusinessKind, LifecycleStatus, Role, TxReceipt, Web3ChainClient
+from passport.chain import Role, TxReceipt, Web3ChainClient
 from passport.chain.deploy import deploy_registry
 from passport.chain.keystore import Keystore, keystore_password
 from passport.envelope import KeyRing
 from passport.ids import passport_id_bytes32
+from passport.model import BatteryCategory, BusinessKind, LifecycleStatus
 from passport.model.materials import Chemistry
 from passport.model.passport import BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
 from passport.store import EmbeddedStore
+from scripts.errors import PilotError
 from scripts.simulation.fleet import (
     CHEMISTRIES,
     PACKS,
@@ -114,10 +116,6 @@ _CUSTODY_OFFER_S: Final = 7 * 86400
 
 ProgressHook = Callable[[str, int, int], None]
 """``(stage, done, total)``: called as a stage advances (the CLI draws a progress bar from it)."""
-
-
-class PilotError(RuntimeError):
-    """Raised when the pilot cannot go on: a reading refused, an anchor stuck, a check failing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +272,7 @@ def pack_passport(
 
 def rated_values(spec: PackSpec) -> RatedValues:
     return RatedValues(
-        category="ev",
+        category=BatteryCategory.EV,
         rated_capacity_ah=spec.capacity_ah,
         initial_internal_resistance_mohm=spec.resistance_mohm,
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from eth_utils.crypto import keccak
 
-from passport.chain import BusinessKind, Role
+from passport.chain import Role
 from passport.chain.web3_client import role_id
+from passport.model import BusinessKind
 from tests.chain_backends import Actor, only_event, reverts
 
 ADMIN_ROLE = b"\x00" * 32

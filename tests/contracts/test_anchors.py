@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from passport.chain import AnchorKind, Role
+from passport.chain import Role
 from passport.chain.web3_client import role_id
+from passport.model import AnchorKind
 from tests.chain_backends import Actor, ChainBackend, digest, merkle_root_and_proofs, only_event, reverts
 
 MAX_ANCHOR_GAS = 50_000

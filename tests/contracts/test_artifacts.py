@@ -14,8 +14,8 @@ from devtools.compiler import (
     collect_sources,
     compile_contracts,
 )
+from devtools.errors import CompilerError
 from passport.chain.artifacts import ARTIFACTS_DIR, artifact_text, load_artifact
-from passport.errors import CompilerError
 
 
 @pytest.mark.node

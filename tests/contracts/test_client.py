@@ -8,8 +8,9 @@ import pytest
 from eth_utils.crypto import keccak
 
 from devtools.localnodes import free_port
-from passport.chain import AnchorKind, ChainClient, LifecycleStatus, Role, Web3ChainClient, deploy_registry
+from passport.chain import ChainClient, Role, Web3ChainClient, deploy_registry
 from passport.errors import ChainUnavailable, DeploymentError, InvalidIdentifier, TransactionFailed
+from passport.model import AnchorKind, LifecycleStatus
 from tests.chain_backends import SETTINGS, Actor, ChainBackend, digest, passport_id, reverts
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from passport.chain import LifecycleStatus as S
+from passport.model import LifecycleStatus as S
 from tests.chain_backends import Actor, ChainBackend, digest, only_event, passport_id, reverts
 
 BATTERY = digest("battery-serial")

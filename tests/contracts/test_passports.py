@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from passport.chain import LifecycleStatus as S
 from passport.chain import Role
 from passport.chain.web3_client import role_id
 from passport.ids import ZERO32
+from passport.model import LifecycleStatus as S
 from passport.signing import PassportDomain, PassportVersion, passport_version_digest
 from tests.chain_backends import Actor, ChainBackend, digest, only_event, passport_id, reverts
 

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from passport.chain import AnchorKind, PassportRecord
-from passport.chain import LifecycleStatus as S
+from passport.chain import PassportRecord
 from passport.errors import ContractRevert
 from passport.ids import ZERO32
+from passport.model import AnchorKind
+from passport.model import LifecycleStatus as S
 from tests.chain_backends import Actor, ChainBackend, digest, passport_id
 
 BATTERY = digest("sm-battery")

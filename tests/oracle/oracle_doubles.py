@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from oracle.merkle import verify_proof
-from passport.chain.records import AnchorKind, AnchorRecord, LedgerEvent, TxReceipt
+from passport.chain.records import AnchorRecord, LedgerEvent, TxReceipt
 from passport.errors import ChainUnavailable, ContentNotFound, ContractRevert, StoreUnavailable
+from passport.model import AnchorKind
 
 ALREADY_ANCHORED = "DataAnchorsRootAlreadyAnchored"  # the registry's custom error
 

@@ -18,7 +18,7 @@ from oracle.errors import AnchorMismatch, DocumentMismatch, NotAnchored
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from passport.chain.protocol import ChainClient
-from passport.chain.records import AnchorKind
+from passport.model import AnchorKind
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
 from tests.oracle.oracle_doubles import FakeChain, FakeStore, raw_cid

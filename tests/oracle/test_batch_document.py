@@ -21,7 +21,7 @@ from oracle.journal import RecordRow
 from oracle.merkle import MerkleTree, keccak256
 from oracle.readings import KIND_NAME
 from passport.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical_object
-from passport.chain.records import AnchorKind
+from passport.model import AnchorKind
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
 from tests.oracle.oracle_samples import Fleet, anchorer, fill
 

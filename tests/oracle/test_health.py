@@ -11,10 +11,14 @@ from oracle.errors import InsufficientData
 from oracle.health import GradingPolicy, RatedValues, evaluate_from_journal, evaluate_health
 from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
 from passport.canonical import canonical_json
+from passport.model import BatteryCategory
 from tests.oracle.oracle_samples import Fleet, diagnostics, safety
 
-EV = RatedValues(category="ev", rated_capacity_ah=200, initial_internal_resistance_mohm=80)
-STATIONARY = RatedValues(category="stationary", rated_capacity_ah=200, initial_internal_resistance_mohm=80)
+EV = RatedValues(category=BatteryCategory.EV, rated_capacity_ah=200, initial_internal_resistance_mohm=80)
+# Stationary storage is an industrial battery (EU 2023/1542 Art. 3): graded on Annex VII, Part A.
+STATIONARY = RatedValues(
+    category=BatteryCategory.INDUSTRIAL, rated_capacity_ah=200, initial_internal_resistance_mohm=80
+)
 WHEN = datetime(2025, 4, 1, tzinfo=UTC)
 
 
@@ -286,3 +290,10 @@ def test_from_journal_uses_latest_diagnostics_and_all_safety_events(fleet: Fleet
     assert result.grade == "reuse_or_remanufacture"
     fleet.ingestor.ingest(fleet.upload(0, [safety(severity="critical", event="insulation_fault")]))
     assert evaluate_from_journal(fleet.journal, Fleet.battery_id(0), EV, evaluator="t").grade == "recycle"
+
+
+@pytest.mark.parametrize("category", [BatteryCategory.SLI, BatteryCategory.PORTABLE, "ev", "stationary"])
+def test_rated_values_take_the_models_graded_categories_only(category: Any) -> None:
+    # One BatteryCategory: the passport model's. Ungraded categories and the old lowercase spellings fail.
+    with pytest.raises(ValueError, match="category"):
+        RatedValues(category=category, rated_capacity_ah=200, initial_internal_resistance_mohm=80)

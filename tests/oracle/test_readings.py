@@ -20,7 +20,7 @@ from oracle.readings import (
     reading_json,
 )
 from passport.canonical import canonical_json
-from passport.chain.records import AnchorKind
+from passport.model import AnchorKind
 from tests.oracle.oracle_samples import charging, diagnostics, parking, safety
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from eth_account import Account
 
 from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
-from passport.chain.records import LifecycleStatus
 from passport.envelope import KeyRing
 from passport.ids import battery_id_hash
+from passport.model import LifecycleStatus
 from passport.sections import commit_passport
 from passport.signing import sign_passport_version
 from passport.store import EmbeddedStore

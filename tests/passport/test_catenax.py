@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from devtools.samples import sample_passport
-from passport.chain.records import LifecycleStatus
 from passport.errors import DocumentValidationError
 from passport.interop import (
     SPEC_VERSION,
@@ -25,7 +24,7 @@ from passport.interop import (
     schema_problems,
     write_catenax,
 )
-from passport.model import BatteryCategory, BatteryPassport, Chemistry, RecycledElement
+from passport.model import BatteryCategory, BatteryPassport, Chemistry, LifecycleStatus, RecycledElement
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catenax"
 

@@ -21,9 +21,9 @@ from passport.chain.deployment import (
     DeploymentManifest,
     RoleGrant,
     deploy,
-    load_manifest,
+    load_deployment,
     stale_reason,
-    write_manifest,
+    write_deployment,
 )
 from passport.chain.jsonrpc import json_rpc
 from passport.chain.keystore import DEPLOYER, Keystore
@@ -96,7 +96,7 @@ def test_deploy_writes_a_manifest_that_matches_the_chain(make_chain: ChainFactor
     chain = make_chain()
     manifest = deploy(chain.settings)
 
-    assert load_manifest(chain.settings) == manifest
+    assert load_deployment(chain.settings) == manifest
     assert manifest.environment == "test"
     assert manifest.chain_id == 1337
     assert manifest.rpc_url == chain.node.url
@@ -152,7 +152,7 @@ def test_force_deploys_a_new_registry(make_chain: ChainFactory) -> None:
 
     assert second.registry_address != first.registry_address
     assert second.deploy_block_number > first.deploy_block_number
-    assert load_manifest(chain.settings) == second
+    assert load_deployment(chain.settings) == second
     assert chain.node.rpc("eth_getCode", first.registry_address, "latest") != "0x"  # the old one stays
     assert deploy(chain.settings) == second
 
@@ -193,12 +193,12 @@ def test_stale_manifest_is_refused_outside_development(
     chain = make_chain("test")
     deployed = deploy(chain.settings)
     stale = _tampered(deployed, tamper)
-    write_manifest(stale, chain.settings.deployment_manifest)
+    write_deployment(stale, chain.settings.deployment_manifest)
 
     assert reason in (stale_reason(stale, chain.node.url) or "")
     with pytest.raises(DeploymentError, match=f"{reason}.*--force"):
         deploy(chain.settings)
-    assert load_manifest(chain.settings) == stale  # left alone for a person to look at
+    assert load_deployment(chain.settings) == stale  # left alone for a person to look at
     assert deploy(chain.settings, force=True).registry_address != deployed.registry_address
 
 
@@ -208,14 +208,14 @@ def test_stale_manifest_is_redeployed_in_development(
 ) -> None:
     chain = make_chain("development")
     deployed = deploy(chain.settings)
-    write_manifest(
+    write_deployment(
         _tampered(deployed, {"artifacts": {"bytecode_sha256": "00" * 32}}), chain.settings.deployment_manifest
     )
     with caplog.at_level(logging.WARNING, logger="passport.chain.deployment"):
         redeployed = deploy(chain.settings)
     assert "redeploying the registry: the packaged contract artifacts changed" in caplog.text
     assert redeployed.registry_address != deployed.registry_address
-    assert load_manifest(chain.settings) == redeployed
+    assert load_deployment(chain.settings) == redeployed
 
 
 @pytest.mark.node
@@ -228,7 +228,7 @@ def test_manifest_of_a_reset_chain_is_redeployed_in_development(
     first.node.stop()
     fresh = make_chain("development", data_dir=first.settings.data_dir.parent / "fresh")
     fresh.settings.data_dir.mkdir(exist_ok=True)
-    write_manifest(deployed, fresh.settings.deployment_manifest)
+    write_deployment(deployed, fresh.settings.deployment_manifest)
     with caplog.at_level(logging.WARNING, logger="passport.chain.deployment"):
         redeployed = deploy(fresh.settings)
     assert "redeploying the registry" in caplog.text
@@ -260,7 +260,7 @@ def test_unreachable_chain_is_chain_unavailable(tmp_path: Path) -> None:
     Keystore.from_settings(settings).ensure()
     with pytest.raises(ChainUnavailable):
         deploy(settings)
-    write_manifest(_sample_manifest(), settings.deployment_manifest)
+    write_deployment(_sample_manifest(), settings.deployment_manifest)
     with pytest.raises(ChainUnavailable):
         deploy(settings)
 
@@ -309,8 +309,8 @@ def _tampered(manifest: DeploymentManifest, changes: dict[str, Any]) -> Deployme
 def test_manifest_round_trips_and_normalises(tmp_path: Path) -> None:
     manifest = _sample_manifest()
     path = tmp_path / "nested" / "deployment.json"
-    write_manifest(manifest, path)
-    loaded = load_manifest(path)
+    write_deployment(manifest, path)
+    loaded = load_deployment(path)
     assert loaded == manifest
     assert loaded.registry_address == to_checksum_address("0x" + "cd" * 20)  # checksummed on the way in
     assert loaded.tx_hashes == ["0x" + "01" * 32, "0x" + "04" * 32]
@@ -318,10 +318,10 @@ def test_manifest_round_trips_and_normalises(tmp_path: Path) -> None:
     assert not list(path.parent.glob(".*.tmp"))
 
 
-def test_load_manifest_reads_the_settings_path(tmp_path: Path) -> None:
+def test_load_deployment_reads_the_settings_path(tmp_path: Path) -> None:
     settings = _settings(tmp_path, "test", 8545)
-    write_manifest(_sample_manifest(), settings.deployment_manifest)
-    assert load_manifest(settings) == _sample_manifest()
+    write_deployment(_sample_manifest(), settings.deployment_manifest)
+    assert load_deployment(settings) == _sample_manifest()
 
 
 def _edit(change: Callable[[dict[str, Any]], object]) -> str:
@@ -366,13 +366,13 @@ def test_unusable_manifests_are_deployment_errors(tmp_path: Path, text: str | No
     if text is not None:
         path.write_text(text)
     with pytest.raises(DeploymentError, match=match):
-        load_manifest(path)
+        load_deployment(path)
 
 
 def test_unreadable_manifest_is_a_deployment_error(tmp_path: Path) -> None:
     (tmp_path / "deployment.json").mkdir()
     with pytest.raises(DeploymentError, match="cannot read"):
-        load_manifest(tmp_path / "deployment.json")
+        load_deployment(tmp_path / "deployment.json")
 
 
 def test_role_names_and_numbers_are_both_read() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from devtools.errors import NodeProcessError, UnsafeBinding
 from devtools.localchain import (
     FUNDING_WEI,
     AnvilNode,
@@ -20,7 +21,6 @@ from devtools.localchain import (
 )
 from devtools.localnodes import free_port, pid_alive
 from passport.chain.jsonrpc import json_rpc
-from passport.errors import ConfigError, NodeProcessError
 from passport.settings import Settings
 
 NodeFactory = Callable[..., LocalChainNode]
@@ -59,7 +59,7 @@ def _send_value(node: LocalChainNode, key: bytes, to: str, value: int) -> str:
 
 
 def test_non_loopback_host_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="loopback"):
+    with pytest.raises(UnsafeBinding, match="loopback"):
         GanacheNode(tmp_path, host="0.0.0.0")  # noqa: S104 (the binding being refused)
 
 

@@ -7,8 +7,7 @@ import uuid
 import pytest
 
 from devtools.samples import sample_passport
-from passport.chain.records import LifecycleStatus
-from passport.model import AccessTier, BatteryCategory, BatteryPassport, Chemistry
+from passport.model import AccessTier, BatteryCategory, BatteryPassport, Chemistry, LifecycleStatus
 
 
 def test_default_is_a_77_4_kwh_ncm811_ev_pack() -> None:

@@ -283,7 +283,7 @@ def test_passports_are_immutable(passport: BatteryPassport) -> None:
 
 
 def test_status_serialises_by_name_and_parses_from_the_chain_enum(passport: BatteryPassport) -> None:
-    from passport.chain.records import LifecycleStatus
+    from passport.model import LifecycleStatus
 
     assert passport.model_dump(mode="json")["general"]["status"] == "original"
     again = BatteryPassport.model_validate(_with(passport, "general.status", LifecycleStatus.REMANUFACTURED))

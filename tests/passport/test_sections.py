@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from passport.canonical import canonical_json, parse_canonical_object
-from passport.chain.records import LifecycleStatus
 from passport.envelope import KeyRing
 from passport.errors import (
     ContentIntegrityError,
@@ -22,6 +21,7 @@ from passport.errors import (
     KeyNotAvailable,
 )
 from passport.ids import battery_id_hash
+from passport.model import LifecycleStatus
 from passport.sections import (
     MANIFEST_FORMAT,
     CommittedPassport,

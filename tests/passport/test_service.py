@@ -16,7 +16,6 @@ import pytest
 
 from devtools.samples import DEFAULT_AS_OF, sample_passport
 from passport.bundle import load_bundle
-from passport.chain.records import LifecycleStatus as S
 from passport.envelope import KeyRing
 from passport.errors import (
     ConfigError,
@@ -30,6 +29,7 @@ from passport.errors import (
 )
 from passport.ids import ZERO32, battery_id_hash, passport_id_bytes32
 from passport.model import AccessTier, BatteryPassport
+from passport.model import LifecycleStatus as S
 from passport.service import SECTIONS_CHECK, STORE_CHECK, PassportService, VersionLog
 from passport.signing import PassportVersion, sign_passport_version
 from passport.store import EmbeddedStore

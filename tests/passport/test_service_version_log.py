@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from passport.chain.records import LifecycleStatus, TxReceipt
+from passport.chain.records import TxReceipt
 from passport.errors import VersionLogError
 from passport.ids import ZERO32
+from passport.model import LifecycleStatus
 from passport.service import Anchor, VersionLog, VersionRecord
 from passport.settings import Settings
 

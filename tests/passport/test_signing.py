@@ -10,8 +10,8 @@ from eth_utils.crypto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from passport.chain.records import LifecycleStatus
 from passport.errors import InvalidIdentifier, SignatureError
+from passport.model import LifecycleStatus
 from passport.signing import (
     PASSPORT_VERSION_TYPE,
     PassportDomain,

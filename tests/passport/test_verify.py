@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from passport.bundle import BUNDLE_FORMAT, VerificationBundle, load_bundle
-from passport.chain.records import LifecycleStatus
 from passport.errors import InvalidIdentifier, VerificationError
+from passport.model import LifecycleStatus
 from passport.verify import CHAIN_CHECKS, CheckStatus, VerificationReport, verify_bundle
 from tests.passport.bundle_samples import ISSUER, OFFLINE_CHECKS, OTHER, OTHER_KEY, make_bundle
 

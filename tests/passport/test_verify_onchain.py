@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
-from passport.chain.records import LifecycleStatus as S
 from passport.chain.records import TxReceipt
 from passport.chain.web3_client import Web3ChainClient
 from passport.envelope import KeyRing
 from passport.ids import ZERO32, battery_id_hash, passport_id_bytes32
+from passport.model import LifecycleStatus as S
 from passport.sections import CommittedPassport, commit_passport
 from passport.signing import PassportDomain, sign_passport_version
 from passport.store import ContentStore, EmbeddedStore

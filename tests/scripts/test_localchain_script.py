@@ -10,7 +10,7 @@ import pytest
 
 from devtools.localchain import local_chain
 from devtools.localnodes import free_port, pid_alive
-from passport.chain.deployment import load_manifest
+from passport.chain.deployment import load_deployment
 from passport.chain.keystore import PARTICIPANTS, Keystore
 from passport.settings import Settings
 from scripts import deploy as deploy_script
@@ -61,13 +61,13 @@ def test_start_status_deploy_stop(env: Path, capsys: pytest.CaptureFixture[str])
 
     assert deploy_script.main([]) == 0
     out = capsys.readouterr().out
-    manifest = load_manifest(settings)
+    manifest = load_deployment(settings)
     assert f"registry:  {manifest.registry_address}" in out
     assert f"manifest:  {settings.deployment_manifest}" in out
     assert deploy_script.main([]) == 0
-    assert load_manifest(settings) == manifest
+    assert load_deployment(settings) == manifest
     assert deploy_script.main(["--force", "--rpc", node.url]) == 0
-    assert load_manifest(settings).registry_address != manifest.registry_address
+    assert load_deployment(settings).registry_address != manifest.registry_address
     capsys.readouterr()
 
     assert localchain_script.main(["stop"]) == 0

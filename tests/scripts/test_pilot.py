@@ -19,9 +19,9 @@ from oracle.devices import DeviceKey, sign_upload
 from oracle.health import GradingPolicy, evaluate_health
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
-from passport.chain import LifecycleStatus
 from passport.errors import ContractRevert
 from passport.ids import ZERO32, passport_id_bytes32
+from passport.model import LifecycleStatus
 from scripts.simulation.fleet import FleetConfig
 from scripts.simulation.generator import FleetSimulation
 from scripts.simulation.pilot import Pilot, PilotConfig, PilotReport, SimDevice, pack_passport, run_pilot

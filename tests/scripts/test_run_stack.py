@@ -24,10 +24,11 @@ from PIL import Image
 
 from devtools.localchain import local_chain
 from devtools.localnodes import free_port, pid_alive
-from passport.chain.deployment import load_manifest
+from passport.chain.deployment import load_deployment
 from passport.settings import Settings
 from scripts import localchain as localchain_script
 from scripts.demo import api_keys_env_path, device_key_path, load_demo, signed_demo_upload
+from scripts.errors import StackError
 from scripts.run_stack import (
     AnchoringWorkerService,
     ApiService,
@@ -36,7 +37,6 @@ from scripts.run_stack import (
     LocalChainService,
     ShutdownSignal,
     Stack,
-    StackError,
     services,
     stack_settings,
 )
@@ -185,7 +185,7 @@ def test_run_stack_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     try:
         code, out = _run_stack(env, signal.SIGTERM)
         assert code == 0, out
-        manifest = load_manifest(settings)
+        manifest = load_deployment(settings)
         assert f"registry:  {manifest.registry_address}" in out
         assert f"manifest:  {settings.deployment_manifest}" in out
         assert "anvil at http://127.0.0.1:" in out
@@ -198,7 +198,7 @@ def test_run_stack_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert code == 0, out
         assert "nothing to do" in out
         assert "leaving anvil running" in out
-        assert load_manifest(settings) == manifest
+        assert load_deployment(settings) == manifest
         assert pid is not None
         assert pid_alive(pid)
         assert node.pid == pid
