@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
@@ -389,20 +390,25 @@ def _checkpoint_differences(checkpoints: list[BlockRef], chain: EventSource) -> 
 
 
 def _backup(path: Path) -> Path:
-    """Copy the index at ``path`` to ``<path>.bak`` (consistent, durable); return the backup's path."""
+    """Copy the index at ``path`` to ``<path>.bak`` (consistent, durable); return the backup's path.
+
+    SQLite's online backup gives a consistent copy even while another process writes; a file SQLite
+    no longer reads as a database is copied byte for byte instead (with its log), as evidence.
+    """
     target = path.with_name(path.name + ".bak")
     partial = path.with_name(path.name + ".bak.partial")
-    partial.unlink(missing_ok=True)
+    for leftover in (partial, *_companions(partial), *_companions(target)):
+        leftover.unlink(missing_ok=True)
     try:
-        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            copy = sqlite3.connect(partial)
-            try:
-                source.backup(copy)
-            finally:
-                copy.close()
-        finally:
-            source.close()
+            _sqlite_copy(path, partial)
+        except sqlite3.DatabaseError:
+            partial.unlink(missing_ok=True)
+            shutil.copyfile(path, partial)
+            for log_file, copy in zip(_companions(path), _companions(target), strict=True):
+                if log_file.exists():
+                    shutil.copyfile(log_file, copy)
+                    _fsync(copy)
         _fsync(partial)
         os.replace(partial, target)
         _fsync(target.parent)
@@ -410,6 +416,23 @@ def _backup(path: Path) -> Path:
         partial.unlink(missing_ok=True)
         raise AuditIndexError(f"cannot back up the audit index {path} to {target}: {exc}") from exc
     return target
+
+
+def _sqlite_copy(source_path: Path, target: Path) -> None:
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+
+
+def _companions(path: Path) -> tuple[Path, Path]:
+    """The write-ahead log and shared-memory files SQLite keeps beside ``path``."""
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
 def _fsync(path: Path) -> None:

@@ -145,8 +145,9 @@ def test_a_deleted_event_is_reported_missing(indexed: Indexed) -> None:
 def test_an_invented_event_is_reported_extra(indexed: Indexed) -> None:
     block, log_index = custody_keys(indexed)[1]
     indexed.sql(
-        "INSERT INTO events SELECT block_number, log_index + 100, block_hash, block_timestamp, tx_hash, address, "
-        "name, passport_id, battery_id_hash, root, args FROM events WHERE block_number = ? AND log_index = ?",
+        "INSERT INTO events SELECT block_number, log_index + 100, block_hash, block_timestamp, tx_hash, "
+        "address, name, passport_id, battery_id_hash, root, args FROM events "
+        "WHERE block_number = ? AND log_index = ?",
         block,
         log_index,
     )
