@@ -19,6 +19,7 @@ from api.auth import ApiRole, Caller
 from api.errors import ApiError, Conflict, NotFound
 from api.services import Services, get_services
 from api.web.views import bundle_path, page_path
+from passport.audit import cross_check_custody, with_check
 from passport.chain.records import LifecycleStatus, PassportRecord
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, BatteryPassport
@@ -289,10 +290,13 @@ def recycle_passport(
 
 @router.get("/passports/{passport_id}/verification", operation_id="verify_passport")
 def verify_passport(passport_id: PassportIdPath, services: ServicesDep) -> VerificationReport:
-    """Every check by name (documents, CIDs, signature, on-chain record, status, custody)."""
+    """Every check by name (documents, CIDs, signature, on-chain record, status, custody), and
+    ``index.custody``: the audit index's custody timeline of this passport against the chain's events."""
     pid = passport_uuid(passport_id)
     existing_record(services, pid)
-    return services.passports_for(None).verify(pid)
+    report = services.passports_for(None).verify(pid)
+    index = cross_check_custody(services.audit, services.reader, pid, start_block=services.start_block)
+    return with_check(report, index.check)
 
 
 @router.get(
