@@ -1,4 +1,6 @@
-"""``passport audit``: the audit index of ledger events, queried and exported (the API's ``/audit``).
+"""``passport audit``: the audit index of ledger events, queried and exported (the API's ``/audit``),
+checked against the chain (``check``: every differing row, exit 1) and rebuilt from it (``rebuild``, the
+old file kept as ``<index>.bak``; stop the API server first, it holds the old file open).
 
 The index is the service's own (``Settings.audit_index_path``) and is caught up with the
 chain before every query; ``synced_index`` is shared with ``passport custody history``.
@@ -16,15 +18,19 @@ import typer
 from pydantic import ValidationError
 
 from cli import arguments
-from cli.output import console, die, reported, table
+from cli.output import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, JsonOption, console, die, reported, table
 from cli.session import Session
 from passport.ids import battery_id_hash, validate_battery_id
 
 if TYPE_CHECKING:
-    from passport.audit import AuditEvent, IndexFollower, SqliteAuditIndex
+    from passport.audit import AuditEvent, IndexFollower, IndexReport, SqliteAuditIndex
     from passport.chain.protocol import ChainClient
+    from passport.ledger import Ledger
 
-app = typer.Typer(help="The audit index of ledger events: query and export.", no_args_is_help=True)
+app = typer.Typer(
+    help="The audit index of ledger events: query, export, check against the chain, rebuild.",
+    no_args_is_help=True,
+)
 
 # Blocks read per follower step while a progress bar is shown; ranges shorter than this sync silently.
 SYNC_STEP = 2000
@@ -160,3 +166,79 @@ def _print_events(events: list[AuditEvent]) -> None:
             json.dumps(event.args, sort_keys=True),
         )
     console().print(listing)
+
+
+def _check(ledger: Ledger, path: Path) -> IndexReport:
+    from passport.audit import SqliteAuditIndex, check_index
+
+    with reported(f"cannot check the audit index {path}"), SqliteAuditIndex(path) as index:
+        return check_index(index, ledger.reader, start_block=ledger.deployment.deploy_block_number)
+
+
+def _print_report(report: IndexReport) -> None:
+    cursor = "never synced" if report.cursor is None else f"cursor block {report.cursor}"
+    typer.echo(
+        f"audit index {report.path}: {cursor}, {report.events_in_index} event(s); "
+        f"the chain holds {report.events_on_chain} up to block {report.checked_to_block} "
+        f"(head {report.chain_head})"
+    )
+    for difference in report.differences:
+        typer.echo(f"  {difference.describe()}")
+    if report.ok:
+        typer.echo("OK: the audit index matches the chain")
+    else:
+        typer.echo(
+            f"MISMATCH: {len(report.differences)} difference(s) between the audit index and the chain; "
+            "`passport audit rebuild` rebuilds it from the chain"
+        )
+
+
+@app.command("check")
+def check_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Compare every row of the audit index with the chain; exit 1 and list each difference if any."""
+    ledger = Session.of(ctx).ledger()
+    path = ledger.settings.audit_index_path
+    if not path.exists():
+        die(f"no audit index at {path} (`passport audit rebuild` builds one)", EXIT_UNREADABLE)
+    report = _check(ledger, path)
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _print_report(report)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_INVALID)
+
+
+@app.command("rebuild")
+def rebuild_command(
+    ctx: typer.Context,
+    no_backup: Annotated[
+        bool, typer.Option("--no-backup", help="Do not keep the old index as <index>.bak.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Rebuild the audit index from the chain (stop the API server first), then check it."""
+    from passport.audit import FollowerConfig, rebuild_index
+
+    ledger = Session.of(ctx).ledger()
+    path = ledger.settings.audit_index_path
+    config = FollowerConfig.from_settings(ledger.settings, start_block=ledger.deployment.deploy_block_number)
+    with reported(f"cannot rebuild the audit index {path}"):
+        result = rebuild_index(ledger.reader, path, config, backup=not no_backup)
+    report = _check(ledger, path)
+    if json_output:
+        document = {
+            "path": str(result.path),
+            "backup": None if result.backup is None else str(result.backup),
+            "events": result.events,
+            "cursor": None if result.cursor is None else result.cursor.number,
+            "check": report.model_dump(mode="json"),
+        }
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        cursor = "none" if result.cursor is None else str(result.cursor.number)
+        typer.echo(f"audit index {result.path} rebuilt: {result.events} event(s), cursor block {cursor}")
+        if result.backup is not None:
+            typer.echo(f"the previous index is kept as {result.backup}")
+        if not report.ok:
+            _print_report(report)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_INVALID)

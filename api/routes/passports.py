@@ -28,6 +28,7 @@ from api.deps import (
 )
 from api.errors import ApiError, Conflict
 from api.schemas import PassportVersionPublic
+from passport.audit import cross_check_custody, with_check
 from passport.chain.records import PassportRecord
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, BatteryPassport, LifecycleStatus
@@ -221,8 +222,11 @@ def recycle_passport(
 
 @router.get("/passports/{passport_id}/verification", operation_id="verify_passport")
 def verify_passport(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> VerificationReport:
-    """Every check by name (documents, CIDs, signature, on-chain record, status, custody)."""
-    return services.passports_for(None).verify(pid)
+    """Every check by name (documents, CIDs, signature, on-chain record, status, custody), and
+    ``index.custody``: the audit index's custody timeline of this passport against the chain's events."""
+    report = services.passports_for(None).verify(pid)
+    index = cross_check_custody(services.audit, services.reader, pid, start_block=services.start_block)
+    return with_check(report, index.check)
 
 
 @router.get(

@@ -4,6 +4,9 @@ What a QR scan shows is decided by the same tier policy as the API (``api.access
 custody and verification for everyone; the state-of-health history (recorded performance evaluations,
 ``legitimate_interest`` tier) only for callers who may read that tier of this battery.
 
+The custody timeline is read from the audit index and cross-checked against the chain's events for this
+passport (``index.custody``), so an edited index fails the verdict instead of being shown as verified.
+
 When the stored documents no longer match the ledger (someone rewrote them), the page still renders:
 identity fields read "unavailable" and the verification panel shows which check failed. A buyer must
 see the failure, not an error page that looks like an outage.
@@ -28,7 +31,7 @@ from api.web.views import (
     bundle_path,
     qr_svg_path,
 )
-from passport.audit import AuditEvent
+from passport.audit import AuditEvent, cross_check_custody, with_check
 from passport.errors import ContentIntegrityError, ContentNotFound, DocumentError
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, PassportView
@@ -108,8 +111,11 @@ class LedgerPageSource:
             log.warning("passport %s: stored documents unreadable: %s", pid, exc)
             view = None
         services.sync_index()
-        custody = custody_entries(services.audit.custody_timeline(pid), record.updated_at)
-        report = reader.verify(pid)
+        # The timeline comes from the audit index, a file anyone with access could edit: it is shown
+        # only together with its cross-check against the chain, which fails the verdict if it differs.
+        index = cross_check_custody(services.audit, services.reader, pid, start_block=services.start_block)
+        custody = custody_entries(index.events, record.updated_at)
+        report = with_check(reader.verify(pid), index.check)
         health = None
         if view is not None and AccessTier.LEGITIMATE_INTEREST in tiers:
             health = health_points(list(view.get("korea.performance_evaluations", []) or []))

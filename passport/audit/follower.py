@@ -237,10 +237,22 @@ def rebuild(
         index.checkpoint()
     finally:
         index.close()
+    # Durable before it is visible: the rename must never publish a file whose bytes are still only in
+    # the page cache, and the directory entry itself is synced after the rename.
+    _fsync(building)
     for stale in _sqlite_files(path)[1:]:
         stale.unlink(missing_ok=True)
     os.replace(building, path)
+    _fsync(path.parent)
     return SqliteAuditIndex(path)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sqlite_files(path: Path) -> list[Path]:

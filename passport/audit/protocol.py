@@ -44,6 +44,20 @@ class BlockTimestamps(Protocol):
         ...
 
 
+@runtime_checkable
+class PassportEvents(Protocol):
+    """A chain client that can fetch one passport's events without reading every event of a range.
+
+    Cross-checks of what a page shows about one passport use it to stay cheap (one filtered log query).
+    """
+
+    def passport_events(
+        self, passport_id: bytes, from_block: int, to_block: int, names: Sequence[str]
+    ) -> list[LedgerEvent]:
+        """Events ``names`` in ``[from_block, to_block]`` whose first indexed argument is ``passport_id``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class SourceIdentity:
     """Which ledger an index describes; an index refuses to mix events from two ledgers."""

@@ -366,6 +366,15 @@ class SqliteAuditIndex:
             )
         )
 
+    def checkpoints(self) -> list[BlockRef]:
+        """Stored blocks without events (ends of synced ranges, kept as fork-point candidates)."""
+        rows = self._read("SELECT number, hash FROM blocks WHERE has_events = 0 ORDER BY number")
+        return [BlockRef(number, bytes.fromhex(hash_[2:])) for number, hash_ in rows]
+
+    def event_count(self) -> int:
+        """How many events the index holds."""
+        return int(self._read("SELECT count(*) FROM events")[0][0])
+
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every derived row (events, references, passports, event blocks), for comparing two indexes.
 

@@ -649,6 +649,27 @@ class Web3ChainClient:
         found.sort(key=lambda e: (e.block_number, e.log_index))
         return found
 
+    def passport_events(
+        self, passport_id: bytes, from_block: int, to_block: int, names: Sequence[str]
+    ) -> list[LedgerEvent]:
+        """Events ``names`` whose first indexed argument (``passportId``) is ``passport_id``: one
+        ``eth_getLogs`` filtered by topic, so the node returns only this passport's events."""
+        wanted = set(names)
+        topics = [topic for topic, name in self._events_by_topic.items() if name in wanted]
+        if not topics:
+            return []
+        params: dict[str, Any] = {
+            "address": self._contract.address,
+            "fromBlock": from_block,
+            "toBlock": to_block,
+            "topics": [["0x" + t.hex() for t in topics], "0x" + _b32(passport_id).hex()],
+        }
+        with self._sender.boundary():
+            logs = self._w3.eth.get_logs(params)  # type: ignore[arg-type]
+        found = [event for entry in logs if (event := self._decode_log(entry)) is not None]
+        found.sort(key=lambda e: (e.block_number, e.log_index))
+        return found
+
 
 def _b32(value: bytes) -> bytes:
     if not isinstance(value, bytes | bytearray) or len(value) != 32:
