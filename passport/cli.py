@@ -129,17 +129,7 @@ def _print_report(report: VerificationReport, console: Console) -> None:
         style = styles[check.status]
         table.add_row(check.name, f"[{style}]{check.status.value}[/{style}]", check.reason)
     console.print(table)
-    failed = report.failed()
-    if report.ok:
-        console.print(
-            "[green]VALID[/green]: every check that ran passed"
-            + ("" if report.chain_checked else " (offline)")
-        )
-    else:
-        console.print(
-            f"[bold red]INVALID[/bold red]: {len(failed)} check(s) failed: "
-            + ", ".join(c.name for c in failed)
-        )
+    console.print(report.summary, style="green" if report.ok else "bold red")
 
 
 @app.command("verify")

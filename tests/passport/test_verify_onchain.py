@@ -16,7 +16,7 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
+from passport.bundle import VerificationBundle, build_bundle, prove_anchor
 from passport.chain.records import LifecycleStatus as S
 from passport.chain.records import TxReceipt
 from passport.chain.web3_client import Web3ChainClient
@@ -66,7 +66,7 @@ class Ledger:
     def bundle(
         self, actor: Actor, committed: CommittedPassport, sig: bytes, receipt: TxReceipt
     ) -> VerificationBundle:
-        anchor = AnchorReceipt.from_receipt(actor.client.chain_id, actor.client.registry_address, receipt)
+        anchor = prove_anchor(actor.client, receipt.tx_hash, receipt.block_hash)
         return build_bundle(committed, issuer=actor.address, signature=sig, anchor=anchor)
 
     def issue(self, actor: Actor, pid: uuid.UUID) -> VerificationBundle:
