@@ -9,7 +9,14 @@ from eth_utils.crypto import keccak
 
 from devtools.localnodes import free_port
 from passport.chain import AnchorKind, ChainClient, LifecycleStatus, Role, Web3ChainClient, deploy_registry
-from passport.errors import ChainUnavailable, DeploymentError, InvalidIdentifier, TransactionFailed
+from passport.chain.inclusion import trie_root
+from passport.errors import (
+    ChainUnavailable,
+    DeploymentError,
+    InclusionProofError,
+    InvalidIdentifier,
+    TransactionFailed,
+)
 from tests.chain_backends import SETTINGS, Actor, ChainBackend, digest, passport_id, reverts
 
 
@@ -25,6 +32,33 @@ def test_blocks(ledger: ChainBackend, registry_admin: Actor) -> None:
     assert client.block_timestamp(head) == ledger.w3.eth.get_block(head)["timestamp"]
     assert client.block_hash(head + 1000) is None
     assert client.block_timestamp(-1) is None
+
+
+def test_block_contents_rebuild_the_header_roots(registry_admin: Actor, stranger: Actor) -> None:
+    """Header fields, transactions and receipts as the node gives them are the consensus ones."""
+    client = registry_admin.client
+    receipt = client.grant_role(Role.AUDITOR, stranger.address)
+    header = client.block_header(receipt.block_hash)
+    assert header is not None
+    assert header.hash == receipt.block_hash
+    assert header.number == receipt.block_number
+    transactions = client.block_transactions(receipt.block_hash)
+    assert receipt.tx_hash in [keccak(tx) for tx in transactions]
+    assert trie_root(transactions) == header.transactions_root
+    receipts = client.block_receipts(receipt.block_hash)
+    assert trie_root(receipts) == header.receipts_root
+    assert len(receipts) == len(transactions)
+
+
+def test_an_unknown_block_has_no_contents(registry_admin: Actor) -> None:
+    client = registry_admin.client
+    assert client.block_header(b"\x42" * 32) is None
+    with pytest.raises(InclusionProofError, match="no block"):
+        client.block_transactions(b"\x42" * 32)
+    with pytest.raises(InclusionProofError, match="no block"):
+        client.block_receipts(b"\x42" * 32)
+    with pytest.raises(InvalidIdentifier):
+        client.block_header(b"\x42")
 
 
 def test_deploy_registry(ledger: ChainBackend, registry_admin: Actor, stranger: Actor) -> None:
@@ -86,4 +120,8 @@ def test_unreachable_node_is_chain_unavailable() -> None:
     started = time.monotonic()
     with pytest.raises(ChainUnavailable):
         client.block_number()
+    with pytest.raises(ChainUnavailable):
+        client.block_header(b"\x42" * 32)
+    with pytest.raises(ChainUnavailable):
+        client.block_receipts(b"\x42" * 32)
     assert time.monotonic() - started < 10
