@@ -115,7 +115,8 @@ class VerificationReport(BaseModel):
                 )
             return f"VALID: {where} on the canonical chain, and the current version"
         if {check.name for check in failed} <= set(FRESHNESS_CHECKS):
-            return f"NOT CURRENT: valid as of {where}, but " + "; ".join(c.reason for c in failed)
+            moved_on = "; ".join(check.reason for check in failed)
+            return f"NOT CURRENT: valid as of {where}; the ledger has moved on: {moved_on}"
         return f"INVALID: {len(failed)} check(s) failed: " + ", ".join(c.name for c in failed)
 
     def check(self, name: str) -> Check:

@@ -136,7 +136,7 @@ def test_a_replayed_older_version_is_reported(onchain: Ledger, issuer: Actor) ->
     assert failed(report) == {"chain.current_version"}
     assert "older, replayed version" in report.check("chain.current_version").reason
     block = v1.anchor.block_number
-    assert report.summary.startswith(f"NOT CURRENT: valid as of version 1, block {block}, but")
+    assert report.summary.startswith(f"NOT CURRENT: valid as of version 1, block {block}; the ledger has")
     assert check(onchain, v2, issuer.address).ok
     # Offline the old version is genuinely anchored, and the report says freshness is unknown.
     offline = verify_bundle(v1, [issuer.address])
