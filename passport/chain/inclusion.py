@@ -150,7 +150,14 @@ def _field(name: str, value: Any) -> bytes:
     if name in _INT_FIELDS:
         number = _int(value)
         return number.to_bytes((number.bit_length() + 7) // 8, "big")
+    if name == "logsBloom":
+        return _bloom(value)
     return _bytes(value)
+
+
+def _bloom(value: Any) -> bytes:
+    # Always 256 bytes in consensus; eth-tester's JSON shortens an all-zero bloom to "0x00".
+    return _bytes(value).rjust(256, b"\x00")
 
 
 def _uint(value: Any) -> int:
@@ -184,7 +191,7 @@ def encode_receipt(receipt: Mapping[str, Any]) -> bytes:
         raise InclusionProofError("receipt has no status (pre-Byzantium receipts are not supported)")
     # eth-tester's receipts lack the bloom; it follows from the logs.
     bloom = receipt.get("logsBloom") or logs_bloom([(log[0], log[1]) for log in logs])
-    body = _rlp([_uint(receipt["status"]), _uint(receipt["cumulativeGasUsed"]), _bytes(bloom), logs])
+    body = _rlp([_uint(receipt["status"]), _uint(receipt["cumulativeGasUsed"]), _bloom(bloom), logs])
     kind = _uint(receipt.get("type"))
     return body if kind == 0 else bytes([kind]) + body
 
