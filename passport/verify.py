@@ -375,22 +375,27 @@ def _anchor_proof_checks(rec: _Recorder, bundle: VerificationBundle, signer: str
         rec.add("anchor.receipt", CheckStatus.FAIL, f"receipt proof: {exc}")
         rec.skip(["anchor.writer"], "no proven receipt")
         return
-    logs = [(log.address, log.topics, log.data) for log in receipt.logs]
-    recorded = versions_in(logs, anchor.registry) if receipt.succeeded else []
-    match = next((v for v in recorded if _records(v, bundle)), None)
-    seen = ", ".join(_describe(v) for v in recorded) or "no passport version"
-    rec.result(
-        "anchor.receipt",
-        match is not None,
-        f"the receipt of {anchor.tx_hash} shows the registry's {match.event if match else ''} for this "
-        f"passport, version {bundle.signed.version}, digest {bundle.signed.manifest_digest}",
-        (f"the receipt of transaction {anchor.tx_index} records {seen} from registry {anchor.registry}")
-        if receipt.succeeded
-        else f"transaction {anchor.tx_index} of the block failed",
-    )
+    if not receipt.succeeded:
+        rec.add("anchor.receipt", CheckStatus.FAIL, f"transaction {anchor.tx_index} of the block failed")
+        rec.skip(["anchor.writer"], "the anchoring transaction failed")
+        return
+    recorded = versions_in([(log.address, log.topics, log.data) for log in receipt.logs], anchor.registry)
+    match = next((version for version in recorded if _records(version, bundle)), None)
     if match is None:
+        seen = ", ".join(_describe(version) for version in recorded) or "no passport version"
+        rec.add(
+            "anchor.receipt",
+            CheckStatus.FAIL,
+            f"the receipt of transaction {anchor.tx_index} records {seen} from registry {anchor.registry}",
+        )
         rec.skip(["anchor.writer"], "no registry event for this version in the receipt")
         return
+    rec.add(
+        "anchor.receipt",
+        CheckStatus.PASS,
+        f"the receipt of {anchor.tx_hash} holds the registry's {match.event} of this passport, version "
+        f"{match.version}, digest {bundle.signed.manifest_digest}",
+    )
     rec.result(
         "anchor.writer",
         match.writer == signer,
