@@ -81,17 +81,7 @@ def _print_report(report: VerificationReport) -> None:
         checks.add_row(check.name, f"[{style}]{check.status.value}[/{style}]", check.reason)
     out = console()
     out.print(checks)
-    failed = report.failed()
-    if report.ok:
-        out.print(
-            "[green]VALID[/green]: every check that ran passed"
-            + ("" if report.chain_checked else " (offline)")
-        )
-    else:
-        out.print(
-            f"[bold red]INVALID[/bold red]: {len(failed)} check(s) failed: "
-            + ", ".join(c.name for c in failed)
-        )
+    out.print(report.summary, style="green" if report.ok else "bold red")
 
 
 @app.command("verify")

@@ -2,9 +2,10 @@
 
 It carries the exact stored bytes of the public section, the manifest (as a JSON object; its digest is
 recomputed from its canonical form), the issuer's EIP-712 signature over the version fields, those
-fields, the issuer's address, and the receipt of the transaction that anchored the version on-chain.
-Nothing in it is trusted as given: ``passport.verify`` recomputes every digest, CID and signer, and
-with a chain client compares them with the ledger.
+fields, the issuer's address, and the receipt of the transaction that anchored the version on-chain
+with its proof: the block header's RLP fields and the Merkle-Patricia proofs of the transaction and its
+receipt against the header's roots. Nothing in it is trusted as given: ``passport.verify`` recomputes
+every digest, CID, signer, header hash and proof, and with a chain client compares them with the ledger.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import base64
 import binascii
 from typing import Annotated, Any
 
+from eth_utils.crypto import keccak
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from passport.canonical import parse_json
-from passport.chain.records import TxReceipt
-from passport.errors import CanonicalJsonError, InvalidIdentifier, VerificationError
+from passport.chain.inclusion import BlockHeader, prove, trie_root
+from passport.chain.protocol import ChainClient
+from passport.errors import CanonicalJsonError, InclusionProofError, InvalidIdentifier, VerificationError
 from passport.model import LifecycleStatus
 from passport.sections import CommittedPassport, hex0x, unhex0x
 from passport.signing import SIGNATURE_BYTES, PassportDomain, PassportVersion, checksum_address
 
-BUNDLE_FORMAT = "battery-passport-ledger/bundle/v1"
+# v2 added the anchor's header and inclusion proofs; a v1 bundle's anchor could not be checked offline.
+BUNDLE_FORMAT = "battery-passport-ledger/bundle/v2"
 # A bundle is a few KiB; refuse to parse something absurd instead of exhausting memory.
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 
@@ -49,10 +53,19 @@ Address = Annotated[str, AfterValidator(_address)]
 Hex32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$")]
 HexSignature = Annotated[str, StringConstraints(pattern=rf"^0x[0-9a-f]{{{2 * SIGNATURE_BYTES}}}$")]
 Base64 = Annotated[str, AfterValidator(_strict_base64)]
+HexData = Annotated[str, StringConstraints(pattern=r"^0x(?:[0-9a-f]{2})*$")]
+# A trie proof is at most one node per nibble of a 32-byte key path, plus the leaf.
+MAX_PROOF_NODES = 65
 
 
 class AnchorReceipt(BaseModel):
-    """Where the version was anchored: the chain, the registry, and the transaction that did it."""
+    """Where the version was anchored (chain, registry, transaction, block), and the proof of it.
+
+    ``header`` is the block header as its RLP fields in consensus order (their RLP hashes to
+    ``block_hash``); ``transaction_proof`` and ``receipt_proof`` are the RLP-encoded trie nodes that
+    show the transaction and its receipt at ``tx_index`` under the header's transactions and receipts
+    roots.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -61,20 +74,64 @@ class AnchorReceipt(BaseModel):
     tx_hash: Hex32
     block_number: int = Field(ge=0)
     block_hash: Hex32
-
-    @classmethod
-    def from_receipt(cls, chain_id: int, registry: str, receipt: TxReceipt) -> AnchorReceipt:
-        return cls(
-            chain_id=chain_id,
-            registry=registry,
-            tx_hash=hex0x(receipt.tx_hash),
-            block_number=receipt.block_number,
-            block_hash=hex0x(receipt.block_hash),
-        )
+    tx_index: int = Field(ge=0, le=2**32)
+    header: list[HexData] = Field(min_length=1, max_length=64)
+    transaction_proof: list[HexData] = Field(min_length=1, max_length=MAX_PROOF_NODES)
+    receipt_proof: list[HexData] = Field(min_length=1, max_length=MAX_PROOF_NODES)
 
     def domain(self) -> PassportDomain:
         """The EIP-712 domain the issuer signed under: this chain's registry."""
         return PassportDomain(chain_id=self.chain_id, verifying_contract=self.registry)
+
+    def header_fields(self) -> tuple[bytes, ...]:
+        return tuple(unhex0x(field) for field in self.header)
+
+    def transaction_nodes(self) -> tuple[bytes, ...]:
+        return tuple(unhex0x(node) for node in self.transaction_proof)
+
+    def receipt_nodes(self) -> tuple[bytes, ...]:
+        return tuple(unhex0x(node) for node in self.receipt_proof)
+
+
+def prove_anchor(chain: ChainClient, tx_hash: bytes, block_hash: bytes) -> AnchorReceipt:
+    """The anchor of transaction ``tx_hash`` in block ``block_hash``, with its header and proofs.
+
+    Raises ``InclusionProofError`` if the node does not have the block or the transaction in it, or if
+    what it returns does not reproduce the header's roots (so a bundle is never built with a bad proof).
+    """
+    header = chain.block_header(block_hash)
+    if header is None:
+        raise InclusionProofError(f"the node has no block {hex0x(block_hash)}")
+    transactions = chain.block_transactions(block_hash)
+    hashes = [keccak(tx) for tx in transactions]
+    if tx_hash not in hashes:
+        raise InclusionProofError(f"transaction {hex0x(tx_hash)} is not in block {hex0x(block_hash)}")
+    index = hashes.index(tx_hash)
+    receipts = chain.block_receipts(block_hash)
+    for name, values, root in (
+        ("transactions", transactions, header.transactions_root),
+        ("receipts", receipts, header.receipts_root),
+    ):
+        if trie_root(values) != root:
+            raise InclusionProofError(
+                f"the node's {name} of block {hex0x(block_hash)} do not rebuild the header's {name} root"
+            )
+    return AnchorReceipt(
+        chain_id=chain.chain_id,
+        registry=chain.registry_address,
+        tx_hash=hex0x(tx_hash),
+        block_number=header.number,
+        block_hash=hex0x(block_hash),
+        tx_index=index,
+        header=[hex0x(field) for field in header.fields],
+        transaction_proof=[hex0x(node) for node in prove(transactions, index)],
+        receipt_proof=[hex0x(node) for node in prove(receipts, index)],
+    )
+
+
+def decode_header(anchor: AnchorReceipt) -> BlockHeader:
+    """The shipped header; raises ``InclusionProofError`` if its fields cannot be a header."""
+    return BlockHeader.decode(anchor.header_fields())
 
 
 class SignedVersion(BaseModel):

@@ -109,6 +109,10 @@ class TransactionFailed(ChainError):
     """Raised when a transaction is not mined, runs out of gas or fails without a decodable reason."""
 
 
+class InclusionProofError(ChainError, ValueError):
+    """Raised when a block header, transaction or receipt cannot be encoded, or a proof does not hold."""
+
+
 class DeploymentError(ChainError):
     """Raised when the ledger cannot be deployed or its deployment manifest does not match the chain."""
 

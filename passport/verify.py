@@ -14,13 +14,25 @@ Offline checks need only the bundle and a list of trusted issuer addresses:
 ``public_section.document``           the public section is a canonical public-tier section document
 ``signature.recover``                 the EIP-712 signature recovers to the bundle's issuer
 ``signature.trusted_issuer``          that issuer is one the caller trusts
+``anchor.header``                     the shipped header's RLP hashes to the anchor's block hash and
+                                      carries its block number
+``anchor.transaction``                the transaction proof shows, at the anchor's index under the
+                                      header's transactions root, a transaction hashing to the tx hash
+``anchor.receipt``                    the receipt proof shows its receipt under the receipts root:
+                                      it succeeded and the registry logged exactly this passport id,
+                                      version and manifest digest (and status, where the event says)
+``anchor.writer``                     the account that event records as writer is the signer
 ====================================  ==========================================================
+
+So offline a bundle proves: a trusted issuer signed this version, and a block with this hash records
+the registry accepting it from that issuer. It cannot prove that the block is on the canonical chain or
+that no later version exists: the report says "valid as of version N, block B; freshness not checked".
 
 With a ``ChainClient`` (read-only is enough) the ledger is asked too: ``chain.network``,
 ``chain.record_exists``, ``chain.digest_matches``, ``chain.current_version``, ``chain.lifecycle``,
-``chain.status_matches``, ``chain.identity``, ``chain.custody``, ``chain.signature_onchain`` and
-``chain.anchor``. Without one they are reported as skipped, because the anchoring receipt, replays of
-older versions and later lifecycle changes cannot be judged offline.
+``chain.status_matches``, ``chain.identity``, ``chain.custody``, ``chain.signature_onchain``,
+``chain.anchor`` (the block is canonical and its transaction's event records this version) and
+``chain.writer`` (the writer that event records is the signer). Without one they are reported as skipped.
 
 A superseded or recycled passport is a closed, *valid* historical record, not a failure: like
 ``chain.custody``, ``chain.lifecycle`` reports a ledger fact, and ``VerificationReport.lifecycle`` carries
@@ -39,12 +51,15 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from passport.bundle import BUNDLE_FORMAT, VerificationBundle, load_bundle
+from passport.bundle import BUNDLE_FORMAT, VerificationBundle, decode_header, load_bundle
 from passport.canonical import canonical_json
+from passport.chain.inclusion import decode_receipt, proven_value
 from passport.chain.protocol import ChainClient
 from passport.chain.records import PassportRecord
+from passport.chain.version_events import VERSION_EVENTS, RecordedVersion, recorded_version, versions_in
 from passport.errors import PassportError
 from passport.ids import ZERO32, parse_passport_id
 from passport.model import LifecycleStatus
@@ -137,6 +152,7 @@ class VerificationReport(BaseModel):
     status: str | None = None
     signer: str | None = None
     custodian: str | None = None
+    anchored_block: int | None = None
     chain_checked: bool = False
     lifecycle: Lifecycle | None = None
 
@@ -145,6 +161,29 @@ class VerificationReport(BaseModel):
     def ok(self) -> bool:
         """True when no check failed (skipped checks are not failures)."""
         return all(check.status is not CheckStatus.FAIL for check in self.checks)
+
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented use on a property
+    @property
+    def summary(self) -> str:
+        """One line saying what the checks that ran establish, and what they leave open."""
+        failed = self.failed()
+        where = f"version {self.version}, block {self.anchored_block}"
+        if not failed:
+            if not self.chain_checked:
+                return (
+                    f"VALID as of {where}; freshness not checked (whether a later version exists and "
+                    f"whether block {self.anchored_block} is on the canonical chain need --rpc)"
+                )
+            closed = (
+                ""
+                if self.lifecycle is None or self.lifecycle.state is LifecycleState.OPEN
+                else (f"; {self.lifecycle.describe()}")
+            )
+            return f"VALID: {where} on the canonical chain, and the current version{closed}"
+        if {check.name for check in failed} <= set(FRESHNESS_CHECKS):
+            moved_on = "; ".join(check.reason for check in failed)
+            return f"NOT CURRENT: valid as of {where}; the ledger has moved on: {moved_on}"
+        return f"INVALID: {len(failed)} check(s) failed: " + ", ".join(c.name for c in failed)
 
     def check(self, name: str) -> Check:
         for check in self.checks:
@@ -172,6 +211,9 @@ class _Recorder:
             self.add(name, CheckStatus.SKIPPED, reason)
 
 
+ANCHOR_CHECKS = ("anchor.header", "anchor.transaction", "anchor.receipt", "anchor.writer")
+# What only the ledger can tell about a genuinely anchored version: has the passport moved on since.
+FRESHNESS_CHECKS = ("chain.current_version", "chain.status_matches")
 CHAIN_CHECKS = (
     "chain.network",
     "chain.record_exists",
@@ -183,6 +225,7 @@ CHAIN_CHECKS = (
     "chain.custody",
     "chain.signature_onchain",
     "chain.anchor",
+    "chain.writer",
 )
 
 
@@ -217,6 +260,7 @@ def verify_bundle(
     _public_section_checks(rec, bundle, manifest)
     struct = signed.to_struct()
     signer = _signature_checks(rec, bundle, struct, trusted)
+    _anchor_proof_checks(rec, bundle, signer)
 
     record: PassportRecord | None = None
     if chain is None:
@@ -230,6 +274,7 @@ def verify_bundle(
         status=LifecycleStatus(signed.status).name,
         signer=signer,
         custodian=None if record is None else record.custodian,
+        anchored_block=bundle.anchor.block_number,
         chain_checked=chain is not None,
         lifecycle=None if record is None else Lifecycle.of(record),
     )
@@ -357,6 +402,89 @@ def _signature_checks(
     return signer
 
 
+def _anchor_proof_checks(rec: _Recorder, bundle: VerificationBundle, signer: str | None) -> None:
+    anchor = bundle.anchor
+    try:
+        header = decode_header(anchor)
+    except PassportError as exc:
+        rec.add("anchor.header", CheckStatus.FAIL, str(exc))
+        rec.skip(ANCHOR_CHECKS[1:], "no usable block header")
+        return
+    if not rec.result(
+        "anchor.header",
+        header.hash == unhex0x(anchor.block_hash) and header.number == anchor.block_number,
+        f"the header of block {anchor.block_number} hashes to {anchor.block_hash}",
+        f"the header is block {header.number} hashing to {_short(header.hash)}; the anchor says block "
+        f"{anchor.block_number} {anchor.block_hash}",
+    ):
+        rec.skip(ANCHOR_CHECKS[1:], "the header is not the anchor's block")
+        return
+    try:
+        tx = proven_value(header.transactions_root, anchor.tx_index, anchor.transaction_nodes())
+    except PassportError as exc:
+        rec.add("anchor.transaction", CheckStatus.FAIL, f"transaction proof: {exc}")
+    else:
+        rec.result(
+            "anchor.transaction",
+            _short(keccak(tx)) == anchor.tx_hash,
+            f"transaction {anchor.tx_index} of the block is {anchor.tx_hash}",
+            f"transaction {anchor.tx_index} of the block is {_short(keccak(tx))}, not {anchor.tx_hash}",
+        )
+    try:
+        receipt = decode_receipt(proven_value(header.receipts_root, anchor.tx_index, anchor.receipt_nodes()))
+    except PassportError as exc:
+        rec.add("anchor.receipt", CheckStatus.FAIL, f"receipt proof: {exc}")
+        rec.skip(["anchor.writer"], "no proven receipt")
+        return
+    if not receipt.succeeded:
+        rec.add("anchor.receipt", CheckStatus.FAIL, f"transaction {anchor.tx_index} of the block failed")
+        rec.skip(["anchor.writer"], "the anchoring transaction failed")
+        return
+    recorded = versions_in([(log.address, log.topics, log.data) for log in receipt.logs], anchor.registry)
+    match = next((version for version in recorded if _records(version, bundle)), None)
+    if match is None:
+        seen = ", ".join(_describe(version) for version in recorded) or "no passport version"
+        rec.add(
+            "anchor.receipt",
+            CheckStatus.FAIL,
+            f"the receipt of transaction {anchor.tx_index} records {seen} from registry {anchor.registry}",
+        )
+        rec.skip(["anchor.writer"], "no registry event for this version in the receipt")
+        return
+    rec.add(
+        "anchor.receipt",
+        CheckStatus.PASS,
+        f"the receipt of {anchor.tx_hash} holds the registry's {match.event} of this passport, version "
+        f"{match.version}, digest {bundle.signed.manifest_digest}",
+    )
+    rec.result(
+        "anchor.writer",
+        match.writer == signer,
+        f"the registry recorded {match.writer} as the writer of version {match.version}",
+        f"the registry recorded {match.writer} as the writer of version {match.version}, not the "
+        f"signer {signer}",
+    )
+
+
+def _records(version: RecordedVersion, bundle: VerificationBundle) -> bool:
+    signed = bundle.signed
+    return (
+        _short(version.passport_id) == signed.passport_id
+        and version.version == signed.version
+        and _short(version.manifest_digest) == signed.manifest_digest
+        and (version.status is None or int(version.status) == signed.status)
+        and (version.battery_id_hash is None or _short(version.battery_id_hash) == signed.battery_id_hash)
+        and (version.predecessor is None or _short(version.predecessor) == signed.predecessor)
+    )
+
+
+def _describe(version: RecordedVersion) -> str:
+    return (
+        f"{version.event} of passport {_short(version.passport_id)} version {version.version} digest "
+        f"{_short(version.manifest_digest)}"
+    )
+
+
 def _cid_or_none(data: bytes) -> str | None:
     try:
         return cid_of(data)
@@ -439,7 +567,7 @@ def _chain_checks(
     else:
         _record_checks(rec, struct, record)
     _onchain_signature_check(rec, chain, bundle, struct, signer)
-    _anchor_check(rec, chain, bundle, pid)
+    _anchor_check(rec, chain, bundle, signer)
     return record
 
 
@@ -524,7 +652,7 @@ def _onchain_signature_check(
     )
 
 
-def _anchor_check(rec: _Recorder, chain: ChainClient, bundle: VerificationBundle, pid: bytes) -> None:
+def _anchor_check(rec: _Recorder, chain: ChainClient, bundle: VerificationBundle, signer: str | None) -> None:
     anchor = bundle.anchor
     block_hash = unhex0x(anchor.block_hash)
     tx_hash = unhex0x(anchor.tx_hash)
@@ -537,19 +665,41 @@ def _anchor_check(rec: _Recorder, chain: ChainClient, bundle: VerificationBundle
                 f"block {anchor.block_number} is {_short(canonical) if canonical else 'missing'} on the "
                 f"canonical chain, the receipt says {anchor.block_hash} (reorganised away or forged)",
             )
+            rec.skip(["chain.writer"], "the anchor is not on the canonical chain")
             return
-        events = _ask(lambda: chain.events(anchor.block_number, anchor.block_number))
+        events = _ask(lambda: chain.events(anchor.block_number, anchor.block_number, VERSION_EVENTS))
     except _ChainFailed as exc:
         rec.add("chain.anchor", CheckStatus.FAIL, str(exc))
+        rec.skip(["chain.writer"], "the chain could not be asked")
         return
-    found = any(event.tx_hash == tx_hash and _mentions(event.args, pid) for event in events)
-    rec.result(
-        "chain.anchor",
-        found,
-        f"tx {anchor.tx_hash} in block {anchor.block_number} recorded this passport",
-        f"no registry event for this passport in tx {anchor.tx_hash} of block {anchor.block_number}",
+    match = next(
+        (
+            version
+            for event in events
+            if event.tx_hash == tx_hash
+            and (version := recorded_version(event.name, event.args)) is not None
+            and _records(version, bundle)
+        ),
+        None,
     )
-
-
-def _mentions(args: Mapping[str, Any], value: bytes) -> bool:
-    return any(isinstance(arg, bytes | bytearray) and bytes(arg) == value for arg in args.values())
+    if match is None:
+        rec.add(
+            "chain.anchor",
+            CheckStatus.FAIL,
+            f"no registry event for this passport version in tx {anchor.tx_hash} of block "
+            f"{anchor.block_number}",
+        )
+        rec.skip(["chain.writer"], "no event recording this version")
+        return
+    rec.add(
+        "chain.anchor",
+        CheckStatus.PASS,
+        f"tx {anchor.tx_hash} in block {anchor.block_number} recorded this version",
+    )
+    rec.result(
+        "chain.writer",
+        match.writer == signer,
+        f"the ledger's {match.event} names {match.writer}, the signer, as writer",
+        f"the ledger's {match.event} names {match.writer} as writer of version {match.version}, but "
+        f"the bundle is signed by {signer}",
+    )

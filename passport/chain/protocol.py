@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from passport.chain.inclusion import BlockHeader
 from passport.chain.records import (
     AnchorRecord,
     BusinessRecord,
@@ -48,6 +49,21 @@ class ChainClient(Protocol):
 
     def block_hash(self, number: int) -> bytes | None:
         """Hash of block ``number`` on the current canonical chain, or None if it does not exist."""
+        ...
+
+    def block_header(self, block_hash: bytes) -> BlockHeader | None:
+        """The header (its RLP fields) of the block with this hash, or None if the node has no such block.
+
+        Raises ``InclusionProofError`` if the node's fields do not hash to ``block_hash``.
+        """
+        ...
+
+    def block_transactions(self, block_hash: bytes) -> tuple[bytes, ...]:
+        """The consensus encodings of the block's signed transactions, in block order."""
+        ...
+
+    def block_receipts(self, block_hash: bytes) -> tuple[bytes, ...]:
+        """The consensus encodings of the block's transaction receipts, in block order."""
         ...
 
     # -- roles and businesses -----------------------------------------------------------------------

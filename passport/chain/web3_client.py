@@ -42,6 +42,7 @@ from web3.types import Nonce, TxParams, Wei
 from web3.types import TxReceipt as Web3TxReceipt
 
 from passport.chain.artifacts import load_artifact
+from passport.chain.inclusion import BlockHeader, encode_receipt, encode_transaction
 from passport.chain.records import (
     AnchorRecord,
     BusinessRecord,
@@ -55,6 +56,7 @@ from passport.errors import (
     ChainError,
     ChainUnavailable,
     ContractRevert,
+    InclusionProofError,
     InvalidIdentifier,
     PassportError,
     TransactionFailed,
@@ -400,6 +402,68 @@ class Web3ChainClient:
         """Unix seconds of block ``number`` on the canonical chain, or None if it does not exist."""
         block = self._block(number)
         return None if block is None else int(block["timestamp"])
+
+    def block_header(self, block_hash: bytes) -> BlockHeader | None:
+        block = self._block_by_hash(block_hash, full=False)
+        if block is None:
+            return None
+        header = BlockHeader.from_rpc(block)
+        if header.hash != bytes(block_hash):
+            # eth-tester's JSON pads an empty extraData to 32 zero bytes; the hash tells which is real.
+            extra = header.fields[12].lstrip(b"\x00")
+            unpadded = BlockHeader((*header.fields[:12], extra, *header.fields[13:]))
+            if unpadded.hash != bytes(block_hash):
+                raise InclusionProofError(
+                    f"the node's header fields for block 0x{bytes(block_hash).hex()} hash to "
+                    f"0x{header.hash.hex()}: this node's header cannot be proven"
+                )
+            header = unpadded
+        return header
+
+    def block_transactions(self, block_hash: bytes) -> tuple[bytes, ...]:
+        block = self._block_by_hash(block_hash, full=True)
+        if block is None:
+            raise InclusionProofError(f"the node has no block 0x{bytes(block_hash).hex()}")
+        encoded = []
+        for tx in block["transactions"]:
+            raw = encode_transaction(tx)
+            if raw is None or keccak(raw) != bytes(tx["hash"]):
+                raw = self._raw_transaction(bytes(tx["hash"]))
+            encoded.append(raw)
+        return tuple(encoded)
+
+    def block_receipts(self, block_hash: bytes) -> tuple[bytes, ...]:
+        block = self._block_by_hash(block_hash, full=False)
+        if block is None:
+            raise InclusionProofError(f"the node has no block 0x{bytes(block_hash).hex()}")
+        with self._sender.boundary():
+            try:
+                receipts: Sequence[Mapping[str, Any]] = self._w3.eth.get_block_receipts(HexBytes(block_hash))
+            except (Web3Exception, ValueError, NotImplementedError):
+                # eth_getBlockReceipts is not everywhere (ganache 7, eth-tester): one receipt per transaction.
+                receipts = [self._w3.eth.get_transaction_receipt(h) for h in block["transactions"]]
+        return tuple(encode_receipt(receipt) for receipt in receipts)
+
+    def _block_by_hash(self, block_hash: bytes, *, full: bool) -> Mapping[str, Any] | None:
+        with self._sender.boundary():
+            try:
+                return self._w3.eth.get_block(HexBytes(_b32(block_hash)), full_transactions=full)
+            except BlockNotFound:
+                return None
+
+    def _raw_transaction(self, tx_hash: bytes) -> bytes:
+        """The node's own encoding of a transaction (for types this module does not re-encode)."""
+        with self._sender.boundary():
+            try:
+                raw = bytes(self._w3.eth.get_raw_transaction(HexBytes(tx_hash)))
+            except (Web3Exception, ValueError, NotImplementedError) as exc:
+                raise InclusionProofError(
+                    f"transaction 0x{tx_hash.hex()} cannot be encoded here and the node will not give "
+                    f"its raw form: {exc}"
+                ) from exc
+        if keccak(raw) != tx_hash:
+            raise InclusionProofError(f"the node's raw transaction 0x{tx_hash.hex()} does not hash to it")
+        return raw
 
     def _block(self, number: int) -> Mapping[str, Any] | None:
         if number < 0:

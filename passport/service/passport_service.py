@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from eth_account import Account
 
-from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
+from passport.bundle import VerificationBundle, build_bundle, prove_anchor
 from passport.chain.protocol import ChainClient
 from passport.chain.records import PassportRecord, TxReceipt
 from passport.envelope import KeyRing
@@ -346,7 +346,8 @@ class PassportService:
         """The offline verification bundle of the passport's current version.
 
         Raises ``VersionNotRecorded`` when this service did not write that version (or its transaction
-        cannot be found), since the signature lives only in the version log.
+        cannot be found), since the signature lives only in the version log; ``InclusionProofError``
+        when the node cannot give the anchoring block's header, transactions and receipts.
         """
         return self._bundle(self._existing(passport_id))
 
@@ -532,13 +533,8 @@ class PassportService:
             section_cids={AccessTier(e.tier): e.cid for e in manifest.sections},
             public_section=public,
         )
-        anchor = AnchorReceipt(
-            chain_id=entry.chain_id,
-            registry=entry.registry,
-            tx_hash=hex0x(anchored.tx_hash),
-            block_number=anchored.block_number,
-            block_hash=hex0x(anchored.block_hash),
-        )
+        # The log's chain and registry are this client's (``_recorded`` looked the entry up by them).
+        anchor = prove_anchor(self._chain, anchored.tx_hash, anchored.block_hash)
         return build_bundle(committed, issuer=entry.signer, signature=entry.signature, anchor=anchor)
 
     def _recorded(self, record: PassportRecord) -> tuple[VersionRecord, Anchor]:

@@ -33,7 +33,7 @@ from passport.model import LifecycleStatus as S
 from passport.service import SECTIONS_CHECK, STORE_CHECK, PassportService, VersionLog
 from passport.signing import PassportVersion, sign_passport_version
 from passport.store import EmbeddedStore
-from passport.verify import CHAIN_CHECKS, CheckStatus, LifecycleState, verify_bundle
+from passport.verify import ANCHOR_CHECKS, CHAIN_CHECKS, CheckStatus, LifecycleState, verify_bundle
 from tests.chain_backends import Actor, ChainBackend, only_event, reverts
 
 BATTERY = "HES-E77N-2407-SVC001"
@@ -289,6 +289,12 @@ def test_bundle_verifies_offline_and_against_the_ledger(world: World, issuer: Ac
     assert (bundle.signed.version, bundle.issuer) == (2, issuer.address)
     assert bundle.anchor.tx_hash == "0x" + issued.tx_hash.hex()
     assert bundle.manifest_cid == issued.manifest_cid
+    # The service ships the anchoring block's header and proofs: the anchor holds without a chain.
+    assert bundle.anchor.block_hash == "0x" + issued.block_hash.hex()
+    offline = verify_bundle(bundle, [issuer.address])
+    assert offline.ok, offline.failed()
+    assert all(offline.check(name).status is CheckStatus.PASS for name in ANCHOR_CHECKS)
+    assert offline.summary.startswith(f"VALID as of version 2, block {issued.block_number}; freshness not")
     report = verify_bundle(bundle, [issuer.address], issuer.client)
     assert report.ok, report.failed()
     assert report.chain_checked
@@ -358,8 +364,9 @@ def test_a_forged_signature_in_the_log_fails_verification(world: World, stranger
 
     failed = {c.name for c in world.issuer.verify(PID).failed()}
 
-    # Offline recovery gives the stranger, not the logged signer; the registry agrees with that recovery.
-    assert failed == {"signature.recover", "signature.trusted_issuer"}
+    # Offline recovery gives the stranger, not the logged signer; the registry agrees with that recovery,
+    # and the anchor's event (offline from the proof, and on the ledger) names the issuer as writer.
+    assert failed == {"signature.recover", "signature.trusted_issuer", "anchor.writer", "chain.writer"}
 
 
 def test_bundle_needs_the_version_in_the_log(world: World, tmp_path: Path) -> None:

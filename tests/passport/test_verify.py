@@ -10,11 +10,23 @@ from typing import Any
 
 import pytest
 
-from passport.bundle import BUNDLE_FORMAT, VerificationBundle, load_bundle
+from passport.bundle import BUNDLE_FORMAT, VerificationBundle, build_bundle, load_bundle
 from passport.errors import InvalidIdentifier, VerificationError
 from passport.model import LifecycleStatus
+from passport.signing import sign_passport_version
 from passport.verify import CHAIN_CHECKS, CheckStatus, VerificationReport, verify_bundle
-from tests.passport.bundle_samples import ISSUER, OFFLINE_CHECKS, OTHER, OTHER_KEY, make_bundle
+from tests.passport.bundle_samples import (
+    BLOCK_NUMBER,
+    DOMAIN,
+    ISSUER,
+    OFFLINE_CHECKS,
+    OTHER,
+    OTHER_KEY,
+    commit_sample,
+    make_bundle,
+    synthetic_anchor,
+    version_log,
+)
 
 
 @pytest.fixture
@@ -90,19 +102,31 @@ def _set(document: dict[str, Any], path: str, change: Any) -> None:
 
 
 SIG = {"signature.recover", "signature.trusted_issuer"}
+# The anchor's receipt records the registry's event; a signed field it names no longer matches it.
+EVENT = "anchor.receipt"
 TAMPERING: list[tuple[str, Any, set[str]]] = [
     ("format", "battery-passport-ledger/bundle/v0", {"bundle.format"}),
     ("issuer", OTHER, {"signature.recover"}),
-    ("signature", _flip_hex, SIG),
+    # Another signer than the writer the registry recorded.
+    ("signature", _flip_hex, {*SIG, "anchor.writer"}),
     # A changed signed field or domain recovers some other, untrusted, address.
-    ("signed.passport_id", _flip_hex, {*SIG, "manifest.consistency"}),
-    ("signed.battery_id_hash", _flip_hex, {*SIG, "manifest.consistency"}),
-    ("signed.version", 2, {*SIG, "manifest.consistency"}),
-    ("signed.status", 1, {*SIG, "manifest.consistency"}),
-    ("signed.manifest_digest", _flip_hex, {*SIG, "manifest.digest"}),
-    ("signed.predecessor", _flip_hex, {*SIG, "manifest.consistency"}),
-    ("anchor.chain_id", 1, SIG),
-    ("anchor.registry", "0x" + "33" * 20, SIG),
+    ("signed.passport_id", _flip_hex, {*SIG, "manifest.consistency", EVENT}),
+    ("signed.battery_id_hash", _flip_hex, {*SIG, "manifest.consistency", EVENT}),
+    ("signed.version", 2, {*SIG, "manifest.consistency", EVENT}),
+    ("signed.status", 1, {*SIG, "manifest.consistency", EVENT}),
+    ("signed.manifest_digest", _flip_hex, {*SIG, "manifest.digest", EVENT}),
+    ("signed.predecessor", _flip_hex, {*SIG, "manifest.consistency", EVENT}),
+    ("anchor.chain_id", 1, {*SIG, "anchor.writer"}),
+    ("anchor.registry", "0x" + "33" * 20, {*SIG, EVENT}),
+    # The anchor's location and proofs, judged offline against the shipped header.
+    ("anchor.tx_hash", _flip_hex, {"anchor.transaction"}),
+    ("anchor.block_number", 8, {"anchor.header"}),
+    ("anchor.block_hash", _flip_hex, {"anchor.header"}),
+    ("anchor.tx_index", 2, {"anchor.transaction", EVENT}),
+    ("anchor.header.5", _flip_hex, {"anchor.header"}),
+    ("anchor.header.8", "0x08", {"anchor.header"}),
+    ("anchor.transaction_proof.0", lambda n: _flip_hex(n, 40), {"anchor.transaction"}),
+    ("anchor.receipt_proof.0", lambda n: _flip_hex(n, 40), {EVENT}),
     ("manifest_cid", lambda c: c[:-1] + ("a" if c[-1] != "a" else "b"), {"manifest.cid"}),
     ("manifest.document_schema", "test-schema/2", {"manifest.digest", "manifest.cid"}),
     ("manifest.version", 2, {"manifest.digest", "manifest.cid", "manifest.consistency"}),
@@ -136,12 +160,11 @@ def test_every_tampered_field_is_reported_by_name(
 
 
 def test_every_single_byte_change_in_the_file_is_unreadable_or_fails(bundle: VerificationBundle) -> None:
-    """Brute force over the offline-checkable bytes: no change may verify (anchor fields need the chain)."""
+    """Brute force over the whole file, anchor and proofs included: no change may verify offline."""
     raw = bundle.to_json()
-    anchor_start, anchor_end = raw.index(b'"anchor"'), raw.index(b"}", raw.index(b'"anchor"'))
     caught = 0
     for index in range(0, len(raw), 7):  # every 7th byte keeps the test under a few seconds
-        if anchor_start <= index <= anchor_end or raw[index : index + 1] in b" \n":
+        if raw[index : index + 1] in b" \n":
             continue
         tampered = raw[:index] + bytes([raw[index] ^ 0x01]) + raw[index + 1 :]
         try:
@@ -154,14 +177,31 @@ def test_every_single_byte_change_in_the_file_is_unreadable_or_fails(bundle: Ver
     assert caught > 100
 
 
-@pytest.mark.parametrize("field", ["tx_hash", "block_number", "block_hash"])
-def test_anchor_location_is_only_judged_against_the_chain(bundle: VerificationBundle, field: str) -> None:
-    document = json.loads(bundle.to_json())
-    document["anchor"][field] = 8 if field == "block_number" else _flip_hex(document["anchor"][field])
-    report = verify_bundle(document, [ISSUER])
-    # Offline these cannot be judged: the report says so rather than claiming them.
-    assert statuses(report)["chain.anchor"] is CheckStatus.SKIPPED
-    assert "no chain client" in report.check("chain.anchor").reason
+def test_offline_report_says_what_it_cannot_know(bundle: VerificationBundle) -> None:
+    report = verify_bundle(bundle, [ISSUER])
+    assert report.anchored_block == BLOCK_NUMBER
+    assert report.summary.startswith(f"VALID as of version 1, block {BLOCK_NUMBER}; freshness not checked")
+    assert report.model_dump(mode="json")["summary"] == report.summary
+
+
+def test_an_anchor_recording_another_passport_is_caught(tmp_path: Path) -> None:
+    ours = make_bundle(tmp_path / "a")
+    theirs = make_bundle(tmp_path / "b", version=2, status=LifecycleStatus.REUSED)
+    report = verify_bundle(ours.model_copy(update={"anchor": theirs.anchor}), [ISSUER])
+    assert failed(report) == {"anchor.receipt"}
+    assert "version 2" in report.check("anchor.receipt").reason
+    assert report.summary.startswith("INVALID")
+
+
+def test_a_version_recorded_by_another_writer_is_caught(tmp_path: Path) -> None:
+    """Re-signed by another trusted key, with ``issuer`` set to it: the anchor names the real writer."""
+    committed = commit_sample(tmp_path)
+    forged_signature = sign_passport_version(OTHER_KEY, DOMAIN, committed.version_struct())
+    anchor = synthetic_anchor([version_log(committed, ISSUER)])
+    forged = build_bundle(committed, issuer=OTHER, signature=forged_signature, anchor=anchor)
+    report = verify_bundle(forged, [ISSUER, OTHER])
+    assert failed(report) == {"anchor.writer"}
+    assert ISSUER in report.check("anchor.writer").reason
 
 
 def test_a_signature_by_another_key_is_caught(tmp_path: Path) -> None:

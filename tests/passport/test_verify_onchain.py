@@ -17,7 +17,7 @@ from eth_account import Account
 from typer.testing import CliRunner
 
 from cli.main import app
-from passport.bundle import AnchorReceipt, VerificationBundle, build_bundle
+from passport.bundle import VerificationBundle, build_bundle, prove_anchor
 from passport.chain.records import TxReceipt
 from passport.chain.web3_client import Web3ChainClient
 from passport.envelope import KeyRing
@@ -26,7 +26,14 @@ from passport.model import LifecycleStatus as S
 from passport.sections import CommittedPassport, commit_passport
 from passport.signing import PassportDomain, sign_passport_version
 from passport.store import ContentStore, EmbeddedStore
-from passport.verify import CHAIN_CHECKS, CheckStatus, LifecycleState, VerificationReport, verify_bundle
+from passport.verify import (
+    ANCHOR_CHECKS,
+    CHAIN_CHECKS,
+    CheckStatus,
+    LifecycleState,
+    VerificationReport,
+    verify_bundle,
+)
 from tests.chain_backends import Actor, ChainBackend
 
 BATTERY = battery_id_hash("BAT-ONCHAIN-1")
@@ -66,7 +73,7 @@ class Ledger:
     def bundle(
         self, actor: Actor, committed: CommittedPassport, sig: bytes, receipt: TxReceipt
     ) -> VerificationBundle:
-        anchor = AnchorReceipt.from_receipt(actor.client.chain_id, actor.client.registry_address, receipt)
+        anchor = prove_anchor(actor.client, receipt.tx_hash, receipt.block_hash)
         return build_bundle(committed, issuer=actor.address, signature=sig, anchor=anchor)
 
     def issue(self, actor: Actor, pid: uuid.UUID) -> VerificationBundle:
@@ -120,6 +127,13 @@ def test_a_fresh_bundle_passes_every_check(onchain: Ledger, issuer: Actor) -> No
     assert issuer.address in report.check("chain.custody").reason
     assert report.lifecycle is not None
     assert report.lifecycle.state is LifecycleState.OPEN
+    assert all(report.check(name).status is CheckStatus.PASS for name in ANCHOR_CHECKS)
+    block = bundle.anchor.block_number
+    assert report.summary.startswith(f"VALID: version 1, block {block} on the canonical chain")
+    # The proofs alone, without the chain, establish the anchor too.
+    offline = verify_bundle(bundle, [issuer.address])
+    assert offline.ok, offline.failed()
+    assert all(offline.check(name).status is CheckStatus.PASS for name in ANCHOR_CHECKS)
 
 
 def test_a_replayed_older_version_is_reported(onchain: Ledger, issuer: Actor) -> None:
@@ -130,7 +144,29 @@ def test_a_replayed_older_version_is_reported(onchain: Ledger, issuer: Actor) ->
     # v1 really was anchored (its digest still matches); it is just no longer the current version.
     assert failed(report) == {"chain.current_version"}
     assert "older, replayed version" in report.check("chain.current_version").reason
+    block = v1.anchor.block_number
+    assert report.summary.startswith(f"NOT CURRENT: valid as of version 1, block {block}; the ledger has")
     assert check(onchain, v2, issuer.address).ok
+    # Offline the old version is genuinely anchored, and the report says freshness is unknown.
+    offline = verify_bundle(v1, [issuer.address])
+    assert offline.ok
+    assert offline.summary.startswith(
+        f"VALID as of version 1, block {v1.anchor.block_number}; freshness not checked"
+    )
+
+
+def test_an_original_bundle_of_a_battery_now_reused(onchain: Ledger, issuer: Actor) -> None:
+    pid = uuid.uuid4()
+    original = onchain.issue(issuer, pid)
+    onchain.next_version(issuer, pid, S.REUSED)
+    offline = verify_bundle(original, [issuer.address])
+    assert offline.ok
+    assert "freshness not checked" in offline.summary
+    assert "freshness not checked" in offline.model_dump(mode="json")["summary"]
+    report = check(onchain, original, issuer.address)
+    assert failed(report) == {"chain.current_version", "chain.status_matches"}
+    assert "REUSED" in report.check("chain.status_matches").reason
+    assert report.summary.startswith("NOT CURRENT: valid as of version 1")
 
 
 def test_a_superseded_passport_is_valid_history(onchain: Ledger, issuer: Actor, repurposer: Actor) -> None:
@@ -185,7 +221,10 @@ def test_a_signed_but_never_anchored_version_is_reported(onchain: Ledger, issuer
     forged = build_bundle(
         other, issuer=issuer.address, signature=onchain.sign(issuer, other), anchor=real.anchor
     )
-    assert failed(check(onchain, forged, issuer.address)) == {"chain.digest_matches"}
+    # Offline: the anchor's receipt records the real digest, not this one.
+    assert failed(verify_bundle(forged, [issuer.address])) == {"anchor.receipt"}
+    report = check(onchain, forged, issuer.address)
+    assert failed(report) == {"anchor.receipt", "chain.digest_matches", "chain.anchor"}
 
 
 def test_an_unknown_passport_is_reported(onchain: Ledger, issuer: Actor) -> None:
@@ -199,16 +238,55 @@ def test_an_unknown_passport_is_reported(onchain: Ledger, issuer: Actor) -> None
     assert report.check("chain.current_version").status is CheckStatus.SKIPPED
 
 
-@pytest.mark.parametrize("field", ["tx_hash", "block_hash", "block_number"])
-def test_a_forged_anchor_receipt_is_reported(onchain: Ledger, issuer: Actor, field: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "offline"),
+    [("tx_hash", "anchor.transaction"), ("block_hash", "anchor.header"), ("block_number", "anchor.header")],
+)
+def test_a_forged_anchor_receipt_is_reported(
+    onchain: Ledger, issuer: Actor, field: str, offline: str
+) -> None:
     document = json.loads(onchain.issue(issuer, uuid.uuid4()).to_json())
     anchor = document["anchor"]
     if field == "block_number":
         anchor[field] = max(anchor[field] - 1, 0)
     else:
         anchor[field] = anchor[field][:-1] + ("1" if anchor[field][-1] != "1" else "2")
+    alone = verify_bundle(document, [issuer.address])
+    assert failed(alone) == {offline}
+    assert alone.summary.startswith("INVALID")
     report = check(onchain, document, issuer.address)
-    assert failed(report) == {"chain.anchor"}
+    assert failed(report) == {offline, "chain.anchor"}
+
+
+def test_an_anchor_taken_from_another_passport_is_reported(onchain: Ledger, issuer: Actor) -> None:
+    ours = onchain.issue(issuer, uuid.uuid4())
+    theirs = onchain.issue(issuer, uuid.uuid4())
+    swapped = ours.model_copy(update={"anchor": theirs.anchor})
+    alone = verify_bundle(swapped, [issuer.address])
+    assert failed(alone) == {"anchor.receipt"}
+    assert theirs.signed.passport_id in alone.check("anchor.receipt").reason
+    assert failed(check(onchain, swapped, issuer.address)) == {"anchor.receipt", "chain.anchor"}
+
+
+def test_a_version_re_signed_by_another_trusted_key_is_reported(
+    onchain: Ledger, issuer: Actor, inspector: Actor
+) -> None:
+    """Both keys are trusted; only the ledger's event says which one wrote each version."""
+    pid = uuid.uuid4()
+    onchain.issue(issuer, pid)
+    v2 = onchain.next_version(inspector, pid)  # a later version, written by an inspector
+    trusted = (issuer.address, inspector.address)
+    report = check(onchain, v2, *trusted)
+    assert report.ok, report.failed()
+    assert inspector.address in report.check("chain.writer").reason
+    # The issuer's key re-signs the same version fields and the bundle names the issuer.
+    signature = sign_passport_version(issuer.key, v2.anchor.domain(), v2.signed.to_struct())
+    resigned = v2.model_copy(update={"issuer": issuer.address, "signature": "0x" + signature.hex()})
+    alone = verify_bundle(resigned, trusted)
+    assert failed(alone) == {"anchor.writer"}
+    report = check(onchain, resigned, *trusted)
+    assert failed(report) == {"anchor.writer", "chain.writer"}
+    assert inspector.address in report.check("chain.writer").reason
 
 
 def test_the_contract_and_offline_recovery_agree(onchain: Ledger, issuer: Actor, stranger: Actor) -> None:
@@ -259,3 +337,8 @@ def test_cli_verifies_against_a_node(onchain: Ledger, issuer: Actor, tmp_path: P
     assert result.exit_code == 1
     failed_names = {c["name"] for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"}
     assert failed_names == {"chain.current_version"}
+    result = CliRunner().invoke(app, args[:4])  # offline, as text
+    assert result.exit_code == 0, result.output
+    assert f"VALID as of version 1, block {v1.anchor.block_number}; freshness not checked" in " ".join(
+        result.output.split()
+    )
