@@ -78,6 +78,7 @@ from oracle import (
     Ingestor,
     Journal,
     MerkleTree,
+    RecordProofs,
     RecordRow,
     SignedUpload,
     leaf_hash,
@@ -448,7 +449,9 @@ def run_pipeline(
             MerkleTree.from_digests(digests)
             merkle_s += time.perf_counter() - before
         proofs = _check_proofs(
-            anchorer, ledger.oracle, rng.sample(record_ids, min(args.proof_sample, measured))
+            RecordProofs(journal, store),
+            ledger.oracle,
+            rng.sample(record_ids, min(args.proof_sample, measured)),
         )
         last = batches[-1]
         assert last.cid is not None  # confirmed batches are stored
@@ -488,12 +491,12 @@ def run_pipeline(
     return Measured(result, candidates)
 
 
-def _check_proofs(anchorer: Anchorer, chain: Web3ChainClient, record_ids: list[int]) -> ProofStats:
+def _check_proofs(proofs: RecordProofs, chain: Web3ChainClient, record_ids: list[int]) -> ProofStats:
     stats = ProofStats(sampled=len(record_ids))
     hashes: list[int] = []
     json_sizes: list[int] = []
     for record_id in record_ids:
-        proof = anchorer.proof_for(record_id)
+        proof = proofs.proof_for(record_id)
         stats.verified_offline += proof.verify_offline()
         stats.verified_on_chain += proof.verify_on_chain(chain)
         hashes.append(len(proof.proof))

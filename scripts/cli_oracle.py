@@ -1,6 +1,6 @@
 """``passport telemetry upload`` and ``passport record proof``: the commands that need the oracle.
 
-They act on the same oracle journal as the API (``oracle.journal.journal_path`` under
+They act on the same oracle journal as the API (``Settings.journal_path`` under
 ``PASSPORT_DATA_DIR``), so a script or an auditor sees exactly what the service sees. They live here, not
 in ``passport.cli``, because the core package must not import the oracle (``scripts → oracle →
 passport``); ``scripts.cli`` attaches them to the ``passport`` command. Exit codes follow
@@ -17,15 +17,16 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 
-from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.errors import OracleError
 from oracle.ingestion import Acknowledgement, Ingestor
-from oracle.journal import Journal, journal_path
+from oracle.journal import Journal
+from oracle.proofs import RecordProofs
 from passport.cli import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
 from passport.errors import InvalidIdentifier, PassportError
 from passport.ids import parse_bytes32
 from passport.ledger import open_ledger
 from passport.settings import Settings
+from passport.store import open_store
 
 telemetry_app = typer.Typer(
     help="Device telemetry: signed uploads into the oracle's journal.", no_args_is_help=True
@@ -49,7 +50,7 @@ def _settings() -> Settings:
 
 def _journal(settings: Settings) -> Journal:
     try:
-        return Journal(journal_path(settings))
+        return Journal(settings.journal_path)
     except (OracleError, OSError) as exc:
         _die(f"cannot open the oracle journal: {exc}", EXIT_INVALID)
 
@@ -126,15 +127,16 @@ def record_proof_command(
         _die(str(exc))
     settings = _settings()
     try:
-        service = open_ledger(settings).passports(None)
+        reader = open_ledger(settings).reader
+        store = open_store(settings)
     except PassportError as exc:
         _die(f"cannot open the ledger: {exc}", EXIT_INVALID)
     with _journal(settings) as journal:
-        anchorer = Anchorer(journal, service.store, service.chain, AnchoringPolicy.from_settings(settings))
+        # Read-only: the journal, the store and a reader; never the oracle's key.
         try:
-            proof = anchorer.proof_for(journal.record_by_digest(record_digest).id)
+            proof = RecordProofs(journal, store).proof_for_digest(record_digest)
             offline = proof.verify_offline()
-            on_chain = proof.verify_on_chain(service.chain)
+            on_chain = proof.verify_on_chain(reader)
         except (OracleError, PassportError) as exc:
             _die(f"{type(exc).__name__}: {exc}", EXIT_INVALID)
     ok = offline and on_chain

@@ -35,7 +35,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import ApiKeyStore, ApiRole
-from api.services import api_keys_path, journal_path
+from api.services import api_keys_path
 from devtools.samples import sample_passport
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.journal import Journal
@@ -221,7 +221,7 @@ def _create(settings: Settings, issuer: PassportService) -> Demo:
 
     device_key = DeviceKey.generate()
     device_id = f"demo-device-{battery_id.lower()}"
-    with Journal(journal_path(settings)) as journal:
+    with Journal(settings.journal_path) as journal:
         journal.register_device(device_id, device_key.address, battery_id)
 
     participants = {
@@ -302,7 +302,7 @@ def diagnostics_reading(measured_at: datetime | None = None) -> dict[str, object
 def signed_demo_upload(settings: Settings, readings: list[dict[str, object]] | None = None) -> SignedUpload:
     """An upload from the demo device, signed with its key, numbered after the journal's last one."""
     device_id, battery_id, key = load_device_key(settings)
-    with Journal(journal_path(settings)) as journal:
+    with Journal(settings.journal_path) as journal:
         device = journal.device(device_id)
     seq = 1 if device is None else device.last_seq + 1
     return sign_upload(key, device_id, battery_id, seq, readings or [diagnostics_reading()])

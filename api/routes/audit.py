@@ -19,7 +19,7 @@ from api.access import AuthCaller, require_role
 from api.auth import ApiRole, Caller
 from api.errors import ApiError
 from api.services import Services, get_services
-from oracle.anchoring import RecordProof
+from oracle.proofs import RecordProof
 from passport.audit import MAX_PAGE_SIZE, EventPage, EventQuery, to_csv, to_json_array
 from passport.ids import battery_id_hash, parse_bytes32
 
@@ -175,9 +175,8 @@ def get_record_proof(record_digest: str, caller: AuthCaller, services: ServicesD
     """The inclusion proof of one journaled device record (by its 0x-hex record digest)."""
     _authorise(caller)
     digest = parse_bytes32(record_digest, "record digest")
-    journal, _, anchorer = services.oracle()
-    record = journal.record_by_digest(digest)
-    proof = anchorer.proof_for(record.id)
+    _, _, proofs = services.oracle()
+    proof = proofs.proof_for_digest(digest)
     return RecordProofPublic(
         proof=proof,
         verified_offline=proof.verify_offline(),

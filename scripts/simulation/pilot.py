@@ -55,6 +55,7 @@ from oracle.health import Grade, GradingPolicy, HealthAssessment, RatedValues, e
 from oracle.ingestion import Acknowledgement, Ingestor
 from oracle.journal import BatchRow, Journal
 from oracle.merkle import keccak256
+from oracle.proofs import RecordProofs
 from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
 from passport.audit import EventQuery, IndexFollower, SqliteAuditIndex
 from passport.audit.follower import FollowerConfig
@@ -412,6 +413,7 @@ class Pilot:
         self.anchorer = Anchorer(
             self.journal, self.store, self.chains["oracle"], self.policy, clock=self.clock
         )
+        self.proofs = RecordProofs(self.journal, self.store)
 
     # -- passports and devices ---------------------------------------------------------------------------
 
@@ -658,7 +660,7 @@ class Pilot:
         chain = self.chains["inspector"]
         checked = 0
         for record_id in ids:
-            proof = self.anchorer.proof_for(record_id)
+            proof = self.proofs.proof_for(record_id)
             if not (proof.verify_offline() and proof.verify_on_chain(chain)):
                 raise PilotError(f"record {record_id} does not verify against root 0x{proof.root.hex()}")
             checked += 1

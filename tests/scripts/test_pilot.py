@@ -62,7 +62,7 @@ def test_every_acknowledged_reading_is_anchored_and_provable_on_chain(
     }
     # Independently of the pilot's own check: a proof taken now still verifies, and a wrong digest fails.
     chain = running.chains["inspector"]
-    proof = running.anchorer.proof_for(running.acked[len(running.acked) // 2])
+    proof = running.proofs.proof_for(running.acked[len(running.acked) // 2])
     assert chain.verify_record(proof.root, proof.record_digest, proof.proof)
     assert not chain.verify_record(proof.root, bytes(32), proof.proof)
 
