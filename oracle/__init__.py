@@ -12,9 +12,9 @@ from oracle.ports import AnchorChain, AnchorReader
 from oracle.proofs import AnchoredRecord, RecordProof, RecordProofs, history_from_documents
 from oracle.readings import (
     ChargingSession,
+    DeviceReading,
     DiagnosticSnapshot,
     ParkingPeriod,
-    Reading,
     SafetyEvent,
     parse_reading,
 )
@@ -31,6 +31,7 @@ __all__ = [
     "BatchRow",
     "ChargingSession",
     "DeviceKey",
+    "DeviceReading",
     "DeviceRecord",
     "DiagnosticSnapshot",
     "GradingPolicy",
@@ -41,7 +42,6 @@ __all__ = [
     "OracleError",
     "ParkingPeriod",
     "RatedValues",
-    "Reading",
     "RecordProof",
     "RecordProofs",
     "RecordRow",

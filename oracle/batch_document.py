@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from oracle.errors import DocumentMismatch
 from oracle.journal import RecordRow
 from oracle.merkle import MerkleTree, keccak256
-from oracle.readings import KIND_NAME, READING_ADAPTER, Reading
+from oracle.readings import KIND_NAME, READING_ADAPTER, DeviceReading
 from passport.canonical import canonical_json, parse_canonical_object
 from passport.chain.records import AnchorKind
 
@@ -77,7 +77,7 @@ class DocumentRecord:
     device_id: str
     seq: int
     index: int
-    reading: Reading
+    reading: DeviceReading
 
 
 @dataclass(frozen=True, slots=True)

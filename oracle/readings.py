@@ -216,7 +216,7 @@ class DiagnosticSnapshot(BaseModel):
         return self.measured_at
 
 
-Reading: TypeAlias = Annotated[
+DeviceReading: TypeAlias = Annotated[
     ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot, Field(discriminator="kind")
 ]
 ReadingKind = Literal["charging", "safety", "parking", "diagnostics"]
@@ -229,7 +229,7 @@ ANCHOR_KIND: dict[str, AnchorKind] = {
 }
 KIND_NAME: dict[AnchorKind, str] = {value: key for key, value in ANCHOR_KIND.items()}
 
-READING_ADAPTER: TypeAdapter[Reading] = TypeAdapter(Reading)
+READING_ADAPTER: TypeAdapter[DeviceReading] = TypeAdapter(DeviceReading)
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

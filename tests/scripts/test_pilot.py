@@ -194,7 +194,7 @@ def test_sim_device_signs_like_sign_upload(tmp_path: Path, seq: int) -> None:
     device = SimDevice.generate(readings.device_id, readings.battery_id)
     device.seq = seq - 1
     ours = device.sign(readings.readings)
-    key = DeviceKey.from_private_key(device.key.secret)
+    key = DeviceKey.from_private_key(device.key.private_key)
     reference = sign_upload(key, readings.device_id, readings.battery_id, seq, readings.readings)
     assert key.address == device.address
     assert ours == reference  # RFC 6979 nonces: both libraries produce the very same signature
