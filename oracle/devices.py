@@ -28,11 +28,10 @@ import coincurve
 from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from oracle._flat_canonical import flat_canonical_json
 from oracle.errors import BadSignature, MalformedUpload
 from oracle.merkle import keccak256
 from oracle.readings import problems_of
-from passport.canonical import canonical_json
+from passport.canonical import canonical_json, flat_canonical_json
 from passport.errors import CanonicalJsonError, InvalidIdentifier
 from passport.ids import validate_battery_id
 

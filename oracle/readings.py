@@ -266,6 +266,10 @@ def parse_reading(canonical: bytes) -> ChargingSession | SafetyEvent | ParkingPe
         raise ReadingRejected(f"reading rejected: {summary}", problems) from None
 
 
-def reading_json(reading: BaseModel) -> dict[str, Any]:
-    """The JSON object a device sends for ``reading`` (what it signs, after canonicalisation)."""
+def reading_json(reading: DeviceReading) -> dict[str, Any]:
+    """The JSON object a device sends for ``reading`` (what it signs, after canonicalisation).
+
+    The one way the project writes a reading (devices, simulators, the demo): build the typed model,
+    so a bad value fails where it is made, and send this; ``parse_reading`` reads it back equal.
+    """
     return reading.model_dump(mode="json", exclude_none=True)

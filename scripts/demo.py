@@ -39,6 +39,7 @@ from api.services import api_keys_path
 from devtools.samples import sample_passport
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.journal import Journal
+from oracle.readings import DiagnosticSnapshot, reading_json
 from passport.chain.keystore import Keystore
 from passport.chain.records import BusinessKind
 from passport.errors import PassportError
@@ -283,20 +284,19 @@ def _create(settings: Settings, issuer: PassportService) -> Demo:
 
 
 def diagnostics_reading(measured_at: datetime | None = None) -> dict[str, object]:
-    """One plausible diagnostics reading of the demo pack (the shape ``oracle.readings`` accepts)."""
-    at = (measured_at or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return {
-        "kind": "diagnostics",
-        "measured_at": at,
-        "capacity_ah": 180.0,
-        "soce_pct": 93.5,
-        "internal_resistance_mohm": 95.0,
-        "cell_voltage_spread_mv": 18,
-        "cycle_count": 640,
-        "energy_throughput_kwh": 41_000,
-        "capacity_throughput_ah": 115_000,
-        "cell_soh_spread_pct": 1.8,
-    }
+    """One plausible diagnostics reading of the demo pack, as the device sends it."""
+    reading = DiagnosticSnapshot(
+        measured_at=(measured_at or datetime.now(UTC)).replace(microsecond=0),
+        capacity_ah=180.0,
+        soce_pct=93.5,
+        internal_resistance_mohm=95.0,
+        cell_voltage_spread_mv=18,
+        cycle_count=640,
+        energy_throughput_kwh=41_000,
+        capacity_throughput_ah=115_000,
+        cell_soh_spread_pct=1.8,
+    )
+    return reading_json(reading)
 
 
 def signed_demo_upload(settings: Settings, readings: list[dict[str, object]] | None = None) -> SignedUpload:
