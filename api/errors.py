@@ -127,6 +127,7 @@ def _oracle_status(exc: oerr.OracleError) -> tuple[int, str]:
         (oerr.RecordNotFound, 404, "Record not found"),
         (oerr.NotAnchored, 409, "Record not anchored yet"),
         (oerr.InsufficientData, 422, "Not enough data to evaluate"),
+        (oerr.UngradableBattery, 422, "Cannot evaluate"),
         (oerr.ReadingRejected, 422, "Invalid reading"),
         (oerr.UploadRejected, 422, "Upload rejected"),
         (oerr.DeviceAlreadyRegistered, 409, "Device already registered"),

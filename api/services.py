@@ -20,7 +20,8 @@ State and threads held here:
 * the content store, the key ring, the passport version log, one ``PassportService`` per participant;
 * the audit index and its ``IndexFollower``, run by a background thread that ``start()`` launches and
   ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
-* the oracle journal, its ``Ingestor`` and the ``Anchorer`` (proofs of anchored records);
+* the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
+  anchoring is the oracle worker's job, with its own key, never the API's);
 * the API key store.
 """
 
@@ -34,10 +35,9 @@ from dataclasses import dataclass, field
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
-from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
-from oracle.journal import journal_path as journal_path  # re-exported: the scripts import it from here
+from oracle.proofs import RecordProofs
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
 from passport.chain.protocol import ChainClient
 from passport.envelope import KeyRing
@@ -79,7 +79,7 @@ class Services:
     start_block: int = 0
     index_interval: float = 1.0
     ingestor: Ingestor | None = field(init=False, default=None)
-    anchorer: Anchorer | None = field(init=False, default=None)
+    proofs: RecordProofs | None = field(init=False, default=None)
     _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
@@ -103,12 +103,8 @@ class Services:
         )
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
-            # Anchoring is the oracle's job (its own key, ORACLE_ROLE); proofs only read the journal and
-            # the store, so without the oracle's key the reader stands in.
-            anchor_client = self.client("oracle") if "oracle" in self.keys else self.reader
-            self.anchorer = Anchorer(
-                self.journal, self.store, anchor_client, AnchoringPolicy.from_settings(self.settings)
-            )
+            # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
+            self.proofs = RecordProofs(self.journal, self.store)
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -128,7 +124,7 @@ class Services:
             versions=VersionLog.from_settings(settings),
             audit=SqliteAuditIndex(settings.audit_index_path),
             api_keys=ApiKeyStore(settings.api_keys_path),
-            journal=Journal(journal_path(settings)),
+            journal=Journal(settings.journal_path),
             trusted_issuers=frozenset(ledger.trusted_issuers),
             start_block=ledger.deployment.deploy_block_number,
         )
@@ -214,8 +210,8 @@ class Services:
         """The passport's current version as a whole document (every tier: the service holds the keys)."""
         return self.passports_for(None).fetch(pid, frozenset(AccessTier)).passport()
 
-    def oracle(self) -> tuple[Journal, Ingestor, Anchorer]:
-        """The oracle's journal, ingestor and anchorer; 503 when this server runs without them."""
-        if self.journal is None or self.ingestor is None or self.anchorer is None:
+    def oracle(self) -> tuple[Journal, Ingestor, RecordProofs]:
+        """The oracle's journal, ingestor and proofs; 503 when this server runs without them."""
+        if self.journal is None or self.ingestor is None or self.proofs is None:
             raise ServiceUnavailable("the oracle journal is not configured on this server")
-        return self.journal, self.ingestor, self.anchorer
+        return self.journal, self.ingestor, self.proofs

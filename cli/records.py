@@ -16,21 +16,23 @@ from cli.output import EXIT_INVALID, EXIT_OK, JsonOption, echo_json, emit, repor
 from cli.session import Session
 
 if TYPE_CHECKING:
-    from oracle.anchoring import RecordProof
+    from oracle.proofs import RecordProof
 
 app = typer.Typer(help="Anchored device records: inclusion proofs.", no_args_is_help=True)
 
 
 def _prove(session: Session, record_digest: bytes) -> tuple[RecordProof, bool, bool]:
-    """The record's proof, and whether it verifies offline and on-chain (oracle errors exit 1)."""
-    from oracle.anchoring import Anchorer, AnchoringPolicy
+    """The record's proof, and whether it verifies offline and on-chain (oracle errors exit 1).
 
-    service = session.passports(None)
-    policy = AnchoringPolicy.from_settings(session.settings)
+    Read-only: the journal, the store and the ledger's reader; never the oracle's key.
+    """
+    from oracle.proofs import RecordProofs
+    from passport.store import open_store
+
+    reader = session.client(None)
     with session.journal() as journal, reported():
-        anchorer = Anchorer(journal, service.store, service.chain, policy)
-        proof = anchorer.proof_for(journal.record_by_digest(record_digest).id)
-        return proof, proof.verify_offline(), proof.verify_on_chain(service.chain)
+        proof = RecordProofs(journal, open_store(session.settings)).proof_for_digest(record_digest)
+        return proof, proof.verify_offline(), proof.verify_on_chain(reader)
 
 
 @app.command("proof")

@@ -62,11 +62,11 @@ class Session:
 
     def journal(self) -> Journal:
         """The oracle's journal under the settings' data dir: the same one the API ingests into."""
-        from oracle.journal import Journal, journal_path
+        from oracle.journal import Journal
 
         settings = self.settings
         with reported("cannot open the oracle journal"):
             try:
-                return Journal(journal_path(settings))
+                return Journal(settings.journal_path)
             except OSError as exc:
                 die(f"cannot open the oracle journal: {exc.strerror or exc}", EXIT_INVALID)

@@ -1,6 +1,6 @@
 """``passport telemetry upload``: signed device uploads into the oracle's journal (the API's ``/telemetry``).
 
-The journal is the API's own (``oracle.journal.journal_path`` under ``PASSPORT_DATA_DIR``), so a script
+The journal is the API's own (``Settings.journal_path``), so a script
 or an auditor sees exactly what the service sees.
 """
 

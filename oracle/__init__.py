@@ -1,33 +1,28 @@
 """Battery passport ledger: oracle (device data ingestion, anchoring, health evaluation)."""
 
-from oracle.anchoring import (
-    AnchoredRecord,
-    Anchorer,
-    AnchoringPolicy,
-    BatchDocument,
-    RecordProof,
-    RunReport,
-    build_batch_document,
-    history_from_documents,
-    parse_batch_document,
-)
+from oracle.anchoring import Anchorer, AnchoringPolicy, RunReport
+from oracle.batch_document import BatchDocument, build_batch_document, parse_batch_document
 from oracle.devices import DeviceKey, DeviceRecord, SignedUpload, recover_signer, sign_upload, upload_body
 from oracle.errors import OracleError
 from oracle.health import GradingPolicy, HealthAssessment, RatedValues, evaluate_from_journal, evaluate_health
 from oracle.ingestion import Acknowledgement, Ingestor, record_bytes
 from oracle.journal import BatchHead, BatchRow, Journal, RecordRow
 from oracle.merkle import MerkleTree, leaf_hash, merkle_root, record_digest, verify_proof
+from oracle.ports import AnchorChain, AnchorReader
+from oracle.proofs import AnchoredRecord, RecordProof, RecordProofs, history_from_documents
 from oracle.readings import (
     ChargingSession,
+    DeviceReading,
     DiagnosticSnapshot,
     ParkingPeriod,
-    Reading,
     SafetyEvent,
     parse_reading,
 )
 
 __all__ = [
     "Acknowledgement",
+    "AnchorChain",
+    "AnchorReader",
     "AnchoredRecord",
     "Anchorer",
     "AnchoringPolicy",
@@ -36,6 +31,7 @@ __all__ = [
     "BatchRow",
     "ChargingSession",
     "DeviceKey",
+    "DeviceReading",
     "DeviceRecord",
     "DiagnosticSnapshot",
     "GradingPolicy",
@@ -46,8 +42,8 @@ __all__ = [
     "OracleError",
     "ParkingPeriod",
     "RatedValues",
-    "Reading",
     "RecordProof",
+    "RecordProofs",
     "RecordRow",
     "RunReport",
     "SafetyEvent",

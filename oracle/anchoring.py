@@ -1,4 +1,7 @@
-"""Batching and anchoring: journaled records → batch document in the store → Merkle root on the ledger.
+"""The anchoring pipeline: journaled records → batch document in the store → Merkle root on the ledger.
+
+The batch document's format is ``oracle.batch_document``; proofs of anchored records are
+``oracle.proofs`` (read-only, no key); the worker that runs this loop is ``oracle.worker``.
 
 Per batch, each step is one committed journal transition (``oracle.journal``)::
 
@@ -32,22 +35,17 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Annotated, Any, overload
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, overload
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
-from oracle.errors import AnchorMismatch, DocumentMismatch, NotAnchored
-from oracle.journal import BATCH_STATES, BatchHead, BatchRow, Journal, RecordRow
-from oracle.merkle import MerkleTree, keccak256, verify_proof
-from oracle.readings import KIND_NAME, READING_ADAPTER, Reading
-from passport.canonical import canonical_json, parse_canonical_object
-from passport.chain.protocol import ChainClient
+from oracle.batch_document import build_batch_document
+from oracle.errors import AnchorMismatch
+from oracle.journal import BATCH_STATES, BatchHead, BatchRow, Journal
+from oracle.ports import AnchorChain
 from passport.chain.records import AnchorRecord
 from passport.errors import (
     ChainUnavailable,
@@ -55,32 +53,14 @@ from passport.errors import (
     StoreUnavailable,
     TransactionFailed,
 )
-from passport.model import AnchorKind
 from passport.settings import Settings
 from passport.store.cid import cid_digest
 from passport.store.protocol import ContentStore
 
 log = logging.getLogger(__name__)
 
-BATCH_DOCUMENT_TYPE = "battery-passport-ledger/anchor-batch/v1"
-MERKLE_SCHEME = (
-    "openzeppelin-standard-merkle-tree; leaf=keccak256(recordDigest); recordDigest=keccak256(record)"
-)
 # Errors that mean "a dependency is down or slow": back off and retry, never give up on the batch.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (ChainUnavailable, StoreUnavailable, TransactionFailed)
-
-
-def _parse_hex(value: object) -> object:
-    if isinstance(value, str):
-        return bytes.fromhex(value.removeprefix("0x"))
-    return value
-
-
-HexBytes = Annotated[
-    bytes,
-    BeforeValidator(_parse_hex),
-    PlainSerializer(lambda raw: "0x" + raw.hex(), return_type=str),
-]
 
 
 class AnchoringPolicy(BaseModel):
@@ -104,168 +84,6 @@ class AnchoringPolicy(BaseModel):
     def from_settings(cls, settings: Settings, **overrides: Any) -> AnchoringPolicy:
         """The policy with the confirmation depth taken from the one settings object."""
         return cls(**{"confirmations": settings.confirmations, **overrides})
-
-
-# -- batch documents -----------------------------------------------------------------------------------
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def build_batch_document(
-    kind: AnchorKind, records: Sequence[RecordRow], created_at: float
-) -> tuple[bytes, bytes]:
-    """``(merkle root, canonical document bytes)`` for a batch of records of one kind.
-
-    The document lists every record in full (as its JSON object, whose canonical form is exactly the
-    journaled bytes) with its digest, so the batch can be audited from the store alone: recompute each
-    digest, rebuild the tree, compare the root with the registry's anchor.
-
-    The bytes are what ``canonical_json`` gives for the document, assembled without re-parsing the
-    records: under RFC 8785 an object is its members in sorted key order and an array its elements in
-    order, each already canonical, so the journaled record bytes are spliced in as they are. Only the
-    small parts (ids, timestamps, the upload list) go through ``canonical_json``. Sealing was dominated
-    by parsing and re-canonicalising every record; tests compare this with the plain
-    ``canonical_json(document)`` on random batches.
-    """
-    tree = MerkleTree.from_digests(r.digest for r in records)
-    uploads = sorted({(r.device_id, r.seq) for r in records})
-    entries = b",".join(
-        b'{"digest":"0x' + r.digest.hex().encode("ascii") + b'","record":' + r.canonical + b"}"
-        for r in records
-    )
-    # Members in RFC 8785 order (UTF-16 code units; every key here is ASCII, so plain sorting).
-    members: list[tuple[str, bytes]] = [
-        ("batteries", canonical_json(sorted({r.battery_id for r in records}))),
-        ("created_at", canonical_json(_iso(created_at))),
-        ("kind", canonical_json(KIND_NAME[kind])),
-        ("merkle", canonical_json({"root": "0x" + tree.root.hex(), "scheme": MERKLE_SCHEME})),
-        ("record_count", canonical_json(len(records))),
-        ("records", b"[" + entries + b"]"),
-        ("type", canonical_json(BATCH_DOCUMENT_TYPE)),
-        ("uploads", canonical_json([{"device_id": device, "seq": seq} for device, seq in uploads])),
-    ]
-    body = b",".join(b'"' + key.encode("ascii") + b'":' + value for key, value in members)
-    return tree.root, b"{" + body + b"}"
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentRecord:
-    """One record as read back from a batch document (digest re-checked)."""
-
-    digest: bytes
-    canonical: bytes
-    battery_id: str
-    device_id: str
-    seq: int
-    index: int
-    reading: Reading
-
-
-@dataclass(frozen=True, slots=True)
-class BatchDocument:
-    """A parsed, self-checked batch document."""
-
-    kind: AnchorKind
-    created_at: str
-    root: bytes
-    records: tuple[DocumentRecord, ...]
-    tree: MerkleTree = field(repr=False)
-
-
-def parse_batch_document(data: bytes) -> BatchDocument:
-    """Parse a batch document and check it: each digest matches its record, the tree matches the root.
-
-    Raises ``DocumentMismatch`` if anything disagrees (a tampered or truncated document).
-    """
-    try:
-        value = parse_canonical_object(data)
-        if value.get("type") != BATCH_DOCUMENT_TYPE:
-            raise DocumentMismatch(f"not a batch document (type {value.get('type')!r})")
-        kind = {name: k for k, name in KIND_NAME.items()}[value["kind"]]
-        root = bytes.fromhex(value["merkle"]["root"].removeprefix("0x"))
-        records: list[DocumentRecord] = []
-        for entry in value["records"]:
-            record = entry["record"]
-            canonical = canonical_json(record)
-            digest = keccak256(canonical)
-            if "0x" + digest.hex() != entry["digest"]:
-                raise DocumentMismatch(f"record digest {entry['digest']} does not match its record")
-            reading = READING_ADAPTER.validate_json(canonical_json(record["reading"]), strict=True)
-            records.append(
-                DocumentRecord(
-                    digest, canonical, record["battery_id"], record["device_id"], record["seq"],
-                    record["index"], reading,
-                )
-            )  # fmt: skip
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, DocumentMismatch):
-            raise
-        raise DocumentMismatch(f"malformed batch document: {exc!r}") from exc
-    tree = MerkleTree.from_digests(r.digest for r in records)
-    if tree.root != root or value["record_count"] != len(records):
-        raise DocumentMismatch(f"batch document does not reproduce its root 0x{root.hex()}")
-    return BatchDocument(kind, value["created_at"], root, tuple(records), tree)
-
-
-# -- proofs and history --------------------------------------------------------------------------------
-
-
-class RecordProof(BaseModel):
-    """Everything needed to show a record is anchored: check it offline or with ``verifyRecord``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    record_id: int
-    record_digest: HexBytes
-    root: HexBytes
-    proof: list[HexBytes]
-    cid: str
-    kind: AnchorKind
-    tx_hash: HexBytes | None
-    block_number: int
-    block_hash: HexBytes
-    confirmed: bool
-
-    def verify_offline(self) -> bool:
-        """The OpenZeppelin ``MerkleProof.verify`` rule, evaluated locally."""
-        return verify_proof(self.root, self.record_digest, self.proof)
-
-    def verify_on_chain(self, chain: ChainClient) -> bool:
-        """The registry's ``verifyRecord(root, recordDigest, proof)`` view, and the anchor's existence."""
-        return chain.get_anchor(self.root) is not None and chain.verify_record(
-            self.root, self.record_digest, self.proof
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AnchoredRecord:
-    """One record of a battery's anchored history, with where it is anchored."""
-
-    record: DocumentRecord
-    root: bytes
-    cid: str
-    block_number: int | None
-    proof: tuple[bytes, ...]
-
-
-def history_from_documents(documents: Iterable[tuple[str, bytes]], battery_id: str) -> list[AnchoredRecord]:
-    """A battery's records from ``(cid, document bytes)`` pairs, each checked against its root.
-
-    This needs nothing but the documents (an auditor fetches them by the CIDs whose digests the ledger
-    holds); the caller still checks each root on-chain, e.g. with ``ChainClient.get_anchor``.
-    """
-    found: list[AnchoredRecord] = []
-    for cid, data in documents:
-        document = parse_batch_document(data)
-        found.extend(
-            AnchoredRecord(r, document.root, cid, None, tuple(document.tree.proof(r.digest)))
-            for r in document.records
-            if r.battery_id == battery_id
-        )
-    found.sort(key=lambda a: (a.record.reading.observed_at, a.record.device_id, a.record.seq, a.record.index))
-    return found
 
 
 # -- the pipeline -------------------------------------------------------------------------------------
@@ -320,7 +138,7 @@ class Anchorer:
         self,
         journal: Journal,
         store: ContentStore,
-        chain: ChainClient,
+        chain: AnchorChain,
         policy: AnchoringPolicy | None = None,
         *,
         clock: Callable[[], float] = time.time,
@@ -333,7 +151,6 @@ class Anchorer:
         self._backoff = _Backoff(
             self.policy.retry_initial_s, self.policy.retry_factor, self.policy.retry_max_s
         )
-        self._trees: OrderedDict[int, MerkleTree] = OrderedDict()
 
     # -- sealing ---------------------------------------------------------------------------------
 
@@ -530,19 +347,6 @@ class Anchorer:
         recent = self.journal.batch_heads(("confirmed",), min_block=head - self.policy.recheck_blocks)
         return sum(self._recheck(batch).state != "confirmed" for batch in recent)
 
-    def run(self, stop: threading.Event, *, poll_s: float = 1.0) -> None:
-        """Run until ``stop`` is set: anchor, then wait ``poll_s`` (or the backoff) and go again.
-
-        ``AnchorMismatch`` propagates and stops the loop: the ledger holds this root with other
-        metadata, which no retry can fix and an operator must look at.
-        """
-        while not stop.is_set():
-            report = self.run_once()
-            if report.retry_in is not None:
-                stop.wait(report.retry_in)
-            elif report.idle:
-                stop.wait(poll_s)
-
     def drain(self, *, max_rounds: int = 1000) -> RunReport:
         """Seal everything pending and run until nothing is left to do (tests, shutdown, scripts)."""
         self.seal(force=True)
@@ -552,69 +356,3 @@ class Anchorer:
             if report.error is not None or report.idle:
                 break
         return report
-
-    # -- proofs and history ----------------------------------------------------------------------------
-
-    def _tree(self, batch_id: int) -> MerkleTree:
-        tree = self._trees.get(batch_id)
-        if tree is None:
-            tree = MerkleTree.from_digests(r.digest for r in self.journal.batch_records(batch_id))
-            self._trees[batch_id] = tree
-            if len(self._trees) > 16:  # keep the few most recently asked-about batches' trees
-                self._trees.popitem(last=False)
-        else:
-            self._trees.move_to_end(batch_id)
-        return tree
-
-    def proof_for(self, record_id: int) -> RecordProof:
-        """The inclusion proof of a journaled record; ``NotAnchored`` until its batch is anchored."""
-        record = self.journal.record(record_id)
-        if record.batch_id is None:
-            raise NotAnchored(f"record {record_id} is pending: not in a batch yet")
-        batch = self.journal.batch(record.batch_id)
-        if batch.state not in ("anchored", "confirmed"):
-            raise NotAnchored(f"record {record_id} is in batch {batch.id}, which is {batch.state}")
-        assert batch.cid is not None
-        assert batch.block_number is not None
-        assert batch.block_hash is not None
-        tree = self._tree(batch.id)
-        if tree.root != batch.root:
-            raise DocumentMismatch(f"journal records of batch {batch.id} do not reproduce its root")
-        return RecordProof(
-            record_id=record.id,
-            record_digest=record.digest,
-            root=batch.root,
-            proof=tree.proof(record.digest),
-            cid=batch.cid,
-            kind=batch.kind,
-            tx_hash=batch.tx_hash,
-            block_number=batch.block_number,
-            block_hash=batch.block_hash,
-            confirmed=batch.state == "confirmed",
-        )
-
-    def battery_history(self, battery_id: str, *, check_chain: bool = True) -> list[AnchoredRecord]:
-        """A battery's anchored records, rebuilt from the batch documents in the store.
-
-        The journal only says which CIDs to fetch; every record comes from the stored document, whose
-        root is checked against the batch (and, with ``check_chain``, against the registry).
-        """
-        history: list[AnchoredRecord] = []
-        for batch in self.journal.batches_of_battery(battery_id):
-            if batch.state not in ("anchored", "confirmed") or batch.cid is None:
-                continue
-            document = self.store.get(batch.cid)
-            found = history_from_documents([(batch.cid, document)], battery_id)
-            if found and found[0].root != batch.root:
-                raise DocumentMismatch(f"document {batch.cid} is not the one batch {batch.id} anchored")
-            if check_chain:
-                anchor = self.chain.get_anchor(batch.root)
-                if anchor is None:
-                    raise NotAnchored(f"root 0x{batch.root.hex()} of batch {batch.id} is not on the ledger")
-            history.extend(
-                AnchoredRecord(a.record, a.root, a.cid, batch.block_number, a.proof) for a in found
-            )
-        history.sort(
-            key=lambda a: (a.record.reading.observed_at, a.record.device_id, a.record.seq, a.record.index)
-        )
-        return history

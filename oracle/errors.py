@@ -132,3 +132,7 @@ class HealthError(OracleError):
 
 class InsufficientData(HealthError, ValueError):
     """Raised when the inputs needed by the chosen state-of-health method are missing."""
+
+
+class UngradableBattery(HealthError, ValueError):
+    """Raised when a battery's category is not one the grading methods cover."""

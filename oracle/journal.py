@@ -38,7 +38,6 @@ from oracle.devices import DeviceRecord, validate_device_id
 from oracle.errors import BatchStateError, DeviceAlreadyRegistered, JournalError, RecordNotFound
 from passport.ids import validate_battery_id
 from passport.model import AnchorKind
-from passport.settings import Settings
 
 BatchState = Literal["open", "stored", "sent", "anchored", "confirmed"]
 RecordState = Literal["pending", "open", "stored", "sent", "anchored", "confirmed"]
@@ -234,11 +233,6 @@ def _batch(row: tuple[Any, ...]) -> BatchRow:
 
 def _batch_head(row: tuple[Any, ...]) -> BatchHead:
     return BatchHead(row[0], AnchorKind(row[1]), *row[2:])
-
-
-def journal_path(settings: Settings) -> Path:
-    """Where the oracle's journal lives under ``data_dir``: the API, the CLI and the workers share it."""
-    return settings.data_dir / "oracle" / "journal.sqlite3"
 
 
 class Journal:

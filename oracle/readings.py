@@ -216,7 +216,7 @@ class DiagnosticSnapshot(BaseModel):
         return self.measured_at
 
 
-Reading: TypeAlias = Annotated[
+DeviceReading: TypeAlias = Annotated[
     ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot, Field(discriminator="kind")
 ]
 ReadingKind = Literal["charging", "safety", "parking", "diagnostics"]
@@ -229,7 +229,7 @@ ANCHOR_KIND: dict[str, AnchorKind] = {
 }
 KIND_NAME: dict[AnchorKind, str] = {value: key for key, value in ANCHOR_KIND.items()}
 
-READING_ADAPTER: TypeAdapter[Reading] = TypeAdapter(Reading)
+READING_ADAPTER: TypeAdapter[DeviceReading] = TypeAdapter(DeviceReading)
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -266,6 +266,10 @@ def parse_reading(canonical: bytes) -> ChargingSession | SafetyEvent | ParkingPe
         raise ReadingRejected(f"reading rejected: {summary}", problems) from None
 
 
-def reading_json(reading: BaseModel) -> dict[str, Any]:
-    """The JSON object a device sends for ``reading`` (what it signs, after canonicalisation)."""
+def reading_json(reading: DeviceReading) -> dict[str, Any]:
+    """The JSON object a device sends for ``reading`` (what it signs, after canonicalisation).
+
+    The one way the project writes a reading (devices, simulators, the demo): build the typed model,
+    so a bad value fails where it is made, and send this; ``parse_reading`` reads it back equal.
+    """
     return reading.model_dump(mode="json", exclude_none=True)

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         return self.data_dir / "store"
 
     @cached_property
+    def journal_path(self) -> Path:
+        """The oracle's journal (SQLite): the API, the CLI and the anchoring worker share it."""
+        return self.data_dir / "oracle" / "journal.sqlite3"
+
+    @cached_property
     def keys_dir(self) -> Path:
         """Envelope keys for restricted passport sections (never leave this service)."""
         return self.data_dir / "keys"

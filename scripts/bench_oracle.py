@@ -78,6 +78,7 @@ from oracle import (
     Ingestor,
     Journal,
     MerkleTree,
+    RecordProofs,
     RecordRow,
     SignedUpload,
     leaf_hash,
@@ -85,6 +86,14 @@ from oracle import (
     sign_upload,
 )
 from oracle.journal import BatchState
+from oracle.readings import (
+    ChargingSession,
+    DeviceReading,
+    DiagnosticSnapshot,
+    ParkingPeriod,
+    SafetyEvent,
+    reading_json,
+)
 from passport.chain import Role, Web3ChainClient, deploy_registry
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
@@ -115,8 +124,8 @@ _EPOCH: Final = datetime(2024, 1, 1, tzinfo=UTC)
 # -- simulated devices (set-up, not timed) -------------------------------------------------------------
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _stamp(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)  # devices report whole seconds
 
 
 class SimulatedDevice:
@@ -145,7 +154,7 @@ class SimulatedDevice:
         self._soc = max(5.0, self._soc - self._rng.uniform(0, 15))
         return start, end
 
-    def reading(self, kind: str) -> dict[str, Any]:
+    def reading(self, kind: str) -> DeviceReading:
         """The next reading of ``kind`` on this device's timeline (valid by ``oracle.readings``)."""
         rng = self._rng
         if kind == "charging":
@@ -161,63 +170,63 @@ class SimulatedDevice:
             self._cycles += energy / self._pack_kwh
             self._energy_kwh += energy
             self._throughput_ah += energy * 1000 / 400
-            return {
-                "kind": "charging",
-                "started_at": _stamp(start),
-                "ended_at": _stamp(end),
-                "energy_kwh": energy,
-                "soc_start_pct": soc_start,
-                "soc_end_pct": soc_end,
-                "avg_power_kw": avg_kw,
-                "max_power_kw": max_kw,
-                "max_cell_temp_c": round(rng.uniform(30, 48) if fast else rng.uniform(18, 35), 1),
-                "mode": "fast" if fast else "slow",
-            }
+            return ChargingSession(
+                started_at=_stamp(start),
+                ended_at=_stamp(end),
+                energy_kwh=energy,
+                soc_start_pct=soc_start,
+                soc_end_pct=soc_end,
+                avg_power_kw=avg_kw,
+                max_power_kw=max_kw,
+                max_cell_temp_c=round(rng.uniform(30, 48) if fast else rng.uniform(18, 35), 1),
+                mode="fast" if fast else "slow",
+            )
         if kind == "parking":
             hours = rng.uniform(1, 60)
             low = round(rng.uniform(-15, 25), 1)
             start, end = self._advance(hours)
             loss = round(min(self._soc, hours * rng.uniform(0.002, 0.01)), 2)
             self._soc -= loss
-            return {
-                "kind": "parking",
-                "started_at": _stamp(start),
-                "ended_at": _stamp(end),
-                "temp_min_c": low,
-                "temp_max_c": round(low + rng.uniform(0, 12), 1),
-                "self_discharge_pct": loss,
-            }
+            return ParkingPeriod(
+                started_at=_stamp(start),
+                ended_at=_stamp(end),
+                temp_min_c=low,
+                temp_max_c=round(low + rng.uniform(0, 12), 1),
+                self_discharge_pct=loss,
+            )
         if kind == "diagnostics":
             fade = 1 - 0.00004 * self._cycles
             moment, _ = self._advance(0)
-            return {
-                "kind": "diagnostics",
-                "measured_at": _stamp(moment),
-                "capacity_ah": round(self._nominal_ah * fade * rng.uniform(0.99, 1.01), 2),
-                "soce_pct": round(100 * fade * rng.uniform(0.99, 1.01), 2),
-                "internal_resistance_mohm": round(60 + 0.01 * self._cycles + rng.uniform(-2, 2), 2),
-                "cell_voltage_spread_mv": round(rng.uniform(5, 40), 1),
-                "cycle_count": int(self._cycles),
-                "energy_throughput_kwh": round(self._energy_kwh, 1),
-                "capacity_throughput_ah": round(self._throughput_ah, 1),
-                "cell_soh_spread_pct": round(rng.uniform(0.3, 3.0), 2),
-            }
+            return DiagnosticSnapshot(
+                measured_at=_stamp(moment),
+                capacity_ah=round(self._nominal_ah * fade * rng.uniform(0.99, 1.01), 2),
+                soce_pct=round(100 * fade * rng.uniform(0.99, 1.01), 2),
+                internal_resistance_mohm=round(60 + 0.01 * self._cycles + rng.uniform(-2, 2), 2),
+                cell_voltage_spread_mv=round(rng.uniform(5, 40), 1),
+                cycle_count=int(self._cycles),
+                energy_throughput_kwh=round(self._energy_kwh, 1),
+                capacity_throughput_ah=round(self._throughput_ah, 1),
+                cell_soh_spread_pct=round(rng.uniform(0.3, 3.0), 2),
+            )
         moment, _ = self._advance(0)
         high = round(rng.uniform(45, 65), 1)
-        return {
-            "kind": "safety",
-            "occurred_at": _stamp(moment),
-            "event": rng.choice(_SAFETY_EVENTS),
-            "severity": rng.choices(_SEVERITIES, weights=(60, 30, 8, 2))[0],
-            "max_cell_temp_c": high,
-            "min_cell_temp_c": round(high - rng.uniform(5, 20), 1),
-        }
+        return SafetyEvent(
+            occurred_at=_stamp(moment),
+            event=rng.choice(_SAFETY_EVENTS),
+            severity=rng.choices(_SEVERITIES, weights=(60, 30, 8, 2))[0],
+            max_cell_temp_c=high,
+            min_cell_temp_c=round(high - rng.uniform(5, 20), 1),
+        )
 
     def upload(self, count: int) -> SignedUpload:
         kinds = self._rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()), k=count)
         self.seq += 1
         return sign_upload(
-            self.key, self.device_id, self.battery_id, self.seq, [self.reading(k) for k in kinds]
+            self.key,
+            self.device_id,
+            self.battery_id,
+            self.seq,
+            [reading_json(self.reading(k)) for k in kinds],
         )
 
 
@@ -449,7 +458,9 @@ def run_pipeline(
             MerkleTree.from_digests(digests)
             merkle_s += time.perf_counter() - before
         proofs = _check_proofs(
-            anchorer, ledger.oracle, rng.sample(record_ids, min(args.proof_sample, measured))
+            RecordProofs(journal, store),
+            ledger.oracle,
+            rng.sample(record_ids, min(args.proof_sample, measured)),
         )
         last = batches[-1]
         assert last.cid is not None  # confirmed batches are stored
@@ -489,12 +500,12 @@ def run_pipeline(
     return Measured(result, candidates)
 
 
-def _check_proofs(anchorer: Anchorer, chain: Web3ChainClient, record_ids: list[int]) -> ProofStats:
+def _check_proofs(proofs: RecordProofs, chain: Web3ChainClient, record_ids: list[int]) -> ProofStats:
     stats = ProofStats(sampled=len(record_ids))
     hashes: list[int] = []
     json_sizes: list[int] = []
     for record_id in record_ids:
-        proof = anchorer.proof_for(record_id)
+        proof = proofs.proof_for(record_id)
         stats.verified_offline += proof.verify_offline()
         stats.verified_on_chain += proof.verify_on_chain(chain)
         hashes.append(len(proof.proof))

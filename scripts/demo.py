@@ -35,10 +35,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import ApiKeyStore, ApiRole
-from api.services import journal_path
 from devtools.samples import sample_passport
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.journal import Journal
+from oracle.readings import DiagnosticSnapshot, reading_json
 from passport.chain.keystore import Keystore
 from passport.errors import PassportError
 from passport.ids import passport_id_bytes32
@@ -213,7 +213,7 @@ def _create(settings: Settings, issuer: PassportService) -> Demo:
 
     device_key = DeviceKey.generate()
     device_id = f"demo-device-{battery_id.lower()}"
-    with Journal(journal_path(settings)) as journal:
+    with Journal(settings.journal_path) as journal:
         journal.register_device(device_id, device_key.address, battery_id)
 
     participants = {
@@ -275,26 +275,25 @@ def _create(settings: Settings, issuer: PassportService) -> Demo:
 
 
 def diagnostics_reading(measured_at: datetime | None = None) -> dict[str, object]:
-    """One plausible diagnostics reading of the demo pack (the shape ``oracle.readings`` accepts)."""
-    at = (measured_at or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return {
-        "kind": "diagnostics",
-        "measured_at": at,
-        "capacity_ah": 180.0,
-        "soce_pct": 93.5,
-        "internal_resistance_mohm": 95.0,
-        "cell_voltage_spread_mv": 18,
-        "cycle_count": 640,
-        "energy_throughput_kwh": 41_000,
-        "capacity_throughput_ah": 115_000,
-        "cell_soh_spread_pct": 1.8,
-    }
+    """One plausible diagnostics reading of the demo pack, as the device sends it."""
+    reading = DiagnosticSnapshot(
+        measured_at=(measured_at or datetime.now(UTC)).replace(microsecond=0),
+        capacity_ah=180.0,
+        soce_pct=93.5,
+        internal_resistance_mohm=95.0,
+        cell_voltage_spread_mv=18,
+        cycle_count=640,
+        energy_throughput_kwh=41_000,
+        capacity_throughput_ah=115_000,
+        cell_soh_spread_pct=1.8,
+    )
+    return reading_json(reading)
 
 
 def signed_demo_upload(settings: Settings, readings: list[dict[str, object]] | None = None) -> SignedUpload:
     """An upload from the demo device, signed with its key, numbered after the journal's last one."""
     device_id, battery_id, key = load_device_key(settings)
-    with Journal(journal_path(settings)) as journal:
+    with Journal(settings.journal_path) as journal:
         device = journal.device(device_id)
     seq = 1 if device is None else device.last_seq + 1
     return sign_upload(key, device_id, battery_id, seq, readings or [diagnostics_reading()])

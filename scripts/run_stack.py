@@ -32,16 +32,13 @@ from typing import Final, Protocol
 import uvicorn
 
 from api.app import create_app
-from api.services import journal_path
 from devtools.localchain import LocalChainNode, local_chain
-from oracle.anchoring import Anchorer, AnchoringPolicy
-from oracle.journal import Journal
+from oracle.anchoring import AnchoringPolicy
+from oracle.worker import AnchoringWorker
 from passport.chain.deployment import DeploymentManifest, deploy, load_deployment
 from passport.chain.keystore import Keystore
-from passport.chain.web3_client import Web3ChainClient
 from passport.errors import PassportError
 from passport.settings import Settings
-from passport.store import open_store
 from scripts._console import configure_logging
 from scripts.demo import Demo, base_url, ensure_demo
 from scripts.deploy import describe
@@ -137,20 +134,16 @@ class DemoService:
         return self.demo.summary(self.settings.public_base_url, self.rpc_url, self.registry)
 
 
-#: The oracle participant in the keystore: holds ORACLE_ROLE, the only role that may anchor.
-ORACLE: Final = "oracle"
 #: A local stack seals a batch once its oldest reading is this old, so a newcomer sees readings
 #: anchored within seconds; the policy's default (60 s) suits a fleet, not a demo.
 DEFAULT_MAX_BATCH_AGE_S: Final = 5.0
-WORKER_JOIN_TIMEOUT_S: Final = 30.0
 
 
 class AnchoringWorkerService:
-    """The oracle's anchoring loop (``Anchorer.run``) in a thread, acting as the keystore's ``oracle``.
+    """The oracle's anchoring worker (``oracle.worker``) in a thread, acting as the keystore's ``oracle``.
 
-    A thread, not a process: it shares only files with the API (the journal, whose SQLite WAL mode
-    serialises the two connections, and the content store, whose writes are atomic renames), and a
-    thread is joined on stop without PID bookkeeping.
+    A thread, not a process: the worker shares only files with the API, and a thread is joined on
+    stop without PID bookkeeping. ``passport worker run`` runs the same worker on its own.
     """
 
     name = "oracle anchoring worker"
@@ -167,48 +160,24 @@ class AnchoringWorkerService:
         self.rpc_url = rpc_url
         self.policy = AnchoringPolicy.from_settings(settings, max_batch_age_s=max_batch_age_s)
         self.poll_s = poll_s
-        self.account: str | None = None
-        self._journal: Journal | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: AnchoringWorker | None = None
 
     def start(self) -> None:
-        manifest = load_deployment(self.settings)
-        key = Keystore.from_settings(self.settings).private_key(ORACLE)
-        chain = Web3ChainClient.from_rpc(self.rpc_url, key, manifest.registry_address, settings=self.settings)
-        self.account = chain.account
-        self._journal = Journal(journal_path(self.settings))
-        anchorer = Anchorer(self._journal, open_store(self.settings), chain, self.policy)
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(anchorer,), name="oracle-anchoring-worker", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, anchorer: Anchorer) -> None:
-        try:
-            anchorer.run(self._stop, poll_s=self.poll_s)
-        except Exception:
-            # Only AnchorMismatch (or a bug) gets here: transient failures are retried inside run().
-            # Ingestion goes on regardless; what is journaled is anchored after a restart.
-            log.exception("the anchoring worker stopped; readings are still journaled")
+        settings = self.settings
+        if settings.effective_rpc_url != self.rpc_url:  # the managed node's address, if it differs
+            settings = settings.model_copy(update={"rpc_url": self.rpc_url})
+        self._worker = AnchoringWorker.from_settings(settings, policy=self.policy, poll_s=self.poll_s)
+        self._worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=WORKER_JOIN_TIMEOUT_S)
-            if thread.is_alive():
-                # Still inside a transaction wait: leave the journal open under it; the process exits.
-                log.warning("the anchoring worker did not stop within %.0f s", WORKER_JOIN_TIMEOUT_S)
-                return
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
 
     def summary(self) -> list[str]:
+        account = None if self._worker is None else self._worker.account
         return [
-            f"oracle:    anchoring as {self.account}: a batch once its oldest reading is "
+            f"oracle:    anchoring as {account}: a batch once its oldest reading is "
             f"{self.policy.max_batch_age_s:g} s old (or {self.policy.batch_size} readings)"
         ]
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import AuditCaller, RecordDigest, ServicesDep
 from api.errors import ApiError
-from oracle.anchoring import RecordProof
+from oracle.proofs import RecordProof
 from passport.audit import MAX_PAGE_SIZE, EventPage, EventQuery, to_csv, to_json_array
 from passport.ids import battery_id_hash
 
@@ -161,9 +161,8 @@ class RecordProofPublic(BaseModel):
 @router.get("/records/{record_digest}/proof", operation_id="get_record_proof")
 def get_record_proof(caller: AuditCaller, digest: RecordDigest, services: ServicesDep) -> RecordProofPublic:
     """The inclusion proof of one journaled device record (by its 0x-hex record digest)."""
-    journal, _, anchorer = services.oracle()
-    record = journal.record_by_digest(digest)
-    proof = anchorer.proof_for(record.id)
+    _, _, proofs = services.oracle()
+    proof = proofs.proof_for_digest(digest)
     return RecordProofPublic(
         proof=proof,
         verified_offline=proof.verify_offline(),

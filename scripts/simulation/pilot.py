@@ -42,19 +42,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
-import coincurve
 import numpy as np
-from eth_utils.address import to_checksum_address
 
 from devtools.localchain import NODE_KINDS, LocalChainNode
 from devtools.localnodes import free_port
 from devtools.samples import sample_passport
 from oracle.anchoring import Anchorer, AnchoringPolicy
-from oracle.devices import SignedUpload, canonical_readings, signing_hash, upload_body
+from oracle.devices import DeviceKey, SignedUpload, canonical_readings, sign_upload
 from oracle.health import Grade, GradingPolicy, HealthAssessment, RatedValues, evaluate_health
 from oracle.ingestion import Acknowledgement, Ingestor
 from oracle.journal import BatchRow, Journal
 from oracle.merkle import keccak256
+from oracle.proofs import RecordProofs
 from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
 from passport.audit import EventQuery, IndexFollower, SqliteAuditIndex
 from passport.audit.follower import FollowerConfig
@@ -202,34 +201,25 @@ class PilotReport:
 class SimDevice:
     """A collection device as firmware would run it: its key, its battery, its next sequence number.
 
-    It signs exactly like ``oracle.devices.sign_upload`` (EIP-191 over the same canonical body) but
-    with libsecp256k1 directly: ``eth_account`` costs ~10x more per signature, and a year of the
-    pilot is ~0.7 M uploads. A test checks both produce signatures the ingestor accepts.
+    It signs with ``oracle.devices`` (``DeviceKey.sign``, libsecp256k1 directly), the one signer.
     """
 
     device_id: str
     battery_id: str
-    key: coincurve.PrivateKey
-    address: str
+    key: DeviceKey
     seq: int = 0
+
+    @property
+    def address(self) -> str:
+        return self.key.address
 
     @classmethod
     def generate(cls, device_id: str, battery_id: str) -> SimDevice:
-        key = coincurve.PrivateKey()  # os.urandom: every device key is fresh
-        address = to_checksum_address(keccak256(key.public_key.format(compressed=False)[1:])[12:])
-        return cls(device_id, battery_id, key, address)
+        return cls(device_id, battery_id, DeviceKey.generate())  # os.urandom: every device key is fresh
 
     def sign(self, readings: list[dict[str, Any]]) -> SignedUpload:
         self.seq += 1
-        body = upload_body(self.device_id, self.battery_id, self.seq, canonical_readings(readings))
-        raw = self.key.sign_recoverable(signing_hash(body), hasher=None)  # r ‖ s ‖ recovery id, low s
-        return SignedUpload(
-            device_id=self.device_id,
-            battery_id=self.battery_id,
-            seq=self.seq,
-            readings=readings,
-            signature="0x" + raw[:64].hex() + bytes([raw[64] + 27]).hex(),
-        )
+        return sign_upload(self.key, self.device_id, self.battery_id, self.seq, readings)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -410,6 +400,7 @@ class Pilot:
         self.anchorer = Anchorer(
             self.journal, self.store, self.chains["oracle"], self.policy, clock=self.clock
         )
+        self.proofs = RecordProofs(self.journal, self.store)
 
     # -- passports and devices ---------------------------------------------------------------------------
 
@@ -656,7 +647,7 @@ class Pilot:
         chain = self.chains["inspector"]
         checked = 0
         for record_id in ids:
-            proof = self.anchorer.proof_for(record_id)
+            proof = self.proofs.proof_for(record_id)
             if not (proof.verify_offline() and proof.verify_on_chain(chain)):
                 raise PilotError(f"record {record_id} does not verify against root 0x{proof.root.hex()}")
             checked += 1

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from devtools.samples import sample_passport
+from oracle.anchoring import Anchorer
 from passport.bundle import load_bundle
 from passport.model import AccessTier
 from passport.verify import verify_bundle
@@ -255,8 +256,9 @@ def test_telemetry_evaluation_and_record_proof(stack: ApiStack) -> None:
 
     pending = stack.call("GET", f"/audit/records/{digest}/proof", "auditor")
     assert pending.status_code == 409
-    _, _, anchorer = stack.services.oracle()
-    anchorer.drain()
+    # The oracle worker anchors with its own key; the API only serves the proof.
+    journal, _, _ = stack.services.oracle()
+    Anchorer(journal, stack.services.store, stack.services.client("oracle")).drain()
     proof = stack.call("GET", f"/audit/records/{digest}/proof", "auditor")
     assert proof.status_code == 200, proof.text
     assert proof.json()["verified_offline"] is True

@@ -1,8 +1,9 @@
 """``passport telemetry upload`` and ``passport record proof`` on the journal and ledger of the settings.
 
-The journal is the API's (``journal_path`` under ``PASSPORT_DATA_DIR``); the device is registered in it
-the way the API tests do, the upload is signed with ``sign_upload`` like a device's, and the record is
-anchored by the oracle's ``Anchorer`` on a registry deployed on anvil before its proof is asked for.
+The journal is the API's (``Settings.journal_path`` under ``PASSPORT_DATA_DIR``); the device is
+registered in it the way the API tests do, the upload is signed with ``sign_upload`` like a device's,
+and the record is anchored by the oracle's ``Anchorer`` on a registry deployed on anvil before its
+proof is asked for.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from cli.main import app
 from cli.output import EXIT_INVALID, EXIT_UNREADABLE
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.devices import DeviceKey, sign_upload
-from oracle.journal import Journal, journal_path
+from oracle.journal import Journal
 from passport.chain.deployment import RoleGrant, deploy
 from passport.chain.keystore import Keystore
 from passport.chain.records import Role
@@ -72,7 +73,7 @@ def settings(
         deployer_key=ACTOR_KEYS["admin"],
         role_grants=[RoleGrant(role=Role.ORACLE, account=oracle.address, participant="oracle")],
     )
-    with Journal(journal_path(settings)) as journal:
+    with Journal(settings.journal_path) as journal:
         journal.register_device(DEVICE, DEVICE_KEY.address, BATTERY)
     return settings
 
@@ -107,7 +108,7 @@ def test_upload_acknowledges_then_the_anchored_record_has_a_proof(settings: Sett
     assert "NotAnchored" in pending.stderr
 
     oracle_chain = open_ledger(settings).passports("oracle")
-    with Journal(journal_path(settings)) as journal:
+    with Journal(settings.journal_path) as journal:
         anchorer = Anchorer(
             journal, oracle_chain.store, oracle_chain.chain, AnchoringPolicy.from_settings(settings)
         )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from oracle.anchoring import Anchorer, AnchoringPolicy, parse_batch_document
+from oracle.anchoring import Anchorer, AnchoringPolicy
+from oracle.batch_document import parse_batch_document
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
-from passport.chain.protocol import ChainClient
+from oracle.ports import AnchorChain
+from oracle.proofs import RecordProofs
 from passport.store import cid_digest
 from passport.store.protocol import ContentStore
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
@@ -103,12 +105,16 @@ class Fleet:
 
 
 def anchorer(
-    journal: Journal, store: Any, chain: Any, clock: Callable[[], float] | None = None, **policy: Any
+    journal: Journal,
+    store: ContentStore,
+    chain: AnchorChain,
+    clock: Callable[[], float] | None = None,
+    **policy: Any,
 ) -> Anchorer:
     return Anchorer(
         journal,
-        cast(ContentStore, store),
-        cast(ChainClient, chain),
+        store,
+        chain,
         AnchoringPolicy(**{"batch_size": 4, **policy}),
         **({"clock": clock} if clock else {}),
     )
@@ -151,8 +157,8 @@ def assert_fully_anchored(
         document = parse_batch_document(store.get(batch.cid))
         assert document.root == batch.root
         assert document.kind == batch.kind
-    worker = anchorer(journal, store, chain)
+    proofs = RecordProofs(journal, store)
     for record_id in record_ids:
-        proof = worker.proof_for(record_id)
+        proof = proofs.proof_for(record_id)
         assert proof.verify_offline()
-        assert proof.verify_on_chain(cast(ChainClient, chain))
+        assert proof.verify_on_chain(chain)

@@ -15,14 +15,12 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.devices import sign_upload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
-from passport.chain.protocol import ChainClient
-from passport.store.protocol import ContentStore
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
 from tests.oracle.oracle_samples import DEVICE_KEYS, charging
 
@@ -68,9 +66,7 @@ def anchor(journal_path: str, chain_path: str, store_path: str, kill_at: str, wh
     chain = Killing(FakeChain(path=Path(chain_path)), counter, int(kill_at), after)
     store = Killing(FakeStore(path=Path(store_path)), counter, int(kill_at), after)
     with Journal(journal_path) as journal:
-        worker = Anchorer(
-            journal, cast(ContentStore, store), cast(ChainClient, chain), AnchoringPolicy(batch_size=4)
-        )
+        worker = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=4))
         report = worker.drain()
         assert report.error is None, report
     print("calls", counter[0], flush=True)
@@ -91,9 +87,7 @@ def anchor_rpc(
     chain = Killing(client, counter, int(kill_at), after)
     store = Killing(EmbeddedStore(Path(store_dir)), counter, int(kill_at), after)
     with Journal(journal_path) as journal:
-        worker = Anchorer(
-            journal, cast(ContentStore, store), cast(ChainClient, chain), AnchoringPolicy(batch_size=4)
-        )
+        worker = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=4))
         report = worker.drain()
         assert report.error is None, report
     print("calls", counter[0], flush=True)

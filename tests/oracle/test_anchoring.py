@@ -5,19 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from oracle.anchoring import (
-    AnchoringPolicy,
-    history_from_documents,
-    parse_batch_document,
-)
+from oracle.anchoring import AnchoringPolicy
+from oracle.batch_document import parse_batch_document
 from oracle.errors import AnchorMismatch, DocumentMismatch, NotAnchored
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
-from passport.chain.protocol import ChainClient
+from oracle.proofs import RecordProofs, history_from_documents
 from passport.model import AnchorKind
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
@@ -161,7 +158,7 @@ def test_resend_that_reverts_already_anchored_counts_as_done(fleet: Fleet, store
     worker.drain()
     assert all(b.state == "confirmed" for b in fleet.journal.batches())
     assert fleet.journal.batches()[0].tx_hash is not None  # recovered from the anchoring event
-    assert worker.proof_for(ids[0]).verify_offline()
+    assert RecordProofs(fleet.journal, store).proof_for(ids[0]).verify_offline()
 
 
 def test_outage_keeps_ingesting_and_backs_off_then_drains(fleet: Fleet, store: FakeStore) -> None:
@@ -233,7 +230,8 @@ def test_confirmation_depth(fleet: Fleet, store: FakeStore, chain: FakeChain) ->
         (4, "anchored"),
     ]
     last = fleet.journal.batch_records(4)[0].id
-    proof = worker.proof_for(last)
+    proofs = RecordProofs(fleet.journal, store)
+    proof = proofs.proof_for(last)
     assert proof.verify_offline()
     assert not proof.confirmed
     chain.mine(2)
@@ -243,7 +241,7 @@ def test_confirmation_depth(fleet: Fleet, store: FakeStore, chain: FakeChain) ->
     chain.mine(1)
     worker.run_once()
     assert {b.state for b in fleet.journal.batches()} == {"confirmed"}
-    assert worker.proof_for(last).confirmed
+    assert proofs.proof_for(last).confirmed
 
 
 def test_reorg_that_drops_an_anchor_is_reanchored(fleet: Fleet, store: FakeStore, chain: FakeChain) -> None:
@@ -261,8 +259,9 @@ def test_reorg_that_drops_an_anchor_is_reanchored(fleet: Fleet, store: FakeStore
     for b in reanchored:
         assert b.block_hash != before[b.id].block_hash
         assert chain.sent.count(b.root.hex()) == 2  # sent again only because the first was dropped
+    proofs = RecordProofs(fleet.journal, store)
     for record_id in ids:
-        assert worker.proof_for(record_id).verify_on_chain(cast(ChainClient, chain))
+        assert proofs.proof_for(record_id).verify_on_chain(chain)
 
 
 def test_reorg_that_moves_an_anchor_is_adopted_not_resent(
@@ -294,18 +293,19 @@ def test_anchor_mismatch_is_raised(fleet: Fleet, store: FakeStore, chain: FakeCh
 def test_proof_before_anchoring(fleet: Fleet, store: FakeStore, chain: FakeChain) -> None:
     ids = fill(fleet, uploads=1)
     worker = anchorer(fleet.journal, store, chain)
+    proofs = RecordProofs(fleet.journal, store)
     with pytest.raises(NotAnchored, match="pending"):
-        worker.proof_for(ids[0])
+        proofs.proof_for(ids[0])
     worker.seal(force=True)
     with pytest.raises(NotAnchored, match="open"):
-        worker.proof_for(ids[0])
+        proofs.proof_for(ids[0])
 
 
 def test_battery_history_from_the_store(fleet: Fleet, store: FakeStore, chain: FakeChain) -> None:
     fill(fleet, uploads=3)
     worker = anchorer(fleet.journal, store, chain)
     worker.drain()
-    history = worker.battery_history("KR-BUSAN-BAT-00001")
+    history = RecordProofs(fleet.journal, store).battery_history("KR-BUSAN-BAT-00001", chain=chain)
     assert len(history) == 12
     assert {h.record.battery_id for h in history} == {"KR-BUSAN-BAT-00001"}
     times = [h.record.reading.observed_at for h in history]

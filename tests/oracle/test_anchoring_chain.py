@@ -14,15 +14,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import cast
 
 import pytest
 
-from oracle.anchoring import Anchorer, AnchoringPolicy, parse_batch_document
+from oracle.anchoring import Anchorer, AnchoringPolicy
+from oracle.batch_document import parse_batch_document
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.merkle import MerkleTree
-from passport.chain.protocol import ChainClient
+from oracle.proofs import RecordProofs
+from passport.chain.web3_client import Web3ChainClient
 from passport.store import EmbeddedStore, cid_digest
 from tests.chain_backends import Actor, ChainBackend, reverts
 from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, charging, diagnostics, parking, safety
@@ -49,7 +50,7 @@ def _fill(journal: Journal, uploads: int = 2) -> list[int]:
     return ids
 
 
-def _check_ledger(journal: Journal, store: EmbeddedStore, chain: ChainClient, ids: list[int]) -> None:
+def _check_ledger(journal: Journal, store: EmbeddedStore, chain: Web3ChainClient, ids: list[int]) -> None:
     batches = journal.batches()
     assert {b.state for b in batches} == {"confirmed"}
     assert sum(b.record_count for b in batches) == len(ids) == journal.record_count()
@@ -65,9 +66,9 @@ def _check_ledger(journal: Journal, store: EmbeddedStore, chain: ChainClient, id
         assert batch.cid_digest == cid_digest(batch.cid)
         assert parse_batch_document(store.get(batch.cid)).root == batch.root
         assert batch.block_hash == chain.block_hash(batch.block_number or 0)
-    worker = Anchorer(journal, store, chain)
+    proofs = RecordProofs(journal, store)
     for record_id in ids:
-        proof = worker.proof_for(record_id)
+        proof = proofs.proof_for(record_id)
         assert proof.verify_offline()
         assert chain.verify_record(proof.root, proof.record_digest, proof.proof)  # the contract's view
 
@@ -76,7 +77,7 @@ def test_pipeline_on_the_registry(ledger: ChainBackend, oracle: Actor, tmp_path:
     store = EmbeddedStore(tmp_path / "store", durable=False)
     with Journal(tmp_path / "journal.db") as journal:
         ids = _fill(journal)
-        chain = cast(ChainClient, oracle.client)
+        chain = oracle.client
         report = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=3)).drain()
         assert report.error is None
         _check_ledger(journal, store, chain, ids)
@@ -91,11 +92,12 @@ def test_registry_rejects_a_wrong_proof(ledger: ChainBackend, oracle: Actor, tmp
     store = EmbeddedStore(tmp_path / "store", durable=False)
     with Journal(tmp_path / "journal.db") as journal:
         ids = _fill(journal, uploads=1)
-        chain = cast(ChainClient, oracle.client)
+        chain = oracle.client
         worker = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=100))
         worker.drain()
-        proof = worker.proof_for(ids[0])
-        other = worker.proof_for(ids[1])
+        proofs = RecordProofs(journal, store)
+        proof = proofs.proof_for(ids[0])
+        other = proofs.proof_for(ids[1])
         assert not chain.verify_record(proof.root, other.record_digest, proof.proof)
         if proof.proof:
             flipped = bytes([proof.proof[0][0] ^ 1]) + proof.proof[0][1:]
@@ -111,7 +113,7 @@ def test_resend_reverts_already_anchored_and_is_adopted(
     store = EmbeddedStore(tmp_path / "store", durable=False)
     with Journal(tmp_path / "journal.db") as journal:
         ids = _fill(journal, uploads=1)
-        chain = cast(ChainClient, oracle.client)
+        chain = oracle.client
         worker = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=100))
         worker.seal(force=True)
         batch = worker.step(journal.batches()[0])  # open -> stored
@@ -161,7 +163,7 @@ def test_sigkill_at_every_step_on_a_real_node(ledger: ChainBackend, oracle: Acto
         directory.mkdir()
         journal_path, store_dir = directory / "journal.db", directory / "store"
         shutil.copy(template, journal_path)
-        args = [str(journal_path), str(store_dir), cast(str, ledger.url), ledger.registry_address]
+        args = [str(journal_path), str(store_dir), str(ledger.url), ledger.registry_address]
         proc = _worker("anchor-rpc", *args, oracle.key.hex(), str(kill_at), when)
         out, err = proc.communicate(timeout=300)
         if not kill_at:
@@ -171,7 +173,7 @@ def test_sigkill_at_every_step_on_a_real_node(ledger: ChainBackend, oracle: Acto
         oracle.client.forget_nonces()  # the killed worker may have sent with this account
         store = EmbeddedStore(store_dir)
         with Journal(journal_path) as journal:  # the restarted worker
-            chain = cast(ChainClient, oracle.client)
+            chain = oracle.client
             assert Anchorer(journal, store, chain, AnchoringPolicy(batch_size=4)).drain().error is None
             _check_ledger(journal, store, chain, ids)
             # Exactly one anchoring transaction for the one batch, whatever the crash point.

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oracle.anchoring import (
+from oracle.batch_document import (
     BATCH_DOCUMENT_TYPE,
     MERKLE_SCHEME,
     _iso,

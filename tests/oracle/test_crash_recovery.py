@@ -14,15 +14,12 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import cast
 
 import pytest
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
-from passport.chain.protocol import ChainClient
-from passport.store.protocol import ContentStore
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
 from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, assert_fully_anchored, charging
 
@@ -101,8 +98,8 @@ def test_sigkill_at_every_pipeline_step_then_restart(tmp_path: Path) -> None:
         with Journal(journal) as reopened:
             worker = Anchorer(
                 reopened,
-                cast(ContentStore, FakeStore(path=store)),
-                cast(ChainClient, FakeChain(path=chain)),
+                FakeStore(path=store),
+                FakeChain(path=chain),
                 AnchoringPolicy(batch_size=4),
             )
             assert worker.drain().error is None
@@ -125,4 +122,4 @@ def test_sigkill_at_every_pipeline_step_then_restart(tmp_path: Path) -> None:
         with Journal(journal_path) as journal:
             assert_fully_anchored(journal, store, chain, ids)
             # One anchoring transaction (one block) per batch: nothing was sent twice.
-            assert cast(ChainClient, chain).block_number() == len(journal.batches())
+            assert chain.block_number() == len(journal.batches())

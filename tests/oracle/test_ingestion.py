@@ -57,10 +57,17 @@ def test_signature_recovers_the_device_address_like_eth_account() -> None:
     assert recover_signer(body, signature) == key.address
     assert Account.recover_message(encode_defunct(primitive=body), signature=signature) == key.address
     # Our EIP-191 hash is eth_account's: any wallet's personal_sign produces a valid upload signature.
-    assert (
-        signing_hash(body)
-        == Account.sign_message(encode_defunct(primitive=body), key.private_key).message_hash
-    )
+    reference = Account.sign_message(encode_defunct(primitive=body), key.private_key)
+    assert signing_hash(body) == reference.message_hash
+    # And the signature is eth_account's, byte for byte (RFC 6979 nonces, low s, v = 27/28).
+    assert upload.signature == "0x" + bytes(reference.signature).hex()
+    assert DeviceKey.from_private_key(key.private_key).address == Account.from_key(key.private_key).address
+
+
+def test_a_device_key_refuses_an_address_that_is_not_its_own() -> None:
+    key = DeviceKey.generate()
+    with pytest.raises(ValueError, match="not the address"):
+        DeviceKey(private_key=key.private_key, address=DeviceKey.generate().address)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oracle._flat_canonical import flat_canonical_json
 from oracle.errors import ReadingRejected
 from oracle.readings import (
     ANCHOR_KIND,
@@ -19,7 +18,7 @@ from oracle.readings import (
     parse_reading,
     reading_json,
 )
-from passport.canonical import canonical_json
+from passport.canonical import canonical_json, flat_canonical_json
 from passport.model import AnchorKind
 from tests.oracle.oracle_samples import charging, diagnostics, parking, safety
 

@@ -62,7 +62,7 @@ def test_every_acknowledged_reading_is_anchored_and_provable_on_chain(
     }
     # Independently of the pilot's own check: a proof taken now still verifies, and a wrong digest fails.
     chain = running.chains["inspector"]
-    proof = running.anchorer.proof_for(running.acked[len(running.acked) // 2])
+    proof = running.proofs.proof_for(running.acked[len(running.acked) // 2])
     assert chain.verify_record(proof.root, proof.record_digest, proof.proof)
     assert not chain.verify_record(proof.root, bytes(32), proof.proof)
 
@@ -194,7 +194,7 @@ def test_sim_device_signs_like_sign_upload(tmp_path: Path, seq: int) -> None:
     device = SimDevice.generate(readings.device_id, readings.battery_id)
     device.seq = seq - 1
     ours = device.sign(readings.readings)
-    key = DeviceKey.from_private_key(device.key.secret)
+    key = DeviceKey.from_private_key(device.key.private_key)
     reference = sign_upload(key, readings.device_id, readings.battery_id, seq, readings.readings)
     assert key.address == device.address
     assert ours == reference  # RFC 6979 nonces: both libraries produce the very same signature

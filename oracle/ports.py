@@ -1,0 +1,46 @@
+"""The oracle's ports: the few ledger calls it makes, as narrow protocols.
+
+``passport.chain.Web3ChainClient`` (and any ``ChainClient``) satisfies both structurally; so do the
+test doubles, without casts. Proofs need only ``AnchorReader`` (read-only views, any account);
+the anchoring pipeline needs ``AnchorChain`` (it also sends ``anchorBatch`` as the oracle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from passport.chain.records import AnchorRecord, LedgerEvent, TxReceipt
+from passport.model import AnchorKind
+
+
+class AnchorReader(Protocol):
+    """The registry's read-only anchor views: enough to check a proof on-chain."""
+
+    def get_anchor(self, root: bytes) -> AnchorRecord | None:
+        """The anchor of Merkle ``root``, or None if the registry does not know it."""
+        ...
+
+    def verify_record(self, root: bytes, record_digest: bytes, proof: Sequence[bytes]) -> bool:
+        """The registry's ``verifyRecord(root, recordDigest, proof)`` view."""
+        ...
+
+
+class AnchorChain(AnchorReader, Protocol):
+    """Everything the anchoring pipeline asks of the ledger, acting as the oracle account."""
+
+    def block_number(self) -> int:
+        """The head block's number."""
+        ...
+
+    def block_hash(self, number: int) -> bytes | None:
+        """Hash of block ``number`` on the current canonical chain, or None if it does not exist."""
+        ...
+
+    def anchor_batch(self, root: bytes, cid_digest: bytes, record_count: int, kind: AnchorKind) -> TxReceipt:
+        """Send ``anchorBatch`` and wait for it to be mined."""
+        ...
+
+    def events(self, from_block: int, to_block: int, names: Sequence[str] | None = None) -> list[LedgerEvent]:
+        """The registry's events in ``[from_block, to_block]`` (to recover a lost transaction hash)."""
+        ...
