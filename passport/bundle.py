@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from passport.canonical import parse_json
+from passport.canonical import parse_json_strict
 from passport.chain.records import LifecycleStatus, TxReceipt
 from passport.errors import CanonicalJsonError, InvalidIdentifier, VerificationError
 from passport.sections import CommittedPassport, hex0x, unhex0x
@@ -163,7 +163,7 @@ def load_bundle(data: bytes | str | dict[str, Any]) -> VerificationBundle:
             raise VerificationError(f"bundle is {len(raw)} bytes; the limit is {MAX_BUNDLE_BYTES}")
         try:
             # Strict: duplicate keys would let two readers of one bundle see different values.
-            document = parse_json(raw)
+            document = parse_json_strict(raw)
         except CanonicalJsonError as exc:
             raise VerificationError(f"bundle is not strict JSON: {exc}") from None
     if not isinstance(document, dict):
