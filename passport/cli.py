@@ -18,7 +18,6 @@ import itertools
 import json
 import logging
 import secrets
-import time
 import uuid
 from enum import StrEnum
 from pathlib import Path
@@ -383,14 +382,10 @@ def _receipt(receipt: TxReceipt) -> dict[str, Any]:
 
 
 def _chain_timestamp(chain: ChainClient) -> int:
-    """The latest block's timestamp: offer expiry is judged by chain time, which a dev node may skew."""
-    from passport.audit.protocol import BlockTimestamps
+    """When the offer will be mined (not the latest block's time, stale on an idle node)."""
+    from passport.chain.clock import chain_now
 
-    if isinstance(chain, BlockTimestamps):
-        stamp = chain.block_timestamp(chain.block_number())
-        if stamp is not None:
-            return stamp
-    return int(time.time())
+    return chain_now(chain)
 
 
 # -- audit index --------------------------------------------------------------------------------------

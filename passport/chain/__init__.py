@@ -1,6 +1,7 @@
 """The on-chain ledger: the ``ChainClient`` boundary, its records, and its web3 implementation."""
 
 from passport.chain.artifacts import ContractArtifact, load_artifact
+from passport.chain.clock import ChainClock, chain_now
 from passport.chain.deploy import deploy_registry
 from passport.chain.protocol import ChainClient
 from passport.chain.records import (
@@ -23,6 +24,7 @@ __all__ = [
     "BusinessKind",
     "BusinessRecord",
     "ChainClient",
+    "ChainClock",
     "ContractArtifact",
     "CustodyOffer",
     "LedgerEvent",
@@ -31,6 +33,7 @@ __all__ = [
     "Role",
     "TxReceipt",
     "Web3ChainClient",
+    "chain_now",
     "connect",
     "deploy_registry",
     "load_artifact",
