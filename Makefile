@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run test lint format artifacts gas clean
+.PHONY: help install browser run test lint slither format artifacts gas clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,11 +33,14 @@ run: install ## Start the local chain, deploy the ledger and serve the stack (Ct
 test: install lint ## Lint, type-check and run the whole test suite (slow suites included)
 	$(UV) run pytest
 
-lint: .venv/.installed ## ruff + mypy --strict + import contracts (lint-imports)
+lint: .venv/.installed slither ## ruff + mypy --strict + import contracts (lint-imports) + slither
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run lint-imports
+
+slither: .venv/.installed node_modules/.installed ## Static analysis of contracts/ (fails on any High or Medium finding)
+	$(UV) run python -m scripts.slither
 
 format: .venv/.installed ## Apply ruff's formatting and safe fixes
 	$(UV) run ruff format .
@@ -50,4 +53,4 @@ gas: install ## Print the per-function gas report
 	$(UV) run python -m scripts.gas_report
 
 clean: ## Remove local chain data, stores and caches (keeps installs)
-	rm -rf .data .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf .data .build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -13,8 +13,20 @@ from api.auth import Caller
 from api.deps import optional_caller
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import audit, businesses, custody, evaluations, health, pages, passports, qr, telemetry
+from api.routes import (
+    audit,
+    businesses,
+    custody,
+    evaluations,
+    health,
+    interop,
+    pages,
+    passports,
+    qr,
+    telemetry,
+)
 from api.services import Services
+from api.strict_json import StrictJsonBody
 from api.web.ledger import LedgerPageSource
 from api.web.views import PassportPageSource
 from passport.settings import Settings
@@ -88,12 +100,14 @@ def create_app(
         page_source = LedgerPageSource(services)
     app.state.page_source = page_source
     install_error_handlers(app)
+    # Added first, so it runs inside the size limit: it only ever buffers a bounded body.
+    app.add_middleware(StrictJsonBody)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=DEFAULT_BODY_LIMIT,
         overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT},
     )
-    for module in (health, passports, custody, evaluations, businesses, telemetry, audit, qr):
+    for module in (health, passports, custody, evaluations, businesses, telemetry, audit, qr, interop):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
     app.dependency_overrides[pages.get_page_caller] = _page_caller

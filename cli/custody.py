@@ -6,7 +6,6 @@ the ledger and the audit index.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
@@ -26,7 +25,7 @@ from cli.output import (
     table,
 )
 from cli.session import Session
-from passport.chain.protocol import ChainClient
+from passport.chain.clock import chain_now
 from passport.ids import passport_id_bytes32
 
 app = typer.Typer(
@@ -35,17 +34,6 @@ app = typer.Typer(
 )
 
 DEFAULT_OFFER_SECONDS = 7 * 24 * 3600
-
-
-def _chain_timestamp(chain: ChainClient) -> int:
-    """The latest block's timestamp: offer expiry is judged by chain time, which a dev node may skew."""
-    from passport.audit.protocol import BlockTimestamps
-
-    if isinstance(chain, BlockTimestamps):
-        stamp = chain.block_timestamp(chain.block_number())
-        if stamp is not None:
-            return stamp
-    return int(time.time())
 
 
 @app.command("offer")
@@ -64,7 +52,8 @@ def custody_offer_command(
     recipient = arguments.address(to)
     chain = Session.of(ctx).client(participant)
     with reported():
-        expires_at = _chain_timestamp(chain) + expires_in
+        # From when the offer will be mined, not the latest block (stale while an instamine node idles).
+        expires_at = chain_now(chain) + expires_in
         receipt = chain.offer_custody(passport_id_bytes32(pid), recipient, expires_at)
     result = {"passport_id": str(pid), "from": chain.account, "to": recipient, "expires_at": expires_at}
     emit(result | receipt_fields(receipt), json_output)

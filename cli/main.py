@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cli import audit, businesses, custody, passports, records, simulate, telemetry, worker
+from cli import audit, businesses, custody, interop, passports, records, simulate, telemetry, worker
 from cli.session import Session
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.add_typer(businesses.app, name="business")
 app.add_typer(audit.app, name="audit")
 app.add_typer(telemetry.app, name="telemetry")
 app.add_typer(records.app, name="record")
+app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 

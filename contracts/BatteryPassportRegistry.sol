@@ -282,6 +282,9 @@ contract BatteryPassportRegistry is
 
     /// @dev Reverts unless `signature` over `digest` recovers to the sender.
     function _requireSigner(bytes32 digest, bytes calldata signature) private view {
+        // The third value (the bad length or `s` that failed) only details `error`, which is checked
+        // below and answered with our own error, so it is dropped on purpose.
+        // slither-disable-next-line unused-return
         (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, signature);
         if (error != ECDSA.RecoverError.NoError || recovered != msg.sender) {
             revert BatteryPassportRegistryInvalidSignature(msg.sender, recovered);

@@ -8,6 +8,8 @@ produce the same output. ``solcx`` is a dev dependency and is imported only when
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import shutil
@@ -144,22 +146,89 @@ class CompiledContract:
         }
 
 
-def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, CompiledContract]:
-    """Compile every contract under ``contracts_dir``; raises ``CompilerError`` on any failure."""
+def _compile_standard(input_json: dict[str, Any]) -> dict[str, Any]:
+    """Run the compiler on a standard-JSON input; raises ``CompilerError`` on any failure."""
     try:
         import solcx
         from solcx.exceptions import SolcError
     except ImportError as exc:
         raise CompilerError("py-solc-x is not installed (it is a dev dependency)") from exc
-    sources = collect_sources(contracts_dir)
     binary = solc_binary()
-    log.info("compiling %d source units with %s", len(sources), binary)
+    log.info("compiling %d source units with %s", len(input_json["sources"]), binary)
     try:
-        output = solcx.compile_standard(standard_input(sources), solc_binary=binary)
+        output: dict[str, Any] = solcx.compile_standard(input_json, solc_binary=binary)
     except SolcError as exc:
         raise CompilerError(f"solc failed:\n{exc.stderr_data or exc.message}") from None
     except (OSError, ValueError) as exc:
         raise CompilerError(f"cannot run the Solidity compiler {binary}: {exc}") from exc
+    return output
+
+
+# What analysers (slither via crytic-compile) need beyond the artifacts: every source's AST and the
+# source maps that tie bytecode back to lines.
+_ANALYSIS_OUTPUT = {
+    "": ["ast"],
+    "*": [
+        "abi",
+        "evm.bytecode.object",
+        "evm.bytecode.sourceMap",
+        "evm.deployedBytecode.object",
+        "evm.deployedBytecode.sourceMap",
+        "evm.methodIdentifiers",
+        "metadata",
+    ],
+}
+
+
+def write_build_info(artifacts_dir: Path, contracts_dir: Path = CONTRACTS_DIR) -> Path:
+    """Compile ``contracts_dir`` and write a Hardhat-format build-info under ``artifacts_dir/build-info``.
+
+    The input is the one ``compile_contracts`` uses (same sources, compiler and settings) with the
+    output widened to ASTs and source maps. crytic-compile (and so slither) reads this file with
+    ``--compile-force-framework hardhat --hardhat-ignore-compile``, so analysis runs on exactly what
+    the project's own compiler produced, without Hardhat installed. Returns the file written.
+    """
+    input_json = standard_input(collect_sources(contracts_dir))
+    input_json["settings"]["outputSelection"] = {"*": _ANALYSIS_OUTPUT}
+    output = _compile_standard(input_json)
+    build_dir = artifacts_dir / "build-info"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    for stale in build_dir.glob("*.json"):
+        stale.unlink()  # crytic-compile reads every file there: only this build may be analysed
+    # Hardhat names build-infos by a digest of their input; any stable id will do for readers.
+    build_id = hashlib.sha256(json.dumps(input_json, sort_keys=True).encode()).hexdigest()[:32]
+    path = build_dir / f"{build_id}.json"
+    long_version = solc_long_version()
+    build_info = {
+        "_format": "hh-sol-build-info-1",
+        "id": build_id,
+        "solcVersion": SOLC_VERSION,
+        "solcLongVersion": long_version,
+        "input": input_json,
+        "output": output,
+    }
+    path.write_text(json.dumps(build_info), encoding="utf-8")
+    return path
+
+
+def solc_long_version() -> str:
+    """``0.8.28+commit.7893614a``: the pinned compiler's full version, as solc reports it."""
+    binary = solc_binary()
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise CompilerError(f"cannot run the Solidity compiler {binary}: {exc}") from exc
+    match = re.search(r"Version: (\S+?)(?:\.Emscripten|\.Linux|\s|$)", out)
+    if match is None:
+        raise CompilerError(f"cannot read the version of {binary}: {out!r}")
+    return match[1]
+
+
+def compile_contracts(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, CompiledContract]:
+    """Compile every contract under ``contracts_dir``; raises ``CompilerError`` on any failure."""
+    output = _compile_standard(standard_input(collect_sources(contracts_dir)))
     compiled: dict[str, CompiledContract] = {}
     for source, contracts in output.get("contracts", {}).items():
         if not source.startswith(contracts_dir.name + "/"):

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from eth_utils.crypto import keccak
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from passport.canonical import parse_json
+from passport.canonical import parse_json_strict
 from passport.chain.inclusion import BlockHeader, prove, trie_root
 from passport.chain.protocol import ChainClient
 from passport.errors import CanonicalJsonError, InclusionProofError, InvalidIdentifier, VerificationError
@@ -221,7 +221,7 @@ def load_bundle(data: bytes | str | dict[str, Any]) -> VerificationBundle:
             raise VerificationError(f"bundle is {len(raw)} bytes; the limit is {MAX_BUNDLE_BYTES}")
         try:
             # Strict: duplicate keys would let two readers of one bundle see different values.
-            document = parse_json(raw)
+            document = parse_json_strict(raw)
         except CanonicalJsonError as exc:
             raise VerificationError(f"bundle is not strict JSON: {exc}") from None
     if not isinstance(document, dict):

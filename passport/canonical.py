@@ -18,7 +18,14 @@ from typing import Any, NoReturn, cast
 
 import rfc8785
 
-from passport.errors import CanonicalJsonError
+from passport.errors import (
+    CanonicalJsonError,
+    JsonDuplicateKey,
+    JsonEncodingError,
+    JsonParseError,
+    JsonSyntaxError,
+    JsonTooDeep,
+)
 
 # RFC 8785 §3.2.2.3 / I-JSON: numbers are IEEE 754 doubles, so only these integers round-trip exactly.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -54,7 +61,7 @@ def _check(value: object, path: str, depth: int = 0) -> None:
             _fail(path, "string contains a lone surrogate (not valid Unicode)")
         return
     if isinstance(value, list | tuple | dict) and depth >= MAX_DEPTH:
-        # What parse_json would refuse, canonical_json refuses too: every document we emit reads back.
+        # What parse_json_strict would refuse, canonical_json refuses too: every document we emit reads back.
         _fail(path, f"nested too deeply (more than {MAX_DEPTH} levels)")
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
@@ -148,8 +155,12 @@ def canonical_digest(value: object) -> bytes:
     return hashlib.sha256(canonical_json(value)).digest()
 
 
+def _refuse(kind: type[JsonParseError], reason: str, path: str = "$") -> NoReturn:
+    raise kind(f"not strict JSON at {path}: {reason}", problems=[(path, reason)])
+
+
 def _reject_constant(name: str) -> NoReturn:
-    _fail("$", f"{name} is not a JSON number")
+    _refuse(JsonSyntaxError, f"{name} is not a JSON number")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -157,7 +168,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, item in pairs:
         if key in result:
-            _fail("$", f"duplicate object key {key!r}")
+            _refuse(JsonDuplicateKey, f"duplicate object key {key!r}")
         result[key] = item
     return result
 
@@ -169,7 +180,7 @@ def _check_depth(text: str) -> None:
         if char in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                _fail("$", f"nested too deeply (more than {MAX_DEPTH} levels)")
+                _refuse(JsonTooDeep, f"nested too deeply (more than {MAX_DEPTH} levels)")
         elif char in "]}":
             depth -= 1
 
@@ -184,21 +195,36 @@ def _parse_int(literal: str) -> int | float:
     return float(value)
 
 
-def parse_json(data: bytes) -> Any:
-    """Parse strict JSON: UTF-8, no NaN/Infinity, no duplicate keys (the form need not be canonical)."""
+def _decode(data: bytes) -> str:
+    # RFC 8259 §8.1: JSON exchanged between systems is UTF-8 and carries no BOM. Name the usual
+    # impostors rather than failing on their second byte.
+    if data.startswith(b"\xef\xbb\xbf"):
+        _refuse(JsonEncodingError, "starts with a UTF-8 byte-order mark; send UTF-8 without a BOM")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) >= 2 and 0 in data[:2]):
+        _refuse(JsonEncodingError, "is UTF-16 or UTF-32; send UTF-8")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        _fail("$", f"not UTF-8 ({exc.reason} at byte {exc.start})")
+        _refuse(JsonEncodingError, f"not UTF-8 ({exc.reason} at byte {exc.start})")
+
+
+def parse_json_strict(data: bytes) -> Any:
+    """Parse JSON that comes in from outside: the one parser every incoming document goes through.
+
+    Strict: UTF-8 without a BOM, at most ``MAX_DEPTH`` levels (counted before the recursive parse, which
+    would otherwise crash the process on hostile nesting), no duplicate keys, no NaN/Infinity; the form
+    need not be canonical. Raises a ``JsonParseError`` subclass naming the problem.
+    """
+    text = _decode(data)
     _check_depth(text)
     try:
         return json.loads(
             text, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_unique_keys
         )
     except RecursionError:
-        _fail("$", "nested too deeply")
+        _refuse(JsonTooDeep, "nested too deeply")
     except json.JSONDecodeError as exc:
-        _fail("$", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        _refuse(JsonSyntaxError, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
 
 
 def parse_canonical_json(data: bytes) -> Any:
@@ -207,7 +233,7 @@ def parse_canonical_json(data: bytes) -> Any:
     Stored documents are addressed by the digest of their bytes, so accepting a non-canonical spelling
     would let two byte strings (two CIDs, two digests) stand for one document.
     """
-    value = parse_json(data)
+    value = parse_json_strict(data)
     if canonical_json(value) != data:
         _fail("$", "bytes are valid JSON but not in RFC 8785 canonical form")
     return value

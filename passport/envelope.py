@@ -53,7 +53,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from passport.canonical import canonical_json
+from passport.canonical import canonical_json, parse_json_strict
 from passport.errors import ConfigError, DecryptionError, KeyNotAvailable
 from passport.settings import Settings
 
@@ -208,7 +208,7 @@ class KeyRing:
     @staticmethod
     def _parse_key_file(path: Path, tier: str, key_id: str) -> bytes:
         try:
-            document = json.loads(path.read_bytes())
+            document = parse_json_strict(path.read_bytes())
             key = base64.b64decode(document["key"], validate=True)
             ok = document.get("key_id") == key_id and document.get("tier") == tier
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:

@@ -54,6 +54,26 @@ class CanonicalJsonError(DocumentValidationError):
     """Raised when a value cannot be encoded as RFC 8785 canonical JSON, or bytes are not canonical JSON."""
 
 
+class JsonParseError(CanonicalJsonError):
+    """Raised when incoming bytes are not strict JSON (``passport.canonical.parse_json_strict``)."""
+
+
+class JsonEncodingError(JsonParseError):
+    """Raised when JSON bytes are not UTF-8 without a byte-order mark (a BOM, UTF-16/32, bad bytes)."""
+
+
+class JsonTooDeep(JsonParseError):
+    """Raised when JSON nests deeper than ``passport.canonical.MAX_DEPTH`` arrays and objects."""
+
+
+class JsonDuplicateKey(JsonParseError):
+    """Raised when a JSON object repeats a key (parsers disagree on which one wins)."""
+
+
+class JsonSyntaxError(JsonParseError):
+    """Raised when bytes are not well-formed JSON, or use NaN/Infinity, which JSON has no spelling for."""
+
+
 class DecryptionError(DocumentError):
     """Raised when a restricted section cannot be decrypted (wrong key or tampered ciphertext)."""
 

@@ -7,7 +7,6 @@ The timeline comes from the audit index, synced before reading so a client sees 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -25,7 +24,8 @@ from api.deps import (
 )
 from api.errors import Conflict, Forbidden
 from api.schemas import Address
-from passport.audit import AuditEvent, BlockTimestamps
+from passport.audit import AuditEvent
+from passport.chain.clock import chain_now
 from passport.chain.protocol import ChainClient
 from passport.chain.records import CustodyOffer
 from passport.ids import passport_id_bytes32
@@ -117,9 +117,9 @@ def offer_custody(
     if body.to.lower() == account.lower():
         raise Conflict("a custodian cannot offer the battery to itself")
     client = services.client_for(caller)
-    # The chain's clock, not ours: the offer expires by block time.
-    latest = services.reader.block_number()
-    now = _block_time(services.reader, latest)
+    # Measured from when the offer will be mined, not from the latest block, which is stale while an
+    # instamine node idles (an offer of 60 s would then be mined already expired).
+    now = chain_now(services.reader)
     pid32 = passport_id_bytes32(pid)
     receipt = client.offer_custody(pid32, body.to, now + body.expires_in_seconds)
     return CustodyActionPublic(
@@ -144,6 +144,13 @@ def accept_custody(
     if offer.to_address.lower() != account.lower():
         raise Forbidden(f"the pending offer is to {offer.to_address}, not to {account}")
     require_open(record, pid)
+    # The contract compares with the mining block's time; a node whose pending state still carries a
+    # stale timestamp (ganache) would let the pre-flight pass and the transaction revert once mined.
+    if chain_now(services.reader) > offer.expires_at:
+        raise Conflict(
+            f"the custody offer for passport {pid} expired at {offer.expires_at}",
+            extra={"ledger_error": "BatteryPassportRegistryCustodyOfferExpired"},
+        )
     receipt = services.client_for(caller).accept_custody(pid32)
     return CustodyActionPublic(
         passport_id=str(pid),
@@ -187,13 +194,3 @@ def get_custody_history(
         pending_offer=_pending(services.reader, passport_id_bytes32(pid), str(pid)),
         events=[CustodyEventPublic.of(e) for e in events],
     )
-
-
-def _block_time(reader: ChainClient, number: int) -> int:
-    """Block ``number``'s timestamp; the wall clock for a client that cannot say (close enough for an
-    expiry measured in minutes or days)."""
-    if isinstance(reader, BlockTimestamps):
-        value = reader.block_timestamp(number)
-        if value is not None:
-            return value
-    return int(time.time())

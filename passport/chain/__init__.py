@@ -5,6 +5,7 @@ The domain enums the records carry (``LifecycleStatus``, ``AnchorKind``, ``Busin
 """
 
 from passport.chain.artifacts import ContractArtifact, load_artifact
+from passport.chain.clock import ChainClock, chain_now
 from passport.chain.deploy import deploy_registry
 from passport.chain.protocol import ChainClient
 from passport.chain.records import (
@@ -22,6 +23,7 @@ __all__ = [
     "AnchorRecord",
     "BusinessRecord",
     "ChainClient",
+    "ChainClock",
     "ContractArtifact",
     "CustodyOffer",
     "LedgerEvent",
@@ -29,6 +31,7 @@ __all__ = [
     "Role",
     "TxReceipt",
     "Web3ChainClient",
+    "chain_now",
     "connect",
     "deploy_registry",
     "load_artifact",

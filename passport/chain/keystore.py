@@ -34,6 +34,7 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 from pydantic import SecretStr
 
+from passport.canonical import parse_json_strict
 from passport.errors import ConfigError, DevKeyRefused, KeystoreError
 from passport.settings import Environment, Settings
 
@@ -240,7 +241,7 @@ class Keystore:
     def _read(self, name: str) -> dict[str, Any]:
         path = self.path(name)
         try:
-            document = json.loads(path.read_text())
+            document = parse_json_strict(path.read_bytes())
         except FileNotFoundError as exc:
             raise KeystoreError(f"no key named {name!r} in {self.directory}") from exc
         except (OSError, ValueError) as exc:

@@ -18,8 +18,9 @@ import ast
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import requests
 from eth_abi.exceptions import DecodingError
@@ -38,7 +39,7 @@ from web3.exceptions import (
     TimeExhausted,
     Web3Exception,
 )
-from web3.types import Nonce, TxParams, Wei
+from web3.types import BlockIdentifier, Nonce, TxParams, Wei
 from web3.types import TxReceipt as Web3TxReceipt
 
 from passport.chain.artifacts import load_artifact
@@ -200,6 +201,15 @@ class _Transactable(Protocol):
     def build_transaction(self, transaction: TxParams | None = None) -> TxParams: ...
 
 
+@runtime_checkable
+class _Callable(Protocol):
+    """A bound contract function (not a constructor): what web3 can also run as an ``eth_call``."""
+
+    def call(
+        self, transaction: TxParams | None = None, block_identifier: BlockIdentifier | None = None
+    ) -> Any: ...
+
+
 class _Sender:
     """Signs, sends and waits for transactions from one account, translating failures."""
 
@@ -254,9 +264,17 @@ class _Sender:
         return None
 
     def transact(self, call: _Transactable) -> Web3TxReceipt:
-        """Estimate (a revert surfaces here, decoded), sign, send with a fresh nonce, wait for the receipt."""
+        """Pre-flight, estimate, sign, send with a fresh nonce, wait for the receipt.
+
+        The pre-flight is an ``eth_call`` against the *pending* block: a write that would revert raises
+        its decoded ``ContractRevert`` here and is never sent (no gas spent, no nonce used). The pending
+        block matters for time checks: while an instamine node idles, the latest block's timestamp goes
+        stale and a call or estimate against it passes where the mined block (stamped now) reverts.
+        """
         account = self.signer.address
         with self.boundary():
+            if isinstance(call, _Callable):
+                call.call({"from": account}, block_identifier="pending")
             gas = call.estimate_gas({"from": account})
             gas_price = int(self.w3.eth.gas_price)
         for attempt in range(_NONCE_RETRIES):
@@ -297,12 +315,15 @@ class _Sender:
         """Why a mined transaction failed: replay it as a call on the parent block to read the revert."""
         block = int(receipt["blockNumber"])
         replay: TxParams = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "value")}  # type: ignore[assignment]
-        try:
-            self.w3.eth.call(replay, max(block - 1, 0))
-        except Exception as exc:
-            error = self.translate(exc)
-            if isinstance(error, ContractRevert):
-                return error
+        # On the mined block first: it carries the timestamp the transaction ran at (a failed
+        # transaction changed no contract state), then on its parent.
+        for at in (block, max(block - 1, 0)):
+            try:
+                self.w3.eth.call(replay, at)
+            except Exception as exc:
+                error = self.translate(exc)
+                if isinstance(error, ContractRevert):
+                    return error
         return TransactionFailed(
             f"transaction 0x{bytes(receipt['transactionHash']).hex()} failed in block {block} "
             f"(gas used {receipt['gasUsed']} of {tx.get('gas')})"
@@ -464,6 +485,16 @@ class Web3ChainClient:
         if keccak(raw) != tx_hash:
             raise InclusionProofError(f"the node's raw transaction 0x{tx_hash.hex()} does not hash to it")
         return raw
+
+    def next_block_time(self) -> int:
+        """Unix seconds the next block will carry, as well as the node and the wall clock can tell.
+
+        The latest block's timestamp is stale on an idle instamine node; the pending block shows a dev
+        node's time offset (anvil); the wall clock is what a node stamps the next block with otherwise.
+        """
+        with self._sender.boundary():
+            pending = self._w3.eth.get_block("pending")
+        return max(int(time.time()), int(pending["timestamp"]))
 
     def _block(self, number: int) -> Mapping[str, Any] | None:
         if number < 0:

@@ -40,6 +40,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 from pydantic import ValidationError
 
+from passport.canonical import parse_json_strict
 from passport.errors import DocumentValidationError, InvalidIdentifier
 from passport.ids import parse_passport_id
 from passport.model import (
@@ -467,6 +468,7 @@ class _Importer:
         ]
         carrier = inner["dataCarrier"]
         self.src("general.data_carrier", carrier)
+        self.src("general.data_carrier.encoded_identifier", ident["idDmc"])
         if carrier.present or ident["idDmc"].present:
             out["data_carrier"] = {
                 "carrier_type": carrier["carrierType"].text(),
@@ -497,7 +499,8 @@ class _Importer:
             }
         dims = characteristics["physicalDimension"]
         weight = dims["weight"]
-        self.src("general.mass_kg", weight)
+        # Reported at the number itself (the unit only scales it), not at the enclosing object.
+        self.src("general.mass_kg", weight["value"])
         mass, mass_unit = weight["value"].number(), weight["unit"].text()
         if mass is not None and mass_unit in _MASS_TO_KG:
             out["mass_kg"] = mass * _MASS_TO_KG[mass_unit]
@@ -937,10 +940,9 @@ def _parse_chemistry(text: str) -> tuple[Chemistry, str | None]:
 
 def _load(document: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
     if isinstance(document, str | bytes):
-        try:
-            document = json.loads(document)
-        except ValueError as exc:
-            raise DocumentValidationError(f"not JSON: {exc}", [("$", str(exc))]) from None
+        # The one strict parser: depth bounded before parsing, duplicate keys, BOMs and UTF-16 refused
+        # (a JsonParseError, itself a DocumentValidationError at path "$").
+        document = parse_json_strict(document.encode("utf-8") if isinstance(document, str) else document)
     if not isinstance(document, Mapping):
         raise DocumentValidationError("a Catena-X BatteryPass is a JSON object", [("$", "not a JSON object")])
     return document

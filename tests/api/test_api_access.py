@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from devtools.samples import sample_passport
+from passport.interop import export_catenax
 from tests.api.api_stack import ApiStack, Device, api_stack, new_battery_id
 
 pytestmark = pytest.mark.node
@@ -177,6 +178,22 @@ CASES = [
         lambda w: {"uploads": [_upload(w)]},
         "business",
         lambda w: w.other_device.device_id,
+    ),
+    Case(
+        "import_catenax",
+        "POST",
+        lambda w: "/interop/catenax",
+        lambda w: export_catenax(sample_passport(new_battery_id())),
+        "business",
+        None,
+    ),
+    Case(
+        "export_catenax",
+        "GET",
+        lambda w: f"/passports/{w.held}/catenax",
+        None,
+        "inspector",  # reads legitimate interest only; Catena-X carries every tier
+        "issuer2",  # a business that does not hold this battery
     ),
     Case(
         "list_evaluations",

@@ -16,9 +16,17 @@ from passport.canonical import (
     canonical_json,
     parse_canonical_json,
     parse_canonical_object,
-    parse_json,
+    parse_json_strict,
 )
-from passport.errors import CanonicalJsonError, DocumentValidationError
+from passport.errors import (
+    CanonicalJsonError,
+    DocumentValidationError,
+    JsonDuplicateKey,
+    JsonEncodingError,
+    JsonParseError,
+    JsonSyntaxError,
+    JsonTooDeep,
+)
 
 # JSON values JCS can carry: finite doubles, safe integers, any valid Unicode text.
 json_scalars = (
@@ -56,8 +64,8 @@ def test_keys_sort_by_utf16_code_units_not_code_points() -> None:
 @given(json_values)
 def test_canonical_is_idempotent_through_a_parse(value: Any) -> None:
     encoded = canonical_json(value)
-    assert canonical_json(parse_json(encoded)) == encoded
-    assert parse_canonical_json(encoded) == parse_json(encoded)
+    assert canonical_json(parse_json_strict(encoded)) == encoded
+    assert parse_canonical_json(encoded) == parse_json_strict(encoded)
 
 
 @given(st.dictionaries(st.text(), json_scalars, max_size=8), st.randoms())
@@ -71,7 +79,7 @@ def test_equal_objects_give_equal_bytes_whatever_the_key_order(value: dict[str, 
 @given(json_values, json_values)
 def test_different_values_give_different_bytes(a: Any, b: Any) -> None:
     # JSON equality (1 == 1.0 in JSON's number model) is what canonical bytes must reflect.
-    same = parse_json(canonical_json(a)) == parse_json(canonical_json(b))
+    same = parse_json_strict(canonical_json(a)) == parse_json_strict(canonical_json(b))
     assert (canonical_json(a) == canonical_json(b)) == same
 
 
@@ -118,7 +126,8 @@ def test_largest_safe_integers_are_fine() -> None:
         (b'{"a":9007199254740993}', "not in RFC 8785 canonical form"),
         (b'{"a":9007199254740992}', None),
         (b'{"a":"\\ud800"}', "lone surrogate"),
-        (b"\xff\xfe{}", "not UTF-8"),
+        (b"\xff\xfe{}", "UTF-16"),
+        (b'{"a":"\xff"}', "not UTF-8"),
         (b'{"a":', "invalid JSON"),
         (b"", "invalid JSON"),
     ],
@@ -132,9 +141,30 @@ def test_non_canonical_or_invalid_bytes_are_refused(data: bytes, fragment: str |
 
 
 def test_parse_json_accepts_any_spelling_but_not_duplicates() -> None:
-    assert parse_json(b' { "b" : 1.0 , "a" : [ ] } ') == {"a": [], "b": 1.0}
+    assert parse_json_strict(b' { "b" : 1.0 , "a" : [ ] } ') == {"a": [], "b": 1.0}
     with pytest.raises(CanonicalJsonError, match="duplicate"):
-        parse_json(b'{"a":{"x":1,"x":2}}')
+        parse_json_strict(b'{"a":{"x":1,"x":2}}')
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "fragment"),
+    [
+        (b'\xef\xbb\xbf{"a":1}', JsonEncodingError, "byte-order mark"),
+        ('{"a":1}'.encode("utf-16"), JsonEncodingError, "UTF-16"),
+        ('{"a":1}'.encode("utf-16-le"), JsonEncodingError, "UTF-16"),
+        ('{"a":1}'.encode("utf-16-be"), JsonEncodingError, "UTF-16"),
+        (b'{"a":"\xc3"}', JsonEncodingError, "not UTF-8"),
+        (b'{"w":{"value":1.0,"value":999999.0}}', JsonDuplicateKey, "duplicate object key 'value'"),
+        (b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1), JsonTooDeep, "nested too deeply"),
+        (b'{"a":NaN}', JsonSyntaxError, "NaN"),
+        (b'{"a":}', JsonSyntaxError, "line 1 column 6"),
+    ],
+)
+def test_strict_parser_names_each_problem(data: bytes, kind: type[JsonParseError], fragment: str) -> None:
+    with pytest.raises(kind, match=fragment) as info:
+        parse_json_strict(data)
+    assert isinstance(info.value, DocumentValidationError)
+    assert info.value.problems[0][0] == "$"
 
 
 def test_parse_canonical_object_wants_an_object() -> None:
@@ -150,7 +180,7 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
     with pytest.raises(CanonicalJsonError, match="nested too deeply"):
         canonical_json(deep)
     with pytest.raises(CanonicalJsonError, match="nested too deeply"):
-        parse_json(b"[" * 100_000 + b"]" * 100_000)
+        parse_json_strict(b"[" * 100_000 + b"]" * 100_000)
 
 
 @pytest.mark.parametrize("levels", [MAX_DEPTH, MAX_DEPTH + 1])
@@ -166,7 +196,7 @@ def test_depth_limit_is_the_same_for_encoding_and_parsing(levels: int) -> None:
         with pytest.raises(CanonicalJsonError, match="nested too deeply"):
             canonical_json(value)
         with pytest.raises(CanonicalJsonError, match="nested too deeply"):
-            parse_json(encoded)
+            parse_json_strict(encoded)
 
 
 def test_brackets_inside_strings_do_not_count_towards_depth() -> None:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from typing import Any
 import pytest
 
 from devtools.samples import sample_passport
-from passport.errors import DocumentValidationError
+from passport.errors import DocumentValidationError, JsonDuplicateKey, JsonEncodingError
 from passport.interop import (
     SPEC_VERSION,
     catenax_schema,
@@ -170,9 +173,11 @@ def _set(document: dict[str, Any], path: str, value: Any) -> None:
         (
             "characteristics.physicalDimension.weight.value",
             -1.0,
-            "characteristics.physicalDimension.weight",
+            "characteristics.physicalDimension.weight.value",
             "greater than 0",
         ),
+        ("identification.idDmc", "x" * 201, "identification.idDmc", "at most 200 characters"),
+        ("identification.idDmc", "", "identification.idDmc", "at least 1 character"),
         ("metadata.passportIdentifier", "passport-1", "metadata.passportIdentifier", "does not match"),
         ("metadata.economicOperatorId", "BPNX0123456789ZZ", "metadata.economicOperatorId", "does not match"),
         ("identification.category", "incorporated", "identification.category", "not a battery category"),
@@ -281,3 +286,53 @@ def test_import_does_not_mutate_its_input(corrected: dict[str, Any]) -> None:
     before = copy.deepcopy(corrected)
     import_catenax(corrected)
     assert corrected == before
+
+
+# -- strict parsing of incoming bytes ----------------------------------------------------------------
+
+
+def test_deep_nesting_is_a_clear_error_not_a_crash() -> None:
+    # In a fresh interpreter that has imported py_ecc (it raises the recursion limit to 100,000, so a
+    # recursive parse overflows the C stack): a crash would show as a signal, not a message.
+    script = (
+        "import py_ecc.bn128, sys\n"
+        "from passport.errors import JsonTooDeep\n"
+        "from passport.interop import import_catenax\n"
+        "try:\n"
+        "    import_catenax(b'{\"a\":' * 100_000 + b'1' + b'}' * 100_000)\n"
+        "except JsonTooDeep as exc:\n"
+        "    print(exc.problems)\n"
+        "    sys.exit(3)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 3, (run.returncode, run.stderr[-2000:])
+    assert "nested too deeply" in run.stdout
+
+
+def test_duplicate_keys_are_refused_not_last_wins(corrected: dict[str, Any]) -> None:
+    text = json.dumps(corrected)
+    marker = '"weight": {"value": '
+    assert marker in text
+    doubled = text.replace(marker, '"weight": {"value": 999999.0, "value": ', 1)
+    with pytest.raises(JsonDuplicateKey, match="duplicate object key 'value'") as info:
+        import_catenax(doubled.encode())
+    assert info.value.problems[0][0] == "$"
+
+
+@pytest.mark.parametrize(
+    ("encode", "fragment"),
+    [
+        (lambda text: b"\xef\xbb\xbf" + text.encode(), "byte-order mark"),
+        (lambda text: text.encode("utf-16"), "UTF-16"),
+        (lambda text: text.encode("utf-16-le"), "UTF-16"),
+        (lambda text: "\ufeff" + text, "byte-order mark"),
+    ],
+)
+def test_only_utf8_without_bom_is_read(
+    corrected: dict[str, Any], encode: Callable[[str], str | bytes], fragment: str
+) -> None:
+    with pytest.raises(JsonEncodingError, match=fragment):
+        import_catenax(encode(json.dumps(corrected)))
+    assert import_catenax(json.dumps(corrected).encode()).passport  # the control: plain UTF-8 imports
