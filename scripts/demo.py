@@ -308,20 +308,13 @@ def signed_demo_upload(settings: Settings, readings: list[dict[str, object]] | N
     return sign_upload(key, device_id, battery_id, seq, readings or [diagnostics_reading()])
 
 
-def base_url(settings: Settings) -> str:
-    """Where the stack's API answers: ``public_base_url`` if configured, else the address it binds."""
-    if "public_base_url" in settings.model_fields_set:
-        return settings.public_base_url.rstrip("/")
-    return f"http://{settings.api_host}:{settings.api_port}"
-
-
 def _upload_command(settings: Settings) -> int:
     upload = signed_demo_upload(settings)
     device_key_file = json.loads(device_key_path(settings).read_text(encoding="utf-8"))
     env_keys = api_keys_env_path(settings).read_text(encoding="utf-8")
     variable = f"export {KEY_VARIABLES['device']}="
     api_key = next(line[len(variable) :] for line in env_keys.splitlines() if line.startswith(variable))
-    url = f"{base_url(settings)}/api/v1/telemetry/uploads"
+    url = f"{settings.public_base_url}/api/v1/telemetry/uploads"
     response = httpx.post(
         url, json=upload.model_dump(), headers={"Authorization": f"Bearer {api_key}"}, timeout=30
     )
@@ -333,7 +326,7 @@ def _upload_command(settings: Settings) -> int:
     print(
         "\nanchored within seconds; its proof:\n"
         f'  curl -H "Authorization: Bearer $DEMO_AUDITOR_KEY" '
-        f"{base_url(settings)}/api/v1/audit/records/{digest}/proof"
+        f"{settings.public_base_url}/api/v1/audit/records/{digest}/proof"
     )
     return 0
 

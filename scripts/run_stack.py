@@ -43,7 +43,7 @@ from passport.errors import PassportError
 from passport.settings import Settings
 from passport.store import open_store
 from scripts._console import configure_logging
-from scripts.demo import Demo, base_url, ensure_demo
+from scripts.demo import Demo, ensure_demo
 from scripts.deploy import describe
 
 log = logging.getLogger("scripts.run_stack")
@@ -288,12 +288,6 @@ class ApiService:
         ]
 
 
-def stack_settings(settings: Settings) -> Settings:
-    """``settings`` with ``public_base_url`` following the API's address unless it was set explicitly,
-    so the QR codes and printed URLs name the port the API really listens on."""
-    return settings.model_copy(update={"public_base_url": base_url(settings)})
-
-
 def services(
     settings: Settings, *, max_batch_age_s: float = DEFAULT_MAX_BATCH_AGE_S, access_log: bool = False
 ) -> list[Service]:
@@ -399,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     with ShutdownSignal() as shutdown:
         try:
-            settings = stack_settings(Settings.load())
+            settings = Settings.load()
             stack = Stack(services(settings, max_batch_age_s=args.max_batch_age, access_log=args.verbose))
             stack.start()
         except (PassportError, StackError, ValueError) as exc:  # ValueError: invalid settings or policy

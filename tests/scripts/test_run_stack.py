@@ -38,7 +38,6 @@ from scripts.run_stack import (
     Stack,
     StackError,
     services,
-    stack_settings,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,12 +109,6 @@ def test_the_stack_order_and_the_chain_only_without_an_rpc_url(tmp_path: Path) -
     assert local[3].rpc_url == "http://127.0.0.1:9545"
     remote = services(Settings(data_dir=tmp_path, rpc_url="http://chain.example:8545"))
     assert [type(s) for s in remote] == AFTER_CHAIN
-
-
-def test_public_base_url_follows_the_api_port_unless_set() -> None:
-    assert stack_settings(Settings(api_port=9123)).public_base_url == "http://127.0.0.1:9123"
-    explicit = Settings(api_port=9123, public_base_url="https://passports.example")
-    assert stack_settings(explicit).public_base_url == "https://passports.example"
 
 
 def test_a_busy_api_port_fails_the_start_naming_the_port(tmp_path: Path) -> None:
