@@ -337,8 +337,13 @@ def test_make_run_serves_a_demo_passport_anchors_telemetry_and_restarts(
             assert proof.json()["verified_on_chain"] is True
 
         out = stack.output
-        for line in (f"{api_url}/p/{pid}", f"{api_url}/docs", f"{api_url}/api/v1", node.url, owner_key):
+        for line in (f"{api_url}/p/{pid}", f"{api_url}/docs", f"export API={api_url}/api/v1"):
             assert line in out, out
+        assert f"export PID={pid}" in out
+        assert f"export BUSINESS={demo.business_account}" in out
+        # The keys are in the 0600 file only, never in the output (which ends up in logs).
+        for key in (owner_key, auditor_key, device_key):
+            assert key not in out
         chain_pid = node.pid
         assert chain_pid is not None
         assert pid_alive(chain_pid)
