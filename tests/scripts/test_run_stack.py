@@ -23,7 +23,7 @@ import zxingcpp
 from PIL import Image
 
 from devtools.localchain import local_chain
-from devtools.localnodes import free_port, pid_alive
+from devtools.localnodes import free_port, pid_alive, write_pid_file
 from passport.chain.deployment import load_manifest
 from passport.settings import Settings
 from scripts import localchain as localchain_script
@@ -37,8 +37,12 @@ from scripts.run_stack import (
     ShutdownSignal,
     Stack,
     StackError,
+    StackPidFile,
     services,
+    stack_pid_file,
+    stop_leftovers,
 )
+from scripts.run_stack import main as run_stack_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,13 +106,70 @@ AFTER_CHAIN = [DeploymentService, DemoService, AnchoringWorkerService, ApiServic
 
 def test_the_stack_order_and_the_chain_only_without_an_rpc_url(tmp_path: Path) -> None:
     local = services(Settings(data_dir=tmp_path, local_chain="anvil", local_chain_port=9545))
-    assert [type(s) for s in local] == [LocalChainService, *AFTER_CHAIN]
-    assert isinstance(local[1], DeploymentService)
-    assert local[1].rpc_url == "http://127.0.0.1:9545"
-    assert isinstance(local[3], AnchoringWorkerService)
-    assert local[3].rpc_url == "http://127.0.0.1:9545"
+    assert [type(s) for s in local] == [StackPidFile, LocalChainService, *AFTER_CHAIN]
+    assert isinstance(local[2], DeploymentService)
+    assert local[2].rpc_url == "http://127.0.0.1:9545"
+    assert isinstance(local[4], AnchoringWorkerService)
+    assert local[4].rpc_url == "http://127.0.0.1:9545"
     remote = services(Settings(data_dir=tmp_path, rpc_url="http://chain.example:8545"))
-    assert [type(s) for s in remote] == AFTER_CHAIN
+    assert [type(s) for s in remote] == [StackPidFile, *AFTER_CHAIN]
+
+
+def test_a_second_stack_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        write_pid_file(stack_pid_file(settings), other.pid)
+        with pytest.raises(StackError, match=f"already running .*pid {other.pid}.*make stop"):
+            StackPidFile(settings).start()
+        assert stop_leftovers(settings) == [f"stack (pid {other.pid})"]
+        assert other.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        other.kill()
+        other.wait()
+    # Its PID file is gone, and a stale one (a dead PID) does not block the next stack.
+    assert not stack_pid_file(settings).exists()
+    write_pid_file(stack_pid_file(settings), other.pid)
+    own = StackPidFile(settings)
+    own.start()
+    assert stack_pid_file(settings).read_text().split()[0] == str(os.getpid())
+    own.stop()
+    assert not stack_pid_file(settings).exists()
+
+
+@pytest.mark.node
+def test_make_stop_stops_a_chain_left_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    for name, value in {
+        "PASSPORT_ENVIRONMENT": "development",
+        "PASSPORT_DATA_DIR": str(tmp_path),
+        "PASSPORT_LOCAL_CHAIN": "anvil",
+        "PASSPORT_LOCAL_CHAIN_PORT": str(port),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PASSPORT_RPC_URL", raising=False)
+    node = local_chain(Settings())
+    try:
+        assert localchain_script.main(["start"]) == 0
+        pid = node.pid
+        assert pid is not None
+        assert not _port_free(port)
+        assert run_stack_main(["--stop"]) == 0  # what `make stop` runs
+        assert not pid_alive(pid)
+        assert _port_free(port)
+        assert not node.pid_file.exists()
+        assert run_stack_main(["--stop"]) == 0  # nothing left: still fine
+    finally:
+        node.stop()
+
+
+def test_make_stop_is_a_documented_make_target() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\nstop: " in makefile
+    stop_rule = makefile[makefile.index("\nstop: ") :].split("\n\n")[0]
+    assert "## " in stop_rule.splitlines()[1]
+    assert "python -m scripts.run_stack --stop" in stop_rule
+    assert "make stop" in (ROOT / "README.md").read_text()
 
 
 def test_a_busy_api_port_fails_the_start_naming_the_port(tmp_path: Path) -> None:
@@ -184,17 +245,18 @@ def test_run_stack_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert "anvil at http://127.0.0.1:" in out
         assert not node.is_running()  # it started the node, so it stopped it
 
-        # A node already running is adopted, reused, and left running; the deployment is a no-op.
+        # A node already running is adopted and reused (the deployment is a no-op), and stopped with
+        # the stack: the stack owns its chain while it runs.
         assert localchain_script.main(["start"]) == 0
         pid = node.pid
         code, out = _run_stack(env, signal.SIGINT)
         assert code == 0, out
         assert "nothing to do" in out
-        assert "leaving anvil running" in out
+        assert "adopted anvil" in out
         assert load_manifest(settings) == manifest
         assert pid is not None
-        assert pid_alive(pid)
-        assert node.pid == pid
+        assert not pid_alive(pid)
+        assert not node.is_running()
     finally:
         node.stop()
 
