@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -268,6 +269,7 @@ class StackProcess:
     def __init__(self, env: dict[str, str], api_url: str) -> None:
         self.api_url = api_url
         self.lines: list[str] = []
+        # Its own process group, as `make run` is in its terminal: killpg() then reaches it alone.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scripts.run_stack", "--max-batch-age", "0.5"],
             cwd=ROOT,
@@ -275,6 +277,7 @@ class StackProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            process_group=0,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -311,6 +314,12 @@ class StackProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+    def kill_group(self) -> None:
+        """``kill -9`` of the whole process group, as a terminal's hang-up or an OOM killer would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=10)
 
 
 def _api_key(env_file: Path, variable: str) -> str:
@@ -433,6 +442,137 @@ def test_make_run_serves_a_demo_passport_anchors_telemetry_and_restarts(
         assert owner_key not in again.output
         assert str(keys) in again.output
         assert not node.is_running()
+    finally:
+        stack.kill()
+        node.stop()
+
+
+def _stack_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chain: str) -> tuple[dict[str, str], str]:
+    """``PASSPORT_*`` for a stack under ``tmp_path`` on free ports, set here too; (env, API URL)."""
+    api_port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PASSPORT_")},
+        "PASSPORT_ENVIRONMENT": "development",
+        "PASSPORT_DATA_DIR": str(tmp_path),
+        "PASSPORT_LOCAL_CHAIN": chain,
+        "PASSPORT_LOCAL_CHAIN_PORT": str(free_port()),
+        "PASSPORT_API_PORT": str(api_port),
+    }
+    for name in os.environ:
+        if name.startswith("PASSPORT_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith("PASSPORT_"):
+            monkeypatch.setenv(name, value)
+    return env, f"http://127.0.0.1:{api_port}"
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.2)
+
+
+@pytest.mark.node
+@pytest.mark.slow
+def test_a_killed_stack_leaves_nothing_listening_after_the_next_clean_stop_or_make_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, api_url = _stack_env(tmp_path, monkeypatch, "anvil")
+    settings = Settings.load()
+    node = local_chain(settings)
+    stack = StackProcess(env, api_url)
+    try:
+        # kill -9 of make run's process group: the chain node (its own session) survives, unowned.
+        stack.wait_ready()
+        stack.kill_group()
+        orphan = node.pid
+        assert orphan is not None
+        assert pid_alive(orphan)
+        assert not _port_free(node.port)
+
+        # `make stop` stops it by its PID file.
+        assert run_stack_main(["--stop"]) == 0
+        assert not pid_alive(orphan)
+        assert _port_free(node.port)
+
+        # Killed again; the next run adopts the orphan, and its clean stop stops it.
+        stack = StackProcess(env, api_url)
+        stack.wait_ready()
+        stack.kill_group()
+        orphan = node.pid
+        assert orphan is not None
+        assert pid_alive(orphan)
+        stack = StackProcess(env, api_url)
+        stack.wait_ready()
+        assert node.pid == orphan  # adopted, not a second node
+        assert stack.terminate() == 0, stack.output
+        assert "adopted anvil" in stack.output
+        assert not pid_alive(orphan)
+        assert _port_free(node.port)
+        assert _port_free(settings.api_port)
+        assert not node.pid_file.exists()
+        assert not stack_pid_file(settings).exists()
+
+        # `make stop` also stops a stack that is still running, cleanly (its own services in order).
+        stack = StackProcess(env, api_url)
+        stack.wait_ready()
+        chain_pid = node.pid
+        assert chain_pid is not None
+        assert run_stack_main(["--stop"]) == 0
+        assert stack.process.wait(timeout=60) == 0
+        assert not pid_alive(chain_pid)
+        assert _port_free(node.port)
+        assert _port_free(settings.api_port)
+    finally:
+        stack.kill()
+        node.stop()
+
+
+@pytest.mark.node
+@pytest.mark.slow
+def test_the_supervised_chain_restarts_and_the_ledger_and_anchoring_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, api_url = _stack_env(tmp_path, monkeypatch, "ganache")
+    settings = Settings.load()
+    node = local_chain(settings)
+    stack = StackProcess(env, api_url)
+    try:
+        stack.wait_ready()
+        demo = load_demo(settings)
+        assert demo is not None
+        keys = api_keys_env_path(settings)
+        auditor = {"Authorization": f"Bearer {_api_key(keys, 'DEMO_AUDITOR_KEY')}"}
+        device = {"Authorization": f"Bearer {_api_key(keys, 'DEMO_DEVICE_KEY')}"}
+        with httpx.Client(base_url=api_url, timeout=30) as http:
+            assert http.get("/api/v1/ready").status_code == 200
+            first = node.pid
+            assert first is not None
+            os.kill(first, signal.SIGKILL)
+            # Readings are still accepted while the chain is down; the worker backs off.
+            upload = signed_demo_upload(settings)
+            ack = http.post("/api/v1/telemetry/uploads", json=upload.model_dump(), headers=device)
+            assert ack.status_code == 200, ack.text
+            digest = ack.json()["accepted"][0]["digest"]
+
+            _wait_for(lambda: node.pid not in (None, first), 60, "the chain restarted")
+            _wait_for(lambda: http.get("/api/v1/ready").status_code == 200, 60, "ready again")
+            passport = http.get(f"/api/v1/passports/{demo.passport_id}")
+            assert passport.status_code == 200, passport.text
+            assert passport.json()["data"]["general"]["battery_id"] == demo.battery_id
+
+            # Anchoring resumes within seconds of the chain's return (the backoff is capped).
+            restarted = time.monotonic()
+            proof_url = f"/api/v1/audit/records/{digest}/proof"
+            _wait_for(lambda: http.get(proof_url, headers=auditor).status_code == 200, 30, "anchored")
+            assert time.monotonic() - restarted < settings.anchor_retry_max_s + 15
+        assert "restarting it on" in stack.output
+        assert stack.terminate() == 0, stack.output
+        assert not node.is_running()
+        assert _port_free(node.port)
     finally:
         stack.kill()
         node.stop()
