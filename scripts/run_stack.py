@@ -1,10 +1,8 @@
 """Run the whole local stack until Ctrl-C: chain, ledger, demo passport, oracle anchoring worker and API.
 
-Usage: ``python -m scripts.run_stack`` (``make run``).
-
-Usage: ``python -m scripts.run_stack --stop`` (``make stop``) stops whatever an earlier run left
-running under ``PASSPORT_DATA_DIR``, by PID file: a stack still running (it shuts down cleanly), then any
-chain node or js-ipfs daemon.
+Usage: ``python -m scripts.run_stack`` (``make run``). With ``--stop`` (``make stop``) it stops whatever
+an earlier run left running under ``PASSPORT_DATA_DIR``, by PID file: a stack still running (it shuts
+down cleanly), then any chain node or js-ipfs daemon.
 
 Services start in order and stop in reverse. The stack owns its chain node while it runs: a node already
 running (left by a run that was killed, or started by ``scripts.localchain``) is adopted from its PID
