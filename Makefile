@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run test lint slither format artifacts gas clean
+.PHONY: help install browser run stop test test-fast lint slither format artifacts gas clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ install: .venv/.installed node_modules/.installed browser ## Install the locked 
 
 run: install ## Start the local chain, deploy the ledger and serve the stack (Ctrl-C stops it)
 	$(UV) run python -m scripts.run_stack
+
+stop: .venv/.installed ## Stop a stack, chain or js-ipfs node an earlier run left running (by PID file)
+	$(UV) run python -m scripts.run_stack --stop
 
 test: install lint ## Lint, type-check and run the whole test suite (slow suites included)
 	$(UV) run pytest

@@ -167,9 +167,12 @@ def issue_command(
         "tx_hash": issued.tx_hash,
         "block_number": issued.block_number,
         "signer": issued.signer,
-        "url": f"{session.settings.public_base_url.rstrip('/')}/p/{issued.passport_id}",
+        "url": f"{session.settings.public_base_url}/p/{issued.passport_id}",
     }
     emit(result, json_output)
+    if not json_output:
+        # Ready to paste, so the README tour's commands act on this passport without copying its id.
+        typer.echo(f"export PID={issued.passport_id}")
 
 
 @app.command("show")

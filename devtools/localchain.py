@@ -14,6 +14,7 @@ line instead (ganache ``--wallet.accounts <key>,<balance>``) would put every pri
 
 A node already running from an earlier ``start()`` (its PID file names a live process answering with
 the expected chain id) is adopted rather than started twice; ``stop()`` signals that recorded PID.
+``NodeSupervisor`` restarts a node that dies (same data, same port) while a stack runs on it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from typing import Any, ClassVar, Final, Literal
 from devtools.errors import NodeProcessError, UnsafeBinding
 from devtools.localnodes import ManagedProcess, node_tool
 from passport.chain.jsonrpc import json_rpc
-from passport.errors import ChainError, ChainUnavailable
+from passport.errors import ChainError, ChainUnavailable, PassportError
 from passport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -276,3 +278,50 @@ NODE_KINDS: Final[dict[ChainKind, type[LocalChainNode]]] = {"ganache": GanacheNo
 def local_chain(settings: Settings, kind: ChainKind | None = None, **kwargs: Any) -> LocalChainNode:
     """The managed node the settings select (``Settings.local_chain``), or ``kind`` if given."""
     return NODE_KINDS[kind or settings.local_chain].from_settings(settings, **kwargs)
+
+
+class NodeSupervisor:
+    """Restarts a managed node whose process has died, with the same data directory and port.
+
+    A thread polls the node's PID every ``interval`` seconds; when the process is gone (crashed, OOM-
+    killed, ``kill -9``) it starts the node again, which reopens the persisted state (ganache's LevelDB
+    in full; anvil's snapshot, so up to ``AnvilNode.state_interval`` seconds of blocks are lost). A
+    failed restart (the port taken meanwhile, say) is logged and retried on the next poll.
+    """
+
+    def __init__(self, node: LocalChainNode, *, interval: float = 0.5) -> None:
+        self.node = node
+        self.interval = interval
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, name=f"{self.node.kind}-supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop watching (a restart under way finishes first); the node itself is left as it is."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=timeout)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.interval):
+            if self.node.is_running():
+                continue
+            log.warning(
+                "%s is not running: restarting it on %s with its state in %s",
+                self.node.kind,
+                self.node.url,
+                self.node.data_path,
+            )
+            try:
+                pid = self.node.start()
+            except PassportError as exc:
+                log.error("restarting %s failed (retrying in %.1f s): %s", self.node.kind, self.interval, exc)
+                continue
+            self.restarts += 1
+            log.warning("%s restarted (pid %d, restart %d)", self.node.kind, pid, self.restarts)

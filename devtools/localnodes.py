@@ -50,6 +50,30 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def write_pid_file(path: Path, pid: int) -> None:
+    """Record ``pid`` and, where /proc exists, its start time (see ``read_pid_file``)."""
+    started = process_start_time(pid)
+    path.write_text(f"{pid} {started}\n" if started is not None else f"{pid}\n")
+
+
+def read_pid_file(path: Path) -> int | None:
+    """The PID ``path`` records if that process is still alive, else None (a stale file is removed).
+
+    A live PID whose start time differs from the recorded one belongs to some other process now (the
+    kernel reuses PIDs), so the file is stale.
+    """
+    try:
+        fields = path.read_text().split()
+        pid = int(fields[0])
+        started = int(fields[1]) if len(fields) > 1 else None
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+    if pid_alive(pid) and (started is None or process_start_time(pid) in (None, started)):
+        return pid
+    path.unlink(missing_ok=True)
+    return None
+
+
 class ManagedProcess:
     """One long-running child process with a PID file, a log file and a readiness probe."""
 
@@ -82,27 +106,19 @@ class ManagedProcess:
         return self.run_dir / f"{self.name}.log"
 
     def recorded_pid(self) -> int | None:
-        """The PID in the PID file if that process is still alive, else None (stale files removed).
-
-        The file holds the PID and, where /proc exists, the process's start time; a live PID whose
-        start time differs belongs to some other process now, so the file is stale.
-        """
-        try:
-            fields = self.pid_file.read_text().split()
-            pid = int(fields[0])
-            started = int(fields[1]) if len(fields) > 1 else None
-        except (FileNotFoundError, IndexError, ValueError):
-            return None
-        if pid_alive(pid) and (started is None or process_start_time(pid) in (None, started)):
-            return pid
-        self.pid_file.unlink(missing_ok=True)
-        return None
+        """The PID in the PID file if that process is still alive, else None (stale files removed)."""
+        return read_pid_file(self.pid_file)
 
     def is_running(self) -> bool:
         return self.recorded_pid() is not None
 
     def start(self) -> int:
-        """Start the process (or adopt the one already running) and wait until it is ready."""
+        """Start the process (or adopt the one already running) and wait until it is ready.
+
+        Also after the process died: a supervisor restarts it with the same argv (data, port).
+        """
+        if self._proc is not None and self._proc.poll() is not None:
+            self._proc = None  # our child exited (poll() reaped it): start afresh
         if (pid := self.recorded_pid()) is not None:
             if self._wait_ready(pid):
                 log.info("%s already running (pid %d)", self.name, pid)
@@ -123,8 +139,7 @@ class ManagedProcess:
                 start_new_session=True,
             )
         pid = self._proc.pid
-        started = process_start_time(pid)
-        self.pid_file.write_text(f"{pid} {started}\n" if started is not None else f"{pid}\n")
+        write_pid_file(self.pid_file, pid)
         if not self._wait_ready(pid):
             self.stop()
             tail = self.log_file.read_text(errors="replace")[-2000:]
@@ -166,3 +181,16 @@ class ManagedProcess:
         self._proc = None
         self.pid_file.unlink(missing_ok=True)
         log.info("%s stopped (pid %d)", self.name, pid)
+
+
+def stop_recorded(pid_file: Path, timeout: float = 10.0) -> int | None:
+    """Stop the live process a ``ManagedProcess``-format PID file names, by that PID; its PID, or None.
+
+    For processes an earlier run left behind (``make stop``): the file's start time guards against a
+    PID the kernel has since given to someone else, and a stale file is removed.
+    """
+    process = ManagedProcess(pid_file.stem, [], pid_file.parent, ready=lambda: False)
+    pid = process.recorded_pid()
+    if pid is not None:
+        process.stop(timeout=timeout)
+    return pid

@@ -82,8 +82,14 @@ class AnchoringPolicy(BaseModel):
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> AnchoringPolicy:
-        """The policy with the confirmation depth taken from the one settings object."""
-        return cls(**{"confirmations": settings.confirmations, **overrides})
+        """The policy with the confirmation depth and the longest retry wait from the one settings object."""
+        return cls(
+            **{
+                "confirmations": settings.confirmations,
+                "retry_max_s": settings.anchor_retry_max_s,
+                **overrides,
+            }
+        )
 
 
 # -- the pipeline -------------------------------------------------------------------------------------

@@ -483,6 +483,10 @@ class Journal:
             params.append(int(kind))
         return [_record(row) for row in self._query(sql + " ORDER BY r.observed_at, r.id", params)]
 
+    def ping(self) -> None:
+        """Read one page of the journal; ``JournalError`` if it cannot be read (readiness probes)."""
+        self._query("SELECT 1 FROM records LIMIT 1")
+
     def record_count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM records")[0][0])
 

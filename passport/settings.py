@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     poll_latency: float = Field(default=0.01, gt=0, le=5)
     tx_timeout: float = Field(default=60.0, gt=0)
     confirmations: int = Field(default=0, ge=0, le=1000)
+    # The anchoring worker's longest wait between retries: a local chain that comes back (restarted
+    # by its supervisor) is used again within this many seconds, not after minutes of backoff.
+    anchor_retry_max_s: float = Field(default=5.0, gt=0, le=3600)
     keystore_password: SecretStr | None = Field(
         default=None, description="Unlocks the keystore; required outside development."
     )
@@ -48,7 +51,10 @@ class Settings(BaseSettings):
     # -- API ----------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str = Field(
+        default="",
+        description="Base of page and QR URLs; unset, it follows api_host and api_port.",
+    )
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -64,6 +70,17 @@ class Settings(BaseSettings):
                 f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
             )
             raise ConfigError(f"invalid settings: {problems}") from None
+
+    @model_validator(mode="after")
+    def _public_base_url_follows_the_api(self) -> Settings:
+        # A default string would name port 8000 whatever PASSPORT_API_PORT says, so printed and QR
+        # URLs would point nowhere; derived here, every edge (CLI, API, scripts) gets the same URL.
+        if not self.public_base_url:
+            host = f"[{self.api_host}]" if ":" in self.api_host else self.api_host
+            object.__setattr__(self, "public_base_url", f"http://{host}:{self.api_port}")
+        else:
+            object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+        return self
 
     @model_validator(mode="after")
     def _password_required_outside_development(self) -> Settings:

@@ -9,9 +9,10 @@ demo battery in the oracle journal, and creates API-key participants: the issuer
 battery, an auditor, the business and the device. Later runs find ``data_dir/demo.json`` and reuse it.
 
 Secrets never go in ``demo.json``: API keys exist in clear text only at creation (the key store keeps
-their hashes), so they are printed once and saved in ``data_dir/demo/api-keys.env``; the device's
+their hashes), so they are saved in ``data_dir/demo/api-keys.env`` and never printed (output ends up in
+terminals' scrollback and logs): the banner names the file and each key's public id. The device's
 private key is in ``data_dir/demo/device-key.json``. Both are 0600 files in a 0700 directory, like the
-keystore; later runs print where they are instead of what they hold.
+keystore.
 """
 
 from __future__ import annotations
@@ -100,45 +101,58 @@ class Demo:
     settings: Settings
 
     def summary(self, base_url: str, rpc_url: str, registry: str) -> list[str]:
-        """The banner lines: the passport, who may use it (keys only on the run that made them), and
-        commands to try, ready to paste."""
+        """The banner lines: the passport, who may use it, and the tour's variables as ``export`` lines
+        and commands, ready to paste.
+
+        API keys never appear here, not even on the run that made them: the banner goes to terminals
+        and logs. They are in the 0600 file alone; the banner names each by its key id.
+        """
         info = self.info
-        api = f"{base_url}/api/v1"
-        passport = f"{api}/passports/{info.passport_id}"
         keys_file = api_keys_env_path(self.settings)
         lines = [
             f"demo:      passport {info.passport_id} (battery {info.battery_id})",
             f"           page: {base_url}/p/{info.passport_id}",
-        ]
-        if self.api_keys is not None:
-            lines.append("           API keys (shown this once; saved in the file below):")
-            width = max(len(name) for name in info.participants.values())
-            lines += [
-                f"             {role:<8}  {info.participants[role]:<{width}}  {self.api_keys[role]}"
-                for role in KEY_VARIABLES
-            ]
-        lines += [
             f"           API keys in {keys_file} (mode 0600; `source` it for "
             + ", ".join(f"${name}" for name in KEY_VARIABLES.values())
             + ")",
+        ]
+        if self.api_keys is not None:
+            width = max(len(name) for name in info.participants.values())
+            lines += [
+                f"             {role:<8}  {info.participants[role]:<{width}}  {key_id(self.api_keys[role])}"
+                for role in KEY_VARIABLES
+            ]
+        lines += [
             f"           device {info.device_id} ({info.device_address}): signing key in "
             f"{device_key_path(self.settings)} (mode 0600)",
-            "try it:",
+            "tour:      paste these into another terminal (README: a 5-minute tour):",
             f"  source {keys_file}",
+            f"  export API={base_url}/api/v1",
+            f"  export PID={info.passport_id}",
+            f"  export BATTERY={info.battery_id}",
+            f"  export ISSUER={info.issuer_account}",
+            f"  export BUSINESS={info.business_account}",
+            f"  export RPC={rpc_url}",
+            f"  export REGISTRY={registry}",
+            "try it:",
             "  # the public tier (anonymous), then with the owner's key (+ legitimate interest)",
-            f"  curl {passport}",
-            f'  curl -H "Authorization: Bearer $DEMO_OWNER_KEY" {passport}',
+            "  curl $API/passports/$PID",
+            '  curl -H "Authorization: Bearer $DEMO_OWNER_KEY" $API/passports/$PID',
             "  # every verification check by name; the bundle, verified offline and against the ledger",
-            f"  curl {passport}/verification",
-            f"  curl -o demo.bundle.json {passport}/bundle",
-            f"  uv run passport verify demo.bundle.json --trust {info.issuer_account} --rpc {rpc_url} "
-            f"--registry {registry}",
+            "  curl $API/passports/$PID/verification",
+            "  curl -o demo.bundle.json $API/passports/$PID/bundle",
+            "  uv run passport verify demo.bundle.json --trust $ISSUER --rpc $RPC --registry $REGISTRY",
             "  # a signed reading from the demo device (anchored within seconds), then the audit trail",
             "  uv run python -m scripts.demo upload",
-            f'  curl -H "Authorization: Bearer $DEMO_AUDITOR_KEY" '
-            f'"{api}/audit/events?battery_id={info.battery_id}"',
+            '  curl -H "Authorization: Bearer $DEMO_AUDITOR_KEY" "$API/audit/events?battery_id=$BATTERY"',
         ]
         return lines
+
+
+def key_id(api_key: str) -> str:
+    """What may be shown of an API key: ``bpl_<key id>_…``, its public id without the secret."""
+    prefix, _, _secret = api_key.rpartition("_")
+    return f"{prefix}_…"
 
 
 # -- files ------------------------------------------------------------------------------------------
@@ -299,20 +313,13 @@ def signed_demo_upload(settings: Settings, readings: list[dict[str, object]] | N
     return sign_upload(key, device_id, battery_id, seq, readings or [diagnostics_reading()])
 
 
-def base_url(settings: Settings) -> str:
-    """Where the stack's API answers: ``public_base_url`` if configured, else the address it binds."""
-    if "public_base_url" in settings.model_fields_set:
-        return settings.public_base_url.rstrip("/")
-    return f"http://{settings.api_host}:{settings.api_port}"
-
-
 def _upload_command(settings: Settings) -> int:
     upload = signed_demo_upload(settings)
     device_key_file = json.loads(device_key_path(settings).read_text(encoding="utf-8"))
     env_keys = api_keys_env_path(settings).read_text(encoding="utf-8")
     variable = f"export {KEY_VARIABLES['device']}="
     api_key = next(line[len(variable) :] for line in env_keys.splitlines() if line.startswith(variable))
-    url = f"{base_url(settings)}/api/v1/telemetry/uploads"
+    url = f"{settings.public_base_url}/api/v1/telemetry/uploads"
     response = httpx.post(
         url, json=upload.model_dump(), headers={"Authorization": f"Bearer {api_key}"}, timeout=30
     )
@@ -324,7 +331,7 @@ def _upload_command(settings: Settings) -> int:
     print(
         "\nanchored within seconds; its proof:\n"
         f'  curl -H "Authorization: Bearer $DEMO_AUDITOR_KEY" '
-        f"{base_url(settings)}/api/v1/audit/records/{digest}/proof"
+        f"{settings.public_base_url}/api/v1/audit/records/{digest}/proof"
     )
     return 0
 

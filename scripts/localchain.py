@@ -6,6 +6,7 @@ Usage: ``python -m scripts.localchain start|stop|status [--chain ganache|anvil]`
 already running from this data directory), funds the participants' accounts, and returns, leaving the
 node running in the background; ``stop`` stops it by the PID in ``<data_dir>/chain/<chain>.pid``.
 Chain state is kept under ``<data_dir>/chain`` between runs; delete that directory for a fresh chain.
+``make run`` adopts a node started here and stops it when the stack stops (``make stop`` too).
 ``status`` exits 0 when the node is running and 3 when it is not.
 """
 

@@ -1,12 +1,17 @@
 """Run the whole local stack until Ctrl-C: chain, ledger, demo passport, oracle anchoring worker and API.
 
-Usage: ``python -m scripts.run_stack`` (``make run``).
+Usage: ``python -m scripts.run_stack`` (``make run``). With ``--stop`` (``make stop``) it stops whatever
+an earlier run left running under ``PASSPORT_DATA_DIR``, by PID file: a stack still running (it shuts
+down cleanly), then any chain node or js-ipfs daemon.
 
-Services start in order and stop in reverse. Each stops only what it started: a chain node that was
-already running (adopted from its PID file) is left running. Chain state, keys, the deployment
-manifest, the content store, the oracle journal, API keys and the demo stay under ``PASSPORT_DATA_DIR``
-(default ``.data``), so the next run resumes where this one stopped. With ``PASSPORT_RPC_URL`` set, no
-local chain is started and the ledger is deployed there.
+Services start in order and stop in reverse. The stack owns its chain node while it runs: a node already
+running (left by a run that was killed, or started by ``scripts.localchain``) is adopted from its PID
+file and stopped with the stack too, so a clean stop leaves nothing listening; while the stack runs, a
+supervisor restarts the node with its data if it dies. The stack records its own PID in
+``<data_dir>/stack.pid``, so a second stack on the same data dir is refused and ``make stop`` can reach
+it. Chain state, keys, the deployment manifest, the content store, the oracle journal, API keys and the
+demo stay under ``PASSPORT_DATA_DIR`` (default ``.data``), so the next run resumes where this one
+stopped. With ``PASSPORT_RPC_URL`` set, no local chain is started and the ledger is deployed there.
 
 The demo is set up before the worker and the API start, so once ``/api/v1/health`` answers everything
 the banner names exists; and the demo's issuer transactions never race the API's (each has its own
@@ -20,19 +25,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Final, Protocol
 
 import uvicorn
 
 from api.app import create_app
-from devtools.localchain import LocalChainNode, local_chain
+from devtools.localchain import LocalChainNode, NodeSupervisor, local_chain
+from devtools.localnodes import read_pid_file, stop_recorded, write_pid_file
 from oracle.anchoring import AnchoringPolicy
 from oracle.worker import AnchoringWorker
 from passport.chain.deployment import DeploymentManifest, deploy, load_deployment
@@ -40,7 +48,7 @@ from passport.chain.keystore import Keystore
 from passport.errors import PassportError
 from passport.settings import Settings
 from scripts._console import configure_logging
-from scripts.demo import Demo, base_url, ensure_demo
+from scripts.demo import Demo, ensure_demo
 from scripts.deploy import describe
 from scripts.errors import StackError
 
@@ -64,28 +72,96 @@ class Service(Protocol):
 
 
 class LocalChainService:
-    """The managed ganache/anvil node, with every keystore participant funded on it."""
+    """The managed ganache/anvil node, with every keystore participant funded on it, supervised.
+
+    A node already running is adopted, and stopped on the way down like one this run started: a run
+    killed with ``kill -9`` cannot stop its node (the node has its own session, so Ctrl-C in the
+    terminal reaches only us), and the next run is the one that must leave nothing listening.
+    """
 
     name = "local chain"
 
-    def __init__(self, settings: Settings, node: LocalChainNode | None = None) -> None:
+    def __init__(
+        self, settings: Settings, node: LocalChainNode | None = None, *, supervise_s: float = 0.5
+    ) -> None:
         self.settings = settings
         self.node = node or local_chain(settings)
+        self.supervisor = NodeSupervisor(self.node, interval=supervise_s)
 
     def start(self) -> None:
         addresses = Keystore.from_settings(self.settings).ensure()
         self.node.start()
+        if self.node.adopted:
+            log.warning(
+                "adopted %s (pid %s) left running by an earlier run; it stops with this stack",
+                self.node.kind,
+                self.node.pid,
+            )
         self.node.fund(addresses.values())
+        self.supervisor.start()
 
     def stop(self) -> None:
-        if self.node.adopted:
-            log.info("leaving %s running (pid %s): this run did not start it", self.node.kind, self.node.pid)
-        else:
-            self.node.stop()
+        self.supervisor.stop()  # first, or it would restart the node being stopped
+        self.node.stop()
 
     def summary(self) -> list[str]:
         node = self.node
         return [f"chain:     {node.kind} at {node.url} (pid {node.pid}, state in {node.data_path})"]
+
+
+class StackPidFile:
+    """``<data_dir>/stack.pid``: this process's PID (and start time), while the stack runs.
+
+    Taken first and released last: a second stack on the same data dir is refused (it would adopt
+    this one's chain and stop it on its way out), and ``make stop`` finds a running stack by it.
+    """
+
+    name = "stack PID file"
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = stack_pid_file(settings)
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if (pid := read_pid_file(self.path)) is not None:
+            raise StackError(
+                f"a stack is already running on {self.path.parent} (pid {pid}): `make stop` stops it"
+            )
+        write_pid_file(self.path, os.getpid())
+
+    def stop(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def summary(self) -> list[str]:
+        return [f"stack:     pid {os.getpid()} ({self.path}; `make stop` stops it from anywhere)"]
+
+
+def stack_pid_file(settings: Settings) -> Path:
+    return settings.data_dir / "stack.pid"
+
+
+#: How long ``make stop`` gives a running stack to shut down cleanly (API, worker, chain) before SIGKILL.
+STACK_STOP_TIMEOUT_S: Final = 90.0
+
+
+def stop_leftovers(settings: Settings) -> list[str]:
+    """Stop what earlier runs left under ``data_dir``, by PID file; a line per process stopped.
+
+    A running stack first (SIGTERM: it stops its own services in order), then every other PID file
+    one or two levels down (chain nodes in ``data_dir/chain``, a js-ipfs daemon's directory), so a
+    chain orphaned by a killed run is stopped too. Deeper directories (the content store) hold none.
+    """
+    stopped = []
+    stack_file = stack_pid_file(settings)
+    if (pid := stop_recorded(stack_file, timeout=STACK_STOP_TIMEOUT_S)) is not None:
+        stopped.append(f"stack (pid {pid})")
+    data_dir = settings.data_dir
+    for pid_file in sorted({*data_dir.glob("*.pid"), *data_dir.glob("*/*.pid")}):
+        if pid_file == stack_file:
+            continue
+        if (pid := stop_recorded(pid_file)) is not None:
+            stopped.append(f"{pid_file.stem} (pid {pid}, {pid_file})")
+    return stopped
 
 
 class DeploymentService:
@@ -254,21 +330,15 @@ class ApiService:
         ]
 
 
-def stack_settings(settings: Settings) -> Settings:
-    """``settings`` with ``public_base_url`` following the API's address unless it was set explicitly,
-    so the QR codes and printed URLs name the port the API really listens on."""
-    return settings.model_copy(update={"public_base_url": base_url(settings)})
-
-
 def services(
     settings: Settings, *, max_batch_age_s: float = DEFAULT_MAX_BATCH_AGE_S, access_log: bool = False
 ) -> list[Service]:
-    """The stack, in start order: chain, ledger, demo, anchoring worker, API.
+    """The stack, in start order: its PID file, chain, ledger, demo, anchoring worker, API.
 
     The demo comes before the API so that a healthy API implies the demo exists, and so that its
     issuer transactions cannot race the API's for the same account.
     """
-    stack: list[Service] = []
+    stack: list[Service] = [StackPidFile(settings)]
     if settings.rpc_url is None:
         chain = LocalChainService(settings)
         stack.append(chain)
@@ -361,11 +431,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"anchor a batch once its oldest reading is this old (default {DEFAULT_MAX_BATCH_AGE_S:g})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and the API's access log")
+    parser.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop a stack, chain or js-ipfs node left running under PASSPORT_DATA_DIR, then exit",
+    )
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
+    if args.stop:
+        return _stop_command()
     with ShutdownSignal() as shutdown:
         try:
-            settings = stack_settings(Settings.load())
+            settings = Settings.load()
             stack = Stack(services(settings, max_batch_age_s=args.max_batch_age, access_log=args.verbose))
             stack.start()
         except (PassportError, StackError, ValueError) as exc:  # ValueError: invalid settings or policy
@@ -378,6 +455,20 @@ def main(argv: list[str] | None = None) -> int:
             log.info("%s received", shutdown.wait().name)
         finally:
             stack.stop()
+    return 0
+
+
+def _stop_command() -> int:
+    try:
+        settings = Settings.load()
+        stopped = stop_leftovers(settings)
+    except (PassportError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in stopped:
+        print(f"stopped {line}")
+    if not stopped:
+        print(f"nothing running under {settings.data_dir}")
     return 0
 
 

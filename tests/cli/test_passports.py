@@ -56,6 +56,21 @@ def test_issue_show_bundle_verify(deployed: str, issuer: Actor, ledger: ChainBac
     assert verified.exit_code == 0, verified.output
 
 
+def test_the_page_url_follows_the_api_port_and_an_export_line_names_the_id(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PASSPORT_PUBLIC_BASE_URL")
+    monkeypatch.setenv("PASSPORT_API_PORT", "9137")
+    issued = issue()
+    assert issued["url"] == f"http://127.0.0.1:9137/p/{issued['passport_id']}"
+    text = runner.invoke(app, ["issue", "--sample"])
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    pid = lines[-1].removeprefix("export PID=")
+    assert lines[-1] == f"export PID={uuid.UUID(pid)}"
+    assert f"url              http://127.0.0.1:9137/p/{pid}" in lines
+
+
 def test_issuing_the_same_battery_twice_is_a_ledger_error(deployed: str) -> None:
     issue("--battery-id", "CLI-BAT-0002")
     again = runner.invoke(app, ["issue", "--sample", "--battery-id", "CLI-BAT-0002"])

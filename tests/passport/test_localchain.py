@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from devtools.localchain import (
     AnvilNode,
     GanacheNode,
     LocalChainNode,
+    NodeSupervisor,
     local_chain,
 )
 from devtools.localnodes import free_port, pid_alive
@@ -155,3 +158,34 @@ def test_stale_pid_file_is_ignored(make_node: NodeFactory) -> None:
     node.start()
     assert node.pid != os.getpid()
     assert not node.adopted
+
+
+@pytest.mark.node
+def test_a_supervised_node_killed_with_sigkill_restarts_with_its_state(make_node: NodeFactory) -> None:
+    node = make_node("ganache")
+    node.start()
+    key = bytes(Account.create().key)
+    sender = Account.from_key(key).address
+    recipient = Account.create().address
+    node.fund([sender])
+    tx_hash = _send_value(node, key, recipient, 777)
+    supervisor = NodeSupervisor(node, interval=0.1)
+    supervisor.start()
+    try:
+        old = node.pid
+        assert old is not None
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while (node.pid in (None, old) or not node.status().chain_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert node.pid not in (None, old)
+        assert supervisor.restarts == 1
+        assert not pid_alive(old)
+        # Same port, same data: the transaction mined before the kill is still there.
+        assert int(node.rpc("eth_getBalance", recipient, "latest"), 16) == 777
+        assert int(node.rpc("eth_getTransactionReceipt", tx_hash)["status"], 16) == 1
+    finally:
+        supervisor.stop()
+    node.stop()  # after the supervisor: nothing restarts it
+    time.sleep(0.3)
+    assert not node.is_running()

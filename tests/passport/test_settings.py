@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from functools import cached_property
 from pathlib import Path
 
@@ -129,3 +130,31 @@ def test_the_library_never_builds_settings(package: str) -> None:
         if _builds_settings(node)
     ]
     assert offenders == []
+
+
+def test_public_base_url_follows_the_api_address_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PASSPORT_PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("PASSPORT_API_PORT", "9137")
+    assert Settings.load().public_base_url == "http://127.0.0.1:9137"
+    assert Settings(api_host="::1", api_port=9137).public_base_url == "http://[::1]:9137"
+    monkeypatch.setenv("PASSPORT_PUBLIC_BASE_URL", "https://passports.example/")
+    assert Settings.load().public_base_url == "https://passports.example"
+
+
+def test_anchor_retry_wait_is_a_few_seconds_by_default() -> None:
+    assert 0 < Settings().anchor_retry_max_s <= 5
+    assert Settings(anchor_retry_max_s=2).anchor_retry_max_s == 2
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: Variables the README documents that are not settings (read by the dev tools directly).
+NOT_SETTINGS = {"PASSPORT_NODE_MODULES"}
+
+
+def test_the_readme_configuration_table_lists_every_setting() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Configuration") :]
+    section = section[: section.index("\n## ", 1)]
+    documented = set(re.findall(r"^\| `(PASSPORT_[A-Z0-9_]+)` \|", section, flags=re.MULTILINE))
+    fields = {f"PASSPORT_{name.upper()}" for name in Settings.model_fields}
+    assert documented - NOT_SETTINGS == fields
