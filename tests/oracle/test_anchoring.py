@@ -21,8 +21,9 @@ from passport.chain.protocol import ChainClient
 from passport.chain.records import AnchorKind
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
+from tests.builders import charging
 from tests.oracle.oracle_doubles import FakeChain, FakeStore, raw_cid
-from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, anchorer, assert_fully_anchored, charging, fill
+from tests.oracle.oracle_samples import Fleet, anchorer, assert_fully_anchored, fill
 
 
 class Clock:
@@ -105,9 +106,10 @@ def test_restart_after_a_crash_at_every_call(tmp_path: Path) -> None:
     # Count the external calls a clean run makes, then crash at each one, before and after it.
     def scenario(path: Path) -> tuple[Journal, list[int]]:
         journal = Journal(path)
-        for n, key in enumerate(DEVICE_KEYS[:3]):
-            journal.register_device(Fleet.device_id(n), key.address, Fleet.battery_id(n))
-        return journal, fill(Fleet(journal, Ingestor(journal), {}), uploads=1)
+        fleet = Fleet(journal, Ingestor(journal))
+        for n in range(3):
+            fleet.device(n).register(journal)
+        return journal, fill(fleet, uploads=1)
 
     log: list[str] = []
     journal, _ = scenario(tmp_path / "probe.db")
