@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run test lint format artifacts gas clean
+.PHONY: help install browser run test test-fast lint format artifacts gas clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,13 @@ run: install ## Start the local chain, deploy the ledger and serve the stack (Ct
 
 test: install lint ## Lint, type-check and run the whole test suite (slow suites included)
 	$(UV) run pytest
+
+# The edit-test loop: every package's tests on the in-process chain and embedded store, without Node,
+# Chromium or the suites marked slow (CI runs those in `make test`).
+FAST_TESTS := not slow and not node and not browser
+
+test-fast: .venv/.installed ## Quick test loop (~3 min): no slow, Node or browser tests; no lint
+	$(UV) run pytest -m "$(FAST_TESTS)"
 
 lint: .venv/.installed ## ruff + mypy --strict
 	$(UV) run ruff check .
