@@ -102,6 +102,7 @@ class Crashing:
         return call
 
 
+@pytest.mark.slow  # a full pipeline run per crash point (~60 runs): ~20 s
 def test_restart_after_a_crash_at_every_call(tmp_path: Path) -> None:
     # Count the external calls a clean run makes, then crash at each one, before and after it.
     def scenario(path: Path) -> tuple[Journal, list[int]]:

@@ -43,6 +43,7 @@ def _worker(*args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # three subprocess writers killed mid-stream: ~15 s
 def test_acknowledged_readings_survive_sigkill(tmp_path: Path) -> None:
     path = tmp_path / "journal.db"
     with Journal(path) as journal:
