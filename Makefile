@@ -34,7 +34,8 @@ test: install lint ## Lint, type-check and run the whole test suite (slow suites
 	$(UV) run pytest
 
 # The edit-test loop: every package's tests on the in-process chain and embedded store, without Node,
-# Chromium or the suites marked slow (CI runs those in `make test`).
+# Chromium or the suites marked slow (CI runs those in `make test`). One process: on two shared cores,
+# xdist workers (tried) cost more in start-up and duplicated chains than they win.
 FAST_TESTS := not slow and not node and not browser
 
 test-fast: .venv/.installed ## Quick test loop (~3 min): no slow, Node or browser tests; no lint
