@@ -38,7 +38,7 @@ test: install lint ## Lint, type-check and run the whole test suite (slow suites
 # xdist workers (tried) cost more in start-up and duplicated chains than they win.
 FAST_TESTS := not slow and not node and not browser
 
-test-fast: .venv/.installed ## Quick test loop (~3 min): no slow, Node or browser tests; no lint
+test-fast: .venv/.installed ## Quick test loop (~70 s CPU): no slow, Node or browser tests; no lint
 	$(UV) run pytest -m "$(FAST_TESTS)"
 
 lint: .venv/.installed ## ruff + mypy --strict
