@@ -36,6 +36,14 @@ stop: .venv/.installed ## Stop a stack, chain or js-ipfs node an earlier run lef
 test: install lint ## Lint, type-check and run the whole test suite (slow suites included)
 	$(UV) run pytest
 
+# The edit-test loop: every package's tests on the in-process chain and embedded store, without Node,
+# Chromium or the suites marked slow (CI runs those in `make test`). One process: on two shared cores,
+# xdist workers (tried) cost more in start-up and duplicated chains than they win.
+FAST_TESTS := not slow and not node and not browser
+
+test-fast: .venv/.installed ## Quick test loop (~70 s CPU): no slow, Node or browser tests; no lint
+	$(UV) run pytest -m "$(FAST_TESTS)"
+
 lint: .venv/.installed slither ## ruff + mypy --strict + import contracts (lint-imports) + slither
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .

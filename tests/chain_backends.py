@@ -8,6 +8,7 @@ written once runs unchanged on all three.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -191,8 +192,21 @@ def deploy_fixture_ledger(name: str, w3: Web3, url: str | None = None) -> ChainB
     return backend
 
 
+class _SerialisedTesterProvider(EthereumTesterProvider):
+    """eth-tester's in-process chain is not thread-safe; a served API calls it from request threads and
+    the audit index follower at once, so requests take turns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.RLock()
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        with self._lock:
+            return super().make_request(method, params)
+
+
 def eth_tester_web3() -> Web3:
-    return Web3(EthereumTesterProvider())
+    return Web3(_SerialisedTesterProvider())
 
 
 def start_node(name: str, run_dir: Path) -> tuple[ManagedProcess, str]:

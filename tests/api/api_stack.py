@@ -1,7 +1,8 @@
-"""The whole API over real HTTP against a deployed ledger on anvil: services, participants, API keys.
+"""The whole API over real HTTP against a deployed ledger: services, participants, API keys.
 
-One stack per test module (deploying and starting anvil costs ~1 s; every test makes its own passports,
-so tests do not need to be isolated by snapshots, which would also rewind the audit index under it).
+The ledger runs on anvil (a real node) or in process on eth-tester (no Node needed); see
+``tests.chain_backends``. One stack per test module and backend (deploying costs ~1 s; every test makes
+its own passports, so tests need no snapshots, which would also rewind the audit index under them).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from api.app import create_app
 from api.auth import ApiKeyStore, ApiRole
 from api.services import Services
 from devtools.samples import sample_passport
-from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.journal import Journal
 from passport.audit import SqliteAuditIndex
 from passport.envelope import KeyRing
@@ -32,6 +32,7 @@ from passport.model import BatteryPassport
 from passport.service import VersionLog
 from passport.settings import Settings
 from passport.store import EmbeddedStore
+from tests.builders import SigningDevice
 from tests.chain_backends import ACTOR_KEYS, ChainBackend, running_backend
 
 # Participants with API keys: (roles, holds a custodial key of the same name in the fixture ledger).
@@ -56,22 +57,6 @@ def new_battery_id() -> str:
     # Unique per process run too: the journal and the ledger outlive no stack, but ids must not collide
     # within one.
     return f"HES-E77N-{secrets.randbelow(9000) + 1000}-{next(_serial):06d}"
-
-
-@dataclass
-class Device:
-    device_id: str
-    battery_id: str
-    key: DeviceKey
-    api_key: str
-    seq: int = 0
-
-    def upload(self, readings: list[dict[str, Any]], *, battery_id: str | None = None) -> dict[str, Any]:
-        self.seq += 1
-        signed: SignedUpload = sign_upload(
-            self.key, self.device_id, battery_id or self.battery_id, self.seq, readings
-        )
-        return signed.model_dump()
 
 
 @dataclass
@@ -101,19 +86,16 @@ class ApiStack:
         self.keys[name] = self.services.api_keys.issue_key(name)
         return name
 
-    def device(self, battery_id: str) -> Device:
-        """A collection device registered (journal) for ``battery_id``, with its own API key."""
-        device_id = f"dev-{next(_serial):05d}"
-        key = DeviceKey.generate()
+    def device(self, battery_id: str) -> SigningDevice:
+        """A collection device registered (journal) for ``battery_id``, with an API key of its name."""
         journal = self.services.journal
         assert journal is not None
-        journal.register_device(device_id, key.address, battery_id)
+        device = SigningDevice(f"dev-{next(_serial):05d}", battery_id).register(journal)
         self.services.api_keys.upsert_participant(
-            device_id, [ApiRole.DEVICE], device_id=device_id, battery_ids=[battery_id]
+            device.device_id, [ApiRole.DEVICE], device_id=device.device_id, battery_ids=[battery_id]
         )
-        api_key = self.services.api_keys.issue_key(device_id)
-        self.keys[device_id] = api_key
-        return Device(device_id, battery_id, key, api_key)
+        self.keys[device.device_id] = self.services.api_keys.issue_key(device.device_id)
+        return device
 
     def issue(self, battery_id: str | None = None) -> BatteryPassport:
         """Issue a fresh sample passport as the issuer (over HTTP); returns the document."""
@@ -185,8 +167,8 @@ def serve(services: Services) -> Iterator[str]:
 
 
 @contextmanager
-def api_stack(run_dir: Path) -> Iterator[ApiStack]:
-    with running_backend("anvil", run_dir / "anvil") as backend:
+def api_stack(run_dir: Path, backend_name: str = "anvil") -> Iterator[ApiStack]:
+    with running_backend(backend_name, run_dir / backend_name) as backend:
         services = build_services(backend, run_dir / "data")
         try:
             with serve(services) as base_url:

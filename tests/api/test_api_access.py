@@ -1,5 +1,6 @@
-"""Every restricted route, over real HTTP against the ledger on anvil: no credentials → 401, the wrong
-role → 403, the wrong object (another party's battery, offer or device) → 403, and nothing was written.
+"""Every restricted route, over real HTTP against the ledger on each backend (eth-tester in process, and
+anvil): no credentials → 401, the wrong role → 403, the wrong object (another party's battery, offer or
+device) → 403, and nothing was written.
 
 Routes gated by a role alone (issuing, business administration, audit) have no "wrong object": a role
 holder may act on any object, so their row carries None there (see ``api.access``).
@@ -15,9 +16,8 @@ import pytest
 
 from devtools.samples import sample_passport
 from passport.interop import export_catenax
-from tests.api.api_stack import ApiStack, Device, api_stack, new_battery_id
-
-pytestmark = pytest.mark.node
+from tests.api.api_stack import ApiStack, api_stack, new_battery_id
+from tests.builders import SigningDevice, parking
 
 
 @dataclass
@@ -28,13 +28,13 @@ class World:
     held: str  # passport in the issuer's custody, no offer
     offered: str  # passport in the issuer's custody, offered to "business"
     battery_id: str  # the battery of ``held``
-    device: Device  # registered for ``battery_id``
-    other_device: Device  # registered for another battery
+    device: SigningDevice  # registered for ``battery_id``
+    other_device: SigningDevice  # registered for another battery
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with api_stack(tmp_path_factory.mktemp("api-access")) as stack:
+@pytest.fixture(scope="module", params=["eth-tester", pytest.param("anvil", marks=pytest.mark.node)])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with api_stack(tmp_path_factory.mktemp("api-access"), request.param) as stack:
         battery_id = new_battery_id()
         held = str(stack.issue(battery_id).passport_id)
         offered = str(stack.issue().passport_id)
@@ -64,7 +64,7 @@ class Case:
 
 
 def _upload(w: World) -> dict[str, Any]:
-    return w.device.upload([{"kind": "parking"}])
+    return w.device.upload_json([parking()])
 
 
 CASES = [
@@ -270,7 +270,7 @@ def test_evaluations_need_legitimate_interest(world: World) -> None:
 
 
 def test_device_may_not_write_for_another_battery(world: World) -> None:
-    upload = world.device.upload([{"kind": "parking"}], battery_id=new_battery_id())
+    upload = world.device.upload_json([parking()], battery_id=new_battery_id())
     response = world.stack.call("POST", "/telemetry/uploads", world.device.device_id, json=upload)
     assert response.status_code == 403, response.text
 

@@ -16,6 +16,7 @@ from passport.bundle import load_bundle
 from passport.model import AccessTier
 from passport.verify import verify_bundle
 from tests.api.api_stack import ApiStack, api_stack, new_battery_id
+from tests.builders import diagnostics
 
 pytestmark = pytest.mark.node
 
@@ -24,23 +25,6 @@ pytestmark = pytest.mark.node
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
     with api_stack(tmp_path_factory.mktemp("api-stack")) as running:
         yield running
-
-
-def _diagnostics(**overrides: object) -> dict[str, object]:
-    reading: dict[str, object] = {
-        "kind": "diagnostics",
-        "measured_at": "2025-03-05T00:00:00Z",
-        "capacity_ah": 180.0,
-        "soce_pct": 93.5,
-        "internal_resistance_mohm": 95.0,
-        "cell_voltage_spread_mv": 18,
-        "cycle_count": 640,
-        "energy_throughput_kwh": 41_000,
-        "capacity_throughput_ah": 115_000,
-        "cell_soh_spread_pct": 1.8,
-    }
-    reading.update(overrides)
-    return reading
 
 
 def test_issue_fetch_transfer_history(stack: ApiStack) -> None:
@@ -225,7 +209,7 @@ def test_telemetry_evaluation_and_record_proof(stack: ApiStack) -> None:
     pid = str(passport.passport_id)
     device = stack.device(battery_id)
 
-    ack = stack.call("POST", "/telemetry/uploads", device.device_id, json=device.upload([_diagnostics()]))
+    ack = stack.call("POST", "/telemetry/uploads", device.device_id, json=device.upload_json([diagnostics()]))
     assert ack.status_code == 200, ack.text
     assert ack.json()["status"] == "accepted"
     digest = ack.json()["accepted"][0]["digest"]
@@ -234,7 +218,7 @@ def test_telemetry_evaluation_and_record_proof(stack: ApiStack) -> None:
         "POST",
         "/telemetry/batches",
         device.device_id,
-        json={"uploads": [device.upload([_diagnostics(soce_pct=91.0), {"kind": "charging"}])]},
+        json={"uploads": [device.upload_json([diagnostics(soce_pct=91.0), {"kind": "charging"}])]},
     )
     assert batch.status_code == 200, batch.text
     result = batch.json()
@@ -268,7 +252,7 @@ def test_telemetry_evaluation_and_record_proof(stack: ApiStack) -> None:
 def test_rejected_upload_is_422_with_acknowledgement(stack: ApiStack) -> None:
     battery_id = new_battery_id()
     device = stack.device(battery_id)
-    upload = device.upload([_diagnostics()])
+    upload = device.upload_json([diagnostics()])
     upload["signature"] = "0x" + "11" * 65
     response = stack.call("POST", "/telemetry/uploads", device.device_id, json=upload)
     assert response.status_code == 422

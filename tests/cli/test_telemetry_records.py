@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 from cli.main import app
 from cli.output import EXIT_INVALID, EXIT_UNREADABLE
 from oracle.anchoring import Anchorer, AnchoringPolicy
-from oracle.devices import DeviceKey, sign_upload
 from oracle.journal import Journal
 from passport.chain.deployment import RoleGrant, deploy
 from passport.chain.keystore import Keystore
 from passport.chain.records import Role
 from passport.ledger import open_ledger
 from passport.settings import Settings
+from tests.builders import SigningDevice, charging, device_key
 from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
 
 runner = CliRunner()
@@ -33,24 +33,7 @@ pytestmark = pytest.mark.parametrize(
 )
 BATTERY = "CLI-TELEMETRY-0001"
 DEVICE = "dev-cli-0001"
-DEVICE_KEY = DeviceKey.from_private_key(bytes([9]) * 32)
-
-
-def charging(**overrides: Any) -> dict[str, Any]:
-    reading: dict[str, Any] = {
-        "kind": "charging",
-        "started_at": "2025-03-01T08:00:00+09:00",
-        "ended_at": "2025-03-01T09:00:00+09:00",
-        "energy_kwh": 12.5,
-        "soc_start_pct": 20.5,
-        "soc_end_pct": 80,
-        "avg_power_kw": 11.2,
-        "max_power_kw": 22,
-        "max_cell_temp_c": 35.5,
-        "mode": "slow",
-    }
-    reading.update(overrides)
-    return reading
+DEVICE_KEY = device_key(8)
 
 
 @pytest.fixture
@@ -84,7 +67,7 @@ def write_uploads(path: Path, *uploads: Any) -> Path:
 
 
 def signed(seq: int, *readings: dict[str, Any]) -> dict[str, Any]:
-    return sign_upload(DEVICE_KEY, DEVICE, BATTERY, seq, list(readings)).model_dump(mode="json")
+    return SigningDevice(DEVICE, BATTERY, DEVICE_KEY).upload(list(readings), seq=seq).model_dump(mode="json")
 
 
 def test_upload_acknowledges_then_the_anchored_record_has_a_proof(settings: Settings, tmp_path: Path) -> None:
@@ -127,9 +110,7 @@ def test_upload_acknowledges_then_the_anchored_record_has_a_proof(settings: Sett
 def test_rejected_upload_exits_1_with_its_reason(settings: Settings, tmp_path: Path) -> None:
     forged = signed(1, charging())
     forged["battery_id"] = "SOMEONE-ELSES"
-    stranger = sign_upload(
-        DeviceKey.from_private_key(bytes([8]) * 32), "dev-unknown", BATTERY, 1, [charging()]
-    )
+    stranger = SigningDevice("dev-unknown", BATTERY, device_key(9)).upload([charging()], seq=1)
     upload = write_uploads(
         tmp_path / "batch.json", forged, stranger.model_dump(mode="json"), signed(2, charging())
     )

@@ -12,7 +12,7 @@ from oracle.journal import Journal
 from passport.store import EmbeddedStore
 from passport.store.protocol import ContentStore
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
-from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet
+from tests.oracle.oracle_samples import Fleet
 
 
 @pytest.fixture
@@ -23,9 +23,10 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 @pytest.fixture
 def fleet(journal: Journal) -> Fleet:
-    for n, key in enumerate(DEVICE_KEYS[:4]):
-        journal.register_device(Fleet.device_id(n), key.address, Fleet.battery_id(n))
-    return Fleet(journal, Ingestor(journal), {})
+    fleet = Fleet(journal, Ingestor(journal))
+    for n in range(4):
+        fleet.device(n).register(journal)
+    return fleet
 
 
 @pytest.fixture

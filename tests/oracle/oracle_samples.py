@@ -1,107 +1,55 @@
-"""Shared test material: device keys, reading factories, a fleet helper, pipeline checks."""
+"""Shared oracle test material: a fleet of signing devices, an anchorer factory, pipeline checks.
+
+Readings and device signers come from ``tests.builders``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.batch_document import parse_batch_document
-from oracle.devices import DeviceKey, SignedUpload, sign_upload
+from oracle.devices import SignedUpload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.ports import AnchorChain
 from oracle.proofs import RecordProofs
 from passport.store import cid_digest
 from passport.store.protocol import ContentStore
+from tests.builders import (
+    SigningDevice,
+    charging,
+    diagnostics,
+    fleet_battery_id,
+    fleet_device_id,
+    parking,
+    safety,
+)
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
-
-# One fixed key per test device keeps signatures (and so upload digests) reproducible.
-DEVICE_KEYS = [DeviceKey.from_private_key(bytes([n + 1]) * 32) for n in range(8)]
-
-
-def charging(**overrides: Any) -> dict[str, Any]:
-    reading: dict[str, Any] = {
-        "kind": "charging",
-        "started_at": "2025-03-01T08:00:00+09:00",
-        "ended_at": "2025-03-01T09:00:00+09:00",
-        "energy_kwh": 12.5,
-        "soc_start_pct": 20.5,
-        "soc_end_pct": 80,
-        "avg_power_kw": 11.2,
-        "max_power_kw": 22,
-        "max_cell_temp_c": 35.5,
-        "mode": "slow",
-    }
-    reading.update(overrides)
-    return reading
-
-
-def safety(**overrides: Any) -> dict[str, Any]:
-    reading: dict[str, Any] = {
-        "kind": "safety",
-        "occurred_at": "2025-03-02T10:15:00Z",
-        "event": "over_temperature",
-        "severity": "warning",
-        "max_cell_temp_c": 58.0,
-        "min_cell_temp_c": 31.0,
-    }
-    reading.update(overrides)
-    return reading
-
-
-def parking(**overrides: Any) -> dict[str, Any]:
-    reading: dict[str, Any] = {
-        "kind": "parking",
-        "started_at": "2025-03-03T19:00:00+09:00",
-        "ended_at": "2025-03-04T07:30:00+09:00",
-        "temp_min_c": -2.5,
-        "temp_max_c": 8.0,
-        "self_discharge_pct": 0.4,
-    }
-    reading.update(overrides)
-    return reading
-
-
-def diagnostics(**overrides: Any) -> dict[str, Any]:
-    reading: dict[str, Any] = {
-        "kind": "diagnostics",
-        "measured_at": "2025-03-05T00:00:00Z",
-        "capacity_ah": 180.0,
-        "soce_pct": 93.5,
-        "internal_resistance_mohm": 95.0,
-        "cell_voltage_spread_mv": 18,
-        "cycle_count": 640,
-        "energy_throughput_kwh": 41_000,
-        "capacity_throughput_ah": 115_000,
-        "cell_soh_spread_pct": 1.8,
-    }
-    reading.update(overrides)
-    return reading
 
 
 @dataclass
 class Fleet:
-    """Registered devices and a helper to sign their uploads with increasing sequence numbers."""
+    """The numbered test devices (``SigningDevice.numbered``) and the ingestor their uploads go to."""
 
     journal: Journal
     ingestor: Ingestor
-    seqs: dict[int, int]
+    devices: dict[int, SigningDevice] = field(default_factory=dict)
 
     @staticmethod
     def device_id(n: int) -> str:
-        return f"dev-{n:03d}"
+        return fleet_device_id(n)
 
     @staticmethod
     def battery_id(n: int) -> str:
-        return f"KR-BUSAN-BAT-{n:05d}"
+        return fleet_battery_id(n)
+
+    def device(self, n: int) -> SigningDevice:
+        return self.devices.setdefault(n, SigningDevice.numbered(n))
 
     def upload(self, n: int, readings: list[dict[str, Any]], *, seq: int | None = None) -> SignedUpload:
-        if seq is None:
-            seq = self.seqs.get(n, 0) + 1
-        self.seqs[n] = max(seq, self.seqs.get(n, 0))
-        return sign_upload(DEVICE_KEYS[n], self.device_id(n), self.battery_id(n), seq, readings)
+        return self.device(n).upload(readings, seq=seq)
 
 
 def anchorer(

@@ -18,21 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
-from oracle.devices import sign_upload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
+from tests.builders import SigningDevice, charging
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
-from tests.oracle.oracle_samples import DEVICE_KEYS, charging
 
 
 def write(journal_path: str) -> None:
     with Journal(journal_path) as journal:
         ingestor = Ingestor(journal)
-        seq = (journal.device("dev-000").last_seq if journal.device("dev-000") else 0) or 0  # type: ignore[union-attr]
+        device = SigningDevice.numbered(0)
+        device.seq = (journal.device("dev-000").last_seq if journal.device("dev-000") else 0) or 0  # type: ignore[union-attr]
         while True:
-            seq += 1
+            seq = device.seq + 1
             readings = [charging(energy_kwh=round(1 + (seq * 7 + i) % 13 * 0.5, 2)) for i in range(5)]
-            ack = ingestor.ingest(sign_upload(DEVICE_KEYS[0], "dev-000", "KR-BUSAN-BAT-00000", seq, readings))
+            ack = ingestor.ingest(device.upload(readings))
             assert ack.status == "accepted", ack
             print(seq, *(a.digest for a in ack.accepted), flush=True)
 

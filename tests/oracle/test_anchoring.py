@@ -18,8 +18,9 @@ from oracle.proofs import RecordProofs, history_from_documents
 from passport.model import AnchorKind
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
+from tests.builders import charging
 from tests.oracle.oracle_doubles import FakeChain, FakeStore, raw_cid
-from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, anchorer, assert_fully_anchored, charging, fill
+from tests.oracle.oracle_samples import Fleet, anchorer, assert_fully_anchored, fill
 
 
 class Clock:
@@ -98,13 +99,15 @@ class Crashing:
         return call
 
 
+@pytest.mark.slow  # a full pipeline run per crash point (~60 runs): ~20 s
 def test_restart_after_a_crash_at_every_call(tmp_path: Path) -> None:
     # Count the external calls a clean run makes, then crash at each one, before and after it.
     def scenario(path: Path) -> tuple[Journal, list[int]]:
         journal = Journal(path)
-        for n, key in enumerate(DEVICE_KEYS[:3]):
-            journal.register_device(Fleet.device_id(n), key.address, Fleet.battery_id(n))
-        return journal, fill(Fleet(journal, Ingestor(journal), {}), uploads=1)
+        fleet = Fleet(journal, Ingestor(journal))
+        for n in range(3):
+            fleet.device(n).register(journal)
+        return journal, fill(fleet, uploads=1)
 
     log: list[str] = []
     journal, _ = scenario(tmp_path / "probe.db")

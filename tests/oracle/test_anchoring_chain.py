@@ -25,18 +25,19 @@ from oracle.merkle import MerkleTree
 from oracle.proofs import RecordProofs
 from passport.chain.web3_client import Web3ChainClient
 from passport.store import EmbeddedStore, cid_digest
+from tests.builders import charging, diagnostics, parking, safety
 from tests.chain_backends import Actor, ChainBackend, reverts
-from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, charging, diagnostics, parking, safety
+from tests.oracle.oracle_samples import Fleet
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 
 
 def _fill(journal: Journal, uploads: int = 2) -> list[int]:
-    fleet = Fleet(journal, Ingestor(journal), {})
+    fleet = Fleet(journal, Ingestor(journal))
     ids: list[int] = []
     for n in range(2):
-        journal.register_device(Fleet.device_id(n), DEVICE_KEYS[n].address, Fleet.battery_id(n))
+        fleet.device(n).register(journal)
     for round_ in range(uploads):
         for n in range(2):
             readings = [
@@ -153,8 +154,8 @@ def test_sigkill_at_every_step_on_a_real_node(ledger: ChainBackend, oracle: Acto
     assert ledger.url is not None
     template = tmp_path / "template.db"
     with Journal(template) as journal:
-        fleet = Fleet(journal, Ingestor(journal), {})
-        journal.register_device(Fleet.device_id(0), DEVICE_KEYS[0].address, Fleet.battery_id(0))
+        fleet = Fleet(journal, Ingestor(journal))
+        fleet.device(0).register(journal)
         readings = [charging(energy_kwh=2 + i) for i in range(4)]
         ids = [a.record_id for a in fleet.ingestor.ingest(fleet.upload(0, readings)).accepted]
 

@@ -81,6 +81,7 @@ def _records(draw: st.DrawFn) -> list[RecordRow]:
     return records
 
 
+@pytest.mark.slow  # 300 examples: ~20 s; test_real_batches_match_the_reference stays in the fast loop
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kind=st.sampled_from(list(AnchorKind)),

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from oracle.devices import SignedUpload, sign_upload
+from oracle.devices import SignedUpload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.merkle import MerkleTree, verify_proof
-from tests.oracle.oracle_samples import DEVICE_KEYS, charging
+from tests.builders import SigningDevice, charging
 
 READINGS_PER_UPLOAD = 50
+
+
+DEVICES = [SigningDevice.numbered(n) for n in range(8)]
 
 
 def _uploads(devices: int, per_device: int) -> list[SignedUpload]:
@@ -28,9 +31,7 @@ def _uploads(devices: int, per_device: int) -> list[SignedUpload]:
                 charging(energy_kwh=round(2 + (seq * 31 + i * 7 + n) % 97 * 0.1, 2))
                 for i in range(READINGS_PER_UPLOAD)
             ]
-            uploads.append(
-                sign_upload(DEVICE_KEYS[n], f"dev-{n:03d}", f"KR-BUSAN-BAT-{n:05d}", seq, readings)
-            )
+            uploads.append(DEVICES[n].upload(readings, seq=seq))
     return uploads
 
 
@@ -40,8 +41,8 @@ def test_ingestion_throughput(tmp_path: Path, group: int) -> None:
     """Validate + verify signature + journal (fsynced), in records per second on one core."""
     uploads = _uploads(devices=8, per_device=25)  # 10,000 records
     with Journal(tmp_path / "bench.db") as journal:
-        for n in range(8):
-            journal.register_device(f"dev-{n:03d}", DEVICE_KEYS[n].address, f"KR-BUSAN-BAT-{n:05d}")
+        for device in DEVICES:
+            device.register(journal)
         ingestor = Ingestor(journal)
         start = time.perf_counter()
         for i in range(0, len(uploads), group):

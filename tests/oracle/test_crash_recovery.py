@@ -20,8 +20,9 @@ import pytest
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
+from tests.builders import SigningDevice, charging
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
-from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, assert_fully_anchored, charging
+from tests.oracle.oracle_samples import Fleet, assert_fully_anchored
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -39,10 +40,11 @@ def _worker(*args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # three subprocess writers killed mid-stream: ~15 s
 def test_acknowledged_readings_survive_sigkill(tmp_path: Path) -> None:
     path = tmp_path / "journal.db"
     with Journal(path) as journal:
-        journal.register_device("dev-000", DEVICE_KEYS[0].address, "KR-BUSAN-BAT-00000")
+        SigningDevice.numbered(0).register(journal)
     acknowledged: dict[int, list[str]] = {}
     for _round in range(3):  # kill, restart (the writer resumes after the last seq), kill again
         proc = _worker("write", str(path))
@@ -69,10 +71,10 @@ def test_acknowledged_readings_survive_sigkill(tmp_path: Path) -> None:
 def _prepared_journal(path: Path) -> list[int]:
     """Seven charging records from two devices: two batches (of 4 and 3) of one kind."""
     with Journal(path) as journal:
-        fleet = Fleet(journal, Ingestor(journal), {})
+        fleet = Fleet(journal, Ingestor(journal))
         ids: list[int] = []
         for n in range(2):
-            journal.register_device(Fleet.device_id(n), DEVICE_KEYS[n].address, Fleet.battery_id(n))
+            fleet.device(n).register(journal)
             readings = [charging(energy_kwh=1 + n + i) for i in range(3 + n)]
             ids += [a.record_id for a in fleet.ingestor.ingest(fleet.upload(n, readings)).accepted]
         return ids

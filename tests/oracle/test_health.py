@@ -9,10 +9,10 @@ import pytest
 
 from oracle.errors import InsufficientData
 from oracle.health import GradingPolicy, RatedValues, evaluate_from_journal, evaluate_health
-from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
-from passport.canonical import canonical_json
+from oracle.readings import DiagnosticSnapshot, SafetyEvent
 from passport.model import BatteryCategory
-from tests.oracle.oracle_samples import Fleet, diagnostics, safety
+from tests.builders import diagnostics, reading_model, safety
+from tests.oracle.oracle_samples import Fleet
 
 EV = RatedValues(category=BatteryCategory.EV, rated_capacity_ah=200, initial_internal_resistance_mohm=80)
 # Stationary storage is an industrial battery (EU 2023/1542 Art. 3): graded on Annex VII, Part A.
@@ -23,15 +23,13 @@ WHEN = datetime(2025, 4, 1, tzinfo=UTC)
 
 
 def snap(**overrides: Any) -> DiagnosticSnapshot:
-    reading = parse_reading(
-        canonical_json({k: v for k, v in diagnostics(**overrides).items() if v is not None})
-    )
+    reading = reading_model("diagnostics", **overrides)
     assert isinstance(reading, DiagnosticSnapshot)
     return reading
 
 
 def event(**overrides: Any) -> SafetyEvent:
-    reading = parse_reading(canonical_json(safety(**overrides)))
+    reading = reading_model("safety", **overrides)
     assert isinstance(reading, SafetyEvent)
     return reading
 

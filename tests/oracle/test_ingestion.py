@@ -17,7 +17,8 @@ from oracle.ingestion import Ingestor, record_bytes
 from oracle.journal import Journal
 from oracle.merkle import keccak256
 from passport.canonical import canonical_json, parse_canonical_object
-from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, charging, diagnostics, safety
+from tests.builders import SigningDevice, charging, device_key, diagnostics, safety
+from tests.oracle.oracle_samples import Fleet
 
 
 def test_eth_keys_uses_coincurve_backend() -> None:
@@ -79,7 +80,7 @@ def test_a_device_key_refuses_an_address_that_is_not_its_own() -> None:
     ],
 )
 def test_malformed_signatures_are_refused(mutate: Any, message: str) -> None:
-    upload = sign_upload(DEVICE_KEYS[0], "dev-000", "KR-BUSAN-BAT-00000", 1, [charging()])
+    upload = SigningDevice.numbered(0).upload([charging()])
     body = upload_body("dev-000", "KR-BUSAN-BAT-00000", 1, [canonical_json(r) for r in upload.readings])
     with pytest.raises(BadSignature, match=message):
         recover_signer(body, mutate(bytes.fromhex(upload.signature[2:])))
@@ -95,7 +96,7 @@ def test_accepted_upload_is_journaled_with_its_signature(fleet: Fleet) -> None:
     stored = fleet.journal.upload_at("dev-000", 1)
     assert stored is not None
     # The journal keeps exactly what the device signed: anyone can re-verify it later.
-    assert recover_signer(stored.body, stored.signature) == DEVICE_KEYS[0].address
+    assert recover_signer(stored.body, stored.signature) == device_key(0).address
     for accepted in ack.accepted:
         record = fleet.journal.record(accepted.record_id)
         assert record.state == "pending"
@@ -113,16 +114,16 @@ def test_single_reading_upload(fleet: Fleet) -> None:
     ("make", "code"),
     [
         (
-            lambda f: sign_upload(DEVICE_KEYS[6], "dev-999", "KR-BUSAN-BAT-00000", 1, [charging()]),
+            lambda f: SigningDevice("dev-999", "KR-BUSAN-BAT-00000", device_key(6)).upload([charging()]),
             "unknown_device",
         ),
         # dev-000's key signing for dev-001: a valid signature, by the wrong key.
         (
-            lambda f: sign_upload(DEVICE_KEYS[0], "dev-001", "KR-BUSAN-BAT-00001", 1, [charging()]),
+            lambda f: SigningDevice("dev-001", "KR-BUSAN-BAT-00001", device_key(0)).upload([charging()]),
             "bad_signature",
         ),
         (
-            lambda f: sign_upload(DEVICE_KEYS[0], "dev-000", "KR-BUSAN-BAT-00001", 1, [charging()]),
+            lambda f: SigningDevice.numbered(0).upload([charging()], battery_id="KR-BUSAN-BAT-00001"),
             "wrong_battery",
         ),
         (lambda f: f.upload(0, [charging()]).model_copy(update={"seq": 5}), "bad_signature"),
@@ -159,12 +160,12 @@ def test_deactivated_device_is_refused(fleet: Fleet) -> None:
 
 
 def test_reregistration_is_idempotent_but_cannot_move_a_device(journal: Journal) -> None:
-    first = journal.register_device("dev-000", DEVICE_KEYS[0].address.lower(), "KR-BUSAN-BAT-00000")
-    assert journal.register_device("dev-000", DEVICE_KEYS[0].address, "KR-BUSAN-BAT-00000") == first
+    first = journal.register_device("dev-000", device_key(0).address.lower(), "KR-BUSAN-BAT-00000")
+    assert journal.register_device("dev-000", device_key(0).address, "KR-BUSAN-BAT-00000") == first
     with pytest.raises(DeviceAlreadyRegistered):
-        journal.register_device("dev-000", DEVICE_KEYS[0].address, "KR-BUSAN-BAT-00009")
+        journal.register_device("dev-000", device_key(0).address, "KR-BUSAN-BAT-00009")
     with pytest.raises(DeviceAlreadyRegistered):
-        journal.register_device("dev-000", DEVICE_KEYS[1].address, "KR-BUSAN-BAT-00000")
+        journal.register_device("dev-000", device_key(1).address, "KR-BUSAN-BAT-00000")
 
 
 def test_replay_of_an_older_sequence_is_rejected(fleet: Fleet) -> None:
@@ -256,8 +257,7 @@ def test_journal_pragmas(journal: Journal) -> None:
 def test_ingestor_with_fresh_journal_object_keeps_sequence(tmp_path: Any) -> None:
     path = tmp_path / "j.db"
     with Journal(path) as j:
-        j.register_device("dev-000", DEVICE_KEYS[0].address, "KR-BUSAN-BAT-00000")
-        upload = sign_upload(DEVICE_KEYS[0], "dev-000", "KR-BUSAN-BAT-00000", 1, [charging()])
+        upload = SigningDevice.numbered(0).register(j).upload([charging()])
         assert Ingestor(j).ingest(upload).status == "accepted"
     with Journal(path) as j:
         assert Ingestor(j).ingest(upload).status == "duplicate"

@@ -20,7 +20,7 @@ from oracle.readings import (
 )
 from passport.canonical import canonical_json, flat_canonical_json
 from passport.model import AnchorKind
-from tests.oracle.oracle_samples import charging, diagnostics, parking, safety
+from tests.builders import charging, diagnostics, parking, safety
 
 
 @pytest.mark.parametrize(

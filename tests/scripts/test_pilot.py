@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from oracle.devices import DeviceKey, sign_upload
+from oracle.devices import DeviceKey
 from oracle.health import GradingPolicy, evaluate_health
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
@@ -25,6 +25,7 @@ from passport.model import LifecycleStatus
 from scripts.simulation.fleet import FleetConfig
 from scripts.simulation.generator import FleetSimulation
 from scripts.simulation.pilot import Pilot, PilotConfig, PilotReport, SimDevice, pack_passport, run_pilot
+from tests.builders import SigningDevice
 
 # Removed packs: SOCE lower bound below 90 % -> recycle; 90 % and up -> repurpose or remanufacture.
 STRICT = GradingPolicy(repurpose_min_soh_pct=90.0)
@@ -195,7 +196,7 @@ def test_sim_device_signs_like_sign_upload(tmp_path: Path, seq: int) -> None:
     device.seq = seq - 1
     ours = device.sign(readings.readings)
     key = DeviceKey.from_private_key(device.key.private_key)
-    reference = sign_upload(key, readings.device_id, readings.battery_id, seq, readings.readings)
+    reference = SigningDevice(readings.device_id, readings.battery_id, key).upload(readings.readings, seq=seq)
     assert key.address == device.address
     assert ours == reference  # RFC 6979 nonces: both libraries produce the very same signature
     with Journal(tmp_path / "journal.sqlite3") as journal:

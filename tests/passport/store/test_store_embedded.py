@@ -55,6 +55,7 @@ def kill_writer_mid_write(root: Path) -> list[Path]:
     return [path for path in leftovers if path.exists()]
 
 
+@pytest.mark.slow  # SIGKILLs subprocess writers until one dies mid-write: ~5 s
 def test_a_crash_mid_write_leaves_no_torn_content(tmp_path: Path) -> None:
     root = tmp_path / "store"
     EmbeddedStore(root)
