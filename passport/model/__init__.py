@@ -38,6 +38,7 @@ from passport.model.general import (
 )
 from passport.model.korea import (
     EvaluationGrade,
+    GradingPolicyRef,
     InspectionResult,
     InspectionStage,
     KoreanExtensions,
@@ -104,6 +105,7 @@ __all__ = [
     "ExtinguishingAgent",
     "Facility",
     "GeneralProductInformation",
+    "GradingPolicyRef",
     "HazardousSubstance",
     "IdentifierScheme",
     "InspectionResult",

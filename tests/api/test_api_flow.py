@@ -27,12 +27,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
 
 
 def _diagnostics(**overrides: object) -> dict[str, object]:
+    # Plausible for the sample passport's pack (rated 111.2 Ah, 221.8 mΩ when new).
     reading: dict[str, object] = {
         "kind": "diagnostics",
         "measured_at": "2025-03-05T00:00:00Z",
-        "capacity_ah": 180.0,
+        "capacity_ah": 104.0,
         "soce_pct": 93.5,
-        "internal_resistance_mohm": 95.0,
+        "internal_resistance_mohm": 240.0,
         "cell_voltage_spread_mv": 18,
         "cycle_count": 640,
         "energy_throughput_kwh": 41_000,

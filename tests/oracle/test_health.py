@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from oracle.errors import InsufficientData
-from oracle.health import GradingPolicy, RatedValues, evaluate_from_journal, evaluate_health
+from oracle.health import (
+    CURRENT_GRADING_POLICY,
+    GradingPolicy,
+    RatedValues,
+    evaluate_from_journal,
+    evaluate_health,
+    grading_policy,
+)
 from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
 from passport.canonical import canonical_json
 from passport.model import BatteryCategory
@@ -231,7 +238,7 @@ def test_grading_policy(
         rated,
         snap(**diag),
         [event(**e) for e in events],
-        policy=GradingPolicy(**policy),
+        policy=GradingPolicy(id="test-variant", **policy),
         evaluator="test-suite",
         evaluated_at=WHEN,
     )
@@ -255,9 +262,9 @@ def test_figures_and_provenance() -> None:
     assert result.evaluator == "oracle/health@inspector-7"
     assert result.inputs.rated == EV
     assert result.inputs.diagnostics_record_digest == "0xabc"
-    assert result.policy == GradingPolicy()
+    assert result.policy == grading_policy(CURRENT_GRADING_POLICY)  # the server's current version
     # The whole result is a JSON document (it goes into the passport's restricted section).
-    assert GradingPolicy.model_validate(result.model_dump(mode="json")["policy"]) == GradingPolicy()
+    assert GradingPolicy.model_validate(result.model_dump(mode="json")["policy"]) == result.policy
 
 
 def test_annex_vii_method_takes_the_weaker_dimension() -> None:
