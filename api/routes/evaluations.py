@@ -12,6 +12,8 @@ who may read the ``legitimate_interest`` tier, where they live.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -39,11 +41,9 @@ class EvaluationCreate(BaseModel):
     method: str = Field(default="BMS diagnostics via the collection device", min_length=1, max_length=200)
     evaluator_name: str | None = Field(default=None, min_length=1, max_length=200)
     evaluator_id: str | None = Field(default=None, min_length=1, max_length=100)
-    policy_id: str | None = Field(
+    policy_id: Annotated[str, Field(max_length=64, json_schema_extra={"enum": _POLICY_IDS})] | None = Field(
         default=None,
-        max_length=64,
         description="The grading policy version the caller expects; 409 if the server grades under another.",
-        json_schema_extra={"enum": _POLICY_IDS},
     )
 
     @field_validator("policy_id")
