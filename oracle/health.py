@@ -60,8 +60,7 @@ from oracle.readings import (
     parse_reading,
 )
 from passport.canonical import canonical_digest, canonical_json, parse_canonical_object
-from passport.model import AnchorKind, BatteryCategory, GradingPolicyRef
-from passport.model.korea import PolicyId
+from passport.model import AnchorKind, BatteryCategory, GradingPolicyRef, PolicyId
 
 # Annex VII's state-of-health parameters are defined for these categories only (Art. 14).
 GRADED_CATEGORIES: frozenset[BatteryCategory] = frozenset(
