@@ -22,7 +22,8 @@ State and threads held here:
   ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
 * the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
   anchoring is the oracle worker's job, with its own key, never the API's);
-* the API key store.
+* the API key store;
+* the grading policy version evaluations are graded under (``Settings.grading_policy``).
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ from dataclasses import dataclass, field
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
+from oracle.errors import UnknownGradingPolicy
+from oracle.health import GradingPolicy, grading_policy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
 from passport.chain.protocol import ChainClient
 from passport.envelope import KeyRing
+from passport.errors import ConfigError
 from passport.ledger import ParticipantClients, open_ledger
 from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
@@ -80,6 +84,7 @@ class Services:
     index_interval: float = 1.0
     ingestor: Ingestor | None = field(init=False, default=None)
     proofs: RecordProofs | None = field(init=False, default=None)
+    grading: GradingPolicy = field(init=False)
     _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
@@ -89,6 +94,11 @@ class Services:
     _thread: threading.Thread | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        try:
+            # Evaluations are graded under this one registered version, whatever a caller sends.
+            self.grading = grading_policy(self.settings.grading_policy)
+        except UnknownGradingPolicy as exc:
+            raise ConfigError(f"PASSPORT_GRADING_POLICY: {exc}") from None
         self._clients = ParticipantClients(self.reader, self.keys.__getitem__)
         self._follower = IndexFollower(
             self.audit,

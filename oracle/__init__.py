@@ -4,7 +4,16 @@ from oracle.anchoring import Anchorer, AnchoringPolicy, RunReport
 from oracle.batch_document import BatchDocument, build_batch_document, parse_batch_document
 from oracle.devices import DeviceKey, DeviceRecord, SignedUpload, recover_signer, sign_upload, upload_body
 from oracle.errors import OracleError
-from oracle.health import GradingPolicy, HealthAssessment, RatedValues, evaluate_from_journal, evaluate_health
+from oracle.health import (
+    CURRENT_GRADING_POLICY,
+    GRADING_POLICIES,
+    GradingPolicy,
+    HealthAssessment,
+    RatedValues,
+    evaluate_from_journal,
+    evaluate_health,
+    grading_policy,
+)
 from oracle.ingestion import Acknowledgement, Ingestor, record_bytes
 from oracle.journal import BatchHead, BatchRow, Journal, RecordRow
 from oracle.merkle import MerkleTree, leaf_hash, merkle_root, record_digest, verify_proof
@@ -20,6 +29,8 @@ from oracle.readings import (
 )
 
 __all__ = [
+    "CURRENT_GRADING_POLICY",
+    "GRADING_POLICIES",
     "Acknowledgement",
     "AnchorChain",
     "AnchorReader",
@@ -51,6 +62,7 @@ __all__ = [
     "build_batch_document",
     "evaluate_from_journal",
     "evaluate_health",
+    "grading_policy",
     "history_from_documents",
     "leaf_hash",
     "merkle_root",

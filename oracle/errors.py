@@ -136,3 +136,11 @@ class InsufficientData(HealthError, ValueError):
 
 class UngradableBattery(HealthError, ValueError):
     """Raised when a battery's category is not one the grading methods cover."""
+
+
+class ImplausibleReading(HealthError, ReadingRejected):
+    """Raised when a diagnostic reading is physically implausible against the battery's rated values."""
+
+
+class UnknownGradingPolicy(HealthError, LookupError):
+    """Raised when a grading policy id (or id and digest) names no version in the oracle's registry."""

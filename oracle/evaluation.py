@@ -3,7 +3,8 @@
 ``oracle.health`` grades a battery onto one of three routes (reuse or remanufacture, repurpose,
 recycle). The Korean pre-removal evaluation (탈거 전 성능평가) the passport carries records an A-D grade
 and a second-life route; this module is the one mapping between the two, and the one place that reads
-the rated figures to grade against from a passport.
+the rated figures to grade against from a passport. The record names the grading policy version (id
+and digest) the grade was computed under; only registered versions are recorded.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from oracle.errors import UngradableBattery
-from oracle.health import GRADED_CATEGORIES, Grade, HealthAssessment, RatedValues
+from oracle.health import GRADED_CATEGORIES, Grade, HealthAssessment, RatedValues, registered_policy
 from passport.model import (
     BatteryPassport,
     EvaluationGrade,
@@ -63,7 +64,12 @@ def evaluation_grade(assessment: HealthAssessment) -> EvaluationGrade:
 def as_evaluation(
     assessment: HealthAssessment, *, evaluator: Organisation, method: str
 ) -> PerformanceEvaluation:
-    """The passport's evaluation record for ``assessment``, made by ``evaluator`` with ``method``."""
+    """The passport's evaluation record for ``assessment``, made by ``evaluator`` with ``method``.
+
+    Raises ``UnknownGradingPolicy`` if the assessment was graded under anything but a registered policy
+    version: a passport records only grades whose thresholds a reader can look up by id and digest.
+    """
+    policy = registered_policy(assessment.policy)
     return PerformanceEvaluation(
         evaluated_at=assessment.evaluated_at,
         evaluator=evaluator,
@@ -74,4 +80,5 @@ def as_evaluation(
         grade=evaluation_grade(assessment),
         recommendation=ROUTES[assessment.grade],
         notes="; ".join(assessment.reasons)[:_NOTES_MAX] or None,
+        grading_policy=policy.ref,
     )

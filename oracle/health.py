@@ -25,17 +25,31 @@ Grading (``GradingPolicy``; defaults documented per field):
 
 Grades are decided on the lower bound ``SoH - uncertainty`` by default: a battery is only promised a
 grade its measurement supports.
+
+**Policies are server-side and versioned.** ``GRADING_POLICIES`` is the registry of known versions, each
+named by an id (``kr-2026-1``) and identified by its digest: the SHA-256 of its RFC 8785 canonical JSON
+(``GradingPolicy.digest``). A version never changes once published (its digest is pinned in the
+tests); different thresholds are a new id. The evaluation a passport records names the id and digest it
+was graded under, and ``oracle.evaluation`` records only registered versions.
+
+**Implausible readings are rejected, not graded** (``ImplausibleReading``, naming the reading): a
+measured capacity above ``plausible_max_capacity_pct`` of rated (new packs measure up to ~105 %), a
+SOCE above ``plausible_max_soce_pct``, or a DC resistance below ``plausible_min_resistance_pct`` of the
+beginning-of-life value (resistance does not fall with age). Such a reading means a wrong rated value
+or a faulty measurement; grading it would record a grade nothing supports. Absurdly high resistance is
+not rejected: it is what a failed battery looks like, and grades it ``recycle``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from types import MappingProxyType
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from oracle.errors import InsufficientData
+from oracle.errors import ImplausibleReading, InsufficientData, UnknownGradingPolicy
 from oracle.journal import Journal
 from oracle.readings import (
     SEVERITY_ORDER,
@@ -45,8 +59,8 @@ from oracle.readings import (
     Severity,
     parse_reading,
 )
-from passport.canonical import canonical_json, parse_canonical_object
-from passport.model import AnchorKind, BatteryCategory
+from passport.canonical import canonical_digest, canonical_json, parse_canonical_object
+from passport.model import AnchorKind, BatteryCategory, GradingPolicyRef, PolicyId
 
 # Annex VII's state-of-health parameters are defined for these categories only (Art. 14).
 GRADED_CATEGORIES: frozenset[BatteryCategory] = frozenset(
@@ -80,9 +94,15 @@ class RatedValues(BaseModel):
 
 
 class GradingPolicy(BaseModel):
-    """Thresholds for grading; every default is documented and every one can be overridden."""
+    """One named version of the grading thresholds; the defaults are those of ``kr-2026-1``.
+
+    The server grades under a registered version only (``GRADING_POLICIES``); other instances serve
+    simulations and tests, and ``oracle.evaluation`` refuses to record what they grade.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: PolicyId = Field(description="The version's name; different thresholds are a different id.")
 
     remanufacture_min_soh_pct: float = Field(
         default=90.0, ge=0, le=100, description="DIN DKE SPEC 99100: >= 90 % of rated capacity."
@@ -116,6 +136,52 @@ class GradingPolicy(BaseModel):
         default=2.0, ge=0, description="Capacity measurement, relative %."
     )
     resistance_uncertainty_pct: float = Field(default=5.0, ge=0, description="DC resistance, relative %.")
+    plausible_max_capacity_pct: float = Field(
+        default=110.0, gt=100, description="Measured capacity above this % of rated is rejected."
+    )
+    plausible_max_soce_pct: float = Field(
+        default=105.0, gt=100, description="A SOCE above this % is rejected (a few % over 100 is normal)."
+    )
+    plausible_min_resistance_pct: float = Field(
+        default=50.0, gt=0, lt=100, description="DC resistance below this % of its initial value is rejected."
+    )
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of this version's RFC 8785 canonical JSON: what a recorded evaluation names."""
+        return canonical_digest(self.model_dump(mode="json")).hex()
+
+    @property
+    def ref(self) -> GradingPolicyRef:
+        """The id and digest a passport's evaluation record carries."""
+        return GradingPolicyRef(id=self.id, digest=self.digest)
+
+
+#: The version the server grades under unless ``Settings.grading_policy`` names another.
+CURRENT_GRADING_POLICY: Final = "kr-2026-1"
+#: Every known version by id. Published versions are never edited: a change is a new id.
+GRADING_POLICIES: Final[Mapping[str, GradingPolicy]] = MappingProxyType(
+    {policy.id: policy for policy in (GradingPolicy(id="kr-2026-1"),)}
+)
+
+
+def grading_policy(policy_id: str | None = None) -> GradingPolicy:
+    """The registered version ``policy_id`` (default: the current one); ``UnknownGradingPolicy`` if none."""
+    policy = GRADING_POLICIES.get(policy_id or CURRENT_GRADING_POLICY)
+    if policy is None:
+        known = ", ".join(sorted(GRADING_POLICIES))
+        raise UnknownGradingPolicy(f"no grading policy {policy_id!r}; known versions: {known}")
+    return policy
+
+
+def registered_policy(policy: GradingPolicy) -> GradingPolicy:
+    """``policy`` if it is exactly a registered version (same id, same thresholds); else raise."""
+    known = grading_policy(policy.id)
+    if known != policy:
+        raise UnknownGradingPolicy(
+            f"grading policy {policy.id!r} has digest {policy.digest}, not the registered {known.digest}"
+        )
+    return known
 
 
 class HealthInputs(BaseModel):
@@ -151,6 +217,43 @@ class HealthAssessment(BaseModel):
     reasons: list[str]
 
 
+def check_plausible(rated: RatedValues, diagnostics: DiagnosticSnapshot, policy: GradingPolicy) -> None:
+    """Raise ``ImplausibleReading`` listing every reading the policy's plausibility limits refuse."""
+    problems: list[tuple[str, str]] = []
+    capacity_pct = 100 * diagnostics.capacity_ah / rated.rated_capacity_ah
+    if capacity_pct > policy.plausible_max_capacity_pct:
+        problems.append(
+            (
+                "diagnostics.capacity_ah",
+                f"{diagnostics.capacity_ah:g} Ah is {capacity_pct:.0f} % of the rated "
+                f"{rated.rated_capacity_ah:g} Ah (plausible: at most "
+                f"{policy.plausible_max_capacity_pct:g} %)",
+            )
+        )
+    if rated.category is BatteryCategory.EV and diagnostics.soce_pct > policy.plausible_max_soce_pct:
+        problems.append(
+            (
+                "diagnostics.soce_pct",
+                f"SOCE {diagnostics.soce_pct:g} % is above the plausible {policy.plausible_max_soce_pct:g} %",
+            )
+        )
+    resistance_pct = 100 * diagnostics.internal_resistance_mohm / rated.initial_internal_resistance_mohm
+    if resistance_pct < policy.plausible_min_resistance_pct:
+        problems.append(
+            (
+                "diagnostics.internal_resistance_mohm",
+                f"{diagnostics.internal_resistance_mohm:g} mΩ is {resistance_pct:.0f} % of the initial "
+                f"{rated.initial_internal_resistance_mohm:g} mΩ (plausible: at least "
+                f"{policy.plausible_min_resistance_pct:g} %)",
+            )
+        )
+    if problems:
+        raise ImplausibleReading(
+            "implausible diagnostic reading: " + "; ".join(f"{path}: {why}" for path, why in problems),
+            problems,
+        )
+
+
 def _forcing_events(events: Sequence[SafetyEvent], policy: GradingPolicy) -> list[SafetyEvent]:
     floor = SEVERITY_ORDER[policy.recycle_min_severity]
     return [e for e in events if SEVERITY_ORDER[e.severity] >= floor or e.event in policy.recycle_event_kinds]
@@ -169,9 +272,12 @@ def evaluate_health(
 ) -> HealthAssessment:
     """Compute SoH, fade and resistance increase, and grade the battery (see the module docstring).
 
-    ``evaluator`` names who/what evaluated (service and operator), recorded with the result.
+    ``policy`` defaults to the current registered version. ``evaluator`` names who/what evaluated
+    (service and operator), recorded with the result. Raises ``ImplausibleReading`` for a reading the
+    policy's plausibility limits refuse.
     """
-    policy = policy or GradingPolicy()
+    policy = policy or grading_policy()
+    check_plausible(rated, diagnostics, policy)
     capacity_retention = 100 * diagnostics.capacity_ah / rated.rated_capacity_ah
     power_retention = 100 * rated.initial_internal_resistance_mohm / diagnostics.internal_resistance_mohm
     resistance_increase = 100 * (

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         default=(), description="Issuer addresses whose passport signatures are accepted."
     )
 
+    # -- oracle -------------------------------------------------------------------------------------
+    grading_policy: str | None = Field(
+        default=None,
+        description="The grading policy version evaluations are graded under (e.g. kr-2026-1); unset, "
+        "the oracle's current version. Checked against the oracle's registry at startup.",
+    )
+
     # -- API ----------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

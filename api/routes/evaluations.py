@@ -2,7 +2,8 @@
 passport version (the Korean pre-removal evaluation, 탈거 전 성능평가).
 
 ``POST`` (inspector role) reads the battery's rated values from its passport, asks ``oracle.health`` for
-a state-of-health assessment from the latest journaled diagnostic snapshot and every safety event, maps
+a state-of-health assessment from the latest journaled diagnostic snapshot and every safety event, graded
+under the server's configured grading policy version (never thresholds from the request), maps
 it onto the record's A-D grade (``oracle.evaluation``), appends it to the passport's
 ``korea.performance_evaluations`` and writes the next version through the passport service (the
 registry lets inspectors update any open passport). ``GET`` lists the recorded evaluations to callers
@@ -11,14 +12,16 @@ who may read the ``legitimate_interest`` tier, where they live.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from api.deps import InspectorCaller, OpenRecord, PassportId, ReadableTiers, ServicesDep
-from api.errors import Forbidden
+from api.errors import Conflict, Forbidden
 from api.schemas import PassportVersionPublic
 from oracle.evaluation import as_evaluation, rated_values
-from oracle.health import GradingPolicy, HealthAssessment, evaluate_from_journal
+from oracle.health import GRADING_POLICIES, HealthAssessment, evaluate_from_journal
 from passport.model import (
     AccessTier,
     Organisation,
@@ -26,17 +29,29 @@ from passport.model import (
 )
 
 router = APIRouter(tags=["evaluations"])
+_POLICY_IDS: list[JsonValue] = list(sorted(GRADING_POLICIES))
 
 
 class EvaluationCreate(BaseModel):
-    """Who evaluated and how; the figures come from the battery's journaled telemetry."""
+    """Who evaluated and how; the figures come from the battery's journaled telemetry and the thresholds
+    from the server's grading policy, so a body carrying thresholds (or any unknown field) is refused."""
 
     model_config = ConfigDict(extra="forbid")
 
     method: str = Field(default="BMS diagnostics via the collection device", min_length=1, max_length=200)
     evaluator_name: str | None = Field(default=None, min_length=1, max_length=200)
     evaluator_id: str | None = Field(default=None, min_length=1, max_length=100)
-    policy: GradingPolicy = Field(default_factory=GradingPolicy)
+    policy_id: Annotated[str, Field(max_length=64, json_schema_extra={"enum": _POLICY_IDS})] | None = Field(
+        default=None,
+        description="The grading policy version the caller expects; 409 if the server grades under another.",
+    )
+
+    @field_validator("policy_id")
+    @classmethod
+    def _known(cls, policy_id: str | None) -> str | None:
+        if policy_id is not None and policy_id not in GRADING_POLICIES:
+            raise ValueError(f"unknown grading policy; known versions: {', '.join(sorted(GRADING_POLICIES))}")
+        return policy_id
 
 
 class EvaluationPublic(BaseModel):
@@ -54,11 +69,14 @@ def record_evaluation(
     services: ServicesDep,
 ) -> EvaluationPublic:
     """Grade the battery from its telemetry and record the evaluation as a new passport version."""
+    policy = services.grading
+    if body.policy_id is not None and body.policy_id != policy.id:
+        raise Conflict(f"this server grades under policy {policy.id}, not {body.policy_id}")
     writer = services.passports_for(caller)
     journal, _, _ = services.oracle()
     passport = services.current_document(pid)
     assessment = evaluate_from_journal(
-        journal, passport.battery_id, rated_values(passport), policy=body.policy, evaluator=caller.name
+        journal, passport.battery_id, rated_values(passport), policy=policy, evaluator=caller.name
     )
     evaluator = Organisation(name=body.evaluator_name or caller.name, identifier=body.evaluator_id)
     evaluation = as_evaluation(assessment, evaluator=evaluator, method=body.method)

@@ -38,10 +38,12 @@ from passport.model.general import (
 )
 from passport.model.korea import (
     EvaluationGrade,
+    GradingPolicyRef,
     InspectionResult,
     InspectionStage,
     KoreanExtensions,
     PerformanceEvaluation,
+    PolicyId,
     RecycledMaterialCertificate,
     SafetyInspection,
     SecondLifeRoute,
@@ -104,6 +106,7 @@ __all__ = [
     "ExtinguishingAgent",
     "Facility",
     "GeneralProductInformation",
+    "GradingPolicyRef",
     "HazardousSubstance",
     "IdentifierScheme",
     "InspectionResult",
@@ -124,6 +127,7 @@ __all__ = [
     "PassportView",
     "PerformanceAndDurability",
     "PerformanceEvaluation",
+    "PolicyId",
     "PostalAddress",
     "ProductCode",
     "Public",

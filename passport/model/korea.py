@@ -16,12 +16,14 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from passport.model._base import PassportModel
 from passport.model.access import LegitimateInterest, Public
-from passport.model.documents import DocumentRef
+from passport.model.documents import DocumentRef, Sha256Hex
 from passport.model.parties import Organisation
 from passport.model.units import AmpereHours, Percent
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+#: A grading policy version's name, e.g. ``kr-2026-1``.
+PolicyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
 
 
 class EvaluationGrade(StrEnum):
@@ -42,8 +44,20 @@ class SecondLifeRoute(StrEnum):
     RECYCLE = "recycle"
 
 
+class GradingPolicyRef(PassportModel):
+    """The grading policy version an evaluation was graded under: its id and the SHA-256 of its RFC 8785
+    canonical JSON, so a reader can tell which thresholds produced the grade and check them."""
+
+    id: PolicyId
+    digest: Sha256Hex
+
+
 class PerformanceEvaluation(PassportModel):
-    """The result of evaluating a battery's performance before its removal from the vehicle."""
+    """The result of evaluating a battery's performance before its removal from the vehicle.
+
+    ``grading_policy`` is set when the grade was computed by this ledger's oracle; an evaluation made by
+    an outside body under its own procedure (``method``, ``report``) has none.
+    """
 
     evaluated_at: AwareDatetime
     evaluator: Organisation
@@ -54,6 +68,7 @@ class PerformanceEvaluation(PassportModel):
     recommendation: SecondLifeRoute
     report: DocumentRef | None = None
     notes: Note | None = None
+    grading_policy: GradingPolicyRef | None = None
 
 
 class InspectionStage(StrEnum):

@@ -102,7 +102,8 @@ BUSINESSES: Final[dict[str, BusinessKind]] = {
 # Packs leave their cars at the 80 % warranty threshold, so a second-life threshold equal to the first
 # life's would send every worn pack to recycling. Stationary storage takes packs from ~80 % down to the
 # 60-70 % range in second-life studies and programmes; 70 % (on the SoH lower bound) is the middle of it.
-PILOT_GRADING: Final = GradingPolicy(repurpose_min_soh_pct=70.0)
+# A simulation's own version (the server's registry has none like it): kr-2026-1 with that one change.
+PILOT_GRADING: Final = GradingPolicy(id="pilot-2026-1", repurpose_min_soh_pct=70.0)
 
 # The passport model knows chemistry families; the fleet's pack classes map onto them.
 _CHEMISTRY: Final[dict[str, Chemistry]] = {
@@ -782,7 +783,7 @@ class Pilot:
                 "chain": config.chain,
                 "batch_size": config.batch_size,
                 "anchor_every_days": config.anchor_every_days,
-                "grading": config.grading.model_dump(mode="json"),
+                "grading": {**config.grading.model_dump(mode="json"), "digest": config.grading.digest},
                 "data_dir": str(self.data_dir),
             },
             fleet={k: v for k, v in summary.items() if k not in ("config", "grade_distribution")},

@@ -27,6 +27,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
         yield running
 
 
+# Plausible for the sample passport's pack (rated 111.2 Ah, 221.8 mΩ when new): grading refuses more.
+SAMPLE_PACK: dict[str, object] = {"capacity_ah": 104.0, "internal_resistance_mohm": 240.0}
+
+
 def test_issue_fetch_transfer_history(stack: ApiStack) -> None:
     """issue → fetch (anonymous: public; owner: + legitimate interest) → offer → accept → history."""
     battery_id = new_battery_id()
@@ -209,7 +213,9 @@ def test_telemetry_evaluation_and_record_proof(stack: ApiStack) -> None:
     pid = str(passport.passport_id)
     device = stack.device(battery_id)
 
-    ack = stack.call("POST", "/telemetry/uploads", device.device_id, json=device.upload_json([diagnostics()]))
+    ack = stack.call(
+        "POST", "/telemetry/uploads", device.device_id, json=device.upload_json([diagnostics(**SAMPLE_PACK)])
+    )
     assert ack.status_code == 200, ack.text
     assert ack.json()["status"] == "accepted"
     digest = ack.json()["accepted"][0]["digest"]
@@ -218,7 +224,9 @@ def test_telemetry_evaluation_and_record_proof(stack: ApiStack) -> None:
         "POST",
         "/telemetry/batches",
         device.device_id,
-        json={"uploads": [device.upload_json([diagnostics(soce_pct=91.0), {"kind": "charging"}])]},
+        json={
+            "uploads": [device.upload_json([diagnostics(**SAMPLE_PACK, soce_pct=91.0), {"kind": "charging"}])]
+        },
     )
     assert batch.status_code == 200, batch.text
     result = batch.json()
@@ -252,7 +260,7 @@ def test_telemetry_evaluation_and_record_proof(stack: ApiStack) -> None:
 def test_rejected_upload_is_422_with_acknowledgement(stack: ApiStack) -> None:
     battery_id = new_battery_id()
     device = stack.device(battery_id)
-    upload = device.upload_json([diagnostics()])
+    upload = device.upload_json([diagnostics(**SAMPLE_PACK)])
     upload["signature"] = "0x" + "11" * 65
     response = stack.call("POST", "/telemetry/uploads", device.device_id, json=upload)
     assert response.status_code == 422

@@ -7,12 +7,26 @@ from datetime import UTC, datetime
 import pytest
 
 from devtools.samples import sample_passport
-from oracle.errors import UngradableBattery
+from oracle.errors import UngradableBattery, UnknownGradingPolicy
 from oracle.evaluation import REPURPOSE_B_FLOOR_PCT, as_evaluation, evaluation_grade, rated_values
-from oracle.health import Grade, HealthAssessment, RatedValues, evaluate_health
+from oracle.health import (
+    CURRENT_GRADING_POLICY,
+    Grade,
+    GradingPolicy,
+    HealthAssessment,
+    RatedValues,
+    evaluate_health,
+    grading_policy,
+)
 from oracle.readings import DiagnosticSnapshot, parse_reading
-from passport.canonical import canonical_json
-from passport.model import BatteryCategory, EvaluationGrade, Organisation, SecondLifeRoute
+from passport.canonical import canonical_digest, canonical_json
+from passport.model import (
+    BatteryCategory,
+    EvaluationGrade,
+    Organisation,
+    PerformanceEvaluation,
+    SecondLifeRoute,
+)
 from tests.oracle.oracle_samples import diagnostics
 
 EV = RatedValues(category=BatteryCategory.EV, rated_capacity_ah=200, initial_internal_resistance_mohm=80)
@@ -77,3 +91,31 @@ def test_a_category_without_a_grading_method_is_refused() -> None:
     )
     with pytest.raises(UngradableBattery, match=r"(?i)sli"):
         rated_values(sli)
+
+
+def test_the_record_names_the_policy_version_it_was_graded_under() -> None:
+    result = assessment()
+    record = as_evaluation(result, evaluator=Organisation(name="Inspector Co"), method="BMS diagnostics")
+    assert record.grading_policy is not None
+    assert record.grading_policy.id == CURRENT_GRADING_POLICY
+    # The digest recomputes from the registry's version, and from the assessment's own copy of it.
+    assert record.grading_policy.digest == grading_policy(record.grading_policy.id).digest
+    assert record.grading_policy.digest == canonical_digest(result.policy.model_dump(mode="json")).hex()
+    # It survives the passport's JSON round trip (the record is committed by digest).
+    again = PerformanceEvaluation.model_validate_json(record.model_dump_json())
+    assert again.grading_policy == record.grading_policy
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        GradingPolicy(id="caller-chosen", repurpose_min_soh_pct=10.0),
+        GradingPolicy(id=CURRENT_GRADING_POLICY, remanufacture_min_soh_pct=50.0),  # a lookalike
+    ],
+    ids=["unregistered id", "registered id, other thresholds"],
+)
+def test_only_registered_versions_are_recorded(policy: GradingPolicy) -> None:
+    reading = assessment().inputs.diagnostics
+    graded = evaluate_health("KR-BUSAN-BAT-00001", EV, reading, policy=policy, evaluator="test")
+    with pytest.raises(UnknownGradingPolicy):
+        as_evaluation(graded, evaluator=Organisation(name="Inspector Co"), method="BMS diagnostics")

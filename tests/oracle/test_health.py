@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import rfc8785
 
-from oracle.errors import InsufficientData
-from oracle.health import GradingPolicy, RatedValues, evaluate_from_journal, evaluate_health
+from oracle.errors import ImplausibleReading, InsufficientData, ReadingRejected, UnknownGradingPolicy
+from oracle.health import (
+    CURRENT_GRADING_POLICY,
+    GRADING_POLICIES,
+    GradingPolicy,
+    RatedValues,
+    evaluate_from_journal,
+    evaluate_health,
+    grading_policy,
+    registered_policy,
+)
 from oracle.readings import DiagnosticSnapshot, SafetyEvent
 from passport.model import BatteryCategory
 from tests.builders import diagnostics, reading_model, safety
@@ -229,7 +241,7 @@ def test_grading_policy(
         rated,
         snap(**diag),
         [event(**e) for e in events],
-        policy=GradingPolicy(**policy),
+        policy=GradingPolicy(id="test-variant", **policy),
         evaluator="test-suite",
         evaluated_at=WHEN,
     )
@@ -253,9 +265,9 @@ def test_figures_and_provenance() -> None:
     assert result.evaluator == "oracle/health@inspector-7"
     assert result.inputs.rated == EV
     assert result.inputs.diagnostics_record_digest == "0xabc"
-    assert result.policy == GradingPolicy()
+    assert result.policy == grading_policy(CURRENT_GRADING_POLICY)  # the server's current version
     # The whole result is a JSON document (it goes into the passport's restricted section).
-    assert GradingPolicy.model_validate(result.model_dump(mode="json")["policy"]) == GradingPolicy()
+    assert GradingPolicy.model_validate(result.model_dump(mode="json")["policy"]) == result.policy
 
 
 def test_annex_vii_method_takes_the_weaker_dimension() -> None:
@@ -295,3 +307,101 @@ def test_rated_values_take_the_models_graded_categories_only(category: Any) -> N
     # One BatteryCategory: the passport model's. Ungraded categories and the old lowercase spellings fail.
     with pytest.raises(ValueError, match="category"):
         RatedValues(category=category, rated_capacity_ah=200, initial_internal_resistance_mohm=80)
+
+
+# -- the policy registry ---------------------------------------------------------------------------
+
+
+def test_current_policy_is_registered_and_its_digest_is_pinned() -> None:
+    policy = grading_policy()
+    assert policy.id == CURRENT_GRADING_POLICY == "kr-2026-1"
+    assert GRADING_POLICIES[policy.id] is policy
+    # A published version never changes: editing a threshold (or a default it relies on) must fail here
+    # and be published under a new id instead.
+    assert policy.digest == "b5a144584625d33f7927219bf46651611c69ddabea299baf77067d495d1ce29d"
+
+
+@pytest.mark.parametrize("policy_id", sorted(GRADING_POLICIES))
+def test_policy_digest_recomputes_independently(policy_id: str) -> None:
+    # Recomputed with the rfc8785 library and hashlib directly, not through passport.canonical.
+    policy = grading_policy(policy_id)
+    document = json.loads(policy.model_dump_json())
+    assert policy.digest == hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+    assert policy.ref.id == policy_id
+    assert policy.ref.digest == policy.digest
+
+
+@pytest.mark.parametrize("policy_id", ["kr-2099-9", "", "KR-2026-1"])
+def test_unknown_policy_ids_are_refused(policy_id: str) -> None:
+    with pytest.raises(UnknownGradingPolicy, match="kr-2026-1"):
+        grading_policy(policy_id or "nope")
+
+
+def test_a_lookalike_of_a_registered_version_is_not_it() -> None:
+    lenient = GradingPolicy(id=CURRENT_GRADING_POLICY, repurpose_min_soh_pct=10.0)
+    assert lenient.digest != grading_policy().digest
+    with pytest.raises(UnknownGradingPolicy, match="digest"):
+        registered_policy(lenient)
+    with pytest.raises(UnknownGradingPolicy):
+        registered_policy(GradingPolicy(id="my-own"))
+    assert registered_policy(grading_policy()) is grading_policy()
+
+
+def test_the_default_grade_is_the_current_policys() -> None:
+    reading = snap(soce_pct=60, capacity_ah=120)
+    default = evaluate_health("B-1", EV, reading, evaluator="t", evaluated_at=WHEN)
+    explicit = evaluate_health("B-1", EV, reading, policy=grading_policy(), evaluator="t", evaluated_at=WHEN)
+    assert default == explicit
+    assert default.grade == "recycle"
+
+
+# -- plausibility ----------------------------------------------------------------------------------
+
+RESISTANCE = ["diagnostics.internal_resistance_mohm"]
+PLAUSIBILITY: list[tuple[str, RatedValues, dict[str, Any], list[str]]] = [
+    # (case, rated, diagnostics overrides, the readings refused: [] = accepted and graded)
+    ("capacity 162 % of rated (the audit's)", EV, {"capacity_ah": 324.0}, ["diagnostics.capacity_ah"]),
+    ("capacity 111 % of rated", EV, {"capacity_ah": 222.0}, ["diagnostics.capacity_ah"]),
+    ("capacity 110 % of rated: a fresh pack", EV, {"capacity_ah": 220.0}, []),
+    ("stationary capacity 150 %", STATIONARY, {"capacity_ah": 300.0}, ["diagnostics.capacity_ah"]),
+    ("SOCE 108 %", EV, {"soce_pct": 108.0}, ["diagnostics.soce_pct"]),
+    ("SOCE 105 %", EV, {"soce_pct": 105.0}, []),
+    ("SOCE 108 % is not the stationary method", STATIONARY, {"soce_pct": 108.0}, []),
+    ("resistance 30 % of new", EV, {"internal_resistance_mohm": 24.0}, RESISTANCE),
+    ("resistance 50 % of new", EV, {"internal_resistance_mohm": 40.0}, []),
+    ("resistance 10x new: a failed battery, graded", EV, {"internal_resistance_mohm": 800.0}, []),
+    (
+        "every implausible reading is named",
+        EV,
+        {"capacity_ah": 324.0, "soce_pct": 109.0, "internal_resistance_mohm": 8.0},
+        ["diagnostics.capacity_ah", "diagnostics.soce_pct", "diagnostics.internal_resistance_mohm"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "rated", "diag", "refused"), PLAUSIBILITY, ids=[p[0] for p in PLAUSIBILITY])
+def test_implausible_readings_are_rejected(
+    case: str, rated: RatedValues, diag: dict[str, Any], refused: list[str]
+) -> None:
+    reading = snap(**diag)
+    if not refused:
+        assert evaluate_health("B-1", rated, reading, evaluator="t", evaluated_at=WHEN).grade
+        return
+    with pytest.raises(ImplausibleReading) as rejected:
+        evaluate_health("B-1", rated, reading, evaluator="t", evaluated_at=WHEN)
+    assert [path for path, _ in rejected.value.problems] == refused
+    assert isinstance(rejected.value, ReadingRejected)  # the API's 422 "Invalid reading", with fields
+
+
+def test_the_audits_reading_no_longer_grades_a() -> None:
+    # 162 % of rated capacity graded A/reuse under a caller's lenient thresholds; now no policy grades it.
+    reading = snap(capacity_ah=324.0, soce_pct=99.0)
+    for policy in (grading_policy(), GradingPolicy(id="lenient", repurpose_min_soh_pct=0.0)):
+        with pytest.raises(ImplausibleReading, match="162 % of the rated 200 Ah"):
+            evaluate_health("B-1", EV, reading, policy=policy, evaluator="t")
+
+
+@pytest.mark.parametrize("resistance", [-5.0, 0.0, 1e9])
+def test_negative_zero_or_absurd_resistance_never_reaches_grading(resistance: float) -> None:
+    with pytest.raises(ReadingRejected, match="internal_resistance_mohm"):
+        snap(internal_resistance_mohm=resistance)

@@ -27,7 +27,14 @@ from passport.interop import (
     schema_problems,
     write_catenax,
 )
-from passport.model import BatteryCategory, BatteryPassport, Chemistry, LifecycleStatus, RecycledElement
+from passport.model import (
+    BatteryCategory,
+    BatteryPassport,
+    Chemistry,
+    GradingPolicyRef,
+    LifecycleStatus,
+    RecycledElement,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "catenax"
 
@@ -125,6 +132,20 @@ def test_sample_exports_valid_catenax(chemistry: Chemistry) -> None:
     again = import_catenax(exported)
     assert export_catenax(again.passport) == exported
     assert again.passport.materials.chemistry is chemistry
+
+
+def test_export_ignores_the_korean_evaluation_and_its_grading_policy() -> None:
+    # Catena-X has no place for the Korean records: a policy-graded evaluation changes nothing exported.
+    sample = sample_passport()
+    graded = sample.korea.performance_evaluations[0].model_copy(
+        update={"grading_policy": GradingPolicyRef(id="kr-2026-1", digest="ab" * 32)}
+    )
+    korea = sample.korea.model_copy(update={"performance_evaluations": [graded]})
+    passport = BatteryPassport.model_validate(sample.model_copy(update={"korea": korea}).model_dump())
+    assert passport.korea.performance_evaluations[0].grading_policy is not None
+    exported = export_catenax(passport)
+    assert schema_problems(exported) == []
+    assert exported == export_catenax(sample)
 
 
 def test_voluntary_category_needs_consent(corrected: dict[str, Any]) -> None:

@@ -56,6 +56,8 @@ def passport() -> BatteryPassport:
         ("performance.dynamic.state_of_charge_percent.measured_at", "2025-06-30T00:00:00Z"),
         ("performance.dynamic.state_of_charge_percent.uncertainty", 0),
         ("general.category", "industrial"),
+        ("korea.performance_evaluations.0.grading_policy", {"id": "kr-2026-1", "digest": "ab" * 32}),
+        ("korea.performance_evaluations.0.grading_policy", None),  # an outside body's evaluation
     ],
 )
 def test_valid_values_are_accepted(passport: BatteryPassport, path: str, value: Any) -> None:
@@ -130,6 +132,17 @@ def test_valid_values_are_accepted(passport: BatteryPassport, path: str, value: 
         # strictness
         ("general.nickname", "Ioniq pack", "general.nickname"),
         ("materials.chemistry", "NMC-ish", "materials.chemistry"),
+        # the grading policy an evaluation names: a registry-style id and a SHA-256, nothing else
+        *[
+            ("korea.performance_evaluations.0.grading_policy", ref, "korea.performance_evaluations.0")
+            for ref in (
+                {"id": "kr-2026-1", "digest": "AB" * 32},
+                {"id": "kr-2026-1", "digest": "ab" * 31},
+                {"id": "kr 2026", "digest": "ab" * 32},
+                {"id": "kr-2026-1"},
+                {"id": "kr-2026-1", "digest": "ab" * 32, "repurpose_min_soh_pct": 10},
+            )
+        ],
     ],
 )
 def test_invalid_values_are_refused(passport: BatteryPassport, path: str, value: Any, error_loc: str) -> None:

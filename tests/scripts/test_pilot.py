@@ -28,7 +28,7 @@ from scripts.simulation.pilot import Pilot, PilotConfig, PilotReport, SimDevice,
 from tests.builders import SigningDevice
 
 # Removed packs: SOCE lower bound below 90 % -> recycle; 90 % and up -> repurpose or remanufacture.
-STRICT = GradingPolicy(repurpose_min_soh_pct=90.0)
+STRICT = GradingPolicy(id="pilot-strict-90", repurpose_min_soh_pct=90.0)
 REMOVALS = ((8, 1), (9, 3), (10, 4), (12, 6), (14, 9), (15, 12), (17, 17), (20, 21))
 CONFIG = PilotConfig(
     fleet=FleetConfig(n_evs=25, days=30, seed=7, forced_removals=REMOVALS),
