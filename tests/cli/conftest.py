@@ -20,14 +20,16 @@ from tests.cli.runner import BASE_URL
 
 
 @pytest.fixture
-def deployed(
+def ledger_settings(
     ledger: ChainBackend,
     issuer: Actor,
     business: Actor,
+    oracle: Actor,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> str:
-    """A fresh registry with admin, issuer and business in the keystore; its address."""
+) -> Settings:
+    """``PASSPORT_*`` pointing at a fresh registry (issuer and oracle roles granted), with admin, issuer,
+    business and oracle in the keystore; the settings the commands will load."""
     assert ledger.url is not None
     for name, value in {
         "PASSPORT_ENVIRONMENT": "development",
@@ -39,12 +41,28 @@ def deployed(
         monkeypatch.setenv(name, value)
     settings = Settings.load()
     keystore = Keystore.from_settings(settings)
-    keystore.import_key("admin", ACTOR_KEYS["admin"])
-    keystore.import_key("issuer", issuer.key)
-    keystore.import_key("business", business.key)
-    manifest = deploy(
+    actors = {
+        "admin": ACTOR_KEYS["admin"],
+        "issuer": issuer.key,
+        "business": business.key,
+        "oracle": oracle.key,
+    }
+    for name, key in actors.items():
+        keystore.import_key(name, key)
+    deploy(
         settings,
         deployer_key=ACTOR_KEYS["admin"],
-        role_grants=[RoleGrant(role=Role.ISSUER, account=issuer.address, participant="issuer")],
+        role_grants=[
+            RoleGrant(role=Role.ISSUER, account=issuer.address, participant="issuer"),
+            RoleGrant(role=Role.ORACLE, account=oracle.address, participant="oracle"),
+        ],
     )
-    return manifest.registry_address
+    return settings
+
+
+@pytest.fixture
+def deployed(ledger_settings: Settings) -> str:
+    """The registry ``ledger_settings`` deployed; its address."""
+    from passport.chain.deployment import load_deployment
+
+    return load_deployment(ledger_settings).registry_address

@@ -14,11 +14,8 @@ from typer.testing import CliRunner
 import cli.audit
 import cli.main
 from cli.output import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
-from passport.chain.deployment import RoleGrant, deploy
-from passport.chain.keystore import Keystore
-from passport.chain.records import Role
 from passport.settings import Settings
-from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
+from tests.chain_backends import Actor
 
 runner = CliRunner()
 pytestmark = pytest.mark.parametrize(
@@ -27,28 +24,8 @@ pytestmark = pytest.mark.parametrize(
 
 
 @pytest.fixture
-def settings(
-    ledger: ChainBackend, issuer: Actor, business: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """PASSPORT_* pointing at a fresh registry, with admin, issuer and business in the keystore."""
-    assert ledger.url is not None
-    for name, value in {
-        "PASSPORT_ENVIRONMENT": "development",
-        "PASSPORT_DATA_DIR": str(tmp_path / "data"),
-        "PASSPORT_RPC_URL": ledger.url,
-        "PASSPORT_POLL_LATENCY": "0.005",
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings()
-    keystore = Keystore.from_settings(settings)
-    for name, key in (("admin", ACTOR_KEYS["admin"]), ("issuer", issuer.key), ("business", business.key)):
-        keystore.import_key(name, key)
-    deploy(
-        settings,
-        deployer_key=ACTOR_KEYS["admin"],
-        role_grants=[RoleGrant(role=Role.ISSUER, account=issuer.address, participant="issuer")],
-    )
-    return settings
+def settings(ledger_settings: Settings) -> Settings:
+    return ledger_settings
 
 
 def main(*argv: str) -> Any:

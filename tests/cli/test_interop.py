@@ -12,11 +12,7 @@ from typer.testing import CliRunner
 
 from cli import interop
 from cli.output import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE
-from passport.chain.deployment import RoleGrant, deploy
-from passport.chain.keystore import Keystore
-from passport.chain.records import Role
 from passport.settings import Settings
-from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
 
 FIXTURE = Path(__file__).parent.parent / "passport" / "fixtures" / "catenax" / "BatteryPass.corrected.json"
 runner = CliRunner()
@@ -84,27 +80,8 @@ def test_missing_file_and_bad_id_exit_2(tmp_path: Path) -> None:
 @pytest.mark.node
 @pytest.mark.parametrize("chain_backend", ["anvil"], indirect=True)
 def test_import_issues_and_export_writes_it_back(
-    ledger: ChainBackend,
-    issuer: Actor,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    document: dict[str, Any],
+    ledger_settings: Settings, tmp_path: Path, document: dict[str, Any]
 ) -> None:
-    assert ledger.url is not None
-    for name, value in {
-        "PASSPORT_ENVIRONMENT": "development",
-        "PASSPORT_DATA_DIR": str(tmp_path / "data"),
-        "PASSPORT_RPC_URL": ledger.url,
-        "PASSPORT_POLL_LATENCY": "0.005",
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings()
-    Keystore.from_settings(settings).import_key("issuer", issuer.key)
-    deploy(
-        settings,
-        deployer_key=ACTOR_KEYS["admin"],
-        role_grants=[RoleGrant(role=Role.ISSUER, account=issuer.address, participant="issuer")],
-    )
     source = _write(tmp_path, json.dumps(document).encode())
     issued = runner.invoke(root, ["import", "catenax", source, "--json"])
     assert issued.exit_code == EXIT_OK, issued.output

@@ -19,13 +19,9 @@ from cli.main import app
 from cli.output import EXIT_INVALID, EXIT_UNREADABLE
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.journal import Journal
-from passport.chain.deployment import RoleGrant, deploy
-from passport.chain.keystore import Keystore
-from passport.chain.records import Role
 from passport.ledger import open_ledger
 from passport.settings import Settings
 from tests.builders import SigningDevice, charging, device_key
-from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
 
 runner = CliRunner()
 pytestmark = pytest.mark.parametrize(
@@ -37,28 +33,11 @@ DEVICE_KEY = device_key(8)
 
 
 @pytest.fixture
-def settings(
-    ledger: ChainBackend, oracle: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """PASSPORT_* pointing at a fresh registry (oracle role granted), the device registered in the journal."""
-    assert ledger.url is not None
-    for name, value in {
-        "PASSPORT_ENVIRONMENT": "development",
-        "PASSPORT_DATA_DIR": str(tmp_path / "data"),
-        "PASSPORT_RPC_URL": ledger.url,
-        "PASSPORT_POLL_LATENCY": "0.005",
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings.load()
-    Keystore.from_settings(settings).import_key("oracle", oracle.key)
-    deploy(
-        settings,
-        deployer_key=ACTOR_KEYS["admin"],
-        role_grants=[RoleGrant(role=Role.ORACLE, account=oracle.address, participant="oracle")],
-    )
-    with Journal(settings.journal_path) as journal:
+def settings(ledger_settings: Settings) -> Settings:
+    """The ledger with the device registered in the journal."""
+    with Journal(ledger_settings.journal_path) as journal:
         journal.register_device(DEVICE, DEVICE_KEY.address, BATTERY)
-    return settings
+    return ledger_settings
 
 
 def write_uploads(path: Path, *uploads: Any) -> Path:
