@@ -6,7 +6,9 @@ store, oracle) is wired by the application and plugged into the same browser sui
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from api.auth import ApiRole, Caller
 from api.errors import NotFound
@@ -14,6 +16,7 @@ from api.web import (
     CheckOutcome,
     CustodyEntryView,
     CustodyKind,
+    FactGroup,
     HealthPointView,
     PassportPageView,
     VerificationCheckView,
@@ -21,6 +24,9 @@ from api.web import (
     bundle_path,
     qr_svg_path,
 )
+from api.web.groups import passport_groups
+from devtools.samples import sample_passport
+from passport.model import AccessTier, PassportView
 
 PASSPORT_ID = "6f1c2a4e-8b3d-4c1e-9a7f-2d5b8e0c4a11"
 PREDECESSOR_ID = "0b7e4d2c-1a3f-4e5d-8c6b-9f0a1b2c3d4e"
@@ -95,6 +101,13 @@ def health_history(n: int = 6) -> tuple[HealthPointView, ...]:
     )
 
 
+@cache
+def public_groups(passport_id: str = PASSPORT_ID) -> tuple[FactGroup, ...]:
+    """The groups a QR scan shows for the full sample passport (``devtools.samples``) of the battery."""
+    sample = sample_passport(BATTERY_ID, passport_id=uuid.UUID(passport_id))
+    return passport_groups(PassportView.of(sample, {AccessTier.PUBLIC}))
+
+
 def sample_view(passport_id: str = PASSPORT_ID, /, **changes: object) -> PassportPageView:
     base: dict[str, object] = {
         "passport_id": passport_id,
@@ -134,6 +147,7 @@ def sample_view(passport_id: str = PASSPORT_ID, /, **changes: object) -> Passpor
         "health": health_history(),
         "qr_url": qr_svg_path(passport_id),
         "bundle_url": bundle_path(passport_id),
+        "groups": public_groups(passport_id),
     }
     base.update(changes)
     return PassportPageView.model_validate(base)
