@@ -91,6 +91,59 @@ def tampered_verification() -> VerificationView:
     return VerificationView(ok=False, checks=tuple(checks))
 
 
+# What a reader must find in each group of the full sample passport's page, per language.
+_GROUP_TEXTS_EN = {
+    "general": (
+        "Battery identifier",
+        "Electric vehicle battery",
+        "Hanbit Energy Solutions Co., Ltd.",
+        "BPNL00000007HBES",
+        "Ochang plant 1",
+        "July 15, 2024",
+        "477 kg",
+        "2,050 mm",
+        "10 yrs",
+        "8507 60 00 00",
+        "Approved",
+    ),
+    "carbon_footprint": ("61.3 kg CO₂e/kWh", "44.1 kg CO₂e/kWh", "Carbon footprint study (public version)"),
+    "due_diligence": (
+        "Supply chain due diligence report 2024",
+        "Third-party verification (notified body 2841)",
+    ),
+    "materials": (
+        "NCM811 / graphite-SiOx",
+        "cobalt, lithium, manganese, natural graphite, nickel",
+        "cadmium",
+        "2 ppm",
+    ),
+    "circularity": ("Cobalt", "16%", "3.5%", "Water (large quantities, for cooling)", "RMC-2024-0193"),
+    "performance": (
+        "111.2 Ah",
+        "77.4 kWh",
+        "697 V",
+        "250,000 W",
+        "0.0011 Ω",
+        "-30°C",
+        "60°C",
+        "2,000 cycles",
+    ),
+    "conformity": ("CE marking", "Separate collection symbol", "DoC-HES-E77N-192S-2024-01"),
+}
+_GROUP_TEXTS_KO = {
+    "general": ("배터리 식별자", "전기차 배터리", "2024년 7월 15일", "477kg", "10년", "승인됨"),
+    "carbon_footprint": ("kWh당 탄소발자국 (합계)", "61.3 kg CO₂e/kWh"),
+    "due_diligence": ("실사 보고서",),
+    "materials": ("유해 물질", "2ppm"),
+    "circularity": ("코발트", "16%"),
+    "performance": ("정격 용량", "111.2 Ah", "697V", "2,000회 사이클"),
+    "conformity": ("CE 마크", "분리 수거 기호"),
+}
+
+
+GROUP_TEXTS = {"en": _GROUP_TEXTS_EN, "ko": _GROUP_TEXTS_KO}
+
+
 def health_history(n: int = 6) -> tuple[HealthPointView, ...]:
     start = datetime(2025, 1, 15, 9, 30, tzinfo=UTC)
     return tuple(
