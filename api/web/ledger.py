@@ -25,6 +25,7 @@ from api.errors import NotFound
 from api.services import Services
 from api.web.groups import passport_groups
 from api.web.views import (
+    UNAVAILABLE,
     CustodyEntryView,
     CustodyKind,
     HealthPointView,
@@ -39,8 +40,6 @@ from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, PassportView
 
 log = logging.getLogger(__name__)
-
-UNAVAILABLE = "unavailable"
 
 _CUSTODY_KINDS = {
     "CustodyOffered": CustodyKind.OFFERED,

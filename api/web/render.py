@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 from api.web.checks import check_label
 from api.web.groups import CODES
 from api.web.i18n import LANGUAGE_NAMES, LOCALES, PageFormat
+from api.web.views import UNAVAILABLE
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -62,6 +63,7 @@ def page_templates(locale: str = "en") -> Jinja2Templates:
     env.filters["number"] = fmt.number
     env.filters["fixed"] = fmt.fixed
     env.filters["quantity"] = fmt.quantity
+    env.filters["or_unavailable"] = lambda value: fmt.gettext(UNAVAILABLE) if value == UNAVAILABLE else value
     env.filters["short_hex"] = short_hex
     env.filters["humanize"] = humanize
     return Jinja2Templates(env=env)

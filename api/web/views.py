@@ -17,10 +17,13 @@ from typing import Annotated, Protocol
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Caller
+from api.web.i18n import N_
 from passport.ids import parse_passport_id
 from passport.model import AccessTier
 
 API_PREFIX = "/api/v1"
+# What an identity field holds when the stored documents could not be read (the page translates it).
+UNAVAILABLE = N_("unavailable")
 
 
 def page_path(passport_id: str) -> str:

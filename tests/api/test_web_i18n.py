@@ -183,3 +183,11 @@ def test_error_pages_are_translated(client: TestClient) -> None:
     assert "배터리 라벨의 코드를 확인하고 다시 스캔하세요." in response.text
     # The service's own detail is English, and marked so.
     assert '<p lang="en">no passport' in response.text
+
+
+def test_unreadable_identity_reads_unavailable_in_the_page_language() -> None:
+    unreadable = sample_view(battery_id="unavailable", manufacturer="unavailable", groups=())
+    app = create_app(Settings(environment="development"), page_source=FixedPageSource(unreadable))
+    html = TestClient(app).get(f"/p/{PASSPORT_ID}?lang=ko").text
+    assert '<h1 class="battery-id" data-testid="battery-id">확인 불가</h1>' in html
+    assert "unavailable" not in html.replace("passport-groups-unavailable", "")
