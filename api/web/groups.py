@@ -91,7 +91,7 @@ def _link(doc: Any) -> DocumentLink | None:
         return None
     target = str(doc["content"])
     # Only web addresses become links: a passport is written by others, and "javascript:" is a URI too.
-    href = target if target.lower().startswith(("https://", "http://")) else None
+    href = target if target.startswith(("https://", "http://")) else None
     return DocumentLink(title=str(doc.get("title") or target), target=target, href=href)
 
 

@@ -1,8 +1,9 @@
 """The whole public passport in Chromium, in Korean and English, at a phone's and a desktop's width:
 every group readable and operable by keyboard, Korean drawn with a CJK font, axe-core finding nothing.
 
-Each language costs two page loads (anonymous at phone width, then the owner at desktop width, so the
-health chart is checked too); axe runs after every load, with all groups opened. Screenshots are kept
+Each language costs three page loads (anonymous at phone width; the owner at desktop width, so the
+health chart is checked too; the same after tampering, for the failure state); axe runs after every
+load, with all groups opened. Screenshots are kept
 under ``test-artifacts/`` (git-ignored; ``PASSPORT_TEST_ARTIFACTS`` moves it) for a person to look at.
 
 Only the fixed-views source runs here, to keep the suite short: its groups come from the full sample
@@ -175,8 +176,17 @@ def test_whole_passport_in_both_languages_and_widths_is_accessible(
     violations["desktop"] = run_axe(page, axe_source)
     page.screenshot(path=artifacts / f"passport-{lang}-desktop.png", full_page=True)
 
+    # The failure state has its own colours and an open check list: checked too.
+    failing = scenario.tamper()
+    page.reload()
+    expect(page.get_by_test_id("verification-badge")).to_have_attribute("data-verified", "false")
+    expect(page.locator(f'li[data-check="{failing}"]')).to_be_visible()
+    violations["desktop-failed"] = run_axe(page, axe_source)
+    page.evaluate("window.scrollTo(0, 0)")  # a reload keeps the scroll position; the verdict is on top
+    page.screenshot(path=artifacts / f"passport-{lang}-desktop-failed.png")
+
     (artifacts / "axe.json").write_text(json.dumps(violations, indent=2, ensure_ascii=False))
-    assert violations == {"phone": [], "desktop": []}
+    assert violations == {"phone": [], "desktop": [], "desktop-failed": []}
     assert errors == []
 
     # The canary: the same harness does report a violation (an image without a text alternative).
