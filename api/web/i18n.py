@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Final
 
 from babel import Locale
 from babel.dates import format_date, format_time, get_datetime_format
-from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -164,9 +162,6 @@ class PageFormat:
     def number(self, value: float) -> str:
         return format_decimal(value, format=_DECIMAL, locale=self._babel)
 
-    def fixed(self, value: float, digits: int = 1) -> str:
-        return format_decimal(value, format="#,##0." + "0" * digits, locale=self._babel)
-
     def quantity(self, value: float, unit: str) -> str:
         """``value`` in ``unit`` (a model unit suffix such as ``kwh`` or ``ohm``), as the locale writes it."""
         if unit == "cycles":
@@ -178,7 +173,3 @@ class PageFormat:
             return format_unit(value, cldr, length="short", format=_DECIMAL, locale=self._babel)
         symbol = _SYMBOLS.get(unit, unit)
         return f"{self.number(value)} {symbol}"
-
-    def join(self, items: Iterable[str]) -> str:
-        """``a, b and c`` in English, ``a, b 및 c`` in Korean."""
-        return format_list(list(items), style="standard", locale=self._babel)

@@ -52,6 +52,7 @@ def page_templates(locale: str = "en") -> Jinja2Templates:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
+    # Added to the environment by the i18n extension at run time, hence unknown to the type checker.
     env.install_gettext_translations(fmt.translations, newstyle=True)  # type: ignore[attr-defined]
     env.globals["locale"] = locale
     env.globals["locales"] = [(code, LANGUAGE_NAMES[code]) for code in LOCALES]
@@ -61,7 +62,6 @@ def page_templates(locale: str = "en") -> Jinja2Templates:
     env.filters["utc"] = fmt.instant
     env.filters["day"] = fmt.day
     env.filters["number"] = fmt.number
-    env.filters["fixed"] = fmt.fixed
     env.filters["quantity"] = fmt.quantity
     env.filters["or_unavailable"] = lambda value: fmt.gettext(UNAVAILABLE) if value == UNAVAILABLE else value
     env.filters["short_hex"] = short_hex
