@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run stop test test-fast lint slither format artifacts gas clean
+.PHONY: help install browser run stop test test-fast lint slither format messages artifacts gas clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-browser: ## Install Debian's Chromium for the browser tests (only if missing; needs root)
+browser: ## Install Debian's Chromium and Korean fonts (fonts-noto-cjk) for the page (only if missing; needs root)
 	@bash scripts/install_browser.sh
 
 install: .venv/.installed node_modules/.installed browser ## Install the locked Python/npm dependencies and Chromium (if missing)
@@ -56,6 +56,16 @@ slither: .venv/.installed node_modules/.installed ## Static analysis of contract
 format: .venv/.installed ## Apply ruff's formatting and safe fixes
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
+
+# The page's catalogues are the committed .po files (compiled in memory at startup, so there is no build
+# step). This re-extracts the messages the templates and api/web mark and adds new ones to every
+# catalogue, untranslated: tests/api/test_web_i18n.py fails until each has its translation.
+messages: .venv/.installed ## Add the page's new messages to api/locales/*/messages.po (then translate them)
+	$(UV) run pybabel extract -F api/locales/babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output --width 110 \
+		--omit-header -o api/locales/messages.pot .
+	$(UV) run pybabel update -i api/locales/messages.pot -d api/locales -D messages --width 110 \
+		--no-fuzzy-matching --ignore-obsolete
+	rm -f api/locales/messages.pot
 
 artifacts: install ## Recompile contracts/ into passport/_artifacts (needs node_modules)
 	$(UV) run python -m scripts.compile_contracts

@@ -9,6 +9,9 @@ Two override points let the application plug in the real services:
 * ``app.state.page_source``: a ``PassportPageSource`` (``create_app(page_source=…)`` sets it);
 * ``get_page_caller``: who is looking. Anonymous (``None``) by default, since a QR scan carries no API
   key; override it with ``app.dependency_overrides[get_page_caller]`` to recognise signed-in owners.
+
+Pages are in English or Korean (``api.web.i18n``): ``?lang=`` wins, then ``Accept-Language``, then
+English. Error pages follow the same choice.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from api.auth import Caller
 from api.errors import ApiError, _library_status
 from api.web.chart import soh_chart
+from api.web.i18n import N_, PageFormat, choose_locale
 from api.web.render import STATIC_DIR, page_templates
 from api.web.views import PassportPageSource, PassportPageView, latest_health, sorted_health
 from passport.errors import PassportError
@@ -42,7 +46,27 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     # Verification is re-run on every view and restricted data depends on the caller: never cache.
     "Cache-Control": "no-store",
+    "Vary": "Accept-Language",
 }
+
+
+# The error titles a page can show (``api.errors``'s English titles), so the catalogues translate them;
+# a title not listed here is shown as it is.
+ERROR_TITLES = frozenset(
+    {
+        N_("Invalid identifier"),
+        N_("Not found"),
+        N_("Passport not found"),
+        N_("Content not found"),
+        N_("Invalid document"),
+        N_("Cannot verify"),
+        N_("Stored content failed its integrity check"),
+        N_("Chain unavailable"),
+        N_("Content store unavailable"),
+        N_("Service unavailable"),
+        N_("Internal error"),
+    }
+)
 
 
 class PagesNotConfigured(ApiError):
@@ -69,28 +93,45 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC_DIR)
 
 
-def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    return page_templates().TemplateResponse(
+def get_page_locale(
+    request: Request,
+    # Any value is accepted: an unsupported one falls back to the header, then English.
+    lang: Annotated[str | None, Query(description="Page language: en or ko")] = None,
+) -> str:
+    """The page's language (``?lang=``, then ``Accept-Language``, then English)."""
+    return choose_locale(lang, request.headers.get("accept-language"))
+
+
+def _headers(locale: str) -> dict[str, str]:
+    return {**PAGE_HEADERS, "Content-Language": locale}
+
+
+def _error_page(
+    request: Request, locale: str, status: int, title: str, detail: str, *, detail_lang: str = "en"
+) -> HTMLResponse:
+    """An error page; ``detail`` is the service's English wording unless ``detail_lang`` says otherwise."""
+    shown = PageFormat(locale).gettext(title) if title in ERROR_TITLES else title
+    return page_templates(locale).TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title": title, "detail": detail},
+        {"status": status, "title": shown, "detail": detail, "detail_lang": detail_lang},
         status_code=status,
-        headers=PAGE_HEADERS,
+        headers=_headers(locale),
     )
 
 
-def _render(request: Request, view: PassportPageView) -> HTMLResponse:
+def _render(request: Request, locale: str, view: PassportPageView) -> HTMLResponse:
     health = sorted_health(view.health) if view.health is not None else None
-    return page_templates().TemplateResponse(
+    return page_templates(locale).TemplateResponse(
         request,
         "passport.html",
         {
             "view": view,
             "health": health,
             "latest": latest_health(view),
-            "chart": soh_chart(health) if health else None,
+            "chart": soh_chart(health, PageFormat(locale)) if health else None,
         },
-        headers=PAGE_HEADERS,
+        headers=_headers(locale),
     )
 
 
@@ -102,17 +143,19 @@ def get_passport_page(
     passport_id: str,
     source: Annotated[PassportPageSource, Depends(get_page_source)],
     caller: Annotated[Caller | None, Depends(get_page_caller)],
+    locale: Annotated[str, Depends(get_page_locale)],
 ) -> HTMLResponse:
     try:
         view = source.page_view(str(parse_passport_id(passport_id)), caller)
     except ApiError as exc:
-        return _error_page(request, exc.status, exc.title, exc.detail)
+        return _error_page(request, locale, exc.status, exc.title, exc.detail)
     except PassportError as exc:
         status, title = _library_status(exc)
-        detail = str(exc)
+        detail, detail_lang = str(exc), "en"
         if status >= 500:
             # Server-side failures (chain or store down) keep their cause in the log, not on the page.
             log.error("passport page %s failed: %r", passport_id, exc)
-            detail = "the ledger cannot be reached right now; try again later"
-        return _error_page(request, status, title, detail)
-    return _render(request, view)
+            detail = PageFormat(locale).gettext("The ledger cannot be reached right now; try again later.")
+            detail_lang = locale
+        return _error_page(request, locale, status, title, detail, detail_lang=detail_lang)
+    return _render(request, locale, view)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from api.web.i18n import PageFormat
 from api.web.views import HealthPointView, sorted_health
 
 # Drawn at roughly a phone's width in CSS pixels, so the axis labels stay legible when scaled to fit.
@@ -58,8 +59,13 @@ def _y_range(values: Sequence[float]) -> tuple[float, float]:
     return low, high
 
 
-def soh_chart(points: Sequence[HealthPointView]) -> SohChart | None:
-    """The chart for ``points`` (any order), or ``None`` when there is nothing to draw."""
+def soh_chart(points: Sequence[HealthPointView], fmt: PageFormat | None = None) -> SohChart | None:
+    """The chart for ``points`` (any order), or ``None`` when there is nothing to draw.
+
+    Labels and the summary are in ``fmt``'s language (English by default), numbers and dates as its
+    locale writes them.
+    """
+    fmt = fmt or PageFormat("en")
     ordered = sorted_health(points)
     if not ordered:
         return None
@@ -79,22 +85,35 @@ def soh_chart(points: Sequence[HealthPointView]) -> SohChart | None:
         Marker(
             x=round(x_of(p.at.timestamp()), 1),
             y=round(y_of(p.soh_percent), 1),
-            label=f"{p.at:%Y-%m-%d}: SoH {p.soh_percent:.1f} %, {p.capacity_ah:.1f} Ah",
+            label=fmt.gettext("%(date)s: state of health %(soh)s, %(capacity)s")
+            % {
+                "date": fmt.short_day(p.at),
+                "soh": fmt.quantity(round(p.soh_percent, 1), "percent"),
+                "capacity": fmt.quantity(round(p.capacity_ah, 1), "ah"),
+            },
         )
         for p in ordered
     )
     step = 10 if high - low <= 50 else 20
     y_ticks = tuple(
-        Tick(x=left, y=round(y_of(v), 1), label=f"{v:.0f} %") for v in range(int(low), int(high) + 1, step)
+        Tick(x=left, y=round(y_of(v), 1), label=fmt.quantity(v, "percent"))
+        for v in range(int(low), int(high) + 1, step)
     )
     first, last = ordered[0], ordered[-1]
-    x_ticks = [Tick(x=x_of(t0), y=bottom, label=f"{first.at:%Y-%m-%d}")]
+    x_ticks = [Tick(x=x_of(t0), y=bottom, label=fmt.short_day(first.at))]
     if span:
-        x_ticks.append(Tick(x=right, y=bottom, label=f"{last.at:%Y-%m-%d}"))
-    summary = (
-        f"State of health over {len(ordered)} reading(s), from {first.soh_percent:.1f} % on "
-        f"{first.at:%Y-%m-%d} to {last.soh_percent:.1f} % on {last.at:%Y-%m-%d}"
-    )
+        x_ticks.append(Tick(x=right, y=bottom, label=fmt.short_day(last.at)))
+    summary = fmt.ngettext(
+        "State of health over %(num)s reading: %(first)s on %(first_date)s, %(last)s on %(last_date)s",
+        "State of health over %(num)s readings: %(first)s on %(first_date)s, %(last)s on %(last_date)s",
+        len(ordered),
+    ) % {
+        "num": len(ordered),
+        "first": fmt.quantity(round(first.soh_percent, 1), "percent"),
+        "first_date": fmt.day(first.at.date()),
+        "last": fmt.quantity(round(last.soh_percent, 1), "percent"),
+        "last_date": fmt.day(last.at.date()),
+    }
     return SohChart(
         width=WIDTH,
         height=HEIGHT,

@@ -1,8 +1,9 @@
 """``LedgerPageSource``: the passport page built from the real ledger, content store and audit index.
 
 What a QR scan shows is decided by the same tier policy as the API (``api.access``): identity, status,
-custody and verification for everyone; the state-of-health history (recorded performance evaluations,
-``legitimate_interest`` tier) only for callers who may read that tier of this battery.
+custody, verification and the whole public tier, group by group (``api.web.groups``), for everyone;
+the state-of-health history (recorded performance evaluations, ``legitimate_interest`` tier) only for
+callers who may read that tier of this battery.
 
 The custody timeline is read from the audit index and cross-checked against the chain's events for this
 passport (``index.custody``), so an edited index fails the verdict instead of being shown as verified.
@@ -22,7 +23,9 @@ from api.access import tiers_for
 from api.auth import Caller
 from api.errors import NotFound
 from api.services import Services
+from api.web.groups import passport_groups
 from api.web.views import (
+    UNAVAILABLE,
     CustodyEntryView,
     CustodyKind,
     HealthPointView,
@@ -37,8 +40,6 @@ from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, PassportView
 
 log = logging.getLogger(__name__)
-
-UNAVAILABLE = "unavailable"
 
 _CUSTODY_KINDS = {
     "CustodyOffered": CustodyKind.OFFERED,
@@ -141,4 +142,5 @@ class LedgerPageSource:
             health=health,
             qr_url=qr_svg_path(str(pid)),
             bundle_url=bundle_path(str(pid)),
+            groups=passport_groups(view) if view is not None else (),
         )

@@ -3,25 +3,29 @@
 Every value on the page (battery ids, manufacturer names, check reasons) comes from documents that
 other parties wrote, so autoescaping is on for every template, whatever its file name, and an
 undefined name is an error rather than an empty string that would hide a broken template.
+
+There is one environment per page language: each has that language's gettext catalogue installed
+(Jinja's i18n extension, ``{% trans %}`` and ``_()``) and filters bound to its Babel locale, so a
+request only picks an environment and no state is shared between languages.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.templating import Jinja2Templates
 
+from api.web.checks import check_label
+from api.web.groups import CODES
+from api.web.i18n import LANGUAGE_NAMES, LOCALES, PageFormat
+from api.web.views import UNAVAILABLE
+
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-
-
-def format_utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def short_hex(value: str, keep: int = 6) -> str:
@@ -37,16 +41,29 @@ def humanize(value: str) -> str:
 
 
 @cache
-def page_templates() -> Jinja2Templates:
-    """The one template set, built on first use (immutable afterwards)."""
+def page_templates(locale: str = "en") -> Jinja2Templates:
+    """The template set of one page language, built on first use (immutable afterwards)."""
+    fmt = PageFormat(locale)
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.filters["utc"] = format_utc
+    # Added to the environment by the i18n extension at run time, hence unknown to the type checker.
+    env.install_gettext_translations(fmt.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["locale"] = locale
+    env.globals["locales"] = [(code, LANGUAGE_NAMES[code]) for code in LOCALES]
+    env.globals["fmt"] = fmt
+    env.globals["check_label"] = check_label
+    env.globals["code_label"] = CODES.get
+    env.filters["utc"] = fmt.instant
+    env.filters["day"] = fmt.day
+    env.filters["number"] = fmt.number
+    env.filters["quantity"] = fmt.quantity
+    env.filters["or_unavailable"] = lambda value: fmt.gettext(UNAVAILABLE) if value == UNAVAILABLE else value
     env.filters["short_hex"] = short_hex
     env.filters["humanize"] = humanize
     return Jinja2Templates(env=env)

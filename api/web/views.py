@@ -10,16 +10,20 @@ can be tested against fixed views.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Protocol
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Caller
+from api.web.i18n import N_
 from passport.ids import parse_passport_id
+from passport.model import AccessTier
 
 API_PREFIX = "/api/v1"
+# What an identity field holds when the stored documents could not be read (the page translates it).
+UNAVAILABLE = N_("unavailable")
 
 
 def page_path(passport_id: str) -> str:
@@ -178,6 +182,94 @@ class HealthPointView(_View):
     capacity_ah: float = Field(ge=0)
 
 
+class FactKind(StrEnum):
+    """How the page shows a fact's value."""
+
+    TEXT = "text"  # the issuer's own words, shown as written
+    CODE = "code"  # a value from a fixed vocabulary: ``text`` is a catalogue message, translated
+    DATE = "date"
+    QUANTITY = "quantity"  # ``value`` in ``unit`` (a model unit suffix: kg, kwh, ohm, percent, …)
+    LINKS = "links"  # referenced documents
+    PARTY = "party"  # an organisation or a facility
+    ITEMS = "items"  # a list of things, each with a title and facts of its own
+
+
+_VALUE_FIELDS = {
+    FactKind.TEXT: ("text",),
+    FactKind.CODE: ("text",),
+    FactKind.DATE: ("day",),
+    FactKind.QUANTITY: ("value", "unit"),
+    FactKind.PARTY: ("party",),
+}
+
+
+class DocumentLink(_View):
+    """A referenced document; only web addresses become links (``urn:``/``ipfs:`` stay text)."""
+
+    title: str
+    target: str
+    href: str | None = Field(default=None, pattern=r"^https?://")
+
+
+class PartyView(_View):
+    """A manufacturer, operator or plant as the passport names it."""
+
+    name: str | None = None
+    identifier: str | None = None
+    address: str | None = None
+    email: str | None = None
+    website: str | None = Field(default=None, pattern=r"^https?://")
+
+
+class Fact(_View):
+    """One labelled value of a passport group. ``label`` is a catalogue message (translated on show)."""
+
+    label: str
+    kind: FactKind
+    text: str | None = None
+    value: float | None = None
+    unit: str | None = None
+    day: date | None = None
+    links: tuple[DocumentLink, ...] = ()
+    party: PartyView | None = None
+    items: tuple[FactItem, ...] = ()
+    mono: bool = False
+
+    @model_validator(mode="after")
+    def _has_its_value(self) -> Fact:
+        missing = [name for name in _VALUE_FIELDS.get(self.kind, ()) if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.kind.value} fact needs {', '.join(missing)}")
+        return self
+
+
+class FactItem(_View):
+    """One entry of a list fact (a substance, a recycled element, a label): its title and details."""
+
+    title: str
+    # True when ``title`` is a catalogue message (a vocabulary value such as a label symbol).
+    coded: bool = False
+    facts: tuple[Fact, ...] = ()
+
+
+Fact.model_rebuild()  # a fact's items hold facts: resolve the forward reference
+
+
+class FactGroup(_View):
+    """A DIN DKE SPEC 99100 group of the passport as this caller may see it.
+
+    ``restricted`` names the tiers that hold more of this group's attributes than the caller was given;
+    the page says who may read them and how to get access. ``not_shown`` names tiers the caller holds
+    whose attributes this page does not list (it lists the public tier); the page points to the API.
+    """
+
+    key: str = Field(pattern=r"^[a-z_]+$")
+    title: str
+    facts: tuple[Fact, ...] = ()
+    restricted: tuple[AccessTier, ...] = ()
+    not_shown: tuple[AccessTier, ...] = ()
+
+
 class PassportPageView(_View):
     """Everything the passport page shows, already filtered for the caller."""
 
@@ -199,6 +291,8 @@ class PassportPageView(_View):
     health: tuple[HealthPointView, ...] | None = None
     qr_url: str
     bundle_url: str
+    # The passport's own data, group by group; empty when the stored documents could not be read.
+    groups: tuple[FactGroup, ...] = ()
 
     @model_validator(mode="after")
     def _canonical_ids(self) -> PassportPageView:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from api.web.groups import GROUPS
 from devtools.samples import sample_passport
 from oracle.anchoring import Anchorer
 from passport.bundle import load_bundle
@@ -274,6 +276,14 @@ def test_passport_page_shows_real_data(stack: ApiStack) -> None:
     page = stack.http.get(f"/p/{pid}")
     assert page.status_code == 200, page.text
     assert battery_id in page.text
+    # The whole public tier, read from the store through the ledger, group by group.
+    groups = re.findall(r'<section class="card group" data-group="([a-z_]+)"', page.text)
+    assert groups == [key for key, _, _ in GROUPS]
+    for text in ("Rated capacity", "111.2 Ah", "Hanbit Energy Solutions Co., Ltd.", "61.3 kg CO₂e/kWh"):
+        assert text in page.text
+    korean = stack.http.get(f"/p/{pid}", headers={"Accept-Language": "ko"}).text
+    assert '<html lang="ko">' in korean
+    assert "정격 용량" in korean
 
 
 def test_unknown_passport_is_404_and_bad_id_400(stack: ApiStack, tmp_path: Path) -> None:

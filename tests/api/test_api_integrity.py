@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from api.web.i18n import PageFormat
 from devtools.samples import sample_passport
 from passport.model import AccessTier
 from passport.service import SECTIONS_CHECK
@@ -161,4 +163,6 @@ def test_a_recycled_passport_verifies_as_history(stack: ApiStack) -> None:
     assert 'data-verified="true"' in page
     assert 'data-state="recycled"' in page
     assert ">Verified — recycled<" in page
-    assert re.search(r"Recycled on \d{4}-\d\d-\d\d \d\d:\d\d UTC: this battery has ended its life\.", page)
+    # The closing time as the English page writes it (Babel's long date, short time).
+    when = PageFormat("en").instant(datetime.fromtimestamp(closed_at, UTC))
+    assert f"Recycled on {when}: this battery has ended its life." in page

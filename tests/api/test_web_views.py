@@ -177,7 +177,7 @@ def test_axis_starts_below_the_lowest_reading() -> None:
     chart = soh_chart(health_history(6))  # 99.5 % down to 91.5 %
     assert chart is not None
     labels = [t.label for t in chart.y_ticks]
-    assert labels == ["80 %", "90 %", "100 %"]
+    assert labels == ["80%", "90%", "100%"]
 
 
 def test_single_reading_sits_in_the_middle() -> None:
@@ -190,7 +190,7 @@ def test_single_reading_sits_in_the_middle() -> None:
 def test_markers_carry_a_readable_label() -> None:
     chart = soh_chart(health_history(1))
     assert chart is not None
-    assert chart.markers[0].label == "2025-01-15: SoH 99.5 %, 230.0 Ah"
+    assert chart.markers[0].label == "Jan 15, 2025: state of health 99.5%, 230 Ah"
 
 
 @pytest.mark.parametrize(

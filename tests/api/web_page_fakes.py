@@ -6,7 +6,9 @@ store, oracle) is wired by the application and plugged into the same browser sui
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from api.auth import ApiRole, Caller
 from api.errors import NotFound
@@ -14,6 +16,7 @@ from api.web import (
     CheckOutcome,
     CustodyEntryView,
     CustodyKind,
+    FactGroup,
     HealthPointView,
     PassportPageView,
     VerificationCheckView,
@@ -21,6 +24,9 @@ from api.web import (
     bundle_path,
     qr_svg_path,
 )
+from api.web.groups import passport_groups
+from devtools.samples import sample_passport
+from passport.model import AccessTier, PassportView
 
 PASSPORT_ID = "6f1c2a4e-8b3d-4c1e-9a7f-2d5b8e0c4a11"
 PREDECESSOR_ID = "0b7e4d2c-1a3f-4e5d-8c6b-9f0a1b2c3d4e"
@@ -85,6 +91,59 @@ def tampered_verification() -> VerificationView:
     return VerificationView(ok=False, checks=tuple(checks))
 
 
+# What a reader must find in each group of the full sample passport's page, per language.
+_GROUP_TEXTS_EN = {
+    "general": (
+        "Battery identifier",
+        "Electric vehicle battery",
+        "Hanbit Energy Solutions Co., Ltd.",
+        "BPNL00000007HBES",
+        "Ochang plant 1",
+        "July 15, 2024",
+        "477 kg",
+        "2,050 mm",
+        "10 yrs",
+        "8507 60 00 00",
+        "Approved",
+    ),
+    "carbon_footprint": ("61.3 kg CO₂e/kWh", "44.1 kg CO₂e/kWh", "Carbon footprint study (public version)"),
+    "due_diligence": (
+        "Supply chain due diligence report 2024",
+        "Third-party verification (notified body 2841)",
+    ),
+    "materials": (
+        "NCM811 / graphite-SiOx",
+        "cobalt, lithium, manganese, natural graphite, nickel",
+        "cadmium",
+        "2 ppm",
+    ),
+    "circularity": ("Cobalt", "16%", "3.5%", "Water (large quantities, for cooling)", "RMC-2024-0193"),
+    "performance": (
+        "111.2 Ah",
+        "77.4 kWh",
+        "697 V",
+        "250,000 W",
+        "0.0011 Ω",
+        "-30°C",
+        "60°C",
+        "2,000 cycles",
+    ),
+    "conformity": ("CE marking", "Separate collection symbol", "DoC-HES-E77N-192S-2024-01"),
+}
+_GROUP_TEXTS_KO = {
+    "general": ("배터리 식별자", "전기차 배터리", "2024년 7월 15일", "477kg", "10년", "승인됨"),
+    "carbon_footprint": ("kWh당 탄소발자국 (합계)", "61.3 kg CO₂e/kWh"),
+    "due_diligence": ("실사 보고서",),
+    "materials": ("유해 물질", "2ppm"),
+    "circularity": ("코발트", "16%"),
+    "performance": ("정격 용량", "111.2 Ah", "697V", "2,000회 사이클"),
+    "conformity": ("CE 마크", "분리 수거 기호"),
+}
+
+
+GROUP_TEXTS = {"en": _GROUP_TEXTS_EN, "ko": _GROUP_TEXTS_KO}
+
+
 def health_history(n: int = 6) -> tuple[HealthPointView, ...]:
     start = datetime(2025, 1, 15, 9, 30, tzinfo=UTC)
     return tuple(
@@ -93,6 +152,13 @@ def health_history(n: int = 6) -> tuple[HealthPointView, ...]:
         )
         for i in range(n)
     )
+
+
+@cache
+def public_groups(passport_id: str = PASSPORT_ID) -> tuple[FactGroup, ...]:
+    """The groups a QR scan shows for the full sample passport (``devtools.samples``) of the battery."""
+    sample = sample_passport(BATTERY_ID, passport_id=uuid.UUID(passport_id))
+    return passport_groups(PassportView.of(sample, {AccessTier.PUBLIC}))
 
 
 def sample_view(passport_id: str = PASSPORT_ID, /, **changes: object) -> PassportPageView:
@@ -134,6 +200,7 @@ def sample_view(passport_id: str = PASSPORT_ID, /, **changes: object) -> Passpor
         "health": health_history(),
         "qr_url": qr_svg_path(passport_id),
         "bundle_url": bundle_path(passport_id),
+        "groups": public_groups(passport_id),
     }
     base.update(changes)
     return PassportPageView.model_validate(base)
