@@ -13,7 +13,19 @@ from api.auth import Caller
 from api.deps import optional_caller
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import audit, businesses, custody, evaluations, health, pages, passports, qr, telemetry
+from api.routes import (
+    audit,
+    businesses,
+    credentials,
+    custody,
+    evaluations,
+    health,
+    pages,
+    passports,
+    qr,
+    telemetry,
+    wellknown,
+)
 from api.services import Services
 from api.web.ledger import LedgerPageSource
 from api.web.views import PassportPageSource
@@ -93,9 +105,10 @@ def create_app(
         max_bytes=DEFAULT_BODY_LIMIT,
         overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT},
     )
-    for module in (health, passports, custody, evaluations, businesses, telemetry, audit, qr):
+    for module in (health, passports, custody, evaluations, businesses, telemetry, audit, qr, credentials):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.include_router(wellknown.router)
     app.dependency_overrides[pages.get_page_caller] = _page_caller
     app.mount("/static", pages.static_files(), name="static")
     return app

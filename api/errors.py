@@ -114,6 +114,10 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
         (perr.ChainUnavailable, 503, "Chain unavailable"),
         (perr.StoreUnavailable, 503, "Content store unavailable"),
         (perr.VerificationError, 422, "Cannot verify"),
+        (perr.UnknownIdentifier, 404, "Unknown identifier"),
+        (perr.IssuerNotHosted, 409, "Issuer not hosted here"),
+        (perr.CredentialInvalid, 422, "Invalid credential"),
+        (perr.DidResolutionError, 502, "DID document unavailable"),
     ]
     for kind, status, title in table:
         if isinstance(exc, kind):
@@ -179,3 +183,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, oerr.ReadingRejected):
             errors = [{"field": path, "reason": reason} for path, reason in exc.problems]
         return problem(status, title, str(exc), request, errors)
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the problem documents (RFC 9457) a route may answer with."""
+    return {code: {"content": {PROBLEM_JSON: {}}, "description": "Problem document"} for code in codes}

@@ -40,11 +40,13 @@ from oracle.journal import Journal
 from oracle.journal import journal_path as journal_path  # re-exported: the scripts import it from here
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
 from passport.chain.protocol import ChainClient
+from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
 from passport.envelope import KeyRing
 from passport.ledger import ParticipantClients, open_ledger
 from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
+from passport.signing import address_of
 from passport.store import open_store
 from passport.store.protocol import ContentStore
 
@@ -80,6 +82,7 @@ class Services:
     index_interval: float = 1.0
     ingestor: Ingestor | None = field(init=False, default=None)
     anchorer: Anchorer | None = field(init=False, default=None)
+    credentials: PassportCredentials = field(init=False)
     _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
@@ -100,6 +103,16 @@ class Services:
             self.keyring,
             versions=self.versions,
             trusted_issuers=sorted(self.trusted_issuers),
+        )
+        # did:web documents, credentials and status lists for every custodial participant.
+        self.credentials = PassportCredentials(
+            base_url=self.settings.public_base_url,
+            chain=self.reader,
+            store=self.store,
+            passports=self._reader_service,
+            keys=CredentialKeys.from_settings(self.settings),
+            status=StatusIndex.from_settings(self.settings),
+            participants={address_of(key): name for name, key in self.keys.items()},
         )
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
@@ -164,6 +177,7 @@ class Services:
         self.audit.close()
         self.versions.close()
         self.api_keys.close()
+        self.credentials.status.close()
         if self.journal is not None:
             self.journal.close()
 

@@ -1,0 +1,221 @@
+"""Passports as verifiable credentials, end to end over real HTTP (uvicorn on a free loopback port).
+
+The ledger is the in-process chain (eth-tester) to keep the suite fast; the API, its did:web documents
+and status lists are served by uvicorn, and resolved by URL exactly as an outside verifier would.
+The independent verifier is ``jwcrypto`` (the API signs with ``joserfc``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from jwcrypto import jwk, jws
+
+from api.auth import ApiKeyStore
+from passport.credentials import (
+    MEDIA_TYPE,
+    UNTP_DPP_CONTEXT,
+    VC_CONTEXT,
+    HttpDocumentSource,
+    document_url,
+    open_envelope,
+    validate_did_document,
+    verify_credential,
+)
+from tests.api.api_stack import PARTICIPANTS, ApiStack, build_services, serve
+from tests.chain_backends import running_backend
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
+    run_dir = tmp_path_factory.mktemp("api-credentials")
+    with running_backend("eth-tester", run_dir) as backend:
+        services = build_services(backend, run_dir / "data")
+        try:
+            with serve(services) as base_url:
+                running = ApiStack(backend, services, base_url)
+                keys: ApiKeyStore = services.api_keys
+                for name in PARTICIPANTS:
+                    running.keys[name] = keys.issue_key(name)
+                yield running
+                running.http.close()
+        finally:
+            services.close()
+
+
+@pytest.fixture(scope="module")
+def source() -> Iterator[HttpDocumentSource]:
+    documents = HttpDocumentSource()
+    yield documents
+    documents.close()
+
+
+def credential_of(stack: ApiStack, pid: str, version: int | None = None) -> str:
+    params = {} if version is None else {"version": version}
+    response = stack.call("GET", f"/passports/{pid}/credential", params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(MEDIA_TYPE)
+    return response.text
+
+
+def did_document_over_http(did: str) -> dict[str, Any]:
+    response = httpx.get(document_url(did), timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/did+json")
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def test_did_web_document_is_served_and_valid(stack: ApiStack) -> None:
+    pid = str(stack.issue().passport_id)
+    envelope = open_envelope(credential_of(stack, pid))
+    port = stack.base_url.rsplit(":", 1)[1]
+    issuer = stack.address("issuer").lower()
+    assert envelope.issuer == f"did:web:127.0.0.1%3A{port}:participants:{issuer}"
+    document = did_document_over_http(envelope.issuer)
+    validate_did_document(document)
+    assert document["id"] == envelope.issuer
+    methods = {m["id"]: m for m in document["verificationMethod"]}
+    assert methods[envelope.kid]["publicKeyJwk"]["crv"] == "P-256"
+    assert "d" not in methods[envelope.kid]["publicKeyJwk"]
+    ethereum = methods[f"{envelope.issuer}#ethereum"]
+    assert ethereum["type"] == "EcdsaSecp256k1RecoveryMethod2020"
+    assert ethereum["blockchainAccountId"] == f"eip155:{stack.services.reader.chain_id}:{issuer}"
+    assert envelope.kid in document["assertionMethod"]
+
+
+def test_credential_verifies_with_an_independent_jose_implementation(stack: ApiStack) -> None:
+    passport = stack.issue()
+    token = credential_of(stack, str(passport.passport_id))
+    header = json.loads(jws.base64url_decode(token.split(".")[0]))
+    issuer_did = header["kid"].split("#")[0]
+    document = did_document_over_http(issuer_did)
+    (method,) = [m for m in document["verificationMethod"] if m["id"] == header["kid"]]
+    verifier = jws.JWS()
+    verifier.deserialize(token)
+    verifier.verify(jwk.JWK(**method["publicKeyJwk"]), alg="ES256")
+    assert header["typ"] == "vc+jwt"
+    credential = json.loads(verifier.payload)
+
+    assert credential["@context"] == [VC_CONTEXT, UNTP_DPP_CONTEXT]
+    assert credential["type"] == ["VerifiableCredential", "DigitalProductPassport"]
+    assert credential["issuer"]["id"] == issuer_did
+    subject = credential["credentialSubject"]
+    assert subject["product"]["serialNumber"] == passport.battery_id
+    assert subject["product"]["id"] == f"{stack.base_url}/id/{passport.passport_id}"
+    # The public tier only: use data (legitimate interest) and authority data stay out.
+    public = subject["batteryPassport"]
+    assert public["general"]["battery_id"] == passport.battery_id
+    assert "put_into_service" not in public["general"]
+    assert passport.general.put_into_service is not None
+    # ...and are linked by the digest of their sealed bytes, as the manifest commits them.
+    names = {r["name"] for r in credential["relatedResource"]}
+    assert names == {"manifest", "legitimate_interest section", "authority section"}
+    assert all(r["digestSRI"].startswith("sha256-") for r in credential["relatedResource"])
+    anchor = subject["ledgerAnchor"]
+    assert anchor["chainId"] == f"eip155:{stack.services.reader.chain_id}"
+    assert anchor["registry"] == stack.services.reader.registry_address
+    assert anchor["version"] == 1
+    record = stack.call("GET", f"/passports/{passport.passport_id}").json()
+    assert anchor["manifestDigest"] in json.dumps(record)
+
+
+def test_recycling_flips_the_status_bit(stack: ApiStack, source: HttpDocumentSource) -> None:
+    pid = str(stack.issue().passport_id)
+    token = credential_of(stack, pid)
+    before = verify_credential(token, source, chain=stack.services.reader)
+    assert before.ok, before.checks
+    assert before.revoked is False
+    assert [c.name for c in before.checks] == [
+        "credential.proof",
+        "credential.valid_period",
+        "credential.status",
+        "credential.anchor",
+    ]
+
+    stack.transfer(pid, "issuer", "business")
+    waste = stack.call("POST", f"/passports/{pid}/status", "business", json={"status": "WASTE"})
+    assert waste.status_code == 200, waste.text
+    stack.transfer(pid, "business", "recycler")
+    recycled = stack.call("POST", f"/passports/{pid}/recycle", "recycler", json={})
+    assert recycled.status_code == 200, recycled.text
+
+    after = verify_credential(token, source, chain=stack.services.reader)
+    assert after.revoked is True
+    assert not after.ok
+    (status,) = [c for c in after.checks if c.name == "credential.status"]
+    assert status.status == "fail"
+    assert "revoked" in status.reason
+    # The anchor still holds: the credential is a true, historical statement.
+    (anchor,) = [c for c in after.checks if c.name == "credential.anchor"]
+    assert anchor.status == "pass"
+    assert "superseded by version 3" in anchor.reason
+
+    # The last version's credential is issued by the recycler, who signed it.
+    last = open_envelope(credential_of(stack, pid, version=3))
+    assert last.issuer.endswith(stack.address("recycler").lower())
+
+
+def verify_on_server(stack: ApiStack, token: str) -> httpx.Response:
+    return stack.http.post("/api/v1/credentials/verify", content=token, headers={"Content-Type": MEDIA_TYPE})
+
+
+def test_server_side_verification_and_tampering(stack: ApiStack) -> None:
+    pid = str(stack.issue().passport_id)
+    token = credential_of(stack, pid)
+    report = verify_on_server(stack, token)
+    assert report.status_code == 200, report.text
+    assert report.json()["ok"] is True
+
+    head, payload, signature = token.split(".")
+    forged = jws.base64url_decode(payload).replace(b'"version":1', b'"version":2')
+    tampered = ".".join([head, jws.base64url_encode(forged), signature])
+    bad = verify_on_server(stack, tampered)
+    assert bad.status_code == 200
+    assert bad.json()["ok"] is False
+    (proof,) = [c for c in bad.json()["checks"] if c["name"] == "credential.proof"]
+    assert proof["status"] == "fail"
+
+    junk = verify_on_server(stack, "not a jws")
+    assert junk.status_code == 422
+    assert junk.headers["content-type"].startswith("application/problem+json")
+
+
+def test_key_rotation_keeps_old_credentials_verifiable(stack: ApiStack, source: HttpDocumentSource) -> None:
+    pid = str(stack.issue().passport_id)
+    old = credential_of(stack, pid)
+    stack.services.credentials.keys.rotate(stack.address("issuer"))
+    new = credential_of(stack, pid)
+    assert open_envelope(old).kid != open_envelope(new).kid
+    for token in (old, new):
+        report = verify_credential(token, source)
+        assert report.ok, report.checks
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/passports/not-a-uuid/credential", 400),
+        ("/passports/00000000-0000-4000-8000-000000000000/credential", 404),
+        ("/status-lists/0x1234", 400),
+        ("/status-lists/0x0000000000000000000000000000000000000001", 409),
+    ],
+)
+def test_bad_requests_are_problems(stack: ApiStack, path: str, status: int) -> None:
+    response = stack.call("GET", path)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_unknown_version_and_participant_are_problems(stack: ApiStack) -> None:
+    pid = str(stack.issue().passport_id)
+    assert stack.call("GET", f"/passports/{pid}/credential", params={"version": 2}).status_code == 404
+    assert stack.call("GET", f"/passports/{pid}/credential", params={"version": 0}).status_code == 422
+    stranger = "0x0000000000000000000000000000000000000001"
+    response = stack.http.get(f"/participants/{stranger}/did.json")
+    assert response.status_code == 409
+    assert stack.http.get("/participants/nope/did.json").status_code == 400

@@ -1,0 +1,129 @@
+"""did:web identifiers, Bitstring Status List encoding, the vendored VC 2.0 context, credential keys."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from passport.credentials import (
+    CredentialKeys,
+    StatusIndex,
+    account_of,
+    bit_at,
+    did_document,
+    did_web,
+    document_url,
+    encode_list,
+    participant_did,
+    validate_did_document,
+    vc_v2_context,
+)
+from passport.credentials.did import assertion_key, key_fragment
+from passport.credentials.status import LIST_BITS
+from passport.credentials.vocabulary import document_loader
+from passport.errors import CredentialInvalid
+
+ACCOUNT = "0x" + "ab" * 20
+
+
+@pytest.mark.parametrize(
+    ("base_url", "path", "did", "url"),
+    [
+        ("http://127.0.0.1:8000", (), "did:web:127.0.0.1%3A8000", "http://127.0.0.1:8000/.well-known/did.json"),
+        ("https://ledger.example", ("a", "b"), "did:web:ledger.example:a:b", "https://ledger.example/a/b/did.json"),
+        ("https://ledger.example:8443/base/", ("x",), "did:web:ledger.example%3A8443:base:x",
+         "https://ledger.example:8443/base/x/did.json"),
+        ("http://localhost:9000", ("p",), "did:web:localhost%3A9000:p", "http://localhost:9000/p/did.json"),
+    ],
+)  # fmt: skip
+def test_did_web_and_its_document_url(base_url: str, path: tuple[str, ...], did: str, url: str) -> None:
+    assert did_web(base_url, *path) == did
+    assert document_url(did) == url
+
+
+def test_only_loopback_hosts_resolve_over_plain_http() -> None:
+    assert document_url("did:web:ledger.example%3A8000").startswith("https://")
+    assert document_url("did:web:127.0.0.1%3A8000").startswith("http://")
+
+
+@pytest.mark.parametrize("did", ["did:key:z6Mk", "did:web:", "did:web:evil.example%2Fpath", "web:x"])
+def test_malformed_did_web_is_refused(did: str) -> None:
+    with pytest.raises(CredentialInvalid):
+        document_url(did)
+
+
+def test_participant_did_names_its_account() -> None:
+    did = participant_did("http://127.0.0.1:8000", ACCOUNT.upper().replace("0X", "0x"))
+    assert did == f"did:web:127.0.0.1%3A8000:participants:{ACCOUNT}"
+    assert account_of(did) == ACCOUNT
+    assert account_of("did:web:127.0.0.1%3A8000:participants:nope") is None
+
+
+def test_did_document_lists_keys_and_account(tmp_path: Path) -> None:
+    keys = CredentialKeys(tmp_path / "keys")
+    first = keys.current(ACCOUNT)
+    assert keys.current(ACCOUNT).thumbprint() == first.thumbprint()
+    second = keys.rotate(ACCOUNT)
+    did = participant_did("http://127.0.0.1:8000", ACCOUNT)
+    document = did_document(did, account=ACCOUNT, chain_id=31337, keys=keys.keys(ACCOUNT))
+    validate_did_document(document)
+    for key in (first, second):
+        kid = f"{did}#{key_fragment(key)}"
+        assert assertion_key(document, kid).thumbprint() == key.thumbprint()
+    with pytest.raises(CredentialInvalid, match="does not belong"):
+        assertion_key(document, f"did:web:other#{key_fragment(first)}")
+    with pytest.raises(CredentialInvalid, match="assertions"):
+        assertion_key(document, f"{did}#key-unknown")
+    assert (tmp_path / "keys" / f"{ACCOUNT}.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_invalid_did_documents_are_refused() -> None:
+    with pytest.raises(CredentialInvalid):
+        validate_did_document({"id": "not a did"})
+    with pytest.raises(CredentialInvalid):
+        validate_did_document({"id": "did:web:x", "verificationMethod": [{"id": "did:web:x#k"}]})
+
+
+@given(st.sets(st.integers(min_value=0, max_value=LIST_BITS - 1), max_size=40), st.integers(0, LIST_BITS - 1))
+def test_status_list_round_trip(set_bits: set[int], probe: int) -> None:
+    encoded = encode_list(set_bits)
+    assert encoded.startswith("u")
+    assert bit_at(encoded, probe) == (probe in set_bits)
+
+
+def test_status_list_bit_order_is_most_significant_first() -> None:
+    body = encode_list({0, 9})[1:]
+    raw = gzip.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert len(raw) == LIST_BITS // 8
+    assert raw[:2] == bytes([0b1000_0000, 0b0100_0000])
+
+
+@pytest.mark.parametrize("encoded", ["zabc", "u!!!", "u" + base64.urlsafe_b64encode(b"not gzip").decode()])
+def test_unreadable_status_lists_are_refused(encoded: str) -> None:
+    with pytest.raises(CredentialInvalid):
+        bit_at(encoded, 0)
+
+
+def test_status_index_allocates_once_per_passport(tmp_path: Path) -> None:
+    index = StatusIndex(tmp_path / "status.sqlite3")
+    assert index.index_for(ACCOUNT, "a") == 0
+    assert index.index_for(ACCOUNT, "b") == 1
+    assert index.index_for(ACCOUNT.upper().replace("0X", "0x"), "a") == 0
+    assert index.index_for("0x" + "cd" * 20, "a") == 0
+    assert index.entries(ACCOUNT) == [("a", 0), ("b", 1)]
+    index.close()
+
+
+def test_vendored_vc_context_defines_the_terms_we_use() -> None:
+    context = vc_v2_context()["@context"]
+    for term in ("VerifiableCredential", "BitstringStatusListCredential", "BitstringStatusListEntry",
+                 "validFrom", "credentialStatus", "relatedResource", "digestSRI", "issuer"):  # fmt: skip
+        assert term in context or term in str(context), term
+    assert document_loader("https://www.w3.org/ns/credentials/v2")["document"]["@context"] is context
+    with pytest.raises(LookupError):
+        document_loader("https://example.org/other")
