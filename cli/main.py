@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cli import audit, businesses, custody, passports, records, simulate, telemetry
+from cli import audit, businesses, credentials, custody, did, passports, records, simulate, telemetry
 from cli.session import Session
 
 app = typer.Typer(
@@ -43,6 +43,8 @@ app.add_typer(businesses.app, name="business")
 app.add_typer(audit.app, name="audit")
 app.add_typer(telemetry.app, name="telemetry")
 app.add_typer(records.app, name="record")
+app.add_typer(credentials.app, name="vc")
+app.add_typer(did.app, name="did")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from jwcrypto import jwk, jws
+from typer.testing import CliRunner
 
 from api.auth import ApiKeyStore
+from cli.main import app as cli_app
 from passport.credentials import (
     MEDIA_TYPE,
     UNTP_DPP_CONTEXT,
@@ -219,3 +222,14 @@ def test_unknown_version_and_participant_are_problems(stack: ApiStack) -> None:
     response = stack.http.get(f"/participants/{stranger}/did.json")
     assert response.status_code == 409
     assert stack.http.get("/participants/nope/did.json").status_code == 400
+
+
+def test_cli_verifies_a_credential_against_the_served_did_document(stack: ApiStack, tmp_path: Path) -> None:
+    pid = str(stack.issue().passport_id)
+    token = tmp_path / "passport.jwt"
+    token.write_text(credential_of(stack, pid))
+    result = CliRunner().invoke(cli_app, ["vc", "verify", str(token), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["revoked"] is False
