@@ -23,6 +23,7 @@ from api.routes import (
     pages,
     passports,
     qr,
+    resolver,
     telemetry,
     wellknown,
 )
@@ -109,6 +110,7 @@ def create_app(
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
     app.include_router(wellknown.router)
+    app.include_router(resolver.router)
     app.dependency_overrides[pages.get_page_caller] = _page_caller
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -62,6 +62,13 @@ class Forbidden(ApiError):
     title = "Forbidden"
 
 
+class Gone(ApiError):
+    """Raised when an identifier existed but has ended (a recycled battery's identification link)."""
+
+    status = 410
+    title = "Gone"
+
+
 class NotFound(ApiError):
     """Raised when the addressed passport, record or resource does not exist."""
 

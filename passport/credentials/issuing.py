@@ -89,7 +89,7 @@ class PassportCredentials:
         if not 1 <= number <= len(infos):
             raise PassportNotFound(f"passport {passport_id} has no version {number} (it has {len(infos)})")
         info = infos[number - 1]
-        issuer = info.signer if info.signer and info.signer.lower() in self.participants else record.issuer
+        issuer = self._issuer(info.signer, record.issuer)
         name = self._hosted(issuer)
         manifest = load_manifest(info.manifest_cid, self.store, expected_digest=info.manifest_digest)
         public = parse_section_document(self.store.get(manifest.entry(PUBLIC_TIER).cid), PUBLIC_TIER)
@@ -114,6 +114,19 @@ class PassportCredentials:
             valid_from=datetime.now(UTC),
         )
         return sign(credential, self.keys.current(issuer), did)
+
+    def _issuer(self, signer: str | None, passport_issuer: str) -> str:
+        """Who issues a version's credential: its signer when hosted here, else the passport's issuer."""
+        return signer if signer and signer.lower() in self.participants else passport_issuer
+
+    def issuer_of(self, passport_id: uuid.UUID) -> str | None:
+        """The account that issues the current version's credential, if hosted here (else None)."""
+        record = self.chain.get_passport(passport_id_bytes32(passport_id))
+        if record is None:
+            return None
+        current = self.passports.versions(passport_id)[-1]
+        issuer = self._issuer(current.signer, record.issuer)
+        return issuer if issuer.lower() in self.participants else None
 
     def revoked_indices(self, account: str) -> list[int]:
         """The indices of ``account``'s list whose passports the ledger has closed."""

@@ -1,4 +1,5 @@
-"""Passports as verifiable credentials, end to end over real HTTP (uvicorn on a free loopback port).
+"""Passports as verifiable credentials and the resolver, end to end over real HTTP (uvicorn on a free
+loopback port).
 
 The ledger is the in-process chain (eth-tester) to keep the suite fast; the API, its did:web documents
 and status lists are served by uvicorn, and resolved by URL exactly as an outside verifier would.
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 
 from api.auth import ApiKeyStore
 from cli.main import app as cli_app
+from devtools.samples import sample_passport
 from passport.credentials import (
     MEDIA_TYPE,
     UNTP_DPP_CONTEXT,
@@ -29,7 +31,10 @@ from passport.credentials import (
     validate_did_document,
     verify_credential,
 )
-from tests.api.api_stack import PARTICIPANTS, ApiStack, build_services, serve
+from passport.credentials.links import LINKSET_MEDIA_TYPE as LINKSET
+from passport.model import BatteryPassport
+from passport.model.general import ProductCode
+from tests.api.api_stack import PARTICIPANTS, ApiStack, build_services, new_battery_id, serve
 from tests.chain_backends import running_backend
 
 
@@ -233,3 +238,110 @@ def test_cli_verifies_a_credential_against_the_served_did_document(stack: ApiSta
     report = json.loads(result.stdout)
     assert report["ok"] is True
     assert report["revoked"] is False
+
+
+# -- the resolver -------------------------------------------------------------------------------------
+
+GTIN = "4006381333931"
+
+
+def recycle(stack: ApiStack, pid: str) -> None:
+    stack.transfer(pid, "issuer", "business")
+    waste = stack.call("POST", f"/passports/{pid}/status", "business", json={"status": "WASTE"})
+    assert waste.status_code == 200, waste.text
+    stack.transfer(pid, "business", "recycler")
+    recycled = stack.call("POST", f"/passports/{pid}/recycle", "recycler", json={})
+    assert recycled.status_code == 200, recycled.text
+
+
+def issue_with_gtin(stack: ApiStack) -> BatteryPassport:
+    passport = sample_passport(new_battery_id())
+    general = passport.general.model_copy(
+        update={"product_codes": [*passport.general.product_codes, ProductCode(key="GTIN", value=GTIN)]}
+    )
+    passport = passport.model_copy(update={"general": general})
+    response = stack.call("POST", "/passports", "issuer", json={"passport": passport.model_dump(mode="json")})
+    assert response.status_code == 201, response.text
+    return passport
+
+
+def relations(body: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    (context,) = body["linkset"]
+    return {rel: targets for rel, targets in context.items() if rel != "anchor"}
+
+
+def test_identification_link_redirects_to_the_page(stack: ApiStack) -> None:
+    pid = str(stack.issue().passport_id)
+    response = stack.http.get(f"/id/{pid}")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{stack.base_url}/p/{pid}"
+    assert 'rel="linkset"' in response.headers["link"]
+    page = stack.http.get(response.headers["location"])
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("ask", [{"params": {"linkType": "linkset"}}, {"headers": {"Accept": LINKSET}}])
+def test_identification_link_linkset_round_trip(stack: ApiStack, ask: dict[str, Any]) -> None:
+    pid = str(stack.issue().passport_id)
+    response = stack.http.get(f"/id/{pid}", **ask)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(LINKSET)
+    body = response.json()
+    assert body["linkset"][0]["anchor"] == f"{stack.base_url}/id/{pid}"
+    links = relations(body)
+    assert set(links) >= {
+        "https://gs1.org/voc/defaultLink", "https://gs1.org/voc/pip", "describedby", "latest-version",
+        "version-history", "alternate", "status",
+    }  # fmt: skip
+    # Every target resolves, with the media type the linkset announces.
+    for rel in ("describedby", "latest-version", "status", "https://gs1.org/voc/pip", "version-history"):
+        (target,) = links[rel]
+        fetched = httpx.get(target["href"], timeout=10)
+        assert fetched.status_code == 200, (rel, fetched.text)
+        assert fetched.headers["content-type"].startswith(target["type"]), rel
+    credential = open_envelope(httpx.get(links["describedby"][0]["href"], timeout=10).text)
+    assert credential.credential["credentialSubject"]["product"]["id"] == f"{stack.base_url}/id/{pid}"
+
+
+def test_link_type_selects_a_relation(stack: ApiStack) -> None:
+    pid = str(stack.issue().passport_id)
+    latest = stack.http.get(f"/id/{pid}", params={"linkType": "latest-version"})
+    assert latest.status_code == 303
+    assert latest.headers["location"] == f"{stack.base_url}/api/v1/passports/{pid}/credential"
+    pip = stack.http.get(f"/id/{pid}", params={"linkType": "gs1:pip"})
+    assert pip.headers["location"] == f"{stack.base_url}/p/{pid}"
+    # A link type the passport does not have falls back to the default link (GS1 resolver behaviour).
+    other = stack.http.get(f"/id/{pid}", params={"linkType": "gs1:recipeInfo"})
+    assert other.headers["location"] == f"{stack.base_url}/p/{pid}"
+
+
+def test_unknown_bad_and_ended_identifiers(stack: ApiStack) -> None:
+    unknown = stack.http.get("/id/00000000-0000-4000-8000-000000000000")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert stack.http.get("/id/not-a-uuid").status_code == 400
+    pid = str(stack.issue().passport_id)
+    recycle(stack, pid)
+    for ask in ({}, {"headers": {"Accept": LINKSET}}):
+        ended = stack.http.get(f"/id/{pid}", **ask)
+        assert ended.status_code == 410
+        assert ended.headers["content-type"].startswith("application/problem+json")
+
+
+def test_gs1_digital_link(stack: ApiStack) -> None:
+    passport = issue_with_gtin(stack)
+    link = f"/01/{GTIN}/21/{passport.battery_id}"
+    response = stack.http.get(link)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{stack.base_url}/p/{passport.passport_id}"
+    body = stack.http.get(link, headers={"Accept": LINKSET}).json()
+    assert body["linkset"][0]["anchor"] == f"{stack.base_url}/01/0{GTIN}/21/{passport.battery_id}"
+    # GTIN-13 and its GTIN-14 form name the same item.
+    assert stack.http.get(f"/01/0{GTIN}/21/{passport.battery_id}").status_code == 303
+
+    assert stack.http.get(f"/01/4006381333932/21/{passport.battery_id}").status_code == 400  # check digit
+    assert stack.http.get(f"/01/{GTIN}/21/no%20spaces").status_code == 400
+    assert stack.http.get(f"/01/{GTIN}/21/UNKNOWN-BATTERY-1").status_code == 404
+    plain = stack.issue()  # no GTIN among its product codes
+    assert stack.http.get(f"/01/{GTIN}/21/{plain.battery_id}").status_code == 404
