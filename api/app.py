@@ -22,6 +22,7 @@ from api.routes import (
     health,
     pages,
     passports,
+    products,
     qr,
     resolver,
     telemetry,
@@ -106,7 +107,18 @@ def create_app(
         max_bytes=DEFAULT_BODY_LIMIT,
         overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT},
     )
-    for module in (health, passports, custody, evaluations, businesses, telemetry, audit, qr, credentials):
+    for module in (
+        health,
+        passports,
+        custody,
+        evaluations,
+        businesses,
+        telemetry,
+        audit,
+        qr,
+        credentials,
+        products,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
     app.include_router(wellknown.router)

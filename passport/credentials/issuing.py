@@ -20,8 +20,8 @@ from passport.credentials.keys import CredentialKeys
 from passport.credentials.status import LIST_BITS, STATUS_PURPOSE, StatusIndex, encode_list
 from passport.errors import DidResolutionError, IssuerNotHosted, PassportNotFound
 from passport.ids import passport_id_bytes32
-from passport.sections import PUBLIC_TIER, load_manifest, parse_section_document
-from passport.service import PassportService
+from passport.sections import PUBLIC_TIER, Manifest, load_manifest, parse_section_document
+from passport.service import PassportService, VersionInfo
 from passport.store.protocol import ContentStore
 
 STATUS_LIST_PATH = "/api/v1/status-lists"
@@ -84,15 +84,9 @@ class PassportCredentials:
         record = self.chain.get_passport(passport_id_bytes32(passport_id))
         if record is None:
             raise PassportNotFound(f"no passport {passport_id} on the ledger")
-        infos = self.passports.versions(passport_id)
-        number = record.version if version is None else version
-        if not 1 <= number <= len(infos):
-            raise PassportNotFound(f"passport {passport_id} has no version {number} (it has {len(infos)})")
-        info = infos[number - 1]
+        info, manifest, public = self.public_version(passport_id, version)
         issuer = self._issuer(info.signer, record.issuer)
         name = self._hosted(issuer)
-        manifest = load_manifest(info.manifest_cid, self.store, expected_digest=info.manifest_digest)
-        public = parse_section_document(self.store.get(manifest.entry(PUBLIC_TIER).cid), PUBLIC_TIER)
         did = self.did_of(issuer)
         index = self.status.index_for(issuer, str(passport_id))
         credential = build_credential(
@@ -102,7 +96,7 @@ class PassportCredentials:
                 chain_id=self.chain.chain_id,
                 registry=self.chain.registry_address,
                 passport_id=passport_id,
-                version=number,
+                version=info.version,
                 manifest_digest=info.manifest_digest,
                 manifest_cid=info.manifest_cid,
                 status=manifest.status,
@@ -114,6 +108,19 @@ class PassportCredentials:
             valid_from=datetime.now(UTC),
         )
         return sign(credential, self.keys.current(issuer), did)
+
+    def public_version(
+        self, passport_id: uuid.UUID, version: int | None = None
+    ) -> tuple[VersionInfo, Manifest, dict[str, Any]]:
+        """A version (default: the current one): its ledger entry, manifest and public tier, checked."""
+        infos = self.passports.versions(passport_id)
+        number = len(infos) if version is None else version
+        if not 1 <= number <= len(infos):
+            raise PassportNotFound(f"passport {passport_id} has no version {number} (it has {len(infos)})")
+        info = infos[number - 1]
+        manifest = load_manifest(info.manifest_cid, self.store, expected_digest=info.manifest_digest)
+        public = parse_section_document(self.store.get(manifest.entry(PUBLIC_TIER).cid), PUBLIC_TIER)
+        return info, manifest, public
 
     def _issuer(self, signer: str | None, passport_issuer: str) -> str:
         """Who issues a version's credential: its signer when hosted here, else the passport's issuer."""

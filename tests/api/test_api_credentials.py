@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -345,3 +346,46 @@ def test_gs1_digital_link(stack: ApiStack) -> None:
     assert stack.http.get(f"/01/{GTIN}/21/UNKNOWN-BATTERY-1").status_code == 404
     plain = stack.issue()  # no GTIN among its product codes
     assert stack.http.get(f"/01/{GTIN}/21/{plain.battery_id}").status_code == 404
+
+
+# -- reads by product and by date ---------------------------------------------------------------------
+
+
+def test_reads_by_product_and_by_date(stack: ApiStack) -> None:
+    passport = stack.issue()
+    pid = str(passport.passport_id)
+    issued_at = stack.backend.now()
+    stack.backend.advance_time(86_400)
+    stack.transfer(pid, "issuer", "business")
+    reused = stack.call("POST", f"/passports/{pid}/status", "business", json={"status": "REUSED"})
+    assert reused.status_code == 200, reused.text
+
+    now = stack.call("GET", f"/passports/{pid}/as-of")
+    assert now.status_code == 200, now.text
+    assert (now.json()["version"], now.json()["status"]) == (2, "REUSED")
+    assert now.json()["verification"]["ok"] is True
+
+    then = datetime.fromtimestamp(issued_at + 3600, UTC).isoformat()
+    earlier = stack.call("GET", f"/passports/{pid}/as-of", params={"date": then})
+    assert earlier.status_code == 200, earlier.text
+    reading = earlier.json()
+    assert (reading["version"], reading["status"]) == (1, "ORIGINAL")
+    assert reading["data"]["general"]["battery_id"] == passport.battery_id
+    assert reading["verification"]["ok"] is True
+    assert reading["verification"]["version"] == 1
+    assert reading["credential"].endswith("/credential?version=1")
+
+    by_product = stack.call("GET", f"/products/{passport.battery_id}/passport", params={"date": then})
+    assert by_product.status_code == 200, by_product.text
+    assert (by_product.json()["passport_id"], by_product.json()["version"]) == (pid, 1)
+    assert stack.call("GET", f"/products/{passport.battery_id}/passport").json()["version"] == 2
+
+    before = datetime.fromtimestamp(issued_at - 86_400, UTC).date().isoformat()
+    assert stack.call("GET", f"/passports/{pid}/as-of", params={"date": before}).status_code == 404
+    assert (
+        stack.call("GET", f"/products/{passport.battery_id}/passport", params={"date": before}).status_code
+        == 404
+    )
+    assert stack.call("GET", f"/passports/{pid}/as-of", params={"date": "yesterday"}).status_code == 400
+    assert stack.call("GET", "/products/UNKNOWN-BAT-1/passport").status_code == 404
+    assert stack.call("GET", "/products/bad%20id/passport").status_code == 400

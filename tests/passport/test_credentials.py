@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import gzip
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from passport.audit import AuditEvent
 from passport.credentials import (
     CredentialKeys,
     StatusIndex,
@@ -24,9 +26,10 @@ from passport.credentials import (
     vc_v2_context,
 )
 from passport.credentials.did import assertion_key, key_fragment
+from passport.credentials.reads import VersionInForce, parse_moment, version_at
 from passport.credentials.status import LIST_BITS
 from passport.credentials.vocabulary import document_loader
-from passport.errors import CredentialInvalid
+from passport.errors import CredentialInvalid, InvalidIdentifier
 
 ACCOUNT = "0x" + "ab" * 20
 
@@ -127,3 +130,39 @@ def test_vendored_vc_context_defines_the_terms_we_use() -> None:
     assert document_loader("https://www.w3.org/ns/credentials/v2")["document"]["@context"] is context
     with pytest.raises(LookupError):
         document_loader("https://example.org/other")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-06-30", datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2025-06-30T12:00:00Z", datetime(2025, 6, 30, 12, tzinfo=UTC)),
+        ("2025-06-30T12:00:00+02:00", datetime(2025, 6, 30, 10, tzinfo=UTC)),
+        ("2025-06-30T12:00:00", datetime(2025, 6, 30, 12, tzinfo=UTC)),
+    ],
+)
+def test_parse_moment(text: str, expected: datetime) -> None:
+    assert parse_moment(text) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2025-13-01", "", "30/06/2025"])
+def test_parse_moment_refuses_junk(text: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        parse_moment(text)
+
+
+def _event(name: str, timestamp: int, **args: object) -> AuditEvent:
+    return AuditEvent(
+        block_number=timestamp, log_index=0, block_hash="0x" + "00" * 32, block_timestamp=timestamp,
+        tx_hash="0x" + "00" * 32, address="0x" + "00" * 20, name=name, args=dict(args),
+    )  # fmt: skip
+
+
+def test_version_at_picks_the_last_version_anchored_by_then() -> None:
+    history = [_event("PassportIssued", 100), _event("PassportUpdated", 200, version=2),
+               _event("PassportStatusChanged", 300, version=3)]  # fmt: skip
+    at = datetime.fromtimestamp
+    assert version_at(history, at(99, UTC)) is None
+    assert version_at(history, at(100, UTC)) == VersionInForce(1, 100)
+    assert version_at(history, at(299, UTC)) == VersionInForce(2, 200)
+    assert version_at(history, None) == VersionInForce(3, 300)
