@@ -8,6 +8,7 @@ The independent verifier is ``jwcrypto`` (the API signs with ``joserfc``).
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,7 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+import zxingcpp
 from jwcrypto import jwk, jws
+from PIL import Image
 from typer.testing import CliRunner
 
 from api.auth import ApiKeyStore
@@ -389,3 +392,17 @@ def test_reads_by_product_and_by_date(stack: ApiStack) -> None:
     assert stack.call("GET", f"/passports/{pid}/as-of", params={"date": "yesterday"}).status_code == 400
     assert stack.call("GET", "/products/UNKNOWN-BAT-1/passport").status_code == 404
     assert stack.call("GET", "/products/bad%20id/passport").status_code == 400
+
+
+def test_qr_decodes_to_the_identification_link_which_resolves(stack: ApiStack) -> None:
+    pid = str(stack.issue().passport_id)
+    png = stack.call("GET", f"/passports/{pid}/qr.png")
+    assert png.status_code == 200
+    (link,) = [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))]
+    assert link == f"{stack.base_url}/id/{pid}"
+    page = httpx.get(link, follow_redirects=True, timeout=10)
+    assert page.status_code == 200
+    assert str(page.url) == f"{stack.base_url}/p/{pid}"
+    credential = httpx.get(link, params={"linkType": "describedby"}, follow_redirects=True, timeout=10)
+    assert credential.headers["content-type"].startswith(MEDIA_TYPE)
+    assert open_envelope(credential.text).credential["credentialSubject"]["id"] == f"urn:uuid:{pid}"
