@@ -406,3 +406,16 @@ def test_qr_decodes_to_the_identification_link_which_resolves(stack: ApiStack) -
     credential = httpx.get(link, params={"linkType": "describedby"}, follow_redirects=True, timeout=10)
     assert credential.headers["content-type"].startswith(MEDIA_TYPE)
     assert open_envelope(credential.text).credential["credentialSubject"]["id"] == f"urn:uuid:{pid}"
+
+
+def test_readme_verifies_with_jwcrypto(
+    stack: ApiStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("<!-- verify-with-jwcrypto -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    pid = str(stack.issue().passport_id)
+    (tmp_path / "passport.jwt").write_text(credential_of(stack, pid))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102  # our own README's example
+    assert namespace["credential"]["credentialSubject"]["id"] == f"urn:uuid:{pid}"
