@@ -10,8 +10,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
+from pydantic import BaseModel
 
-from api.deps import BusinessAccount, CredentialsDep, ExistingRecord, PassportId, ServicesDep
+from api.deps import (
+    ActingAccount,
+    AuthCaller,
+    BusinessAccount,
+    CredentialsDep,
+    ExistingRecord,
+    PassportId,
+    ServicesDep,
+)
 from api.errors import problem_responses as problems
 from passport.credentials import MEDIA_TYPE, CredentialReport, verify_credential
 from passport.credentials.issuing import HostedDocuments
@@ -59,4 +68,38 @@ def verify_passport_credential(
     """
     return verify_credential(
         credential, HostedDocuments(credentials), chain=services.reader if chain else None
+    )
+
+
+class RevocationPublic(BaseModel):
+    """A revoked status bit: whose list, which bit."""
+
+    passport_id: str
+    issuer: str
+    status_list: str
+    index: int
+
+
+@router.post(
+    "/passports/{passport_id}/credential/revocation",
+    status_code=201,
+    responses=problems(400, 401, 403, 404, 409),
+)
+def revoke_passport_credential(
+    caller: AuthCaller,
+    pid: PassportId,
+    record: ExistingRecord,
+    account: ActingAccount,
+    credentials: CredentialsDep,
+) -> RevocationPublic:
+    """Revoke the caller's credentials of this passport (e.g. issued in error); the ledger is unchanged.
+
+    Superseded and recycled passports need no revocation: their bits are set from the ledger.
+    """
+    index = credentials.revoke(account, pid)
+    return RevocationPublic(
+        passport_id=str(pid),
+        issuer=credentials.did_of(account),
+        status_list=credentials.status_list_url(account),
+        index=index,
     )

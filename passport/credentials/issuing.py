@@ -136,13 +136,21 @@ class PassportCredentials:
         return issuer if issuer.lower() in self.participants else None
 
     def revoked_indices(self, account: str) -> list[int]:
-        """The indices of ``account``'s list whose passports the ledger has closed."""
+        """The indices of ``account``'s list whose passports the ledger closed or the issuer revoked."""
         closed = []
-        for pid, index in self.status.entries(account):
+        for pid, index, revoked in self.status.entries(account):
+            if revoked:
+                closed.append(index)
+                continue
             record = self.chain.get_passport(passport_id_bytes32(pid))
             if record is not None and record.is_closed:
                 closed.append(index)
         return closed
+
+    def revoke(self, account: str, passport_id: uuid.UUID) -> int:
+        """Revoke ``account``'s credentials of the passport (its status bit stays set); the bit's index."""
+        self._hosted(account)
+        return self.status.revoke(account, str(passport_id))
 
     def status_list(self, account: str) -> str:
         """The participant's Bitstring Status List credential, its bits read from the ledger now."""

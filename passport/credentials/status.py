@@ -1,12 +1,13 @@
 """W3C Bitstring Status List v1.0: one revocation list per issuer, its bits derived from the ledger.
 
 A passport gets one index in its issuer's list when its first credential is exported (``StatusIndex``,
-a small SQLite table: which index each issuer gave each passport). The bits are not stored: the list is
-built from the ledger each time it is served, a bit set for every passport that is closed (superseded
-by a successor or recycled). So the list cannot drift from the chain, and a passport's credentials are
-reported revoked as soon as the ledger closes it. Every version's credential of one passport shares the
-passport's index: a newer version of an open passport does not revoke the older credential (the
-anchor check tells a verifier which version is current).
+a small SQLite table: which index each issuer gave each passport, and whether the issuer revoked its
+credentials of it). The ledger's part of the bits is not stored: the list is built each time it is
+served, a bit set for every passport that is closed (superseded by a successor or recycled) or that the
+issuer revoked (a credential issued in error; the ledger itself is append-only). So the list cannot
+drift from the chain, and a passport's credentials are reported revoked as soon as the ledger closes it.
+Every version's credential of one passport shares the passport's index: a newer version of an open
+passport does not revoke the older credential (the anchor check tells a verifier which is current).
 
 Encoding (spec section 3): a bitstring of at least 131,072 bits (16 KiB, for herd privacy), index 0
 the most significant bit of the first byte, GZIP-compressed, base64url without padding, with the
@@ -69,6 +70,7 @@ class StatusIndex:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS status_index ("
                 " issuer TEXT NOT NULL, passport_id TEXT NOT NULL, idx INTEGER NOT NULL,"
+                " revoked INTEGER NOT NULL DEFAULT 0,"
                 " PRIMARY KEY (issuer, passport_id), UNIQUE (issuer, idx))"
             )
         except (OSError, sqlite3.Error) as exc:
@@ -104,14 +106,27 @@ class StatusIndex:
             except sqlite3.Error as exc:
                 raise CredentialError(f"status index {self._path}: {exc}") from None
 
-    def entries(self, issuer: str) -> list[tuple[str, int]]:
-        """Every (passport id, index) ``issuer`` allocated, by index."""
+    def revoke(self, issuer: str, passport_id: str) -> int:
+        """Mark ``issuer``'s credentials of the passport revoked (whatever the ledger says); its index."""
+        index = self.index_for(issuer, passport_id)
+        with self._lock:
+            try:
+                self._db.execute(
+                    "UPDATE status_index SET revoked = 1 WHERE issuer = ? AND passport_id = ?",
+                    (issuer.lower(), passport_id),
+                )
+            except sqlite3.Error as exc:
+                raise CredentialError(f"status index {self._path}: {exc}") from None
+        return index
+
+    def entries(self, issuer: str) -> list[tuple[str, int, bool]]:
+        """Every (passport id, index, revoked by the issuer) ``issuer`` allocated, by index."""
         with self._lock:
             try:
                 rows = self._db.execute(
-                    "SELECT passport_id, idx FROM status_index WHERE issuer = ? ORDER BY idx",
+                    "SELECT passport_id, idx, revoked FROM status_index WHERE issuer = ? ORDER BY idx",
                     (issuer.lower(),),
                 ).fetchall()
             except sqlite3.Error as exc:
                 raise CredentialError(f"status index {self._path}: {exc}") from None
-        return [(str(pid), int(idx)) for pid, idx in rows]
+        return [(str(pid), int(idx), bool(revoked)) for pid, idx, revoked in rows]

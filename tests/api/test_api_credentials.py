@@ -419,3 +419,25 @@ def test_readme_verifies_with_jwcrypto(
     namespace: dict[str, Any] = {}
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102  # our own README's example
     assert namespace["credential"]["credentialSubject"]["id"] == f"urn:uuid:{pid}"
+
+
+def test_issuer_revokes_its_credentials_of_an_open_passport(
+    stack: ApiStack, source: HttpDocumentSource
+) -> None:
+    pid = str(stack.issue().passport_id)
+    token = credential_of(stack, pid)
+    assert stack.call("POST", f"/passports/{pid}/credential/revocation").status_code == 401
+    assert stack.call("POST", f"/passports/{pid}/credential/revocation", "auditor").status_code == 403
+    revoked = stack.call("POST", f"/passports/{pid}/credential/revocation", "issuer")
+    assert revoked.status_code == 201, revoked.text
+    assert revoked.json()["status_list"].endswith(stack.address("issuer").lower())
+    report = verify_credential(token, source, chain=stack.services.reader)
+    assert report.revoked is True
+    assert not report.ok
+    # The ledger is untouched: the passport is open, and its anchor still verifies.
+    (anchor,) = [c for c in report.checks if c.name == "credential.anchor"]
+    assert anchor.status == "pass"
+    other = stack.call(
+        "POST", "/passports/00000000-0000-4000-8000-000000000000/credential/revocation", "issuer"
+    )
+    assert other.status_code == 404

@@ -118,7 +118,9 @@ def test_status_index_allocates_once_per_passport(tmp_path: Path) -> None:
     assert index.index_for(ACCOUNT, "b") == 1
     assert index.index_for(ACCOUNT.upper().replace("0X", "0x"), "a") == 0
     assert index.index_for("0x" + "cd" * 20, "a") == 0
-    assert index.entries(ACCOUNT) == [("a", 0), ("b", 1)]
+    assert index.revoke(ACCOUNT, "b") == 1
+    assert index.revoke(ACCOUNT, "c") == 2
+    assert index.entries(ACCOUNT) == [("a", 0, False), ("b", 1, True), ("c", 2, True)]
     index.close()
 
 
