@@ -2,14 +2,16 @@
 
 **Data model.** UN Transparency Protocol, Digital Product Passport **0.5.0** (context
 ``https://test.uncefact.org/vocabulary/untp/dpp/0.5.0/``): the credential is typed
-``DigitalProductPassport``, its issuer a ``CredentialIssuer``, its subject a ``ProductPassport`` whose
-``product`` carries the identifiers, producer, facility, production date and dimensions UNTP names.
-The battery-specific content goes under ``batteryPassport``: the **public tier only**, exactly as
-committed. Restricted tiers never leave the ledger's store in a credential: each is a
+``DigitalProductPassport``, its issuer a ``CredentialIssuer``, its subject the ``Product`` (identified
+by the passport's identification link) with the identifiers, producer, facility, production date and
+dimensions UNTP names. Three extension properties (the 0.5.0 ``Product`` allows them) carry the rest:
+``passportId``; ``batteryPassport``, the **public tier only**, exactly as committed; ``ledgerAnchor``.
+Restricted tiers never leave the ledger's store in a credential: each is a
 ``relatedResource`` (VC 2.0 section 5.3) naming its content id and the SHA-256 (``digestSRI``) of the
 sealed bytes the manifest commits to, so a holder of the section can prove it is the one anchored.
 ``ledgerAnchor`` names the on-chain commitment: chain id, registry, passport id, version and manifest
-digest; verifiers check it against the chain.
+digest; verifiers check it against the chain. The structure is checked against the UNTP DPP 0.5.0
+types (``tests/passport/fixtures/untp/``).
 
 **Proof.** An enveloping JOSE proof (VC-JOSE-COSE section 3.1.1): the credential is the payload of a
 compact JWS, header ``{"alg": "ES256", "kid": <DID URL of the key>, "typ": "vc+jwt", "cty": "vc"}``,
@@ -102,53 +104,47 @@ def status_entry(list_url: str, index: int) -> dict[str, Any]:
     }
 
 
+def _identifier(entity: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A UNTP ``Identifier`` (both ``id`` and ``name`` are required), or None when either is missing."""
+    if not entity.get("identifier") or not entity.get("name"):
+        return None
+    return {"type": ["Identifier"], "id": entity["identifier"], "name": entity["name"]}
+
+
 def _product(public: Mapping[str, Any], product_link: str) -> dict[str, Any]:
+    """The UNTP ``Product`` fields the public tier fills (the DPP 0.5.0 credential subject)."""
     general = public.get("general") or {}
-    manufacturer = general.get("manufacturer") or {}
     place = general.get("manufacturing_place") or {}
     dimensions = general.get("dimensions") or {}
-    measures = {
-        "weight": {"value": general.get("mass_kg"), "unit": "KGM"},
-        **{
-            name: {"value": dimensions[f"{name}_mm"], "unit": "MMT"}
-            for name in ("length", "width", "height")
-            if dimensions.get(f"{name}_mm") is not None
-        },
+    measures: dict[str, Any] = {
+        name: {"value": dimensions[f"{name}_mm"], "unit": "MMT"}
+        for name in ("length", "width", "height")
+        if dimensions.get(f"{name}_mm") is not None
     }
+    if general.get("mass_kg") is not None:
+        measures["weight"] = {"value": general["mass_kg"], "unit": "KGM"}
+    category = general.get("category")
     product: dict[str, Any] = {
         "type": ["Product"],
         "id": product_link,
-        "name": general.get("product_name") or general.get("model_identifier"),
+        "name": general.get("product_name") or general.get("model_identifier") or general.get("battery_id"),
         "registeredId": general.get("battery_id"),
-        "idScheme": {
-            "type": ["IdentifierScheme"],
-            "id": product_link.rsplit("/", 1)[0],
-            "name": "battery id",
-        },
+        "idScheme": {"type": ["IdentifierScheme"], "id": product_link.rsplit("/", 1)[0],
+                     "name": "battery id"},
         "serialNumber": general.get("battery_id"),
         "batchNumber": general.get("batch_id"),
-        "productCategory": [
-            {
-                "type": ["Classification"],
-                "code": general.get("category"),
-                "name": f"{general.get('category')} battery",
-                "schemeName": "Regulation (EU) 2023/1542 battery category",
-            }
+        "productCategory": None if category is None else [
+            {"type": ["Classification"], "id": f"urn:eu:reg:2023-1542:battery-category:{category}",
+             "code": category, "name": f"{category} battery",
+             "schemeName": "Regulation (EU) 2023/1542 battery category"}
         ],
-        "producedByParty": {
-            "type": ["Identifier"],
-            "id": manufacturer.get("identifier"),
-            "name": manufacturer.get("name"),
-        },
-        "producedAtFacility": {
-            "type": ["Identifier"],
-            "id": place.get("identifier"),
-            "name": place.get("name"),
-        },
+        "producedByParty": _identifier(general.get("manufacturer") or {}),
+        "producedAtFacility": _identifier(place),
         "productionDate": general.get("manufacturing_date"),
         "countryOfProduction": (place.get("address") or {}).get("country"),
-        "dimensions": measures,
-    }
+        "dimensions": measures or None,
+        "granularityLevel": "item",
+    }  # fmt: skip
     return {key: value for key, value in product.items() if value is not None}
 
 
@@ -184,10 +180,8 @@ def build_credential(
         "credentialStatus": dict(status),
         "relatedResource": related,
         "credentialSubject": {
-            "type": ["ProductPassport"],
-            "id": f"urn:uuid:{anchor.passport_id}",
-            "product": _product(public, product_link),
-            "granularityLevel": "item",
+            **_product(public, product_link),
+            "passportId": f"urn:uuid:{anchor.passport_id}",
             "ledgerAnchor": anchor.claim(),
             "batteryPassport": dict(public),
         },

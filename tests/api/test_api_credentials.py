@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 import zxingcpp
 from jwcrypto import jwk, jws
@@ -40,6 +41,10 @@ from passport.model import BatteryPassport
 from passport.model.general import ProductCode
 from tests.api.api_stack import PARTICIPANTS, ApiStack, build_services, new_battery_id, serve
 from tests.chain_backends import running_backend
+
+UNTP_DPP_SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "passport/fixtures/untp/dpp-0.5.0.schema.json").read_text()
+)
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +119,13 @@ def test_credential_verifies_with_an_independent_jose_implementation(stack: ApiS
     credential = json.loads(verifier.payload)
 
     assert credential["@context"] == [VC_CONTEXT, UNTP_DPP_CONTEXT]
+    jsonschema.validate(credential, UNTP_DPP_SCHEMA, cls=jsonschema.Draft202012Validator)
     assert credential["type"] == ["VerifiableCredential", "DigitalProductPassport"]
     assert credential["issuer"]["id"] == issuer_did
     subject = credential["credentialSubject"]
-    assert subject["product"]["serialNumber"] == passport.battery_id
-    assert subject["product"]["id"] == f"{stack.base_url}/id/{passport.passport_id}"
+    assert subject["serialNumber"] == passport.battery_id
+    assert subject["id"] == f"{stack.base_url}/id/{passport.passport_id}"
+    assert subject["passportId"] == f"urn:uuid:{passport.passport_id}"
     # The public tier only: use data (legitimate interest) and authority data stay out.
     public = subject["batteryPassport"]
     assert public["general"]["battery_id"] == passport.battery_id
@@ -305,7 +312,7 @@ def test_identification_link_linkset_round_trip(stack: ApiStack, ask: dict[str, 
         assert fetched.status_code == 200, (rel, fetched.text)
         assert fetched.headers["content-type"].startswith(target["type"]), rel
     credential = open_envelope(httpx.get(links["describedby"][0]["href"], timeout=10).text)
-    assert credential.credential["credentialSubject"]["product"]["id"] == f"{stack.base_url}/id/{pid}"
+    assert credential.credential["credentialSubject"]["id"] == f"{stack.base_url}/id/{pid}"
 
 
 def test_link_type_selects_a_relation(stack: ApiStack) -> None:
@@ -405,7 +412,7 @@ def test_qr_decodes_to_the_identification_link_which_resolves(stack: ApiStack) -
     assert str(page.url) == f"{stack.base_url}/p/{pid}"
     credential = httpx.get(link, params={"linkType": "describedby"}, follow_redirects=True, timeout=10)
     assert credential.headers["content-type"].startswith(MEDIA_TYPE)
-    assert open_envelope(credential.text).credential["credentialSubject"]["id"] == f"urn:uuid:{pid}"
+    assert open_envelope(credential.text).credential["credentialSubject"]["passportId"] == f"urn:uuid:{pid}"
 
 
 def test_readme_verifies_with_jwcrypto(
@@ -418,7 +425,7 @@ def test_readme_verifies_with_jwcrypto(
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {}
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102  # our own README's example
-    assert namespace["credential"]["credentialSubject"]["id"] == f"urn:uuid:{pid}"
+    assert namespace["credential"]["credentialSubject"]["passportId"] == f"urn:uuid:{pid}"
 
 
 def test_issuer_revokes_its_credentials_of_an_open_passport(
