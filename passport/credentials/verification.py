@@ -100,6 +100,12 @@ class CredentialReport(BaseModel):
         return all(check.status is not CheckStatus.FAIL for check in self.checks)
 
 
+def _subject(credential: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The credential's (single) subject as an object; empty when it is anything else."""
+    subject = credential.get("credentialSubject")
+    return subject if isinstance(subject, dict) else {}
+
+
 def _check(name: str, passed: bool, reason: str) -> Check:
     return Check(name=name, status=CheckStatus.PASS if passed else CheckStatus.FAIL, reason=reason)
 
@@ -161,7 +167,7 @@ def _status(envelope: Envelope, source: DocumentSource) -> tuple[Check, bool | N
         return _check(name, False, f"status list {url}: {proof.reason}"), None
     if status_envelope.issuer != envelope.issuer:
         return _check(name, False, f"status list {url} is issued by {status_envelope.issuer}"), None
-    subject = status_envelope.credential.get("credentialSubject") or {}
+    subject = _subject(status_envelope.credential)
     if subject.get("statusPurpose") != entry.get("statusPurpose"):
         return _check(name, False, f"status list {url} has another purpose"), None
     try:
@@ -177,9 +183,9 @@ def _anchor(envelope: Envelope, chain: ChainClient | None) -> Check:
     name = "credential.anchor"
     if chain is None:
         return Check(name=name, status=CheckStatus.SKIPPED, reason="no chain client given")
-    subject = envelope.credential.get("credentialSubject") or {}
+    claim = _subject(envelope.credential).get("ledgerAnchor")
     try:
-        anchor = LedgerAnchor.from_claim(subject.get("ledgerAnchor") or {})
+        anchor = LedgerAnchor.from_claim(claim if isinstance(claim, dict) else {})
     except CredentialError as exc:
         return _check(name, False, str(exc))
     if anchor.chain_id != chain.chain_id or anchor.registry.lower() != chain.registry_address.lower():
@@ -216,8 +222,7 @@ def verify_credential(
     status, revoked = _status(envelope, source)
     checks.append(status)
     checks.append(_anchor(envelope, chain))
-    subject = envelope.credential.get("credentialSubject") or {}
-    anchor = subject.get("ledgerAnchor") if isinstance(subject, dict) else None
+    anchor = _subject(envelope.credential).get("ledgerAnchor")
     anchor = anchor if isinstance(anchor, dict) else {}
     version = anchor.get("version")
     return CredentialReport(

@@ -6,10 +6,12 @@ import base64
 import gzip
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from joserfc.jwk import ECKey
 
 from passport.audit import AuditEvent
 from passport.credentials import (
@@ -24,7 +26,9 @@ from passport.credentials import (
     participant_did,
     validate_did_document,
     vc_v2_context,
+    verify_credential,
 )
+from passport.credentials.credential import VC_CONTEXT, sign
 from passport.credentials.did import assertion_key, key_fragment
 from passport.credentials.reads import VersionInForce, parse_moment, version_at
 from passport.credentials.status import LIST_BITS
@@ -168,3 +172,47 @@ def test_version_at_picks_the_last_version_anchored_by_then() -> None:
     assert version_at(history, at(100, UTC)) == VersionInForce(1, 100)
     assert version_at(history, at(299, UTC)) == VersionInForce(2, 200)
     assert version_at(history, None) == VersionInForce(3, 300)
+
+
+# -- verification never fails with anything but CredentialInvalid -------------------------------------
+
+_DID = participant_did("https://passports.example", ACCOUNT)
+_KEY = ECKey.generate_key("P-256", private=True)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+class _Documents:
+    """Serves one DID document; any status list is junk (a port stand-in: HTTP is tested in tests/api)."""
+
+    def did_document(self, did: str) -> dict[str, Any]:
+        return did_document(_DID, account=ACCOUNT, chain_id=1, keys=[_KEY])
+
+    def status_list(self, url: str) -> str:
+        return "not a jws"
+
+
+@given(
+    st.fixed_dictionaries(
+        {"@context": st.just([VC_CONTEXT]), "type": st.just(["VerifiableCredential"]),
+         "issuer": st.just(_DID) | _JSON},
+        optional={"credentialSubject": _JSON, "credentialStatus": _JSON, "validFrom": _JSON,
+                  "validUntil": _JSON},
+    )
+)  # fmt: skip
+def test_verification_of_arbitrary_credentials_reports_or_refuses(credential: dict[str, Any]) -> None:
+    token = sign(credential, _KEY, _DID)
+    try:
+        report = verify_credential(token, _Documents())
+    except CredentialInvalid:
+        return
+    assert report.checks[0].name == "credential.proof"
+
+
+@given(st.text(max_size=200))
+def test_junk_tokens_are_refused(token: str) -> None:
+    with pytest.raises(CredentialInvalid):
+        verify_credential(token, _Documents())
