@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from joserfc.jwk import ECKey
 
@@ -96,6 +96,8 @@ def test_invalid_did_documents_are_refused() -> None:
         validate_did_document({"id": "did:web:x", "verificationMethod": [{"id": "did:web:x#k"}]})
 
 
+# No deadline: each example gzips a 16 KiB list or signs a JWS, slow on a loaded shared machine.
+@settings(deadline=None)
 @given(st.sets(st.integers(min_value=0, max_value=LIST_BITS - 1), max_size=40), st.integers(0, LIST_BITS - 1))
 def test_status_list_round_trip(set_bits: set[int], probe: int) -> None:
     encoded = encode_list(set_bits)
@@ -195,6 +197,7 @@ class _Documents:
         return "not a jws"
 
 
+@settings(deadline=None)
 @given(
     st.fixed_dictionaries(
         {"@context": st.just([VC_CONTEXT]), "type": st.just(["VerifiableCredential"]),
@@ -212,6 +215,7 @@ def test_verification_of_arbitrary_credentials_reports_or_refuses(credential: di
     assert report.checks[0].name == "credential.proof"
 
 
+@settings(deadline=None)
 @given(st.text(max_size=200))
 def test_junk_tokens_are_refused(token: str) -> None:
     with pytest.raises(CredentialInvalid):
