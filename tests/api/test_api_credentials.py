@@ -448,3 +448,29 @@ def test_issuer_revokes_its_credentials_of_an_open_passport(
         "POST", "/passports/00000000-0000-4000-8000-000000000000/credential/revocation", "issuer"
     )
     assert other.status_code == 404
+
+
+def test_superseding_sets_the_bit_and_links_the_successor(
+    stack: ApiStack, source: HttpDocumentSource
+) -> None:
+    pid = str(stack.issue().passport_id)
+    token = credential_of(stack, pid)
+    stack.transfer(pid, "issuer", "repurposer")
+    successor = sample_passport(new_battery_id())
+    response = stack.call(
+        "POST", f"/passports/{pid}/successor", "repurposer",
+        json={"status": "REPURPOSED", "passport": successor.model_dump(mode="json")},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    report = verify_credential(token, source)
+    assert report.revoked is True
+    # The superseded passport's link still resolves, and leads on to its successor (and back).
+    links = relations(stack.http.get(f"/id/{pid}", headers={"Accept": LINKSET}).json())
+    assert links["successor-version"][0]["href"] == f"{stack.base_url}/id/{successor.passport_id}"
+    back = relations(stack.http.get(f"/id/{successor.passport_id}", headers={"Accept": LINKSET}).json())
+    assert back["predecessor-version"][0]["href"] == f"{stack.base_url}/id/{pid}"
+    # The successor's own credential is issued by the repurposer, and is not revoked.
+    fresh = verify_credential(credential_of(stack, str(successor.passport_id)), source)
+    assert fresh.ok, fresh.checks
+    assert fresh.issuer is not None
+    assert fresh.issuer.endswith(stack.address("repurposer").lower())
