@@ -53,6 +53,14 @@ def test_export_show_rotate_verify(deployed: str, issuer: Actor, tmp_path: Path)
     report = json.loads(verified.stdout)
     assert report["ok"] is False
     assert report["checks"][0]["name"] == "credential.proof"
+    assert report["chain_checked"] is False
+
+    # --chain checks the anchor on the ledger the settings point at, whatever the proof says.
+    anchored = runner.invoke(app, ["vc", "verify", str(out), "--chain", "--json"])
+    checks = {c["name"]: c for c in json.loads(anchored.stdout)["checks"]}
+    assert checks["credential.anchor"]["status"] == "pass", checks
+    assert "is the latest" not in checks["credential.anchor"]["reason"]
+    assert checks["credential.anchor"]["reason"] == "version 1 is anchored (the latest)"
 
 
 def test_bad_input_exit_codes(deployed: str, tmp_path: Path) -> None:
