@@ -16,14 +16,18 @@ from api.limits import BodySizeLimit
 from api.routes import (
     audit,
     businesses,
+    credentials,
     custody,
     evaluations,
     health,
     interop,
     pages,
     passports,
+    products,
     qr,
+    resolver,
     telemetry,
+    wellknown,
 )
 from api.services import Services
 from api.strict_json import StrictJsonBody
@@ -107,9 +111,23 @@ def create_app(
         max_bytes=DEFAULT_BODY_LIMIT,
         overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT},
     )
-    for module in (health, passports, custody, evaluations, businesses, telemetry, audit, qr, interop):
+    for module in (
+        health,
+        passports,
+        custody,
+        evaluations,
+        businesses,
+        telemetry,
+        audit,
+        qr,
+        interop,
+        credentials,
+        products,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.include_router(wellknown.router)
+    app.include_router(resolver.router)
     app.dependency_overrides[pages.get_page_caller] = _page_caller
     app.mount("/static", pages.static_files(), name="static")
     return app

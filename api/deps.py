@@ -19,6 +19,7 @@ from api.auth import ApiRole, Caller
 from api.errors import Conflict, NotFound, Unauthenticated
 from api.services import Services, ServiceUnavailable
 from passport.chain.records import PassportRecord
+from passport.credentials import PassportCredentials
 from passport.ids import parse_bytes32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier
 from passport.settings import Settings
@@ -177,3 +178,14 @@ def readable_tiers(
 
 
 ReadableTiers = Annotated[frozenset[AccessTier], Depends(readable_tiers)]
+
+
+# -- verifiable credentials ----------------------------------------------------------------------------
+
+
+def passport_credentials(services: ServicesDep, settings: SettingsDep) -> PassportCredentials:
+    """Credentials, DID documents and status lists, published under this app's public base URL."""
+    return services.credentials.at(settings.public_base_url)
+
+
+CredentialsDep = Annotated[PassportCredentials, Depends(passport_credentials)]

@@ -62,6 +62,13 @@ class Forbidden(ApiError):
     title = "Forbidden"
 
 
+class Gone(ApiError):
+    """Raised when an identifier existed but has ended (a recycled battery's identification link)."""
+
+    status = 410
+    title = "Gone"
+
+
 class NotFound(ApiError):
     """Raised when the addressed passport, record or resource does not exist."""
 
@@ -114,6 +121,10 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
         (perr.ChainUnavailable, 503, "Chain unavailable"),
         (perr.StoreUnavailable, 503, "Content store unavailable"),
         (perr.VerificationError, 422, "Cannot verify"),
+        (perr.UnknownIdentifier, 404, "Unknown identifier"),
+        (perr.IssuerNotHosted, 409, "Issuer not hosted here"),
+        (perr.CredentialInvalid, 422, "Invalid credential"),
+        (perr.DidResolutionError, 502, "DID document unavailable"),
     ]
     for kind, status, title in table:
         if isinstance(exc, kind):
@@ -180,3 +191,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, oerr.ReadingRejected):
             errors = [{"field": path, "reason": reason} for path, reason in exc.problems]
         return problem(status, title, str(exc), request, errors)
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the problem documents (RFC 9457) a route may answer with."""
+    return {code: {"content": {PROBLEM_JSON: {}}, "description": "Problem document"} for code in codes}

@@ -43,12 +43,14 @@ from oracle.journal import Journal
 from oracle.proofs import RecordProofs
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
 from passport.chain.protocol import ChainClient
+from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
 from passport.envelope import KeyRing
 from passport.errors import ConfigError
 from passport.ledger import ParticipantClients, open_ledger
 from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
+from passport.signing import address_of
 from passport.store import open_store
 from passport.store.protocol import ContentStore
 
@@ -85,6 +87,7 @@ class Services:
     ingestor: Ingestor | None = field(init=False, default=None)
     proofs: RecordProofs | None = field(init=False, default=None)
     grading: GradingPolicy = field(init=False)
+    credentials: PassportCredentials = field(init=False)
     _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
@@ -110,6 +113,16 @@ class Services:
             self.keyring,
             versions=self.versions,
             trusted_issuers=sorted(self.trusted_issuers),
+        )
+        # did:web documents, credentials and status lists for every custodial participant.
+        self.credentials = PassportCredentials(
+            base_url=self.settings.public_base_url,
+            chain=self.reader,
+            store=self.store,
+            passports=self._reader_service,
+            keys=CredentialKeys.from_settings(self.settings),
+            status=StatusIndex.from_settings(self.settings),
+            participants={address_of(key): name for name, key in self.keys.items()},
         )
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
@@ -170,6 +183,7 @@ class Services:
         self.audit.close()
         self.versions.close()
         self.api_keys.close()
+        self.credentials.status.close()
         if self.journal is not None:
             self.journal.close()
 

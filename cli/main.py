@@ -13,7 +13,19 @@ from typing import Annotated
 
 import typer
 
-from cli import audit, businesses, custody, interop, passports, records, simulate, telemetry, worker
+from cli import (
+    audit,
+    businesses,
+    credentials,
+    custody,
+    did,
+    interop,
+    passports,
+    records,
+    simulate,
+    telemetry,
+    worker,
+)
 from cli.session import Session
 
 app = typer.Typer(
@@ -45,6 +57,8 @@ app.add_typer(telemetry.app, name="telemetry")
 app.add_typer(records.app, name="record")
 app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")
+app.add_typer(credentials.app, name="vc")
+app.add_typer(did.app, name="did")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]

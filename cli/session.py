@@ -18,6 +18,7 @@ from passport.settings import Settings
 if TYPE_CHECKING:
     from oracle.journal import Journal
     from passport.chain.protocol import ChainClient
+    from passport.credentials import PassportCredentials
     from passport.service import PassportService
 
 
@@ -59,6 +60,12 @@ class Session:
         ledger = self.ledger()
         with reported("cannot open the ledger"):
             return ledger.passports(participant)
+
+    def credentials(self) -> PassportCredentials:
+        """Credentials, DID documents and status lists of the keystore's participants."""
+        ledger = self.ledger()
+        with reported("cannot open the ledger"):
+            return ledger.credentials()
 
     def journal(self) -> Journal:
         """The oracle's journal under the settings' data dir: the same one the API ingests into."""

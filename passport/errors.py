@@ -184,3 +184,26 @@ class VersionLogError(ServiceError):
 
 class SigningKeyMissing(ServiceError):
     """Raised when a write is asked of a passport service built without a signing key (read-only)."""
+
+
+# -- verifiable credentials -------------------------------------------------------------------------
+
+
+class CredentialError(PassportError):
+    """Raised when a verifiable credential, DID document or status list cannot be built or read."""
+
+
+class CredentialInvalid(CredentialError, ValueError):
+    """Raised when a credential, DID or status list is malformed (not merely failing verification)."""
+
+
+class DidResolutionError(CredentialError, LookupError):
+    """Raised when a did:web document (or a status list it names) cannot be fetched or is not valid."""
+
+
+class UnknownIdentifier(CredentialError, LookupError):
+    """Raised when an identification link names no passport on the ledger."""
+
+
+class IssuerNotHosted(CredentialError, LookupError):
+    """Raised when a credential's issuer is not a participant whose keys this installation holds."""

@@ -23,6 +23,7 @@ from passport.settings import Settings
 if TYPE_CHECKING:  # web3 loads in about a second; only ``open_ledger`` needs it, at call time
     from passport.chain.deployment import DeploymentManifest
     from passport.chain.keystore import Keystore
+    from passport.credentials import PassportCredentials
     from passport.envelope import KeyRing
     from passport.service import PassportService, VersionLog
     from passport.store.protocol import ContentStore
@@ -113,6 +114,27 @@ class Ledger:
             versions=versions if versions is not None else VersionLog.from_settings(self.settings),
             trusted_issuers=list(self.trusted_issuers),
             signer_key=None if participant is None else self.key(participant),
+        )
+
+    def credentials(
+        self, *, store: ContentStore | None = None, passports: PassportService | None = None
+    ) -> PassportCredentials:
+        """Credentials, DID documents and status lists for the keystore's participants.
+
+        Published under ``settings.public_base_url``; the keystore is read for addresses only (no key
+        is unlocked: credentials are signed with each participant's JOSE key, not its Ethereum key).
+        """
+        from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
+        from passport.store import open_store
+
+        return PassportCredentials(
+            base_url=self.settings.public_base_url,
+            chain=self.reader,
+            store=store if store is not None else open_store(self.settings),
+            passports=passports if passports is not None else self.passports(None, store=store),
+            keys=CredentialKeys.from_settings(self.settings),
+            status=StatusIndex.from_settings(self.settings),
+            participants={address: name for name, address in self.keystore.addresses().items()},
         )
 
 

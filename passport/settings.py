@@ -148,6 +148,16 @@ class Settings(BaseSettings):
         return self.data_dir / "api" / "keys.sqlite3"
 
     @cached_property
+    def credential_keys_dir(self) -> Path:
+        """The JOSE keys (P-256 JWKs) each custodial participant signs verifiable credentials with."""
+        return self.data_dir / "credentials" / "keys"
+
+    @cached_property
+    def credential_status_path(self) -> Path:
+        """Which status-list index each issuer gave each passport (Bitstring Status List)."""
+        return self.data_dir / "credentials" / "status.sqlite3"
+
+    @cached_property
     def demo_path(self) -> Path:
         """The local stack's demo record (which passport, battery and device it made)."""
         return self.data_dir / "demo.json"

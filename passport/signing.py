@@ -76,6 +76,11 @@ def checksum_address(value: str, what: str = "address") -> str:
     return to_checksum_address(value)
 
 
+def address_of(private_key: bytes) -> str:
+    """The checksummed Ethereum address of ``private_key``."""
+    return str(Account.from_key(private_key).address)
+
+
 def _bytes32(value: bytes, what: str) -> bytes:
     if not isinstance(value, bytes) or len(value) != 32:
         raise InvalidIdentifier(f"{what} must be 32 bytes")

@@ -1,7 +1,9 @@
 """QR codes for passport labels: ``/passports/{id}/qr.png`` and ``qr.svg``.
 
-The code holds the passport page's public URL (``{public_base_url}/p/{id}``), never data: the label is
-printed once and must stay valid while the passport's versions, custody and status change.
+The code holds the passport's identification link (``{public_base_url}/id/{id}``, see
+``api.routes.resolver``), never data: the label is printed once and must stay valid while the
+passport's versions, custody and status change. The link redirects to the page, and answers with a
+linkset (page, credential, bundle, status) for machines.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from api.deps import SettingsDep
-from api.web.views import page_path
+from passport.credentials.issuing import IDENTIFICATION_PATH
+from passport.ids import parse_passport_id
 
 router = APIRouter(tags=["passports"])
 
@@ -30,8 +33,8 @@ def get_public_base_url(settings: SettingsDep) -> str:
 
 
 def passport_url(base_url: str, passport_id: str) -> str:
-    """The public page URL for ``passport_id``; raises ``InvalidIdentifier`` (→ 400) for a bad id."""
-    return f"{base_url.rstrip('/')}{page_path(passport_id)}"
+    """The identification link of ``passport_id``; raises ``InvalidIdentifier`` (→ 400) for a bad id."""
+    return f"{base_url.rstrip('/')}{IDENTIFICATION_PATH}/{parse_passport_id(passport_id)}"
 
 
 def passport_qr(base_url: str, passport_id: str) -> segno.QRCode:
@@ -55,7 +58,7 @@ BaseUrl = Annotated[str, Depends(get_public_base_url)]
 @router.get(
     "/passports/{passport_id}/qr.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "QR code of the passport page URL"}},
+    responses={200: {"content": {"image/png": {}}, "description": "QR code of the identification link"}},
 )
 async def get_passport_qr_png(passport_id: str, base_url: BaseUrl, scale: Scale = 8) -> Response:
     body = _render(passport_qr(base_url, passport_id), "png", scale)
@@ -65,7 +68,12 @@ async def get_passport_qr_png(passport_id: str, base_url: BaseUrl, scale: Scale 
 @router.get(
     "/passports/{passport_id}/qr.svg",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}, "description": "QR code of the passport page URL"}},
+    responses={
+        200: {
+            "content": {"image/svg+xml": {}},
+            "description": "QR code of the identification link",
+        }
+    },
 )
 async def get_passport_qr_svg(passport_id: str, base_url: BaseUrl, scale: Scale = 8) -> Response:
     body = _render(passport_qr(base_url, passport_id), "svg", scale)

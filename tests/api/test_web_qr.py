@@ -1,4 +1,4 @@
-"""QR codes: decoded back from the PNG they really are, the public page URL of the passport."""
+"""QR codes: decoded back from the PNG they really are, the passport's identification link."""
 
 from __future__ import annotations
 
@@ -39,21 +39,21 @@ def decode_png(png: bytes) -> list[str]:
         (BASE, "0x" + "00" * 16 + PASSPORT_ID.replace("-", "")),
     ],
 )
-def test_png_decodes_to_the_public_page_url(base_url: str, passport_id: str) -> None:
+def test_png_decodes_to_the_identification_link(base_url: str, passport_id: str) -> None:
     response = client_for(base_url).get(f"/api/v1/passports/{passport_id}/qr.png")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     canonical = OTHER_ID if passport_id == OTHER_ID else PASSPORT_ID
-    assert decode_png(response.content) == [f"{base_url.rstrip('/')}/p/{canonical}"]
+    assert decode_png(response.content) == [f"{base_url.rstrip('/')}/id/{canonical}"]
 
 
 @pytest.mark.parametrize("scale", [2, 8, 20])
 def test_png_scale_sets_the_pixel_size(scale: int) -> None:
     response = client_for().get(f"/api/v1/passports/{PASSPORT_ID}/qr.png", params={"scale": scale})
     image = Image.open(io.BytesIO(response.content))
-    modules = segno.make_qr(f"{BASE}/p/{PASSPORT_ID}", error="m").symbol_size(scale=1, border=4)
+    modules = segno.make_qr(f"{BASE}/id/{PASSPORT_ID}", error="m").symbol_size(scale=1, border=4)
     assert image.size == (modules[0] * scale, modules[1] * scale)
-    assert decode_png(response.content) == [f"{BASE}/p/{PASSPORT_ID}"]
+    assert decode_png(response.content) == [f"{BASE}/id/{PASSPORT_ID}"]
 
 
 def test_svg_is_the_same_symbol_as_the_png() -> None:
@@ -64,7 +64,7 @@ def test_svg_is_the_same_symbol_as_the_png() -> None:
     root = ET.fromstring(response.content)  # noqa: S314  (our own response, not untrusted XML)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     # The browser suite decodes the SVG as Chromium draws it; here: it encodes the very same matrix.
-    expected = segno.make_qr(f"{BASE}/p/{PASSPORT_ID}", error="m")
+    expected = segno.make_qr(f"{BASE}/id/{PASSPORT_ID}", error="m")
     out = io.BytesIO()
     expected.save(out, kind="svg", scale=8, border=4, xmldecl=False, title="Battery passport")
     assert response.content == out.getvalue()

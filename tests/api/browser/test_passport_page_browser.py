@@ -11,7 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from api.routes.pages import get_page_caller
-from tests.api.browser.browser_harness import PHONE, LiveServer, PageScenario, Phone
+from tests.api.browser.browser_harness import PHONE, LedgerScenario, LiveServer, PageScenario, Phone
 
 pytestmark = pytest.mark.browser
 
@@ -50,9 +50,12 @@ def test_qr_on_the_page_scans_to_the_page(
     expect(qr).to_be_visible()
     assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
     decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))]
-    assert decoded == [f"{live_server.base_url}/p/{scenario.passport_id}"]
+    assert decoded == [f"{live_server.base_url}/id/{scenario.passport_id}"]
 
-    page.goto(decoded[0])
+    # The identification link resolves on the ledger (303 to the page); fixed views have no ledger.
+    page_url = f"{live_server.base_url}/p/{scenario.passport_id}"
+    page.goto(decoded[0] if isinstance(scenario, LedgerScenario) else page_url)
+    assert page.url == page_url
     expect(page.get_by_test_id("verification-badge")).to_have_attribute("data-verified", "true")
     bundle = page.get_by_test_id("bundle-link")
     assert bundle.get_attribute("href") == f"/api/v1/passports/{scenario.passport_id}/bundle"
