@@ -174,7 +174,7 @@ class BatchHead:
 
 @dataclass(frozen=True, slots=True)
 class BatchRow(BatchHead):
-    """One anchoring batch with its document (the canonical bytes that go into the content store)."""
+    """One anchoring batch with its document (the sealed bytes that go into the content store)."""
 
     document: bytes
 
@@ -507,8 +507,9 @@ class Journal:
     ) -> BatchRow | None:
         """Seal up to ``max_records`` pending records of ``kind`` (oldest first) into a new batch.
 
-        ``build(records, created_at)`` returns ``(merkle root, batch document bytes)``; the document is
-        kept here so a restarted pipeline stores exactly the same bytes (and so gets the same CID).
+        ``build(records, created_at)`` returns ``(merkle root, bytes to store)``, the sealed batch
+        document; it is kept here so a restarted pipeline stores exactly the same bytes (and so gets the
+        same CID): sealing is randomised, so it must never be redone for a batch.
         Returns None when nothing is pending.
         """
         with self.transaction() as conn:
@@ -571,7 +572,7 @@ class Journal:
         return bool(self._query(sql, states)[0][0])
 
     def batch_document(self, batch_id: int) -> bytes:
-        """The batch document's canonical bytes, as fixed when the batch was sealed."""
+        """The (sealed) batch document's bytes, as fixed when the batch was sealed."""
         rows = self._query("SELECT document FROM batches WHERE id = ?", (batch_id,))
         if not rows:
             raise RecordNotFound(f"no batch {batch_id}")

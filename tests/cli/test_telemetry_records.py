@@ -23,6 +23,7 @@ from oracle.journal import Journal
 from passport.chain.deployment import RoleGrant, deploy
 from passport.chain.keystore import Keystore
 from passport.chain.records import Role
+from passport.envelope import KeyRing
 from passport.ledger import open_ledger
 from passport.settings import Settings
 from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
@@ -110,7 +111,11 @@ def test_upload_acknowledges_then_the_anchored_record_has_a_proof(settings: Sett
     oracle_chain = open_ledger(settings).passports("oracle")
     with Journal(settings.journal_path) as journal:
         anchorer = Anchorer(
-            journal, oracle_chain.store, oracle_chain.chain, AnchoringPolicy.from_settings(settings)
+            journal,
+            oracle_chain.store,
+            oracle_chain.chain,
+            AnchoringPolicy.from_settings(settings),
+            keyring=KeyRing.from_settings(settings),
         )
         anchorer.seal(force=True)
         anchorer.drain()

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
-from oracle.batch_document import parse_batch_document
+from oracle.batch_document import open_batch_document
 from oracle.devices import DeviceKey, SignedUpload, sign_upload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.ports import AnchorChain
 from oracle.proofs import RecordProofs
+from passport.envelope import KeyRing
 from passport.store import cid_digest
 from passport.store.protocol import ContentStore
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
@@ -104,6 +105,11 @@ class Fleet:
         return sign_upload(DEVICE_KEYS[n], self.device_id(n), self.battery_id(n), seq, readings)
 
 
+def journal_keyring(journal: Journal) -> KeyRing:
+    """The key ring beside the journal (as in a deployment's data directory): shared across restarts."""
+    return KeyRing(journal.path.parent / "keys")
+
+
 def anchorer(
     journal: Journal,
     store: ContentStore,
@@ -116,6 +122,7 @@ def anchorer(
         store,
         chain,
         AnchoringPolicy(**{"batch_size": 4, **policy}),
+        keyring=journal_keyring(journal),
         **({"clock": clock} if clock else {}),
     )
 
@@ -154,10 +161,10 @@ def assert_fully_anchored(
         assert store.has(batch.cid)
         assert batch.cid_digest == cid_digest(batch.cid)
         assert chain.anchors[batch.root.hex()]["cid_digest"] == batch.cid_digest.hex()
-        document = parse_batch_document(store.get(batch.cid))
+        document = open_batch_document(store.get(batch.cid), journal_keyring(journal))
         assert document.root == batch.root
         assert document.kind == batch.kind
-    proofs = RecordProofs(journal, store)
+    proofs = RecordProofs(journal, store, keyring=journal_keyring(journal))
     for record_id in record_ids:
         proof = proofs.proof_for(record_id)
         assert proof.verify_offline()

@@ -21,7 +21,7 @@ from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
-from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, assert_fully_anchored, charging
+from tests.oracle.oracle_samples import DEVICE_KEYS, Fleet, assert_fully_anchored, charging, journal_keyring
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -101,6 +101,7 @@ def test_sigkill_at_every_pipeline_step_then_restart(tmp_path: Path) -> None:
                 FakeStore(path=store),
                 FakeChain(path=chain),
                 AnchoringPolicy(batch_size=4),
+                keyring=journal_keyring(reopened),
             )
             assert worker.drain().error is None
         return journal, chain, store, 0

@@ -24,6 +24,7 @@ from oracle.worker import AnchoringWorker
 from passport.chain.deployment import RoleGrant, deploy
 from passport.chain.keystore import Keystore
 from passport.chain.records import Role
+from passport.envelope import KeyRing
 from passport.ledger import open_ledger
 from passport.settings import Settings
 from passport.store import open_store
@@ -82,11 +83,14 @@ def _assert_anchored(settings: Settings, ids: list[int]) -> None:
     reader = open_ledger(settings).reader
     with Journal(settings.journal_path) as journal:
         assert {b.state for b in journal.batches()} == {"confirmed"}
-        proofs = RecordProofs(journal, open_store(settings))
+        proofs = RecordProofs(journal, open_store(settings), keyring=KeyRing.from_settings(settings))
         for record_id in ids:
             proof = proofs.proof_for(record_id)
             assert proof.verify_offline()
             assert proof.verify_on_chain(reader)
+        # The worker sealed the documents under the settings' key ring: they open with it.
+        history = proofs.battery_history(BATTERY, chain=reader)
+        assert {h.record.digest for h in history} == {journal.record(i).digest for i in ids}
 
 
 def _wait_until_anchored(settings: Settings, count: int, timeout: float = 60) -> None:
