@@ -129,6 +129,10 @@ def test_no_restricted_value_is_readable_from_the_store(
         assert {b.state for b in batches} == {"confirmed"}
 
         assert _scan(target.disk) == {}, "restricted readings are readable in the content store"
+        # The scan saw the stored objects themselves (each sealed document's clear type marker).
+        marker = SEALED_BATCH_DOCUMENT_TYPE.encode()
+        on_disk = [p for p in target.disk.rglob("*") if p.is_file() and marker in p.read_bytes()]
+        assert len(on_disk) >= len(batches)
 
         for batch in batches:
             assert batch.cid is not None
