@@ -25,6 +25,8 @@ Key ring on disk
         3f9c0e1d2a4b5c6d.key # {"key_id", "tier", "algorithm", "created_at", "key": base64}; mode 0600
       authority/
         ...
+      telemetry/             # seals the oracle's batch documents (device readings)
+        ...
 
 Besides the tiers, the ring holds one more key family, ``telemetry``: it seals the oracle's batch
 documents (device readings, ``oracle.batch_document``). It is a separate KEK rather than the
