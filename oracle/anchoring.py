@@ -45,7 +45,7 @@ from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oracle.batch_document import build_sealed_batch_document
+from oracle.batch_document import build_sealed_batch_document, is_sealed, seal_batch_document
 from oracle.errors import AnchorMismatch
 from oracle.journal import BATCH_STATES, BatchHead, BatchRow, Journal
 from oracle.ports import AnchorChain
@@ -217,6 +217,11 @@ class Anchorer:
     def _store(self, batch: BatchHead) -> BatchRow:
         # Only this step needs the document: the run loop reads batches without it.
         document = batch.document if isinstance(batch, BatchRow) else self.journal.batch_document(batch.id)
+        if not is_sealed(document):
+            # Journaled in clear by a version that did not seal documents: seal it (journaled first).
+            log.warning("batch %d: its document was journaled in clear; sealing it before storing", batch.id)
+            sealed = seal_batch_document(batch.kind, batch.root, batch.record_count, document, self.keyring)
+            document = self.journal.reseal_open_batch(batch.id, sealed).document
         cid = self.store.put(document)
         return self.journal.mark_stored(batch.id, cid, cid_digest(cid))
 

@@ -270,6 +270,11 @@ def seal_batch_document(
     return canonical_json(envelope.model_dump(mode="json"))
 
 
+def is_sealed(data: bytes) -> bool:
+    """Whether journaled document bytes are already sealed (batches sealed before encryption are not)."""
+    return data.startswith(b'{"ciphertext":')
+
+
 def build_sealed_batch_document(
     kind: AnchorKind, records: Sequence[RecordRow], created_at: float, *, keyring: KeyRing
 ) -> tuple[bytes, bytes]:
@@ -285,12 +290,16 @@ def parse_sealed_batch_document(data: bytes) -> SealedBatchDocument:
     """
     try:
         value = parse_canonical_object(data)
+        if value.get("type") == BATCH_DOCUMENT_TYPE:
+            raise DocumentMismatch("a batch document stored in clear (anchored before documents were sealed)")
         sealed = SealedBatchDocument.model_validate(value, strict=True)
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"]) or "$"
         raise DocumentMismatch(f"not a sealed batch document: {where}: {problem['msg']}") from None
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, DocumentMismatch):
+            raise
         raise DocumentMismatch(f"not a sealed batch document: {exc}") from None
     if canonical_json(sealed.model_dump(mode="json")) != data:
         raise DocumentMismatch("sealed batch document is not in its one canonical spelling")

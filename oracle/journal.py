@@ -578,6 +578,20 @@ class Journal:
             raise RecordNotFound(f"no batch {batch_id}")
         return bytes(rows[0][0])
 
+    def reseal_open_batch(self, batch_id: int, document: bytes) -> BatchRow:
+        """Replace the document of a batch still ``open`` (never stored), e.g. to seal one kept in clear.
+
+        Committed before the document is stored, so a restart stores these bytes, never the old ones.
+        """
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE batches SET document = ?, updated_at = ? WHERE id = ? AND state = 'open'",
+                (document, self.now(), batch_id),
+            )
+            if cursor.rowcount != 1:
+                raise BatchStateError(f"batch {batch_id} is not open: its stored document cannot change")
+        return self.batch(batch_id)
+
     def batch_records(self, batch_id: int) -> list[RecordRow]:
         rows = self._query(_SELECT_RECORDS + "WHERE r.batch_id = ? ORDER BY r.id", (batch_id,))
         return [_record(row) for row in rows]

@@ -10,6 +10,7 @@ ciphertext that was tampered with, or moved under another batch's header, is ref
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,12 +22,13 @@ from devtools.jsipfs import JsIpfsNode
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.batch_document import (
     SEALED_BATCH_DOCUMENT_TYPE,
+    build_batch_document,
     build_sealed_batch_document,
     open_batch_document,
     parse_sealed_batch_document,
 )
 from oracle.devices import sign_upload
-from oracle.errors import SealedDocumentError
+from oracle.errors import DocumentMismatch, SealedDocumentError
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
@@ -34,6 +36,7 @@ from oracle.readings import KIND_NAME, DiagnosticSnapshot
 from passport.canonical import canonical_json
 from passport.envelope import KeyRing
 from passport.errors import KeyNotAvailable
+from passport.model import AnchorKind
 from passport.store import EmbeddedStore, IpfsRpcStore, cid_digest
 from passport.store.protocol import ContentStore
 from tests.chain_backends import Actor, ChainBackend
@@ -241,3 +244,30 @@ def test_sealing_is_randomised_but_journaled_once(tmp_path: Path) -> None:
         assert batch.cid is not None
         assert store.get(batch.cid) == documents[0]
         assert KIND_NAME[batch.kind] == json.loads(documents[0])["kind"]
+
+
+def test_a_batch_journaled_in_clear_is_sealed_before_it_is_stored(tmp_path: Path) -> None:
+    """A journal from before sealing may hold ``open`` batches with clear documents: never stored so."""
+    keyring = KeyRing(tmp_path / "keys")
+    store = EmbeddedStore(tmp_path / "store", durable=False)
+    with Journal(tmp_path / "journal.db") as journal:
+        _ingest(journal)
+        legacy = journal.open_batch(
+            AnchorKind.DIAGNOSTICS, 10, functools.partial(build_batch_document, AnchorKind.DIAGNOSTICS)
+        )
+        assert legacy is not None
+        assert b"187.123" in legacy.document
+        with pytest.raises(DocumentMismatch, match="stored in clear"):
+            open_batch_document(legacy.document, keyring)
+        anchorer = Anchorer(journal, store, FakeChain(), AnchoringPolicy(batch_size=2), keyring=keyring)
+        assert anchorer.drain().error is None
+        assert _scan(store.root) == {}
+        batch = journal.batch(legacy.id)
+        assert batch.state == "confirmed"
+        assert batch.cid is not None
+        assert store.get(batch.cid) == batch.document
+        readings = [r.reading for r in open_batch_document(batch.document, keyring).records]
+        assert [r.capacity_ah for r in readings if isinstance(r, DiagnosticSnapshot)] == [
+            CAPACITY,
+            CAPACITY + 1,
+        ]
