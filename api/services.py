@@ -127,7 +127,7 @@ class Services:
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
             # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
-            self.proofs = RecordProofs(self.journal, self.store)
+            self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
 
     # -- building ---------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """``passport record proof``: the inclusion proof of an anchored device record (the API's record proofs).
 
-The proof is read from the oracle's journal and the batch document in the store, then checked twice:
+The proof is read from the oracle's journal (the sealed batch documents in the store open only with the
+key ring's telemetry KEK), then checked twice:
 offline (Merkle path to the root) and by the registry's ``verifyRecord``. ``_prove`` is the one place
 that knows where proofs come from.
 """
@@ -27,11 +28,15 @@ def _prove(session: Session, record_digest: bytes) -> tuple[RecordProof, bool, b
     Read-only: the journal, the store and the ledger's reader; never the oracle's key.
     """
     from oracle.proofs import RecordProofs
+    from passport.envelope import KeyRing
     from passport.store import open_store
 
     reader = session.client(None)
     with session.journal() as journal, reported():
-        proof = RecordProofs(journal, open_store(session.settings)).proof_for_digest(record_digest)
+        proofs = RecordProofs(
+            journal, open_store(session.settings), keyring=KeyRing.from_settings(session.settings)
+        )
+        proof = proofs.proof_for_digest(record_digest)
         return proof, proof.verify_offline(), proof.verify_on_chain(reader)
 
 

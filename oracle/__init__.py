@@ -1,7 +1,14 @@
 """Battery passport ledger: oracle (device data ingestion, anchoring, health evaluation)."""
 
 from oracle.anchoring import Anchorer, AnchoringPolicy, RunReport
-from oracle.batch_document import BatchDocument, build_batch_document, parse_batch_document
+from oracle.batch_document import (
+    BatchDocument,
+    SealedBatchDocument,
+    build_batch_document,
+    open_batch_document,
+    parse_batch_document,
+    seal_batch_document,
+)
 from oracle.devices import DeviceKey, DeviceRecord, SignedUpload, recover_signer, sign_upload, upload_body
 from oracle.errors import OracleError
 from oracle.health import (
@@ -58,6 +65,7 @@ __all__ = [
     "RecordRow",
     "RunReport",
     "SafetyEvent",
+    "SealedBatchDocument",
     "SignedUpload",
     "build_batch_document",
     "evaluate_from_journal",
@@ -66,11 +74,13 @@ __all__ = [
     "history_from_documents",
     "leaf_hash",
     "merkle_root",
+    "open_batch_document",
     "parse_batch_document",
     "parse_reading",
     "record_bytes",
     "record_digest",
     "recover_signer",
+    "seal_batch_document",
     "sign_upload",
     "upload_body",
     "verify_proof",

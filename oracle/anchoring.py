@@ -5,8 +5,9 @@ The batch document's format is ``oracle.batch_document``; proofs of anchored rec
 
 Per batch, each step is one committed journal transition (``oracle.journal``)::
 
-    open      records sealed into the batch; Merkle root and batch document fixed in the journal
-    stored    document put in the ContentStore (CID recorded)
+    open      records sealed into the batch; Merkle root and the *encrypted* batch document fixed in
+              the journal (``oracle.batch_document``: envelope under the key ring's telemetry KEK)
+    stored    sealed document put in the ContentStore (CID recorded)
     sent      ``anchor_batch(root, cid_digest, count, kind)`` mined (tx hash, block recorded)
     anchored  ``get_anchor(root)`` read back from the registry and matching the batch
     confirmed the anchor's block is ``confirmations`` deep and still on the canonical chain
@@ -14,7 +15,9 @@ Per batch, each step is one committed journal transition (``oracle.journal``)::
 Restartability: the worker can die between any two steps and a restart finishes the work.
 
 * open → stored: ``put`` is idempotent (same bytes, same CID), and the document bytes come from the
-  journal, so a second ``put`` after a crash yields the same CID.
+  journal, so a second ``put`` after a crash yields the same CID. Encryption is randomised (fresh data
+  key and nonces), which is why it happens at sealing, inside the journal transaction that fixes the
+  batch: the ciphertext is journaled once and never recomputed.
 * stored → sent: before sending, ``get_anchor(root)`` is asked; if the root is already on-chain (the
   previous worker's transaction was mined but its receipt never recorded) the anchor is adopted, not
   resent. If a resend races and the registry reverts with its "already anchored" custom error, that is
@@ -42,11 +45,12 @@ from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oracle.batch_document import build_batch_document
+from oracle.batch_document import build_sealed_batch_document, is_sealed, seal_batch_document
 from oracle.errors import AnchorMismatch
 from oracle.journal import BATCH_STATES, BatchHead, BatchRow, Journal
 from oracle.ports import AnchorChain
 from passport.chain.records import AnchorRecord
+from passport.envelope import KeyRing
 from passport.errors import (
     ChainUnavailable,
     ContractRevert,
@@ -138,7 +142,10 @@ def _is_already_anchored(exc: ContractRevert) -> bool:
 
 
 class Anchorer:
-    """Drives batches through the anchoring state machine (see the module docstring)."""
+    """Drives batches through the anchoring state machine (see the module docstring).
+
+    ``keyring`` seals batch documents (its ``telemetry`` KEK): nothing is stored in clear.
+    """
 
     def __init__(
         self,
@@ -147,11 +154,13 @@ class Anchorer:
         chain: AnchorChain,
         policy: AnchoringPolicy | None = None,
         *,
+        keyring: KeyRing,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.journal = journal
         self.store = store
         self.chain = chain
+        self.keyring = keyring
         self.policy = policy or AnchoringPolicy()
         self._clock = clock
         self._backoff = _Backoff(
@@ -173,7 +182,9 @@ class Anchorer:
                 remaining > 0 and (force or now - oldest >= self.policy.max_batch_age_s)
             ):
                 batch = self.journal.open_batch(
-                    kind, self.policy.batch_size, functools.partial(build_batch_document, kind)
+                    kind,
+                    self.policy.batch_size,
+                    functools.partial(build_sealed_batch_document, kind, keyring=self.keyring),
                 )
                 if batch is None:
                     break
@@ -206,6 +217,11 @@ class Anchorer:
     def _store(self, batch: BatchHead) -> BatchRow:
         # Only this step needs the document: the run loop reads batches without it.
         document = batch.document if isinstance(batch, BatchRow) else self.journal.batch_document(batch.id)
+        if not is_sealed(document):
+            # Journaled in clear by a version that did not seal documents: seal it (journaled first).
+            log.warning("batch %d: its document was journaled in clear; sealing it before storing", batch.id)
+            sealed = seal_batch_document(batch.kind, batch.root, batch.record_count, document, self.keyring)
+            document = self.journal.reseal_open_batch(batch.id, sealed).document
         cid = self.store.put(document)
         return self.journal.mark_stored(batch.id, cid, cid_digest(cid))
 

@@ -123,6 +123,10 @@ class DocumentMismatch(AnchoringError):
     """Raised when a stored batch document does not reproduce its anchored Merkle root."""
 
 
+class SealedDocumentError(DocumentMismatch):
+    """Raised when a sealed batch document does not decrypt: tampered, or moved under another batch."""
+
+
 # -- health ----------------------------------------------------------------------------------------
 
 

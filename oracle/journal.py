@@ -174,7 +174,7 @@ class BatchHead:
 
 @dataclass(frozen=True, slots=True)
 class BatchRow(BatchHead):
-    """One anchoring batch with its document (the canonical bytes that go into the content store)."""
+    """One anchoring batch with its document (the sealed bytes that go into the content store)."""
 
     document: bytes
 
@@ -507,8 +507,9 @@ class Journal:
     ) -> BatchRow | None:
         """Seal up to ``max_records`` pending records of ``kind`` (oldest first) into a new batch.
 
-        ``build(records, created_at)`` returns ``(merkle root, batch document bytes)``; the document is
-        kept here so a restarted pipeline stores exactly the same bytes (and so gets the same CID).
+        ``build(records, created_at)`` returns ``(merkle root, bytes to store)``, the sealed batch
+        document; it is kept here so a restarted pipeline stores exactly the same bytes (and so gets the
+        same CID): sealing is randomised, so it must never be redone for a batch.
         Returns None when nothing is pending.
         """
         with self.transaction() as conn:
@@ -571,11 +572,25 @@ class Journal:
         return bool(self._query(sql, states)[0][0])
 
     def batch_document(self, batch_id: int) -> bytes:
-        """The batch document's canonical bytes, as fixed when the batch was sealed."""
+        """The (sealed) batch document's bytes, as fixed when the batch was sealed."""
         rows = self._query("SELECT document FROM batches WHERE id = ?", (batch_id,))
         if not rows:
             raise RecordNotFound(f"no batch {batch_id}")
         return bytes(rows[0][0])
+
+    def reseal_open_batch(self, batch_id: int, document: bytes) -> BatchRow:
+        """Replace the document of a batch still ``open`` (never stored), e.g. to seal one kept in clear.
+
+        Committed before the document is stored, so a restart stores these bytes, never the old ones.
+        """
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE batches SET document = ?, updated_at = ? WHERE id = ? AND state = 'open'",
+                (document, self.now(), batch_id),
+            )
+            if cursor.rowcount != 1:
+                raise BatchStateError(f"batch {batch_id} is not open: its stored document cannot change")
+        return self.batch(batch_id)
 
     def batch_records(self, batch_id: int) -> list[RecordRow]:
         rows = self._query(_SELECT_RECORDS + "WHERE r.batch_id = ? ORDER BY r.id", (batch_id,))

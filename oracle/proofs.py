@@ -1,9 +1,9 @@
 """Proofs and history of anchored records: read-only, from the journal and the content store.
 
 Nothing here signs or sends: ``RecordProofs`` needs the journal (which batch holds a record, and the
-batch's anchor) and the content store (the batch documents); checking a proof or a root on-chain takes
-any ``AnchorReader``, e.g. a reader client with no key of the oracle's. The API and the CLI's
-``record proof`` use this, never the anchoring pipeline.
+batch's anchor), the content store (the sealed batch documents) and the key ring whose telemetry KEK
+opens them; checking a proof or a root on-chain takes any ``AnchorReader``, e.g. a reader client with no
+key of the oracle's. The API and the CLI's ``record proof`` use this, never the anchoring pipeline.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
-from oracle.batch_document import DocumentRecord, parse_batch_document
+from oracle.batch_document import DocumentRecord, open_batch_document
 from oracle.errors import DocumentMismatch, NotAnchored
 from oracle.journal import Journal
 from oracle.merkle import MerkleTree, verify_proof
 from oracle.ports import AnchorReader
+from passport.envelope import KeyRing
 from passport.model import AnchorKind
 from passport.store.protocol import ContentStore
 
@@ -85,15 +86,18 @@ def _history_order(anchored: AnchoredRecord) -> tuple[datetime, str, int, int]:
     return (record.reading.observed_at, record.device_id, record.seq, record.index)
 
 
-def history_from_documents(documents: Iterable[tuple[str, bytes]], battery_id: str) -> list[AnchoredRecord]:
-    """A battery's records from ``(cid, document bytes)`` pairs, each checked against its root.
+def history_from_documents(
+    documents: Iterable[tuple[str, bytes]], battery_id: str, keyring: KeyRing
+) -> list[AnchoredRecord]:
+    """A battery's records from ``(cid, sealed document bytes)`` pairs, each checked against its root.
 
     This needs nothing but the documents (an auditor fetches them by the CIDs whose digests the ledger
-    holds); the caller still checks each root on-chain, e.g. with ``AnchorReader.get_anchor``.
+    holds) and the telemetry key to open them; the caller still checks each root on-chain, e.g. with
+    ``AnchorReader.get_anchor``.
     """
     found: list[AnchoredRecord] = []
     for cid, data in documents:
-        document = parse_batch_document(data)
+        document = open_batch_document(data, keyring)
         found.extend(
             AnchoredRecord(r, document.root, cid, None, tuple(document.tree.proof(r.digest)))
             for r in document.records
@@ -104,11 +108,16 @@ def history_from_documents(documents: Iterable[tuple[str, bytes]], battery_id: s
 
 
 class RecordProofs:
-    """Inclusion proofs and battery histories of journaled records (read-only; safe across threads)."""
+    """Inclusion proofs and battery histories of journaled records (read-only; safe across threads).
 
-    def __init__(self, journal: Journal, store: ContentStore) -> None:
+    ``keyring`` opens the sealed batch documents (its telemetry KEK): only a caller entitled to the
+    readings should be handed an instance.
+    """
+
+    def __init__(self, journal: Journal, store: ContentStore, *, keyring: KeyRing) -> None:
         self.journal = journal
         self.store = store
+        self.keyring = keyring
         self._trees: OrderedDict[int, MerkleTree] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -167,7 +176,7 @@ class RecordProofs:
             if batch.state not in ("anchored", "confirmed") or batch.cid is None:
                 continue
             document = self.store.get(batch.cid)
-            found = history_from_documents([(batch.cid, document)], battery_id)
+            found = history_from_documents([(batch.cid, document)], battery_id, self.keyring)
             if found and found[0].root != batch.root:
                 raise DocumentMismatch(f"document {batch.cid} is not the one batch {batch.id} anchored")
             if chain is not None and chain.get_anchor(batch.root) is None:

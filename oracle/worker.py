@@ -2,9 +2,11 @@
 
 ``AnchoringWorker.from_settings`` wires it the one way every edge does: the ledger through
 ``passport.ledger.open_ledger`` acting as the keystore's ``oracle`` participant (the holder of
-ORACLE_ROLE, the only role that may anchor), the journal at ``Settings.journal_path`` and the content
-store ``settings`` name. ``run(stop)`` loops in the caller's thread (``passport worker run``);
-``start()``/``stop()`` run the same loop in a background thread (the local stack, ``make run``).
+ORACLE_ROLE, the only role that may anchor), the journal at ``Settings.journal_path``, the content
+store ``settings`` name and the key ring under ``Settings.keys_dir`` (its ``telemetry`` KEK seals the
+batch documents; the worker needs no other key of the ring). ``run(stop)`` loops in the caller's
+thread (``passport worker run``); ``start()``/``stop()`` run the same loop in a background thread
+(the local stack, ``make run``).
 
 The worker shares only files with the API (the journal, whose SQLite WAL mode serialises the
 connections, and the content store, whose writes are atomic renames), so it can run in the API's
@@ -19,6 +21,7 @@ from typing import Final
 
 from oracle.anchoring import Anchorer, AnchoringPolicy, RunReport
 from oracle.journal import Journal
+from passport.envelope import KeyRing
 from passport.ledger import open_ledger
 from passport.settings import Settings
 from passport.store import open_store
@@ -67,7 +70,13 @@ class AnchoringWorker:
         chain = open_ledger(settings).client(ORACLE)
         store = open_store(settings)
         journal = Journal(settings.journal_path)
-        anchorer = Anchorer(journal, store, chain, policy or AnchoringPolicy.from_settings(settings))
+        anchorer = Anchorer(
+            journal,
+            store,
+            chain,
+            policy or AnchoringPolicy.from_settings(settings),
+            keyring=KeyRing.from_settings(settings),
+        )
         return cls(anchorer, poll_s=poll_s, account=chain.account, owns_journal=True)
 
     @property

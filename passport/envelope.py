@@ -25,6 +25,13 @@ Key ring on disk
         3f9c0e1d2a4b5c6d.key # {"key_id", "tier", "algorithm", "created_at", "key": base64}; mode 0600
       authority/
         ...
+      telemetry/             # seals the oracle's batch documents (device readings)
+        ...
+
+Besides the tiers, the ring holds one more key family, ``telemetry``: it seals the oracle's batch
+documents (device readings, ``oracle.batch_document``). It is a separate KEK rather than the
+``legitimate_interest`` one so that the anchoring worker, which must seal, can be given only
+``keys/telemetry/`` and never the keys that open every passport's restricted sections.
 
 A tier's first KEK is created on first use (there are no keys in code or configuration). ``rotate()``
 creates a new KEK and points ``current`` at it; older KEKs stay so sections sealed under them still open
@@ -40,12 +47,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import os
 import re
 import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +73,10 @@ NONCE_BYTES = 12  # the GCM standard nonce; other lengths are hashed into one, f
 ALGORITHM = "A256GCM"
 # Tiers whose sections are encrypted; the public tier is stored in clear and has no KEK.
 RESTRICTED_TIERS = ("legitimate_interest", "authority")
+# The KEK family of the oracle's sealed batch documents (not an access tier: see the module docstring).
+TELEMETRY_KEYS = "telemetry"
+# Every family of KEKs the ring holds, one directory each.
+KEY_FAMILIES = (*RESTRICTED_TIERS, TELEMETRY_KEYS)
 
 # Key ids come back to us from manifests (untrusted input) and name files: a closed alphabet keeps
 # them from ever meaning a path.
@@ -74,10 +87,8 @@ _DATA_KEY_PURPOSE = "battery-passport-ledger/data-key/v1"
 
 
 def _require_restricted(tier: str) -> str:
-    if tier not in RESTRICTED_TIERS:
-        raise KeyNotAvailable(
-            f"no key-encryption key for tier {tier!r}: only {RESTRICTED_TIERS} are encrypted"
-        )
+    if tier not in KEY_FAMILIES:
+        raise KeyNotAvailable(f"no key-encryption key for {tier!r}: the key ring holds {KEY_FAMILIES}")
     return tier
 
 
@@ -256,37 +267,75 @@ def _data_key_aad(passport_id: bytes, version: int, tier: str, key_id: str) -> b
     )
 
 
-def seal_section(
-    plaintext: bytes, *, passport_id: bytes, version: int, tier: str, keyring: KeyRing
+def seal_bytes(
+    plaintext: bytes, *, aad: bytes, key_aad: Callable[[str], bytes], tier: str, keyring: KeyRing
 ) -> SealedSection:
-    """Encrypt ``plaintext`` under a fresh data key, wrapped by the tier's current KEK."""
+    """Encrypt ``plaintext`` under a fresh data key bound to ``aad``, wrapped by ``tier``'s current KEK.
+
+    ``key_aad(key_id)`` is the associated data of the wrapped data key. Callers pick both so that a
+    ciphertext (or a wrapped key) moved to another place fails to open instead of being read there.
+    """
     key_id, kek = keyring.current_key(tier)
     data_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
     nonce = os.urandom(NONCE_BYTES)
     wrap_nonce = os.urandom(NONCE_BYTES)
-    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, section_aad(passport_id, version, tier))
-    wrapped = AESGCM(kek).encrypt(wrap_nonce, data_key, _data_key_aad(passport_id, version, tier, key_id))
+    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
+    wrapped = AESGCM(kek).encrypt(wrap_nonce, data_key, key_aad(key_id))
     return SealedSection(ciphertext, nonce, key_id, wrapped, wrap_nonce)
+
+
+def open_bytes(
+    sealed: SealedSection,
+    *,
+    aad: bytes,
+    key_aad: Callable[[str], bytes],
+    tier: str,
+    keyring: KeyRing,
+    what: str,
+    bound_to: str,
+) -> bytes:
+    """Decrypt what ``seal_bytes`` sealed; ``DecryptionError`` if anything (key, nonce, aad, bytes) is off.
+
+    ``what`` names the sealed thing and ``bound_to`` what its associated data binds it to, for messages.
+    """
+    kek = keyring.key(tier, sealed.key_id)
+    try:
+        data_key = AESGCM(kek).decrypt(sealed.wrap_nonce, sealed.wrapped_key, key_aad(sealed.key_id))
+    except (InvalidTag, ValueError):
+        raise DecryptionError(
+            f"the data key of the {what} does not unwrap under KEK {sealed.key_id}"
+        ) from None
+    try:
+        return AESGCM(data_key).decrypt(sealed.nonce, sealed.ciphertext, aad)
+    except (InvalidTag, ValueError):
+        raise DecryptionError(
+            f"the {what} ciphertext does not authenticate (tampered, or bound to another {bound_to})"
+        ) from None
+
+
+def seal_section(
+    plaintext: bytes, *, passport_id: bytes, version: int, tier: str, keyring: KeyRing
+) -> SealedSection:
+    """Encrypt ``plaintext`` under a fresh data key, wrapped by the tier's current KEK."""
+    return seal_bytes(
+        plaintext,
+        aad=section_aad(passport_id, version, tier),
+        key_aad=functools.partial(_data_key_aad, passport_id, version, tier),
+        tier=tier,
+        keyring=keyring,
+    )
 
 
 def open_section(
     sealed: SealedSection, *, passport_id: bytes, version: int, tier: str, keyring: KeyRing
 ) -> bytes:
     """Decrypt a sealed section; raises ``DecryptionError`` if anything (key, nonce, aad, bytes) is off."""
-    kek = keyring.key(tier, sealed.key_id)
-    try:
-        data_key = AESGCM(kek).decrypt(
-            sealed.wrap_nonce, sealed.wrapped_key, _data_key_aad(passport_id, version, tier, sealed.key_id)
-        )
-    except (InvalidTag, ValueError):
-        raise DecryptionError(
-            f"the data key of the {tier} section does not unwrap under KEK {sealed.key_id}"
-        ) from None
-    try:
-        return AESGCM(data_key).decrypt(
-            sealed.nonce, sealed.ciphertext, section_aad(passport_id, version, tier)
-        )
-    except (InvalidTag, ValueError):
-        raise DecryptionError(
-            f"the {tier} section ciphertext does not authenticate (tampered, or bound to another passport)"
-        ) from None
+    return open_bytes(
+        sealed,
+        aad=section_aad(passport_id, version, tier),
+        key_aad=functools.partial(_data_key_aad, passport_id, version, tier),
+        tier=tier,
+        keyring=keyring,
+        what=f"{tier} section",
+        bound_to="passport",
+    )

@@ -20,14 +20,14 @@ Timed, per N, in one thread, stage by stage until every record is anchored:
 1. ingest: parse + verify each upload's signature + validate every reading + journal (SQLite WAL,
    ``synchronous=FULL``: one fsync per commit; one upload per commit by default, as a server acks);
 2. seal: ``Anchorer.seal`` — pending records into batches of ``--batch-size`` per kind: Merkle tree and
-   canonical batch document, committed to the journal;
-3. store: each batch document into the embedded content store (fsynced file per CID);
+   canonical batch document, encrypted (AES-256-GCM envelope, telemetry KEK), committed to the journal;
+3. store: each sealed batch document into the embedded content store (fsynced file per CID);
 4. anchor: one ``anchorBatch`` transaction per batch, mined on the node (receipt awaited);
 5. read-back + confirm: the registry's ``getAnchor`` checked against the batch, block hash recorded.
 
 Stages 3-5 are ``Anchorer.step`` — the production state machine, unmodified. Then (not timed) gas
 from the receipts, a sample of inclusion proofs verified offline and with the contract's
-``verifyRecord`` view, and one batch document read back from the store and re-checked.
+``verifyRecord`` view, and one batch document read back from the store, decrypted and re-checked.
 
 Naive baseline (once per run): ``--naive-sample`` journaled records, each put in the store as its own
 document and anchored by its own ``anchorBatch`` (single-leaf root = the record's leaf, count 1),
@@ -82,7 +82,7 @@ from oracle import (
     RecordRow,
     SignedUpload,
     leaf_hash,
-    parse_batch_document,
+    open_batch_document,
     sign_upload,
 )
 from oracle.journal import BatchState
@@ -95,6 +95,7 @@ from oracle.readings import (
     reading_json,
 )
 from passport.chain import Role, Web3ChainClient, deploy_registry
+from passport.envelope import KeyRing
 from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
 from scripts._console import configure_logging
@@ -296,8 +297,8 @@ def _cpu_seconds(pid: int | None) -> float | None:
 STAGES: Final = ("ingest", "seal", "store", "anchor", "read_back_confirm")
 STAGE_LABELS: Final = {
     "ingest": "ingest (parse + signature + validate + journal fsync)",
-    "seal": "seal (Merkle tree + batch document + journal)",
-    "store": "store (batch document, fsync)",
+    "seal": "seal (Merkle tree + sealed batch document + journal)",
+    "store": "store (sealed batch document, fsync)",
     "anchor": "anchor (1 tx per batch, mined)",
     "read_back_confirm": "read-back + confirm",
 }
@@ -405,7 +406,8 @@ def run_pipeline(
             journal.register_device(device.device_id, device.key.address, device.battery_id)
         store = EmbeddedStore(run_dir / "store")  # durable: fsync per document, as in production
         ingestor = Ingestor(journal)
-        anchorer = Anchorer(journal, store, ledger.oracle, policy)
+        keyring = KeyRing(run_dir / "keys")
+        anchorer = Anchorer(journal, store, ledger.oracle, policy, keyring=keyring)
         times: dict[str, float] = {}
         record_ids: list[int] = []
         node_cpu_before = _cpu_seconds(ledger.node.pid)
@@ -458,13 +460,13 @@ def run_pipeline(
             MerkleTree.from_digests(digests)
             merkle_s += time.perf_counter() - before
         proofs = _check_proofs(
-            RecordProofs(journal, store),
+            RecordProofs(journal, store, keyring=keyring),
             ledger.oracle,
             rng.sample(record_ids, min(args.proof_sample, measured)),
         )
         last = batches[-1]
         assert last.cid is not None  # confirmed batches are stored
-        document_rechecked = parse_batch_document(store.get(last.cid)).root == last.root
+        document_rechecked = open_batch_document(store.get(last.cid), keyring).root == last.root
         kinds: Counter[str] = Counter()
         for batch in batches:
             kinds[batch.kind.name.lower()] += batch.record_count

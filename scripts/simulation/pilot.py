@@ -382,10 +382,11 @@ class Pilot:
             )
         self.store = EmbeddedStore(self.settings.store_dir, durable=self.config.durable_store)
         signers = [self.chains[n].account for n in ("issuer", "inspector", "repurposer", "recycler")]
+        self.keyring = KeyRing(self.settings.keys_dir)
         self.service = PassportService(
             self.chains["issuer"],
             self.store,
-            KeyRing(self.settings.keys_dir),
+            self.keyring,
             versions=VersionLog(self.settings.version_log_path),
             trusted_issuers=signers,
             signer_key=self.keys["issuer"],
@@ -399,9 +400,14 @@ class Pilot:
         # recent anchors (recheck_blocks) would cost two calls per anchored batch on every run.
         self.policy = AnchoringPolicy(batch_size=self.config.batch_size, confirmations=0, recheck_blocks=0)
         self.anchorer = Anchorer(
-            self.journal, self.store, self.chains["oracle"], self.policy, clock=self.clock
+            self.journal,
+            self.store,
+            self.chains["oracle"],
+            self.policy,
+            keyring=self.keyring,
+            clock=self.clock,
         )
-        self.proofs = RecordProofs(self.journal, self.store)
+        self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
 
     # -- passports and devices ---------------------------------------------------------------------------
 
@@ -700,6 +706,7 @@ class Pilot:
                 self.store,
                 self.chains["oracle"],
                 AnchoringPolicy(batch_size=1, confirmations=0, recheck_blocks=0),
+                keyring=self.keyring,
                 clock=self.clock,
             )
             uploads = []

@@ -252,7 +252,8 @@ def test_telemetry_evaluation_and_record_proof(stack: ApiStack) -> None:
     assert pending.status_code == 409
     # The oracle worker anchors with its own key; the API only serves the proof.
     journal, _, _ = stack.services.oracle()
-    Anchorer(journal, stack.services.store, stack.services.client("oracle")).drain()
+    services = stack.services
+    Anchorer(journal, services.store, services.client("oracle"), keyring=services.keyring).drain()
     proof = stack.call("GET", f"/audit/records/{digest}/proof", "auditor")
     assert proof.status_code == 200, proof.text
     assert proof.json()["verified_offline"] is True

@@ -19,6 +19,7 @@ from cli.main import app
 from cli.output import EXIT_INVALID, EXIT_UNREADABLE
 from oracle.anchoring import Anchorer, AnchoringPolicy
 from oracle.journal import Journal
+from passport.envelope import KeyRing
 from passport.ledger import open_ledger
 from passport.settings import Settings
 from tests.builders import SigningDevice, charging, device_key
@@ -72,7 +73,11 @@ def test_upload_acknowledges_then_the_anchored_record_has_a_proof(settings: Sett
     oracle_chain = open_ledger(settings).passports("oracle")
     with Journal(settings.journal_path) as journal:
         anchorer = Anchorer(
-            journal, oracle_chain.store, oracle_chain.chain, AnchoringPolicy.from_settings(settings)
+            journal,
+            oracle_chain.store,
+            oracle_chain.chain,
+            AnchoringPolicy.from_settings(settings),
+            keyring=KeyRing.from_settings(settings),
         )
         anchorer.seal(force=True)
         anchorer.drain()

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
-from oracle.batch_document import parse_batch_document
+from oracle.batch_document import open_batch_document
 from oracle.devices import SignedUpload
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.ports import AnchorChain
 from oracle.proofs import RecordProofs
+from passport.envelope import KeyRing
 from passport.store import cid_digest
 from passport.store.protocol import ContentStore
 from tests.builders import (
@@ -52,6 +53,11 @@ class Fleet:
         return self.device(n).upload(readings, seq=seq)
 
 
+def journal_keyring(journal: Journal) -> KeyRing:
+    """The key ring beside the journal (as in a deployment's data directory): shared across restarts."""
+    return KeyRing(journal.path.parent / "keys")
+
+
 def anchorer(
     journal: Journal,
     store: ContentStore,
@@ -64,6 +70,7 @@ def anchorer(
         store,
         chain,
         AnchoringPolicy(**{"batch_size": 4, **policy}),
+        keyring=journal_keyring(journal),
         **({"clock": clock} if clock else {}),
     )
 
@@ -102,10 +109,10 @@ def assert_fully_anchored(
         assert store.has(batch.cid)
         assert batch.cid_digest == cid_digest(batch.cid)
         assert chain.anchors[batch.root.hex()]["cid_digest"] == batch.cid_digest.hex()
-        document = parse_batch_document(store.get(batch.cid))
+        document = open_batch_document(store.get(batch.cid), journal_keyring(journal))
         assert document.root == batch.root
         assert document.kind == batch.kind
-    proofs = RecordProofs(journal, store)
+    proofs = RecordProofs(journal, store, keyring=journal_keyring(journal))
     for record_id in record_ids:
         proof = proofs.proof_for(record_id)
         assert proof.verify_offline()

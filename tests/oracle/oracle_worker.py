@@ -22,6 +22,7 @@ from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from tests.builders import SigningDevice, charging
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
+from tests.oracle.oracle_samples import journal_keyring
 
 
 def write(journal_path: str) -> None:
@@ -66,7 +67,9 @@ def anchor(journal_path: str, chain_path: str, store_path: str, kill_at: str, wh
     chain = Killing(FakeChain(path=Path(chain_path)), counter, int(kill_at), after)
     store = Killing(FakeStore(path=Path(store_path)), counter, int(kill_at), after)
     with Journal(journal_path) as journal:
-        worker = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=4))
+        worker = Anchorer(
+            journal, store, chain, AnchoringPolicy(batch_size=4), keyring=journal_keyring(journal)
+        )
         report = worker.drain()
         assert report.error is None, report
     print("calls", counter[0], flush=True)
@@ -87,7 +90,9 @@ def anchor_rpc(
     chain = Killing(client, counter, int(kill_at), after)
     store = Killing(EmbeddedStore(Path(store_dir)), counter, int(kill_at), after)
     with Journal(journal_path) as journal:
-        worker = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=4))
+        worker = Anchorer(
+            journal, store, chain, AnchoringPolicy(batch_size=4), keyring=journal_keyring(journal)
+        )
         report = worker.drain()
         assert report.error is None, report
     print("calls", counter[0], flush=True)

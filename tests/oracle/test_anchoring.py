@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from oracle.anchoring import AnchoringPolicy
-from oracle.batch_document import parse_batch_document
-from oracle.errors import AnchorMismatch, DocumentMismatch, NotAnchored
+from oracle.batch_document import open_batch_document, unseal_batch_document
+from oracle.errors import AnchorMismatch, NotAnchored, SealedDocumentError
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs, history_from_documents
@@ -20,7 +20,7 @@ from passport.settings import Settings
 from passport.store import EmbeddedStore, cid_digest
 from tests.builders import charging
 from tests.oracle.oracle_doubles import FakeChain, FakeStore, raw_cid
-from tests.oracle.oracle_samples import Fleet, anchorer, assert_fully_anchored, fill
+from tests.oracle.oracle_samples import Fleet, anchorer, assert_fully_anchored, fill, journal_keyring
 
 
 class Clock:
@@ -47,7 +47,7 @@ def test_batch_document_contents(fleet: Fleet, store: FakeStore, chain: FakeChai
     anchorer(fleet.journal, store, chain, batch_size=100).drain()
     batch = next(b for b in fleet.journal.batches() if b.kind is AnchorKind.CHARGING)
     assert batch.cid is not None
-    value = json.loads(store.get(batch.cid))
+    value = json.loads(unseal_batch_document(store.get(batch.cid), journal_keyring(fleet.journal)))
     assert value["type"] == "battery-passport-ledger/anchor-batch/v1"
     assert value["kind"] == "charging"
     assert value["record_count"] == 3
@@ -161,7 +161,11 @@ def test_resend_that_reverts_already_anchored_counts_as_done(fleet: Fleet, store
     worker.drain()
     assert all(b.state == "confirmed" for b in fleet.journal.batches())
     assert fleet.journal.batches()[0].tx_hash is not None  # recovered from the anchoring event
-    assert RecordProofs(fleet.journal, store).proof_for(ids[0]).verify_offline()
+    assert (
+        RecordProofs(fleet.journal, store, keyring=journal_keyring(fleet.journal))
+        .proof_for(ids[0])
+        .verify_offline()
+    )
 
 
 def test_outage_keeps_ingesting_and_backs_off_then_drains(fleet: Fleet, store: FakeStore) -> None:
@@ -233,7 +237,7 @@ def test_confirmation_depth(fleet: Fleet, store: FakeStore, chain: FakeChain) ->
         (4, "anchored"),
     ]
     last = fleet.journal.batch_records(4)[0].id
-    proofs = RecordProofs(fleet.journal, store)
+    proofs = RecordProofs(fleet.journal, store, keyring=journal_keyring(fleet.journal))
     proof = proofs.proof_for(last)
     assert proof.verify_offline()
     assert not proof.confirmed
@@ -262,7 +266,7 @@ def test_reorg_that_drops_an_anchor_is_reanchored(fleet: Fleet, store: FakeStore
     for b in reanchored:
         assert b.block_hash != before[b.id].block_hash
         assert chain.sent.count(b.root.hex()) == 2  # sent again only because the first was dropped
-    proofs = RecordProofs(fleet.journal, store)
+    proofs = RecordProofs(fleet.journal, store, keyring=journal_keyring(fleet.journal))
     for record_id in ids:
         assert proofs.proof_for(record_id).verify_on_chain(chain)
 
@@ -296,7 +300,7 @@ def test_anchor_mismatch_is_raised(fleet: Fleet, store: FakeStore, chain: FakeCh
 def test_proof_before_anchoring(fleet: Fleet, store: FakeStore, chain: FakeChain) -> None:
     ids = fill(fleet, uploads=1)
     worker = anchorer(fleet.journal, store, chain)
-    proofs = RecordProofs(fleet.journal, store)
+    proofs = RecordProofs(fleet.journal, store, keyring=journal_keyring(fleet.journal))
     with pytest.raises(NotAnchored, match="pending"):
         proofs.proof_for(ids[0])
     worker.seal(force=True)
@@ -308,7 +312,9 @@ def test_battery_history_from_the_store(fleet: Fleet, store: FakeStore, chain: F
     fill(fleet, uploads=3)
     worker = anchorer(fleet.journal, store, chain)
     worker.drain()
-    history = RecordProofs(fleet.journal, store).battery_history("KR-BUSAN-BAT-00001", chain=chain)
+    history = RecordProofs(fleet.journal, store, keyring=journal_keyring(fleet.journal)).battery_history(
+        "KR-BUSAN-BAT-00001", chain=chain
+    )
     assert len(history) == 12
     assert {h.record.battery_id for h in history} == {"KR-BUSAN-BAT-00001"}
     times = [h.record.reading.observed_at for h in history]
@@ -319,9 +325,10 @@ def test_battery_history_from_the_store(fleet: Fleet, store: FakeStore, chain: F
         assert chain.verify_record(item.root, item.record.digest, list(item.proof))
     # The same history from the documents alone (an auditor with the CIDs and no journal).
     documents = [(b.cid, store.get(b.cid)) for b in fleet.journal.batches() if b.cid]
-    assert [h.record.digest for h in history_from_documents(documents, "KR-BUSAN-BAT-00001")] == [
-        h.record.digest for h in history
-    ]
+    assert [
+        h.record.digest
+        for h in history_from_documents(documents, "KR-BUSAN-BAT-00001", journal_keyring(fleet.journal))
+    ] == [h.record.digest for h in history]
 
 
 def test_tampered_document_is_detected(fleet: Fleet, store: FakeStore, chain: FakeChain) -> None:
@@ -330,10 +337,11 @@ def test_tampered_document_is_detected(fleet: Fleet, store: FakeStore, chain: Fa
     batch = fleet.journal.batches()[0]
     assert batch.cid is not None
     data = store.get(batch.cid)
-    tampered = data.replace(b'"energy_kwh":5', b'"energy_kwh":6', 1)
-    assert tampered != data
-    with pytest.raises(DocumentMismatch):
-        parse_batch_document(tampered)
+    # One base64 character of the ciphertext changed: GCM refuses it.
+    at = data.index(b'"ciphertext":"') + len(b'"ciphertext":"') + 10
+    tampered = data[:at] + (b"A" if data[at : at + 1] != b"A" else b"B") + data[at + 1 :]
+    with pytest.raises(SealedDocumentError, match="does not authenticate"):
+        open_batch_document(tampered, journal_keyring(fleet.journal))
 
 
 def test_fake_store_cids_match_the_real_stores(tmp_path: Path) -> None:

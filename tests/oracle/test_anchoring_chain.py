@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
-from oracle.batch_document import parse_batch_document
+from oracle.batch_document import open_batch_document
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.merkle import MerkleTree
@@ -27,7 +27,7 @@ from passport.chain.web3_client import Web3ChainClient
 from passport.store import EmbeddedStore, cid_digest
 from tests.builders import charging, diagnostics, parking, safety
 from tests.chain_backends import Actor, ChainBackend, reverts
-from tests.oracle.oracle_samples import Fleet
+from tests.oracle.oracle_samples import Fleet, journal_keyring
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -65,9 +65,9 @@ def _check_ledger(journal: Journal, store: EmbeddedStore, chain: Web3ChainClient
         )
         assert batch.cid is not None
         assert batch.cid_digest == cid_digest(batch.cid)
-        assert parse_batch_document(store.get(batch.cid)).root == batch.root
+        assert open_batch_document(store.get(batch.cid), journal_keyring(journal)).root == batch.root
         assert batch.block_hash == chain.block_hash(batch.block_number or 0)
-    proofs = RecordProofs(journal, store)
+    proofs = RecordProofs(journal, store, keyring=journal_keyring(journal))
     for record_id in ids:
         proof = proofs.proof_for(record_id)
         assert proof.verify_offline()
@@ -79,7 +79,9 @@ def test_pipeline_on_the_registry(ledger: ChainBackend, oracle: Actor, tmp_path:
     with Journal(tmp_path / "journal.db") as journal:
         ids = _fill(journal)
         chain = oracle.client
-        report = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=3)).drain()
+        report = Anchorer(
+            journal, store, chain, AnchoringPolicy(batch_size=3), keyring=journal_keyring(journal)
+        ).drain()
         assert report.error is None
         _check_ledger(journal, store, chain, ids)
         # Every batch's transaction hash was recorded and emitted the anchoring event for its root.
@@ -94,9 +96,11 @@ def test_registry_rejects_a_wrong_proof(ledger: ChainBackend, oracle: Actor, tmp
     with Journal(tmp_path / "journal.db") as journal:
         ids = _fill(journal, uploads=1)
         chain = oracle.client
-        worker = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=100))
+        worker = Anchorer(
+            journal, store, chain, AnchoringPolicy(batch_size=100), keyring=journal_keyring(journal)
+        )
         worker.drain()
-        proofs = RecordProofs(journal, store)
+        proofs = RecordProofs(journal, store, keyring=journal_keyring(journal))
         proof = proofs.proof_for(ids[0])
         other = proofs.proof_for(ids[1])
         assert not chain.verify_record(proof.root, other.record_digest, proof.proof)
@@ -115,7 +119,9 @@ def test_resend_reverts_already_anchored_and_is_adopted(
     with Journal(tmp_path / "journal.db") as journal:
         ids = _fill(journal, uploads=1)
         chain = oracle.client
-        worker = Anchorer(journal, store, chain, AnchoringPolicy(batch_size=100))
+        worker = Anchorer(
+            journal, store, chain, AnchoringPolicy(batch_size=100), keyring=journal_keyring(journal)
+        )
         worker.seal(force=True)
         batch = worker.step(journal.batches()[0])  # open -> stored
         assert batch.cid_digest is not None
@@ -175,7 +181,14 @@ def test_sigkill_at_every_step_on_a_real_node(ledger: ChainBackend, oracle: Acto
         store = EmbeddedStore(store_dir)
         with Journal(journal_path) as journal:  # the restarted worker
             chain = oracle.client
-            assert Anchorer(journal, store, chain, AnchoringPolicy(batch_size=4)).drain().error is None
+            assert (
+                Anchorer(
+                    journal, store, chain, AnchoringPolicy(batch_size=4), keyring=journal_keyring(journal)
+                )
+                .drain()
+                .error
+                is None
+            )
             _check_ledger(journal, store, chain, ids)
             # Exactly one anchoring transaction for the one batch, whatever the crash point.
             events = chain.events(ledger.deploy_block, chain.block_number(), ["BatchAnchored"])

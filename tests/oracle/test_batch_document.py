@@ -15,6 +15,7 @@ from oracle.batch_document import (
     _iso,
     build_batch_document,
     parse_batch_document,
+    unseal_batch_document,
 )
 from oracle.errors import DocumentMismatch
 from oracle.journal import RecordRow
@@ -23,7 +24,7 @@ from oracle.readings import KIND_NAME
 from passport.canonical import MAX_SAFE_INTEGER, canonical_json, parse_canonical_object
 from passport.model import AnchorKind
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
-from tests.oracle.oracle_samples import Fleet, anchorer, fill
+from tests.oracle.oracle_samples import Fleet, anchorer, fill, journal_keyring
 
 
 def reference_build_batch_document(
@@ -103,10 +104,9 @@ def test_real_batches_match_the_reference_and_parse_back(
     anchorer(fleet.journal, store, chain, batch_size=5).drain()
     for batch in fleet.journal.batches():
         records = fleet.journal.batch_records(batch.id)
-        assert (batch.root, batch.document) == reference_build_batch_document(
-            batch.kind, records, batch.created_at
-        )
-        parsed = parse_batch_document(batch.document)
+        document = unseal_batch_document(batch.document, journal_keyring(fleet.journal))
+        assert (batch.root, document) == reference_build_batch_document(batch.kind, records, batch.created_at)
+        parsed = parse_batch_document(document)
         assert [r.canonical for r in parsed.records] == [r.canonical for r in records]
 
 
@@ -125,7 +125,8 @@ def test_tampering_with_a_built_document_is_detected(
     fill(fleet, uploads=1)
     anchorer(fleet.journal, store, chain, batch_size=100).drain()
     batch = next(b for b in fleet.journal.batches() if b.kind is AnchorKind.CHARGING)
-    parse_batch_document(batch.document)
-    assert old in batch.document
+    document = unseal_batch_document(batch.document, journal_keyring(fleet.journal))
+    parse_batch_document(document)
+    assert old in document
     with pytest.raises(DocumentMismatch):
-        parse_batch_document(batch.document.replace(old, new, 1))
+        parse_batch_document(document.replace(old, new, 1))

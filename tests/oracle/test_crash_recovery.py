@@ -22,7 +22,7 @@ from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from tests.builders import SigningDevice, charging
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
-from tests.oracle.oracle_samples import Fleet, assert_fully_anchored
+from tests.oracle.oracle_samples import Fleet, assert_fully_anchored, journal_keyring
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -103,6 +103,7 @@ def test_sigkill_at_every_pipeline_step_then_restart(tmp_path: Path) -> None:
                 FakeStore(path=store),
                 FakeChain(path=chain),
                 AnchoringPolicy(batch_size=4),
+                keyring=journal_keyring(reopened),
             )
             assert worker.drain().error is None
         return journal, chain, store, 0

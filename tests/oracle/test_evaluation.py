@@ -27,7 +27,7 @@ from passport.model import (
     PerformanceEvaluation,
     SecondLifeRoute,
 )
-from tests.oracle.oracle_samples import diagnostics
+from tests.builders import diagnostics
 
 EV = RatedValues(category=BatteryCategory.EV, rated_capacity_ah=200, initial_internal_resistance_mohm=80)
 

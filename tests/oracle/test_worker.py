@@ -24,11 +24,12 @@ from oracle.worker import AnchoringWorker
 from passport.chain.deployment import RoleGrant, deploy
 from passport.chain.keystore import Keystore
 from passport.chain.records import Role
+from passport.envelope import KeyRing
 from passport.ledger import open_ledger
 from passport.settings import Settings
 from passport.store import open_store
+from tests.builders import charging, device_key, diagnostics
 from tests.chain_backends import ACTOR_KEYS, Actor, ChainBackend
-from tests.oracle.oracle_samples import DEVICE_KEYS, charging, diagnostics
 
 runner = CliRunner()
 on_anvil = pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def settings(
         role_grants=[RoleGrant(role=Role.ORACLE, account=oracle.address, participant="oracle")],
     )
     with Journal(settings.journal_path) as journal:
-        journal.register_device(DEVICE, DEVICE_KEYS[0].address, BATTERY)
+        journal.register_device(DEVICE, device_key(0).address, BATTERY)
     return settings
 
 
@@ -72,7 +73,7 @@ def _journal_readings(settings: Settings, first_seq: int = 1) -> list[int]:
         ids: list[int] = []
         for seq in range(first_seq, first_seq + 3):
             readings = [charging(energy_kwh=seq + 0.5), diagnostics(cycle_count=600 + seq)]
-            ack = ingestor.ingest(sign_upload(DEVICE_KEYS[0], DEVICE, BATTERY, seq, readings))
+            ack = ingestor.ingest(sign_upload(device_key(0), DEVICE, BATTERY, seq, readings))
             assert ack.status == "accepted", ack
             ids += [a.record_id for a in ack.accepted]
         return ids
@@ -82,11 +83,14 @@ def _assert_anchored(settings: Settings, ids: list[int]) -> None:
     reader = open_ledger(settings).reader
     with Journal(settings.journal_path) as journal:
         assert {b.state for b in journal.batches()} == {"confirmed"}
-        proofs = RecordProofs(journal, open_store(settings))
+        proofs = RecordProofs(journal, open_store(settings), keyring=KeyRing.from_settings(settings))
         for record_id in ids:
             proof = proofs.proof_for(record_id)
             assert proof.verify_offline()
             assert proof.verify_on_chain(reader)
+        # The worker sealed the documents under the settings' key ring: they open with it.
+        history = proofs.battery_history(BATTERY, chain=reader)
+        assert {h.record.digest for h in history} == {journal.record(i).digest for i in ids}
 
 
 def _wait_until_anchored(settings: Settings, count: int, timeout: float = 60) -> None:

@@ -12,7 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from passport.envelope import KeyRing, SealedSection, open_section, seal_section, section_aad
+from passport.envelope import (
+    TELEMETRY_KEYS,
+    KeyRing,
+    SealedSection,
+    open_bytes,
+    open_section,
+    seal_bytes,
+    seal_section,
+    section_aad,
+)
 from passport.errors import ConfigError, DecryptionError, KeyNotAvailable
 from passport.settings import Settings
 
@@ -87,6 +96,26 @@ def test_malformed_key_ids_never_touch_the_filesystem(keyring: KeyRing, key_id: 
 def test_only_restricted_tiers_have_keys(keyring: KeyRing, tier: str) -> None:
     with pytest.raises(KeyNotAvailable, match="no key-encryption key"):
         keyring.current_key(tier)
+
+
+def test_telemetry_keys_are_a_family_of_their_own(keyring: KeyRing) -> None:
+    # The oracle seals batch documents under it; it is none of the tiers' keys and lives apart.
+    key_id, key = keyring.current_key(TELEMETRY_KEYS)
+    assert (keyring.directory / "telemetry" / f"{key_id}.key").is_file()
+    assert key not in {keyring.current_key(tier)[1] for tier in ("legitimate_interest", "authority")}
+    sealed = seal_bytes(
+        b"readings", aad=b"batch A", key_aad=lambda k: b"A" + k.encode(), tier=TELEMETRY_KEYS, keyring=keyring
+    )
+    opened = open_bytes(
+        sealed, aad=b"batch A", key_aad=lambda k: b"A" + k.encode(), tier=TELEMETRY_KEYS, keyring=keyring,
+        what="batch document", bound_to="batch",
+    )  # fmt: skip
+    assert opened == b"readings"
+    with pytest.raises(DecryptionError, match="bound to another batch"):
+        open_bytes(
+            sealed, aad=b"batch B", key_aad=lambda k: b"A" + k.encode(), tier=TELEMETRY_KEYS,
+            keyring=keyring, what="batch document", bound_to="batch",
+        )  # fmt: skip
 
 
 def test_unknown_key_is_not_available(keyring: KeyRing) -> None:
