@@ -37,6 +37,26 @@ def pid_alive(pid: int) -> bool:
         return True
     # A zombie has exited; it only waits for its parent to reap it. Treating it as alive would make
     # `stop()` of a node started by another ManagedProcess in this same Python process wait, then
-    # SIGKILL a corpse.
+    # SIGKILL a corpse. But a leader whose main thread has returned also reads "Z" while its other
+    # threads still run (anvil shutting down on SIGTERM, its port still bound): that one is alive.
     fields = _proc_stat(pid)
-    return not (fields is not None and fields[0] == "Z")
+    if fields is None or fields[0] != "Z":
+        return True
+    return _live_threads(pid) > 0
+
+
+def _live_threads(pid: int) -> int:
+    """How many of ``pid``'s threads are not zombies (0 when /proc cannot tell)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    live = 0
+    for tid in tasks:
+        try:
+            raw = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        if raw[raw.rfind(")") + 2 :].split()[:1] != ["Z"]:
+            live += 1
+    return live
