@@ -4,21 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from eth_utils.address import is_address, to_checksum_address
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from api.web.views import bundle_path, page_path
+from passport.ids import BATTERY_ID_PATTERN, BYTES32_PATTERN, PASSPORT_ID_PATTERN
 from passport.service.results import IssuedVersion
+from passport.signing import checksum_address
+
+# What the schema shows of an account: all-lowercase or all-uppercase hex. A mixed-case (EIP-55) address
+# is accepted too when its checksum is right; a pattern cannot check a checksum, so the schema shows
+# only the spellings every client can produce without one, and says so.
+ADDRESS_PATTERN = r"^0x([0-9a-f]{40}|[0-9A-F]{40})$"
+ADDRESS_DESCRIPTION = "20-byte 0x-hex address; mixed case must carry a valid EIP-55 checksum."
+ADDRESS_SCHEMA: dict[str, object] = {"pattern": ADDRESS_PATTERN, "minLength": 42, "maxLength": 42}
+PASSPORT_ID_SCHEMA: dict[str, object] = {"pattern": PASSPORT_ID_PATTERN, "minLength": 36, "maxLength": 75}
+BYTES32_SCHEMA: dict[str, object] = {"pattern": BYTES32_PATTERN, "minLength": 64, "maxLength": 66}
+BATTERY_ID_SCHEMA: dict[str, object] = {"pattern": BATTERY_ID_PATTERN, "minLength": 3, "maxLength": 128}
 
 
 def _address(value: str) -> str:
-    if not is_address(value):
-        raise ValueError("not a 20-byte 0x-hex address")
-    return to_checksum_address(value)
+    return checksum_address(value, "address")
 
 
 #: An account in a request body: 20-byte 0x-hex, returned checksummed (a 422 naming the field otherwise).
-Address = Annotated[str, AfterValidator(_address)]
+Address = Annotated[
+    str,
+    Field(description=ADDRESS_DESCRIPTION, json_schema_extra=ADDRESS_SCHEMA),
+    AfterValidator(_address),
+]
 
 
 class PassportVersionPublic(BaseModel):

@@ -33,7 +33,7 @@ from oracle.merkle import keccak256
 from oracle.readings import problems_of
 from passport.canonical import canonical_json
 from passport.errors import CanonicalJsonError, InvalidIdentifier
-from passport.ids import validate_battery_id
+from passport.ids import BATTERY_ID_PATTERN, validate_battery_id
 
 UPLOAD_TYPE = "battery-passport-ledger/device-upload/v1"
 # Devices buffer while offline; a day of 1-minute readings is ~1,500, so 10,000 is generous but bounded.
@@ -75,7 +75,7 @@ class SignedUpload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     device_id: str = Field(pattern=_DEVICE_ID.pattern)
-    battery_id: str
+    battery_id: str = Field(pattern=BATTERY_ID_PATTERN)
     seq: int = Field(ge=1, le=MAX_SEQ)
     readings: list[Any] = Field(min_length=1, max_length=MAX_READINGS_PER_UPLOAD)
     signature: str = Field(pattern=_SIGNATURE.pattern)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import InspectorCaller, OpenRecord, PassportId, ReadableTiers, ServicesDep
 from api.errors import ApiError, Forbidden
+from api.openapi import raises
 from api.schemas import PassportVersionPublic
 from oracle.health import (
     GRADED_CATEGORIES,
@@ -104,6 +105,7 @@ def as_evaluation(
 
 
 @router.post("/passports/{passport_id}/evaluations", status_code=201, operation_id="record_evaluation")
+@raises(409, 502)
 def record_evaluation(
     caller: InspectorCaller,
     pid: PassportId,
@@ -129,6 +131,7 @@ def record_evaluation(
 
 
 @router.get("/passports/{passport_id}/evaluations", operation_id="list_evaluations")
+@raises(403, 502)
 def list_evaluations(
     pid: PassportId, tiers: ReadableTiers, services: ServicesDep
 ) -> list[PerformanceEvaluation]:

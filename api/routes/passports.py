@@ -27,6 +27,7 @@ from api.deps import (
     ServicesDep,
 )
 from api.errors import ApiError, Conflict
+from api.openapi import raises
 from api.schemas import PassportVersionPublic
 from passport.chain.records import PassportRecord
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
@@ -139,6 +140,7 @@ def _linked_id(value: bytes) -> str | None:
 
 
 @router.post("/passports", status_code=201, operation_id="issue_passport")
+@raises(409)
 def issue_passport(
     body: PassportCreate, caller: IssuerCaller, services: ServicesDep
 ) -> PassportVersionPublic:
@@ -151,6 +153,7 @@ def issue_passport(
 
 
 @router.get("/passports/{passport_id}", operation_id="get_passport")
+@raises(422, 502)
 def get_passport(
     caller: MaybeCaller, pid: PassportId, tiers: ReadableTiers, services: ServicesDep
 ) -> PassportPublic:
@@ -166,6 +169,7 @@ def get_passport(
 
 
 @router.get("/passports/{passport_id}/versions", operation_id="list_passport_versions")
+@raises(502)
 def list_passport_versions(
     pid: PassportId, record: ExistingRecord, services: ServicesDep
 ) -> list[VersionPublic]:
@@ -174,6 +178,7 @@ def list_passport_versions(
 
 
 @router.post("/passports/{passport_id}/status", operation_id="change_passport_status")
+@raises(409, 502)
 def change_passport_status(
     caller: AuthCaller,
     pid: PassportId,
@@ -189,6 +194,7 @@ def change_passport_status(
 
 
 @router.post("/passports/{passport_id}/successor", status_code=201, operation_id="issue_successor_passport")
+@raises(409, 502)
 def issue_successor_passport(
     caller: RepurposerCaller,
     pid: PassportId,
@@ -204,6 +210,7 @@ def issue_successor_passport(
 
 
 @router.post("/passports/{passport_id}/recycle", operation_id="recycle_passport")
+@raises(409, 502)
 def recycle_passport(
     caller: RecyclerCaller,
     pid: PassportId,
@@ -220,6 +227,7 @@ def recycle_passport(
 
 
 @router.get("/passports/{passport_id}/verification", operation_id="verify_passport")
+@raises(422, 502)
 def verify_passport(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> VerificationReport:
     """Every check by name (documents, CIDs, signature, on-chain record, status, custody)."""
     return services.passports_for(None).verify(pid)
@@ -231,6 +239,7 @@ def verify_passport(pid: PassportId, record: ExistingRecord, services: ServicesD
     response_class=Response,
     responses={200: {"content": {"application/json": {}}, "description": "Offline verification bundle"}},
 )
+@raises(422, 502)
 def download_passport_bundle(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> Response:
     """The current version's verification bundle (public section only), for ``passport verify``."""
     bundle = services.passports_for(None).bundle(pid)

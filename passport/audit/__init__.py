@@ -7,9 +7,10 @@ event kind, time and block range, with keyset pagination and streaming CSV / JSO
 
 from passport.audit.export import CSV_COLUMNS, to_csv, to_json_array, to_json_lines
 from passport.audit.follower import FollowerConfig, IndexFollower, rebuild
-from passport.audit.kinds import CUSTODY_EVENTS, VERSION_EVENTS
+from passport.audit.kinds import CUSTODY_EVENTS, VERSION_EVENTS, LedgerEvent
 from passport.audit.protocol import AuditIndex, BlockTimestamps, EventSource, IndexBatch, SourceIdentity
 from passport.audit.records import (
+    MAX_INDEX_INT,
     MAX_PAGE_SIZE,
     AuditEvent,
     BlockRef,
@@ -24,6 +25,7 @@ from passport.audit.sqlite_index import SqliteAuditIndex
 __all__ = [
     "CSV_COLUMNS",
     "CUSTODY_EVENTS",
+    "MAX_INDEX_INT",
     "MAX_PAGE_SIZE",
     "VERSION_EVENTS",
     "AuditEvent",
@@ -37,6 +39,7 @@ __all__ = [
     "IndexBatch",
     "IndexFollower",
     "IndexedBlock",
+    "LedgerEvent",
     "Reorg",
     "SourceIdentity",
     "SqliteAuditIndex",

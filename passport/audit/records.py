@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from eth_utils.address import is_address, is_checksum_address
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from eth_utils.address import is_checksum_address
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from passport.audit.kinds import LedgerEvent
 from passport.errors import InvalidIdentifier, InvalidPageToken
 from passport.ids import parse_bytes32, passport_id_bytes32
 
 MAX_PAGE_SIZE = 1000
+# SQLite integers are signed 64-bit: a block number, timestamp or page position past this cannot be
+# stored, so no query may name one (Python would raise OverflowError binding it).
+MAX_INDEX_INT = 2**63 - 1
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 def hex32(value: bytes) -> str:
@@ -34,7 +40,7 @@ def normalize_bytes32(value: str | bytes, what: str) -> str:
 
 def normalize_address(value: str) -> str:
     """An account address in the index's form: lowercase ``0x``-hex, so lookups ignore the checksum."""
-    if not isinstance(value, str) or not is_address(value):
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise InvalidIdentifier(f"invalid address {value!r}: expected 20 bytes of 0x-hex")
     # Mixed case claims an EIP-55 checksum: a typo in it must not silently select nobody's events.
     if value[2:] not in (value[2:].lower(), value[2:].upper()) and not is_checksum_address(value):
@@ -102,10 +108,12 @@ class EventQuery(BaseModel):
     actor: str | None = Field(default=None, description="Any address an event names.")
     root: str | None = None
     names: tuple[str, ...] = Field(default=(), description="Event names; empty means every kind.")
-    from_block: int | None = Field(default=None, ge=0)
-    to_block: int | None = Field(default=None, ge=0)
-    from_time: int | None = Field(default=None, ge=0, description="Unix seconds, inclusive.")
-    to_time: int | None = Field(default=None, ge=0, description="Unix seconds, inclusive.")
+    from_block: int | None = Field(default=None, ge=0, le=MAX_INDEX_INT)
+    to_block: int | None = Field(default=None, ge=0, le=MAX_INDEX_INT)
+    from_time: int | None = Field(
+        default=None, ge=0, le=MAX_INDEX_INT, description="Unix seconds, inclusive."
+    )
+    to_time: int | None = Field(default=None, ge=0, le=MAX_INDEX_INT, description="Unix seconds, inclusive.")
     order: Order = "asc"
     limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
     after: str | None = Field(default=None, description="Page token from the previous page's next_token.")
@@ -124,6 +132,22 @@ class EventQuery(BaseModel):
             return normalize_bytes32(value, "32-byte hex value")
         return value
 
+    @field_validator("names")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - {e.value for e in LedgerEvent})
+        if unknown:
+            raise ValueError(f"unknown event names {unknown}")
+        return value
+
+    @field_validator("after")
+    @classmethod
+    def _after(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # ``order`` is declared before ``after``, so it is validated (or absent if it failed) by now.
+        if value is not None and "order" in info.data:
+            decode_page_token(value, info.data["order"])
+        return value
+
     @field_validator("actor", mode="before")
     @classmethod
     def _actor(cls, value: object) -> object:
@@ -135,8 +159,6 @@ class EventQuery(BaseModel):
             raise ValueError("from_block is after to_block")
         if self.from_time is not None and self.to_time is not None and self.from_time > self.to_time:
             raise ValueError("from_time is after to_time")
-        if self.after is not None:
-            decode_page_token(self.after, self.order)
         return self
 
 
@@ -167,7 +189,7 @@ def decode_page_token(token: str, order: Order) -> tuple[int, int]:
         key = (int(block), int(log_index))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidPageToken(f"malformed page token {token!r}") from None
-    if token_order != order or key[0] < 0 or key[1] < 0:
+    if token_order != order or not (0 <= key[0] <= MAX_INDEX_INT and 0 <= key[1] <= MAX_INDEX_INT):
         raise InvalidPageToken(f"page token {token!r} does not belong to a {order!r} query")
     return key
 
