@@ -165,28 +165,11 @@ def test_document_declares_security_and_problem_responses(served: Served) -> Non
 @pytest.mark.parametrize("role", list(ROLE_PARTICIPANT))
 def test_schemathesis_finds_nothing(served: Served, role: str, tmp_path: Path) -> None:
     headers = [arg for k, v in served.world.headers(role).items() for arg in ("-H", f"{k}: {v}")]
+    argv = [sys.executable, "-m", "schemathesis.cli", "run", f"{served.base_url}/openapi.json"]
+    argv += ["--checks", "all", "--max-examples", str(EXAMPLES), "--seed", "10", "--workers", "1"]
+    argv += ["--no-color", "--generation-database", "none", "--request-timeout", "60", *headers]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            f"{served.base_url}/openapi.json",
-            "--checks",
-            "all",
-            "--max-examples",
-            str(EXAMPLES),
-            "--seed",
-            "10",
-            "--workers",
-            "1",
-            "--no-color",
-            "--generation-database",
-            "none",
-            "--request-timeout",
-            "60",
-            *headers,
-        ],  # fmt: skip
+        argv,
         capture_output=True,
         text=True,
         cwd=tmp_path,
