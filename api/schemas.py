@@ -16,10 +16,11 @@ from passport.signing import checksum_address
 # only the spellings every client can produce without one, and says so.
 ADDRESS_PATTERN = r"^0x([0-9a-f]{40}|[0-9A-F]{40})$"
 ADDRESS_DESCRIPTION = "20-byte 0x-hex address; mixed case must carry a valid EIP-55 checksum."
-ADDRESS_SCHEMA: dict[str, object] = {"pattern": ADDRESS_PATTERN, "minLength": 42, "maxLength": 42}
-PASSPORT_ID_SCHEMA: dict[str, object] = {"pattern": PASSPORT_ID_PATTERN, "minLength": 36, "maxLength": 75}
-BYTES32_SCHEMA: dict[str, object] = {"pattern": BYTES32_PATTERN, "minLength": 64, "maxLength": 66}
-BATTERY_ID_SCHEMA: dict[str, object] = {"pattern": BATTERY_ID_PATTERN, "minLength": 3, "maxLength": 128}
+# Each pattern is anchored and fixes the length too (no separate minLength/maxLength to disagree with).
+ADDRESS_SCHEMA: dict[str, object] = {"pattern": ADDRESS_PATTERN}
+PASSPORT_ID_SCHEMA: dict[str, object] = {"pattern": PASSPORT_ID_PATTERN}
+BYTES32_SCHEMA: dict[str, object] = {"pattern": BYTES32_PATTERN}
+BATTERY_ID_SCHEMA: dict[str, object] = {"pattern": BATTERY_ID_PATTERN}
 
 
 def _address(value: str) -> str:

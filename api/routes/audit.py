@@ -37,7 +37,7 @@ from passport.audit import (
     to_json_array,
 )
 from passport.errors import InvalidIdentifier
-from passport.ids import battery_id_hash
+from passport.ids import battery_id_hash, parse_bytes32
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -119,26 +119,40 @@ def _query_params(
 Params = Annotated[QueryParams, Depends(_query_params)]
 
 
-def _event_query(params: QueryParams) -> EventQuery:
-    """The index query; 422 naming each bad parameter (ids, addresses, ranges, page token)."""
-    if params.battery_id is not None and params.battery_id_hash is not None:
-        raise ApiError(
-            "give battery_id or battery_id_hash, not both",
-            status=422,
-            title="Invalid request",
-            errors=[{"field": "query.battery_id_hash", "reason": "conflicts with battery_id"}],
-        )
+def _invalid(field: str, reason: str) -> ApiError:
+    return ApiError(
+        "invalid audit query",
+        status=422,
+        title="Invalid request",
+        errors=[{"field": field, "reason": reason}],
+    )
+
+
+def _event_query(params: QueryParams) -> EventQuery | None:
+    """The index query; 422 naming each bad parameter (ids, addresses, page token). None for filters that
+    are each well formed but together match nothing (filters combine with AND: a battery id and another
+    battery's hash, an empty block or time range)."""
     bid_hash = params.battery_id_hash
+    disjoint = False
     if params.battery_id is not None:
         try:
-            bid_hash = "0x" + battery_id_hash(params.battery_id).hex()
+            from_id = "0x" + battery_id_hash(params.battery_id).hex()
         except InvalidIdentifier as exc:
-            raise ApiError(
-                "invalid audit query",
-                status=422,
-                title="Invalid request",
-                errors=[{"field": "query.battery_id", "reason": str(exc)}],
-            ) from None
+            raise _invalid("query.battery_id", str(exc)) from None
+        if bid_hash is not None:
+            try:
+                disjoint = parse_bytes32(bid_hash, "battery id hash").hex() != from_id[2:]
+            except InvalidIdentifier as exc:
+                raise _invalid("query.battery_id_hash", str(exc)) from None
+        bid_hash = from_id
+    for low, high in ((params.from_block, params.to_block), (params.from_time, params.to_time)):
+        disjoint = disjoint or (low is not None and high is not None and low > high)
+    query = _build_query(params, bid_hash, disjoint)
+    return None if disjoint else query
+
+
+def _build_query(params: QueryParams, bid_hash: str | None, disjoint: bool) -> EventQuery:
+    # A disjoint query is still built (every other parameter validated), without its empty ranges.
     try:
         return EventQuery(
             passport_id=params.passport_id,
@@ -146,9 +160,9 @@ def _event_query(params: QueryParams) -> EventQuery:
             actor=params.actor,
             names=tuple(k.value for k in params.kind),
             from_block=params.from_block,
-            to_block=params.to_block,
+            to_block=None if disjoint else params.to_block,
             from_time=params.from_time,
-            to_time=params.to_time,
+            to_time=None if disjoint else params.to_time,
             order=params.order,
             limit=params.limit,
             after=params.page_token,
@@ -171,6 +185,8 @@ def _event_query(params: QueryParams) -> EventQuery:
 def query_audit_events(caller: AuditCaller, params: Params, services: ServicesDep) -> EventPage:
     """One page of ledger events matching every given filter, with the token of the next page."""
     query = _event_query(params)
+    if query is None:
+        return EventPage(items=())
     services.sync_index()
     return services.audit.query(query)
 
@@ -192,7 +208,7 @@ def export_audit_events(
     services.sync_index()
     # Run the first page's query before the 200 goes out: once the headers are sent, an error can only
     # cut the stream short, so every error a query can raise must surface here as a problem document.
-    pending = services.audit.iter_events(query)
+    pending = iter(()) if query is None else services.audit.iter_events(query)
     events = itertools.chain(list(itertools.islice(pending, 1)), pending)
     body: Iterator[str]
     if format == "csv":

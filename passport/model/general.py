@@ -26,7 +26,7 @@ from passport.model.units import Kilograms, Millimetres, Warranty
 # The pattern is shown in the JSON schema; the validator enforces the same set (with its own message).
 BatteryId = Annotated[
     str,
-    Field(json_schema_extra={"pattern": BATTERY_ID_PATTERN, "minLength": 3, "maxLength": 128}),
+    Field(json_schema_extra={"pattern": BATTERY_ID_PATTERN}),
     AfterValidator(validate_battery_id),
 ]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
