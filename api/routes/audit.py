@@ -30,6 +30,7 @@ from oracle.anchoring import RecordProof
 from passport.audit import (
     MAX_INDEX_INT,
     MAX_PAGE_SIZE,
+    PAGE_TOKEN_PATTERN,
     EventPage,
     EventQuery,
     LedgerEvent,
@@ -59,9 +60,6 @@ class QueryParams(BaseModel):
     page_token: str | None = None
 
 
-# Page tokens are short base64 (order, block, log index); anything longer is not one of ours.
-MAX_PAGE_TOKEN_CHARS = 128
-
 PassportIdQuery = Annotated[
     str | None, Query(description="Passport UUID.", json_schema_extra=PASSPORT_ID_SCHEMA)
 ]
@@ -82,7 +80,7 @@ BlockQuery = Annotated[int | None, Query(ge=0, le=MAX_INDEX_INT)]
 TimeQuery = Annotated[int | None, Query(ge=0, le=MAX_INDEX_INT, description="Unix seconds, inclusive.")]
 PageTokenQuery = Annotated[
     str | None,
-    Query(description="next_token of the previous page (same order).", max_length=MAX_PAGE_TOKEN_CHARS),
+    Query(description="next_token of the previous page.", json_schema_extra={"pattern": PAGE_TOKEN_PATTERN}),
 ]
 
 

@@ -12,6 +12,7 @@ from passport.audit.protocol import AuditIndex, BlockTimestamps, EventSource, In
 from passport.audit.records import (
     MAX_INDEX_INT,
     MAX_PAGE_SIZE,
+    PAGE_TOKEN_PATTERN,
     AuditEvent,
     BlockRef,
     EventPage,
@@ -27,6 +28,7 @@ __all__ = [
     "CUSTODY_EVENTS",
     "MAX_INDEX_INT",
     "MAX_PAGE_SIZE",
+    "PAGE_TOKEN_PATTERN",
     "VERSION_EVENTS",
     "AuditEvent",
     "AuditIndex",

@@ -70,9 +70,7 @@ def test_audit_filters_past_64_bits_are_a_422(served: Served, path: str, param: 
 
 
 def test_page_token_past_64_bits_is_rejected_before_the_export_streams(served: Served) -> None:
-    import base64
-
-    token = base64.urlsafe_b64encode(f"asc:{2**64}:0".encode()).decode().rstrip("=")
+    token = f"{2**64}.0"
     for path in ("/api/v1/audit/events", "/api/v1/audit/events/export"):
         body = _assert_problem(served.get(path, "auditor", params={"page_token": token}), 422)
         assert body["errors"][0]["field"] == "query.page_token"
