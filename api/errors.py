@@ -203,7 +203,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'ApiKey realm="battery-passport"'} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": 'Bearer realm="battery-passport"'} if exc.status == 401 else None
         return problem(exc.status, exc.title, exc.detail, request, exc.errors, exc.extra, headers)
 
     @app.exception_handler(RequestValidationError)
