@@ -4,7 +4,8 @@ problem status a route can answer with, as ``application/problem+json`` with the
 A route's problem statuses are not listed by hand per route: each shared dependency in ``api.deps``
 declares the statuses it raises (``@raises``), an endpoint declares those its own body raises, and
 ``route_problems`` collects them over the route's dependency tree, adding what the framework itself
-answers (400 for a malformed path segment, 422 for a bad query or body, 413 for an oversized body). The
+answers (400 for a malformed path segment or an unparseable body, 422 for a bad query or body, 413 for
+an oversized body). The
 same walk finds whether a route needs an API key, accepts one, or ignores it.
 """
 
@@ -29,7 +30,7 @@ _AUTH_ATTR = "__api_key__"
 
 # What each problem status means on this API (the response's description in the document).
 PROBLEM_STATUSES: dict[int, str] = {
-    400: "Malformed identifier (path segment, id or page token)",
+    400: "Malformed identifier in the path, or a body that cannot be parsed (not UTF-8 JSON)",
     401: "No API key where one is needed, or a malformed, unknown or revoked key",
     403: "The caller lacks the role, or the object is not theirs",
     404: "No such passport, business, record or content",
@@ -98,7 +99,7 @@ def route_problems(route: APIRoute) -> set[int]:
     if _has_params(route.dependant, "query") or _has_params(route.dependant, "header"):
         statuses.add(422)
     if _has_params(route.dependant, "body"):
-        statuses |= {413, 422}
+        statuses |= {400, 413, 422}
     return statuses
 
 

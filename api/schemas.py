@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
+from pydantic.config import JsonDict
 
 from api.web.views import bundle_path, page_path
 from passport.ids import BATTERY_ID_PATTERN, BYTES32_PATTERN, PASSPORT_ID_PATTERN
@@ -17,10 +18,10 @@ from passport.signing import checksum_address
 ADDRESS_PATTERN = r"^0x([0-9a-f]{40}|[0-9A-F]{40})$"
 ADDRESS_DESCRIPTION = "20-byte 0x-hex address; mixed case must carry a valid EIP-55 checksum."
 # Each pattern is anchored and fixes the length too (no separate minLength/maxLength to disagree with).
-ADDRESS_SCHEMA: dict[str, object] = {"pattern": ADDRESS_PATTERN}
-PASSPORT_ID_SCHEMA: dict[str, object] = {"pattern": PASSPORT_ID_PATTERN}
-BYTES32_SCHEMA: dict[str, object] = {"pattern": BYTES32_PATTERN}
-BATTERY_ID_SCHEMA: dict[str, object] = {"pattern": BATTERY_ID_PATTERN}
+ADDRESS_SCHEMA: JsonDict = {"pattern": ADDRESS_PATTERN}
+PASSPORT_ID_SCHEMA: JsonDict = {"pattern": PASSPORT_ID_PATTERN}
+BYTES32_SCHEMA: JsonDict = {"pattern": BYTES32_PATTERN}
+BATTERY_ID_SCHEMA: JsonDict = {"pattern": BATTERY_ID_PATTERN}
 
 
 def _address(value: str) -> str:

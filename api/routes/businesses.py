@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from api.deps import AdminCaller, BusinessAccount, ServicesDep
 from api.errors import Conflict, NotFound
 from api.openapi import raises
-from api.schemas import Address
+from api.schemas import BYTES32_SCHEMA, Address
 from passport.chain.protocol import ChainClient
 from passport.chain.records import BusinessRecord
 from passport.ids import parse_bytes32
@@ -38,7 +38,8 @@ class BusinessCreate(BaseModel):
     account: Address
     kinds: list[KindName] = Field(min_length=1, description="COLLECTOR, REUSER, REPURPOSER, …")
     registration_hash: Annotated[str, AfterValidator(_hash32)] = Field(
-        description="sha-256 (or keccak) of the off-chain registration certificate, 0x-hex."
+        description="sha-256 (or keccak) of the off-chain registration certificate, 0x-hex.",
+        json_schema_extra=BYTES32_SCHEMA,
     )
 
 

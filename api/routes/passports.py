@@ -41,8 +41,19 @@ router = APIRouter(tags=["passports"])
 # -- shapes ------------------------------------------------------------------------------------------
 
 
+# Said in each body's schema: JSON Schema cannot state a passport's cross-field rules.
+_CROSS_FIELD_RULES = (
+    " The document's cross-field rules (an organisation needs a name or an identifier, min <= nominal <= "
+    "max voltage, dates in order, ...) are checked after the schema: breaking one is a 422 naming it."
+)
+
+
+def _say_cross_field_rules(schema: dict[str, Any]) -> None:
+    schema["description"] = str(schema.get("description") or "") + _CROSS_FIELD_RULES
+
+
 class _Shape(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_say_cross_field_rules)
 
 
 class PassportCreate(_Shape):

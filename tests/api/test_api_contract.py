@@ -27,6 +27,7 @@ from tests.api.contract_world import ROLE_PARTICIPANT, ContractWorld, contract_w
 # PASSPORT_SCHEMATHESIS_EXAMPLES; PASSPORT_SCHEMATHESIS_PHASES adds the coverage phase (boundary and
 # negative values per parameter: minutes per role here, so the tests above pin its findings instead).
 EXAMPLES = int(os.environ.get("PASSPORT_SCHEMATHESIS_EXAMPLES", "3"))
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 PHASES = os.environ.get("PASSPORT_SCHEMATHESIS_PHASES", "examples,fuzzing,stateful")
 
 
@@ -183,7 +184,8 @@ def test_document_declares_security_and_problem_responses(served: Served) -> Non
 @pytest.mark.parametrize("role", list(ROLE_PARTICIPANT))
 def test_schemathesis_finds_nothing(served: Served, role: str, tmp_path: Path) -> None:
     headers = [arg for k, v in served.world.headers(role).items() for arg in ("-H", f"{k}: {v}")]
-    argv = [sys.executable, "-m", "schemathesis.cli", "run", f"{served.base_url}/openapi.json"]
+    argv = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG)]
+    argv += ["run", f"{served.base_url}/openapi.json"]
     argv += ["--checks", "all", "--phases", PHASES, "--max-examples", str(EXAMPLES), "--seed", "10"]
     argv += ["--workers", "1", "--no-color", "--generation-database", "none", "--request-timeout", "60"]
     argv += headers
