@@ -21,11 +21,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import coincurve
 from eth_utils.address import to_checksum_address
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from oracle._flat_canonical import flat_canonical_json
 from oracle.errors import BadSignature, MalformedUpload
@@ -65,6 +65,12 @@ class DeviceRecord:
     last_seq: int  # 0 until the first upload is accepted
 
 
+def _integral(value: object) -> object:
+    """JSON has one number type: ``7.0`` is the integer 7 (as a JSON Schema "integer" allows); ``7.5``
+    and ``"7"`` stay what they are, for strict validation to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class SignedUpload(BaseModel):
     """An upload as it arrives: envelope fields, the raw reading objects, and the device's signature.
 
@@ -76,7 +82,7 @@ class SignedUpload(BaseModel):
 
     device_id: str = Field(pattern=_DEVICE_ID.pattern)
     battery_id: str = Field(pattern=BATTERY_ID_PATTERN)
-    seq: int = Field(ge=1, le=MAX_SEQ)
+    seq: Annotated[int, BeforeValidator(_integral)] = Field(ge=1, le=MAX_SEQ)
     readings: list[Any] = Field(min_length=1, max_length=MAX_READINGS_PER_UPLOAD)
     signature: str = Field(pattern=_SIGNATURE.pattern)
 
