@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.routing import allowed_methods
 from oracle import errors as oerr
 from passport import errors as perr
 
@@ -219,10 +220,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Keep the router's headers: a 405 must say which methods are allowed (``Allow``).
-        return problem(
-            exc.status_code, "HTTP error", str(exc.detail), request, headers=dict(exc.headers or {})
-        )
+        # Keep the router's headers: a 405 must say which methods are allowed (``Allow``), all of them.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            methods = allowed_methods(request.app, request.url.path)
+            if methods:
+                headers["Allow"] = ", ".join(methods)
+        return problem(exc.status_code, "HTTP error", str(exc.detail), request, headers=headers)
 
     @app.exception_handler(perr.PassportError)
     async def _library(request: Request, exc: perr.PassportError) -> JSONResponse:

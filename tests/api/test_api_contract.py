@@ -159,6 +159,13 @@ def test_trace_is_a_405_naming_the_allowed_methods(served: Served) -> None:
     assert set(response.headers["allow"].split(", ")) >= {"GET"}
 
 
+def test_a_405_allows_every_method_of_the_path(served: Served) -> None:
+    path = f"/api/v1/passports/{served.world.passport_id}/custody/offer"
+    response = served.http.request("OPTIONS", path)
+    _assert_problem(response, 405)
+    assert response.headers["allow"] == "DELETE, POST"
+
+
 def test_document_declares_security_and_problem_responses(served: Served) -> None:
     document = served.http.get("/openapi.json").json()
     assert document["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
