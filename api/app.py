@@ -13,6 +13,7 @@ from api.auth import Caller
 from api.deps import optional_caller
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.openapi import install_openapi
 from api.routes import (
     audit,
     businesses,
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(resolver.router)
     app.dependency_overrides[pages.get_page_caller] = _page_caller
     app.mount("/static", pages.static_files(), name="static")
+    install_openapi(app)
     return app
 
 

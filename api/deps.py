@@ -17,6 +17,8 @@ from fastapi import Depends, Path, Request
 from api.access import bearer_token, require_custodian, require_role, tiers_for
 from api.auth import ApiRole, Caller
 from api.errors import Conflict, NotFound, Unauthenticated
+from api.openapi import KeyUse, api_key, raises
+from api.schemas import ADDRESS_DESCRIPTION, ADDRESS_SCHEMA, BYTES32_SCHEMA, PASSPORT_ID_SCHEMA
 from api.services import Services, ServiceUnavailable
 from passport.chain.records import PassportRecord
 from passport.credentials import PassportCredentials
@@ -34,6 +36,7 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+@raises(503)
 def get_services(request: Request) -> Services:
     """The application's services; 503 while the server runs without a ledger."""
     services: Services | None = getattr(request.app.state, "services", None)
@@ -49,12 +52,16 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 # -- the caller ----------------------------------------------------------------------------------------
 
 
+@api_key(KeyUse.OPTIONAL)
+@raises(401)
 def optional_caller(request: Request, services: ServicesDep) -> Caller | None:
     """The authenticated caller, or None for a request without credentials (a wrong key is a 401)."""
     token = bearer_token(request)
     return None if token is None else services.api_keys.authenticate(token)
 
 
+@api_key(KeyUse.REQUIRED)
+@raises(401)
 def required_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:
     """The authenticated caller; 401 without credentials."""
     if caller is None:
@@ -69,6 +76,7 @@ AuthCaller = Annotated[Caller, Depends(required_caller)]
 def caller_with(*roles: ApiRole) -> Callable[[Caller], Caller]:
     """A dependency: the authenticated caller, 403 unless it holds one of ``roles``."""
 
+    @raises(403)
     def dependency(caller: AuthCaller) -> Caller:
         require_role(caller, *roles)
         return caller
@@ -84,6 +92,7 @@ RecyclerCaller = Annotated[Caller, Depends(caller_with(ApiRole.RECYCLER))]
 AuditCaller = Annotated[Caller, Depends(caller_with(ApiRole.AUDITOR, ApiRole.AUTHORITY))]
 
 
+@raises(403)
 def acting_account(caller: AuthCaller, services: ServicesDep) -> str:
     """The on-chain account the service signs with for the caller (403 if it holds no key for them)."""
     return services.client_for(caller).account
@@ -97,23 +106,33 @@ ActingAccount = Annotated[str, Depends(acting_account)]
 PassportIdPath = Annotated[
     str,
     Path(
-        description="The passport's UUID (or urn:uuid:…).", examples=["6f1c2a4e-8b3d-4c1e-9a7f-2d5b8e0c4a11"]
+        description="The passport's UUID (or urn:uuid:…, or its bytes32 hex).",
+        examples=["6f1c2a4e-8b3d-4c1e-9a7f-2d5b8e0c4a11"],
+        json_schema_extra=PASSPORT_ID_SCHEMA,
     ),
 ]
-AccountPath = Annotated[str, Path(description="The business's account (20-byte 0x-hex address).")]
+AccountPath = Annotated[
+    str, Path(description=f"The business's account: {ADDRESS_DESCRIPTION}", json_schema_extra=ADDRESS_SCHEMA)
+]
+RecordDigestPath = Annotated[
+    str, Path(description="A journaled record's digest (32 bytes of hex).", json_schema_extra=BYTES32_SCHEMA)
+]
 
 
+@raises(400)
 def passport_uuid(passport_id: PassportIdPath) -> uuid.UUID:
     """The path's passport id; ``InvalidIdentifier`` (400) if it is not one."""
     return parse_passport_id(passport_id)
 
 
+@raises(400)
 def business_account(account: AccountPath) -> str:
     """The path's business account, checksummed; ``InvalidIdentifier`` (400) if it is not an address."""
     return checksum_address(account, "business account")
 
 
-def record_digest(record_digest: str) -> bytes:
+@raises(400)
+def record_digest(record_digest: RecordDigestPath) -> bytes:
     """The path's 0x-hex record digest; ``InvalidIdentifier`` (400) if it is not 32 bytes."""
     return parse_bytes32(record_digest, "record digest")
 
@@ -126,6 +145,7 @@ RecordDigest = Annotated[bytes, Depends(record_digest)]
 # -- the passport a route acts on --------------------------------------------------------------------------
 
 
+@raises(404, 503)
 def existing_record(pid: PassportId, services: ServicesDep) -> PassportRecord:
     """The passport's on-chain record; 404 if the ledger has no such passport."""
     record = services.reader.get_passport(passport_id_bytes32(pid))
@@ -143,6 +163,7 @@ def require_open(record: PassportRecord, pid: uuid.UUID) -> None:
         raise Conflict(f"passport {pid} is closed ({record.status.name}); it accepts no further versions")
 
 
+@raises(409)
 def open_record(pid: PassportId, record: ExistingRecord) -> PassportRecord:
     """The record of a passport that still takes versions; 409 for a superseded or recycled one."""
     require_open(record, pid)
@@ -152,6 +173,7 @@ def open_record(pid: PassportId, record: ExistingRecord) -> PassportRecord:
 OpenRecord = Annotated[PassportRecord, Depends(open_record)]
 
 
+@raises(403)
 def held_record(record: ExistingRecord, account: ActingAccount) -> PassportRecord:
     """The record of a passport the caller holds custody of; 403 otherwise."""
     require_custodian(account, record)
@@ -161,6 +183,7 @@ def held_record(record: ExistingRecord, account: ActingAccount) -> PassportRecor
 HeldRecord = Annotated[PassportRecord, Depends(held_record)]
 
 
+@raises(409)
 def held_open_record(pid: PassportId, record: HeldRecord) -> PassportRecord:
     """A passport the caller holds (403 first) and that still takes versions (409)."""
     require_open(record, pid)

@@ -15,14 +15,58 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.routing import allowed_methods
 from oracle import errors as oerr
 from passport import errors as perr
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://battery-passport-ledger.example/problems/"
+
+# A problem document names what was wrong, it does not mirror the request: any string in it (a 100k
+# character id in ``detail``, a megabyte query value in ``errors``, the path in ``instance``) is cut here.
+MAX_ECHO_CHARS = 200
+
+
+def bounded(value: Any, limit: int = MAX_ECHO_CHARS) -> Any:
+    """``value`` with every string in it cut to ``limit`` characters (plus a note of how many were cut)."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}… ({len(value) - limit} more characters)"
+    if isinstance(value, dict):
+        return {bounded(k, limit): bounded(v, limit) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [bounded(v, limit) for v in value]
+    return value
+
+
+class ProblemField(BaseModel):
+    """One offending input: where it is (``query.limit``, ``body.passport.general``) and what is wrong."""
+
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document: the body of every error response (``application/problem+json``).
+
+    Some problems carry more members (``ledger_error`` for a named revert, ``acknowledgement`` for a
+    rejected upload); strings echoed from the request are cut to a few hundred characters.
+    """
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    instance: str = Field(description="The request path.")
+    errors: list[ProblemField] = Field(default=[], description="Each offending input, for bad input.")
 
 
 class ApiError(Exception):
@@ -92,18 +136,36 @@ def problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    return JSONResponse(
+        problem_body(status, title, detail, request.url.path, errors, extra),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def problem_body(
+    status: int,
+    title: str,
+    detail: str,
+    instance: str,
+    errors: Sequence[dict[str, str]] = (),
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The RFC 9457 document, every echoed string ``bounded``."""
     body: dict[str, Any] = {
-        "type": f"https://battery-passport-ledger.example/problems/{status}",
+        "type": f"{PROBLEM_TYPE_BASE}{status}",
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
     }
     if errors:
         body["errors"] = list(errors)
     if extra:
         body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    result: dict[str, Any] = bounded(body)
+    return result
 
 
 def _library_status(exc: perr.PassportError) -> tuple[int, str]:
@@ -154,7 +216,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'ApiKey realm="battery-passport"'} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": 'Bearer realm="battery-passport"'} if exc.status == 401 else None
         return problem(exc.status, exc.title, exc.detail, request, exc.errors, exc.extra, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -163,11 +225,20 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in err.get("loc", ())), "reason": str(err.get("msg", ""))}
             for err in exc.errors()
         ]
+        # A malformed path segment names no resource: the same 400 the id parsers give, not a 422.
+        if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+            return problem(400, "Invalid identifier", "a path parameter is malformed", request, errors)
         return problem(422, "Invalid request", "the request failed validation", request, errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "HTTP error", str(exc.detail), request)
+        # Keep the router's headers: a 405 must say which methods are allowed (``Allow``), all of them.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            methods = allowed_methods(request.app, request.url.path)
+            if methods:
+                headers["Allow"] = ", ".join(methods)
+        return problem(exc.status_code, "HTTP error", str(exc.detail), request, headers=headers)
 
     @app.exception_handler(perr.PassportError)
     async def _library(request: Request, exc: perr.PassportError) -> JSONResponse:

@@ -1,10 +1,13 @@
-"""Request body size limits, enforced while the body streams in (a lying Content-Length is caught too)."""
+"""Request body size limits, enforced while the body streams in (a lying Content-Length or a chunked body
+is caught too): 413 before the application reads a byte."""
 
 from __future__ import annotations
 
+import json
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_JSON
+from api.errors import PROBLEM_JSON, problem_body
 
 
 class BodySizeLimit:
@@ -30,28 +33,33 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(scope, send, limit)
             return
+        # Read the whole body here, bounded, before the app sees any of it: an exception raised from
+        # inside the app's ``receive`` would be caught by the body parser and become a 400.
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(scope, send, limit)
+            if message["type"] != "http.request":
+                # The client went away mid-body: let the app see the disconnect.
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                await self._reject(scope, send, limit)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
 
     @staticmethod
     async def _reject(scope: Scope, send: Send, limit: int) -> None:
-        body = (
-            '{"type":"https://battery-passport-ledger.example/problems/413","title":"Payload too large",'
-            f'"status":413,"detail":"request body exceeds {limit} bytes","instance":"{scope["path"]}"}}'
-        ).encode()
+        document = problem_body(
+            413, "Payload too large", f"request body exceeds {limit} bytes", scope["path"]
+        )
+        body = json.dumps(document).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -65,5 +73,11 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    """Raised when a streamed request body passes the limit (caught inside the middleware)."""
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that hands out ``messages`` first, then defers to the server's (disconnects)."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay

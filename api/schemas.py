@@ -4,21 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from eth_utils.address import is_address, to_checksum_address
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic.config import JsonDict
 
 from api.web.views import bundle_path, page_path
+from passport.ids import BATTERY_ID_PATTERN, BYTES32_PATTERN, PASSPORT_ID_PATTERN
 from passport.service.results import IssuedVersion
+from passport.signing import checksum_address
+
+# What the schema shows of an account: all-lowercase or all-uppercase hex. A mixed-case (EIP-55) address
+# is accepted too when its checksum is right; a pattern cannot check a checksum, so the schema shows
+# only the spellings every client can produce without one, and says so.
+ADDRESS_PATTERN = r"^0x([0-9a-f]{40}|[0-9A-F]{40})$"
+ADDRESS_DESCRIPTION = "20-byte 0x-hex address; mixed case must carry a valid EIP-55 checksum."
+# Each pattern is anchored and fixes the length too (no separate minLength/maxLength to disagree with).
+ADDRESS_SCHEMA: JsonDict = {"pattern": ADDRESS_PATTERN}
+PASSPORT_ID_SCHEMA: JsonDict = {"pattern": PASSPORT_ID_PATTERN}
+BYTES32_SCHEMA: JsonDict = {"pattern": BYTES32_PATTERN}
+BATTERY_ID_SCHEMA: JsonDict = {"pattern": BATTERY_ID_PATTERN}
 
 
 def _address(value: str) -> str:
-    if not is_address(value):
-        raise ValueError("not a 20-byte 0x-hex address")
-    return to_checksum_address(value)
+    return checksum_address(value, "address")
 
 
 #: An account in a request body: 20-byte 0x-hex, returned checksummed (a 422 naming the field otherwise).
-Address = Annotated[str, AfterValidator(_address)]
+Address = Annotated[
+    str,
+    Field(description=ADDRESS_DESCRIPTION, json_schema_extra=ADDRESS_SCHEMA),
+    AfterValidator(_address),
+]
 
 
 class PassportVersionPublic(BaseModel):

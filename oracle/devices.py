@@ -22,18 +22,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import coincurve
 from eth_utils.address import to_checksum_address
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from oracle.errors import BadSignature, MalformedUpload
 from oracle.merkle import keccak256
 from oracle.readings import problems_of
 from passport.canonical import canonical_json, flat_canonical_json
 from passport.errors import CanonicalJsonError, InvalidIdentifier
-from passport.ids import validate_battery_id
+from passport.ids import BATTERY_ID_PATTERN, validate_battery_id
 
 UPLOAD_TYPE = "battery-passport-ledger/device-upload/v1"
 # Devices buffer while offline; a day of 1-minute readings is ~1,500, so 10,000 is generous but bounded.
@@ -65,6 +65,12 @@ class DeviceRecord:
     last_seq: int  # 0 until the first upload is accepted
 
 
+def _integral(value: object) -> object:
+    """JSON has one number type: ``7.0`` is the integer 7 (as a JSON Schema "integer" allows); ``7.5``
+    and ``"7"`` stay what they are, for strict validation to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class SignedUpload(BaseModel):
     """An upload as it arrives: envelope fields, the raw reading objects, and the device's signature.
 
@@ -75,8 +81,8 @@ class SignedUpload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     device_id: str = Field(pattern=_DEVICE_ID.pattern)
-    battery_id: str
-    seq: int = Field(ge=1, le=MAX_SEQ)
+    battery_id: str = Field(pattern=BATTERY_ID_PATTERN)
+    seq: Annotated[int, BeforeValidator(_integral)] = Field(ge=1, le=MAX_SEQ)
     readings: list[Any] = Field(min_length=1, max_length=MAX_READINGS_PER_UPLOAD)
     signature: str = Field(pattern=_SIGNATURE.pattern)
 

@@ -11,7 +11,19 @@ from passport.errors import InvalidIdentifier
 
 # Battery identifiers are manufacturer serials: letters, digits and a few separators. Anything else is
 # refused rather than normalised, so the same battery can never hash two ways.
-_BATTERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,127}$")
+BATTERY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,127}$"
+_BATTERY_ID = re.compile(BATTERY_ID_PATTERN)
+# The text forms of a passport id: a hyphenated UUID, optionally as a ``urn:uuid:`` URN, or its bytes32
+# hex. Exactly these: the looser spellings ``uuid.UUID`` also takes ({braces}, no hyphens) are refused,
+# so the pattern an API schema shows is the whole truth.
+PASSPORT_ID_PATTERN = (
+    r"^(urn:uuid:)?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|0x0{32}[0-9a-fA-F]{32})$"
+)
+_PASSPORT_ID = re.compile(PASSPORT_ID_PATTERN)
+# A 32-byte value in hex, the 0x prefix optional (digests, hashes, roots).
+BYTES32_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
+_BYTES32 = re.compile(r"[0-9a-fA-F]{64}")
 # Domain separation: a battery-id hash can never collide with another keccak use in the ledger.
 _BATTERY_ID_DOMAIN = b"battery-passport-ledger/battery-id/v1:"
 ZERO32 = b"\x00" * 32
@@ -43,13 +55,12 @@ def parse_passport_id(value: str | uuid.UUID | bytes) -> uuid.UUID:
         if len(value) != 32 or value[:16] != b"\x00" * 16:
             raise InvalidIdentifier(f"invalid bytes32 passport id 0x{value.hex()}")
         return uuid.UUID(bytes=value[16:])
+    if not isinstance(value, str) or not _PASSPORT_ID.fullmatch(value):
+        raise InvalidIdentifier(f"invalid passport id {value!r}: expected a UUID")
     text = value.removeprefix("urn:uuid:")
-    if text.startswith("0x") and len(text) == 66:
+    if text.startswith("0x"):
         return parse_passport_id(bytes.fromhex(text[2:]))
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise InvalidIdentifier(f"invalid passport id {value!r}: expected a UUID") from None
+    return uuid.UUID(text)
 
 
 def passport_id_bytes32(passport_id: str | uuid.UUID | bytes) -> bytes:
@@ -63,7 +74,7 @@ def parse_bytes32(value: str | bytes, what: str = "value") -> bytes:
         raw = value
     else:
         text = value.removeprefix("0x")
-        if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        if not _BYTES32.fullmatch(text):
             raise InvalidIdentifier(f"invalid {what} {value!r}: expected 32 bytes of hex")
         raw = bytes.fromhex(text)
     if len(raw) != 32:

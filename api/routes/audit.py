@@ -8,6 +8,7 @@ and exports are a service, rate-limited by who may use it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
@@ -17,9 +18,27 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import AuditCaller, RecordDigest, ServicesDep
 from api.errors import ApiError
+from api.openapi import raises
+from api.schemas import (
+    ADDRESS_DESCRIPTION,
+    ADDRESS_SCHEMA,
+    BATTERY_ID_SCHEMA,
+    BYTES32_SCHEMA,
+    PASSPORT_ID_SCHEMA,
+)
 from oracle.proofs import RecordProof
-from passport.audit import MAX_PAGE_SIZE, EventPage, EventQuery, to_csv, to_json_array
-from passport.ids import battery_id_hash
+from passport.audit import (
+    MAX_INDEX_INT,
+    MAX_PAGE_SIZE,
+    PAGE_TOKEN_PATTERN,
+    EventPage,
+    EventQuery,
+    LedgerEvent,
+    to_csv,
+    to_json_array,
+)
+from passport.errors import InvalidIdentifier
+from passport.ids import battery_id_hash, parse_bytes32
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -31,7 +50,7 @@ class QueryParams(BaseModel):
     battery_id: str | None = None
     battery_id_hash: str | None = None
     actor: str | None = None
-    kind: list[str] = []
+    kind: list[LedgerEvent] = []
     from_block: int | None = None
     to_block: int | None = None
     from_time: int | None = None
@@ -41,19 +60,43 @@ class QueryParams(BaseModel):
     page_token: str | None = None
 
 
+PassportIdQuery = Annotated[
+    str | None, Query(description="Passport UUID.", json_schema_extra=PASSPORT_ID_SCHEMA)
+]
+BatteryIdQuery = Annotated[
+    str | None,
+    Query(description="Battery id (hashed as the ledger does).", json_schema_extra=BATTERY_ID_SCHEMA),
+]
+BatteryIdHashQuery = Annotated[
+    str | None,
+    Query(description="keccak256 of the battery id; not with battery_id.", json_schema_extra=BYTES32_SCHEMA),
+]
+ActorQuery = Annotated[
+    str | None,
+    Query(description=f"Any account an event names: {ADDRESS_DESCRIPTION}", json_schema_extra=ADDRESS_SCHEMA),
+]
+KindQuery = Annotated[list[LedgerEvent] | None, Query(description="Event names, e.g. CustodyTransferred.")]
+BlockQuery = Annotated[int | None, Query(ge=0, le=MAX_INDEX_INT)]
+TimeQuery = Annotated[int | None, Query(ge=0, le=MAX_INDEX_INT, description="Unix seconds, inclusive.")]
+PageTokenQuery = Annotated[
+    str | None,
+    Query(description="next_token of the previous page.", json_schema_extra={"pattern": PAGE_TOKEN_PATTERN}),
+]
+
+
 def _query_params(
-    passport_id: Annotated[str | None, Query(description="Passport UUID.")] = None,
-    battery_id: Annotated[str | None, Query(description="Battery id (hashed as the ledger does).")] = None,
-    battery_id_hash: Annotated[str | None, Query(description="keccak256 of the battery id, 0x-hex.")] = None,
-    actor: Annotated[str | None, Query(description="Any account an event names.")] = None,
-    kind: Annotated[list[str] | None, Query(description="Event names, e.g. CustodyTransferred.")] = None,
-    from_block: Annotated[int | None, Query(ge=0)] = None,
-    to_block: Annotated[int | None, Query(ge=0)] = None,
-    from_time: Annotated[int | None, Query(ge=0, description="Unix seconds, inclusive.")] = None,
-    to_time: Annotated[int | None, Query(ge=0, description="Unix seconds, inclusive.")] = None,
+    passport_id: PassportIdQuery = None,
+    battery_id: BatteryIdQuery = None,
+    battery_id_hash: BatteryIdHashQuery = None,
+    actor: ActorQuery = None,
+    kind: KindQuery = None,
+    from_block: BlockQuery = None,
+    to_block: BlockQuery = None,
+    from_time: TimeQuery = None,
+    to_time: TimeQuery = None,
     order: Literal["asc", "desc"] = "asc",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
-    page_token: Annotated[str | None, Query(description="next_token of the previous page.")] = None,
+    page_token: PageTokenQuery = None,
 ) -> QueryParams:
     return QueryParams(
         passport_id=passport_id,
@@ -74,28 +117,50 @@ def _query_params(
 Params = Annotated[QueryParams, Depends(_query_params)]
 
 
-def _event_query(params: QueryParams) -> EventQuery:
-    """The index query; 422 naming each bad parameter (ids, addresses, ranges, page token)."""
-    if params.battery_id is not None and params.battery_id_hash is not None:
-        raise ApiError(
-            "give battery_id or battery_id_hash, not both",
-            status=422,
-            title="Invalid request",
-            errors=[{"field": "query.battery_id_hash", "reason": "conflicts with battery_id"}],
-        )
+def _invalid(field: str, reason: str) -> ApiError:
+    return ApiError(
+        "invalid audit query",
+        status=422,
+        title="Invalid request",
+        errors=[{"field": field, "reason": reason}],
+    )
+
+
+def _event_query(params: QueryParams) -> EventQuery | None:
+    """The index query; 422 naming each bad parameter (ids, addresses, page token). None for filters that
+    are each well formed but together match nothing (filters combine with AND: a battery id and another
+    battery's hash, an empty block or time range)."""
     bid_hash = params.battery_id_hash
+    disjoint = False
     if params.battery_id is not None:
-        bid_hash = "0x" + battery_id_hash(params.battery_id).hex()
+        try:
+            from_id = "0x" + battery_id_hash(params.battery_id).hex()
+        except InvalidIdentifier as exc:
+            raise _invalid("query.battery_id", str(exc)) from None
+        if bid_hash is not None:
+            try:
+                disjoint = parse_bytes32(bid_hash, "battery id hash").hex() != from_id[2:]
+            except InvalidIdentifier as exc:
+                raise _invalid("query.battery_id_hash", str(exc)) from None
+        bid_hash = from_id
+    for low, high in ((params.from_block, params.to_block), (params.from_time, params.to_time)):
+        disjoint = disjoint or (low is not None and high is not None and low > high)
+    query = _build_query(params, bid_hash, disjoint)
+    return None if disjoint else query
+
+
+def _build_query(params: QueryParams, bid_hash: str | None, disjoint: bool) -> EventQuery:
+    # A disjoint query is still built (every other parameter validated), without its empty ranges.
     try:
         return EventQuery(
             passport_id=params.passport_id,
             battery_id_hash=bid_hash,
             actor=params.actor,
-            names=tuple(params.kind),
+            names=tuple(k.value for k in params.kind),
             from_block=params.from_block,
-            to_block=params.to_block,
+            to_block=None if disjoint else params.to_block,
             from_time=params.from_time,
-            to_time=params.to_time,
+            to_time=None if disjoint else params.to_time,
             order=params.order,
             limit=params.limit,
             after=params.page_token,
@@ -118,6 +183,8 @@ def _event_query(params: QueryParams) -> EventQuery:
 def query_audit_events(caller: AuditCaller, params: Params, services: ServicesDep) -> EventPage:
     """One page of ledger events matching every given filter, with the token of the next page."""
     query = _event_query(params)
+    if query is None:
+        return EventPage(items=())
     services.sync_index()
     return services.audit.query(query)
 
@@ -137,7 +204,10 @@ def export_audit_events(
     """Every matching event (``limit`` is the page size used to read the index, not a total), streamed."""
     query = _event_query(params)
     services.sync_index()
-    events = services.audit.iter_events(query)
+    # Run the first page's query before the 200 goes out: once the headers are sent, an error can only
+    # cut the stream short, so every error a query can raise must surface here as a problem document.
+    pending = iter(()) if query is None else services.audit.iter_events(query)
+    events = itertools.chain(list(itertools.islice(pending, 1)), pending)
     body: Iterator[str]
     if format == "csv":
         body, media, suffix = to_csv(events), "text/csv; charset=utf-8", "csv"
@@ -159,6 +229,7 @@ class RecordProofPublic(BaseModel):
 
 
 @router.get("/records/{record_digest}/proof", operation_id="get_record_proof")
+@raises(404, 409)
 def get_record_proof(caller: AuditCaller, digest: RecordDigest, services: ServicesDep) -> RecordProofPublic:
     """The inclusion proof of one journaled device record (by its 0x-hex record digest)."""
     _, _, proofs = services.oracle()

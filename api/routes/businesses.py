@@ -13,7 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.deps import AdminCaller, BusinessAccount, ServicesDep
 from api.errors import Conflict, NotFound
-from api.schemas import Address
+from api.openapi import raises
+from api.schemas import BYTES32_SCHEMA, Address
 from passport.chain.protocol import ChainClient
 from passport.chain.records import BusinessRecord
 from passport.ids import parse_bytes32
@@ -37,7 +38,8 @@ class BusinessCreate(BaseModel):
     account: Address
     kinds: list[KindName] = Field(min_length=1, description="COLLECTOR, REUSER, REPURPOSER, …")
     registration_hash: Annotated[str, AfterValidator(_hash32)] = Field(
-        description="sha-256 (or keccak) of the off-chain registration certificate, 0x-hex."
+        description="sha-256 (or keccak) of the off-chain registration certificate, 0x-hex.",
+        json_schema_extra=BYTES32_SCHEMA,
     )
 
 
@@ -67,6 +69,7 @@ def _lookup(reader: ChainClient, address: str) -> BusinessRecord:
 
 
 @router.post("/businesses", status_code=201, operation_id="register_business")
+@raises(409)
 def register_business(body: BusinessCreate, caller: AdminCaller, services: ServicesDep) -> BusinessPublic:
     """Register a used-battery business (ledger admin only)."""
     client = services.client_for(caller)
@@ -80,6 +83,7 @@ def register_business(body: BusinessCreate, caller: AdminCaller, services: Servi
 
 
 @router.post("/businesses/{account}/suspend", operation_id="suspend_business")
+@raises(404, 409)
 def suspend_business(caller: AdminCaller, account: BusinessAccount, services: ServicesDep) -> BusinessPublic:
     """Suspend a business: it can no longer receive custody (ledger admin only)."""
     client = services.client_for(caller)
@@ -91,6 +95,7 @@ def suspend_business(caller: AdminCaller, account: BusinessAccount, services: Se
 
 
 @router.post("/businesses/{account}/reinstate", operation_id="reinstate_business")
+@raises(404, 409)
 def reinstate_business(
     caller: AdminCaller, account: BusinessAccount, services: ServicesDep
 ) -> BusinessPublic:
@@ -104,6 +109,7 @@ def reinstate_business(
 
 
 @router.get("/businesses/{account}", operation_id="get_business")
+@raises(404)
 def get_business(account: BusinessAccount, services: ServicesDep) -> BusinessPublic:
     """A registered business's public record."""
     return BusinessPublic.of(_lookup(services.reader, account))

@@ -23,6 +23,7 @@ from api.deps import (
     require_open,
 )
 from api.errors import Conflict, Forbidden
+from api.openapi import raises
 from api.schemas import Address
 from passport.audit import AuditEvent
 from passport.chain.clock import chain_now
@@ -105,6 +106,7 @@ def _pending(reader: ChainClient, pid32: bytes, passport_id: str) -> CustodyOffe
 
 
 @router.post("/passports/{passport_id}/custody/offer", status_code=201, operation_id="offer_custody")
+@raises(409)
 def offer_custody(
     caller: AuthCaller,
     pid: PassportId,
@@ -133,6 +135,7 @@ def offer_custody(
 
 
 @router.post("/passports/{passport_id}/custody/accept", operation_id="accept_custody")
+@raises(409)
 def accept_custody(
     caller: AuthCaller, pid: PassportId, record: ExistingRecord, account: ActingAccount, services: ServicesDep
 ) -> CustodyActionPublic:
@@ -162,6 +165,7 @@ def accept_custody(
 
 
 @router.delete("/passports/{passport_id}/custody/offer", operation_id="cancel_custody_offer")
+@raises(409)
 def cancel_custody_offer(
     caller: AuthCaller, pid: PassportId, record: HeldRecord, services: ServicesDep
 ) -> CustodyActionPublic:

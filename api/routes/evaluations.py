@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from api.deps import InspectorCaller, OpenRecord, PassportId, ReadableTiers, ServicesDep
 from api.errors import Conflict, Forbidden
+from api.openapi import raises
 from api.schemas import PassportVersionPublic
 from oracle.evaluation import as_evaluation, rated_values
 from oracle.health import GRADING_POLICIES, HealthAssessment, evaluate_from_journal
@@ -61,6 +62,7 @@ class EvaluationPublic(BaseModel):
 
 
 @router.post("/passports/{passport_id}/evaluations", status_code=201, operation_id="record_evaluation")
+@raises(409, 502)
 def record_evaluation(
     caller: InspectorCaller,
     pid: PassportId,
@@ -90,6 +92,7 @@ def record_evaluation(
 
 
 @router.get("/passports/{passport_id}/evaluations", operation_id="list_evaluations")
+@raises(403, 502)
 def list_evaluations(
     pid: PassportId, tiers: ReadableTiers, services: ServicesDep
 ) -> list[PerformanceEvaluation]:

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from api.auth import Caller
+from api.deps import PassportIdPath
 from api.errors import ApiError, _library_status
 from api.web.chart import soh_chart
 from api.web.i18n import N_, PageFormat, choose_locale
@@ -67,6 +68,14 @@ ERROR_TITLES = frozenset(
         N_("Internal error"),
     }
 )
+
+# The statuses the page answers with besides 200, each as an HTML page (a person is reading it).
+_PAGE_ERRORS = {
+    400: "Malformed passport id",
+    404: "No such passport",
+    502: "Stored content failed its integrity check",
+    503: "The ledger cannot be reached",
+}
 
 
 class PagesNotConfigured(ApiError):
@@ -137,10 +146,17 @@ def _render(request: Request, locale: str, view: PassportPageView) -> HTMLRespon
 
 # A plain ``def``: FastAPI runs it in a worker thread, so a source that blocks on the chain or the store
 # does not stall the event loop.
-@router.get("/p/{passport_id}", response_class=HTMLResponse)
+@router.get(
+    "/p/{passport_id}",
+    response_class=HTMLResponse,
+    responses={
+        status: {"description": f"{title} (an HTML error page)", "content": {"text/html": {}}}
+        for status, title in _PAGE_ERRORS.items()
+    },
+)
 def get_passport_page(
     request: Request,
-    passport_id: str,
+    passport_id: PassportIdPath,
     source: Annotated[PassportPageSource, Depends(get_page_source)],
     caller: Annotated[Caller | None, Depends(get_page_caller)],
     locale: Annotated[str, Depends(get_page_locale)],

@@ -27,6 +27,7 @@ from api.deps import (
     ServicesDep,
 )
 from api.errors import ApiError, Conflict
+from api.openapi import raises
 from api.schemas import PassportVersionPublic
 from passport.audit import cross_check_custody, with_check
 from passport.chain.records import PassportRecord
@@ -41,8 +42,19 @@ router = APIRouter(tags=["passports"])
 # -- shapes ------------------------------------------------------------------------------------------
 
 
+# Said in each body's schema: JSON Schema cannot state a passport's cross-field rules.
+_CROSS_FIELD_RULES = (
+    " The document's cross-field rules (an organisation needs a name or an identifier, min <= nominal <= "
+    "max voltage, dates in order, ...) are checked after the schema: breaking one is a 422 naming it."
+)
+
+
+def _say_cross_field_rules(schema: dict[str, Any]) -> None:
+    schema["description"] = str(schema.get("description") or "") + _CROSS_FIELD_RULES
+
+
 class _Shape(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_say_cross_field_rules)
 
 
 class PassportCreate(_Shape):
@@ -140,6 +152,7 @@ def _linked_id(value: bytes) -> str | None:
 
 
 @router.post("/passports", status_code=201, operation_id="issue_passport")
+@raises(409)
 def issue_passport(
     body: PassportCreate, caller: IssuerCaller, services: ServicesDep
 ) -> PassportVersionPublic:
@@ -152,6 +165,7 @@ def issue_passport(
 
 
 @router.get("/passports/{passport_id}", operation_id="get_passport")
+@raises(422, 502)
 def get_passport(
     caller: MaybeCaller, pid: PassportId, tiers: ReadableTiers, services: ServicesDep
 ) -> PassportPublic:
@@ -167,6 +181,7 @@ def get_passport(
 
 
 @router.get("/passports/{passport_id}/versions", operation_id="list_passport_versions")
+@raises(502)
 def list_passport_versions(
     pid: PassportId, record: ExistingRecord, services: ServicesDep
 ) -> list[VersionPublic]:
@@ -175,6 +190,7 @@ def list_passport_versions(
 
 
 @router.post("/passports/{passport_id}/status", operation_id="change_passport_status")
+@raises(409, 502)
 def change_passport_status(
     caller: AuthCaller,
     pid: PassportId,
@@ -190,6 +206,7 @@ def change_passport_status(
 
 
 @router.post("/passports/{passport_id}/successor", status_code=201, operation_id="issue_successor_passport")
+@raises(409, 502)
 def issue_successor_passport(
     caller: RepurposerCaller,
     pid: PassportId,
@@ -205,6 +222,7 @@ def issue_successor_passport(
 
 
 @router.post("/passports/{passport_id}/recycle", operation_id="recycle_passport")
+@raises(409, 502)
 def recycle_passport(
     caller: RecyclerCaller,
     pid: PassportId,
@@ -221,6 +239,7 @@ def recycle_passport(
 
 
 @router.get("/passports/{passport_id}/verification", operation_id="verify_passport")
+@raises(422, 502)
 def verify_passport(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> VerificationReport:
     """Every check by name (documents, CIDs, signature, on-chain record, status, custody), and
     ``index.custody``: the audit index's custody timeline of this passport against the chain's events."""
@@ -235,6 +254,7 @@ def verify_passport(pid: PassportId, record: ExistingRecord, services: ServicesD
     response_class=Response,
     responses={200: {"content": {"application/json": {}}, "description": "Offline verification bundle"}},
 )
+@raises(422, 502)
 def download_passport_bundle(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> Response:
     """The current version's verification bundle (public section only), for ``passport verify``."""
     bundle = services.passports_for(None).bundle(pid)

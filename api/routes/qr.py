@@ -15,7 +15,7 @@ import segno
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api.deps import SettingsDep
+from api.deps import PassportIdPath, SettingsDep
 from passport.credentials.issuing import IDENTIFICATION_PATH
 from passport.ids import parse_passport_id
 
@@ -60,7 +60,7 @@ BaseUrl = Annotated[str, Depends(get_public_base_url)]
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "QR code of the identification link"}},
 )
-async def get_passport_qr_png(passport_id: str, base_url: BaseUrl, scale: Scale = 8) -> Response:
+async def get_passport_qr_png(passport_id: PassportIdPath, base_url: BaseUrl, scale: Scale = 8) -> Response:
     body = _render(passport_qr(base_url, passport_id), "png", scale)
     return Response(body, media_type="image/png", headers=_CACHE)
 
@@ -75,6 +75,6 @@ async def get_passport_qr_png(passport_id: str, base_url: BaseUrl, scale: Scale 
         }
     },
 )
-async def get_passport_qr_svg(passport_id: str, base_url: BaseUrl, scale: Scale = 8) -> Response:
+async def get_passport_qr_svg(passport_id: PassportIdPath, base_url: BaseUrl, scale: Scale = 8) -> Response:
     body = _render(passport_qr(base_url, passport_id), "svg", scale)
     return Response(body, media_type="image/svg+xml", headers=_CACHE)

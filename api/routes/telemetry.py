@@ -19,6 +19,7 @@ from api.access import require_device_for, require_role
 from api.auth import ApiRole, Caller
 from api.deps import AuthCaller, ServicesDep
 from api.errors import ApiError
+from api.openapi import raises
 from oracle.devices import SignedUpload
 from oracle.ingestion import Acknowledgement
 
@@ -49,6 +50,7 @@ def _authorise(caller: Caller, upload: SignedUpload) -> None:
 
 
 @router.post("/uploads", operation_id="ingest_telemetry_upload")
+@raises(403, 409)
 def ingest_telemetry_upload(
     upload: SignedUpload, caller: AuthCaller, services: ServicesDep
 ) -> Acknowledgement:
@@ -68,6 +70,7 @@ def ingest_telemetry_upload(
 
 
 @router.post("/batches", operation_id="ingest_telemetry_batch")
+@raises(403, 409)
 def ingest_telemetry_batch(
     body: TelemetryBatchCreate, caller: AuthCaller, services: ServicesDep
 ) -> TelemetryBatchPublic:

@@ -21,7 +21,7 @@ from passport.audit.integrity import (
     rebuild_index,
     with_check,
 )
-from passport.audit.kinds import CUSTODY_EVENTS, VERSION_EVENTS
+from passport.audit.kinds import CUSTODY_EVENTS, VERSION_EVENTS, LedgerEvent
 from passport.audit.protocol import (
     AuditIndex,
     BlockTimestamps,
@@ -31,7 +31,9 @@ from passport.audit.protocol import (
     SourceIdentity,
 )
 from passport.audit.records import (
+    MAX_INDEX_INT,
     MAX_PAGE_SIZE,
+    PAGE_TOKEN_PATTERN,
     AuditEvent,
     BlockRef,
     EventPage,
@@ -46,7 +48,9 @@ __all__ = [
     "CSV_COLUMNS",
     "CUSTODY_EVENTS",
     "INDEX_CUSTODY_CHECK",
+    "MAX_INDEX_INT",
     "MAX_PAGE_SIZE",
+    "PAGE_TOKEN_PATTERN",
     "VERSION_EVENTS",
     "AuditEvent",
     "AuditIndex",
@@ -63,6 +67,7 @@ __all__ = [
     "IndexFollower",
     "IndexReport",
     "IndexedBlock",
+    "LedgerEvent",
     "PassportEvents",
     "RebuildResult",
     "Reorg",

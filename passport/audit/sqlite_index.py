@@ -330,7 +330,7 @@ class SqliteAuditIndex:
         items = tuple(_event(row) for row in rows[: query.limit])
         next_token = None
         if len(rows) > query.limit:
-            next_token = encode_page_token(items[-1].key, query.order)
+            next_token = encode_page_token(items[-1].key)
         return EventPage(items=items, next_token=next_token)
 
     def iter_events(self, query: EventQuery) -> Iterator[AuditEvent]:
@@ -481,7 +481,7 @@ def _select(query: EventQuery) -> tuple[str, list[Any]]:
         params += [query.to_time, query.to_time]
     direction = "DESC" if query.order == "desc" else "ASC"
     if query.after is not None:
-        block, log_index = decode_page_token(query.after, query.order)
+        block, log_index = decode_page_token(query.after)
         where.append(f"({key[0]}, {key[1]}) {'<' if query.order == 'desc' else '>'} (?, ?)")
         params += [block, log_index]
     # Only fixed fragments from this function are interpolated; every value is a bound parameter.

@@ -16,14 +16,19 @@ from pydantic import (
     model_validator,
 )
 
-from passport.ids import validate_battery_id
+from passport.ids import BATTERY_ID_PATTERN, validate_battery_id
 from passport.model._base import PassportModel
 from passport.model.access import LegitimateInterest, Public
 from passport.model.lifecycle import LifecycleStatus
 from passport.model.parties import Facility, Organisation
 from passport.model.units import Kilograms, Millimetres, Warranty
 
-BatteryId = Annotated[str, AfterValidator(validate_battery_id)]
+# The pattern is shown in the JSON schema; the validator enforces the same set (with its own message).
+BatteryId = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": BATTERY_ID_PATTERN}),
+    AfterValidator(validate_battery_id),
+]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 

@@ -121,7 +121,6 @@ ALL = [(1, 0), (1, 1), (2, 0), (3, 0), (4, 0), (4, 1), (5, 0), (5, 1), (6, 0), (
         pytest.param(
             {"names": ("CustodyOffered", "CustodyOfferCancelled")}, [(2, 0), (5, 0), (5, 1)], id="two-kinds"
         ),
-        pytest.param({"names": ("NoSuchEvent",)}, [], id="unknown-kind"),
         pytest.param({"from_block": 4, "to_block": 5}, [(4, 0), (4, 1), (5, 0), (5, 1)], id="block-range"),
         pytest.param({"from_block": 8}, [(8, 0)], id="from-block"),
         pytest.param({"to_block": 1}, [(1, 0), (1, 1)], id="to-block"),
@@ -175,25 +174,27 @@ def test_keyset_pages_cover_everything_once(
 
 
 def test_a_page_token_means_after_this_position(index: SqliteAuditIndex) -> None:
-    token = encode_page_token((5, 0), "asc")
+    token = encode_page_token((5, 0))
+    assert token == "5.0"
     assert keys(index.query(EventQuery(after=token, limit=2)).items) == [(5, 1), (6, 0)]
-    token = encode_page_token((5, 0), "desc")
     assert keys(index.query(EventQuery(after=token, order="desc", limit=2)).items) == [(4, 1), (4, 0)]
 
 
 @pytest.mark.parametrize(
     ("token", "order"),
     [
-        ("not-base64!", "asc"),
+        ("not-a-token!", "asc"),
         ("", "asc"),
-        (encode_page_token((1, 0), "asc"), "desc"),  # a token of the other ordering
-        ("YXNjOng6eQ", "asc"),  # "asc:x:y"
-        ("YXNjOi0xOjA", "asc"),  # "asc:-1:0"
+        ("x.y", "asc"),
+        ("-1.0", "desc"),
+        ("1.0\n", "asc"),
+        ("1" * 19 + ".0", "asc"),  # past what SQLite can store
+        ("YXNjOjE6MA", "asc"),  # the old base64 form
     ],
 )
 def test_bad_page_tokens_are_refused(token: str, order: Order) -> None:
     with pytest.raises(InvalidPageToken):
-        decode_page_token(token, order)
+        decode_page_token(token)
     # Building a query validates its token up front (pydantic reports it as a validation error).
     with pytest.raises(ValidationError, match="page token"):
         EventQuery(after=token, order=order)
@@ -213,6 +214,10 @@ def test_bad_page_tokens_are_refused(token: str, order: Order) -> None:
         ({"from_time": 5, "to_time": 4}, "from_time is after to_time"),
         ({"from_block": -1}, "greater than or equal to 0"),
         ({"order": "sideways"}, "order"),
+        ({"names": ("NoSuchEvent",)}, "unknown event names"),
+        ({"from_block": 2**63}, "less than or equal to 9223372036854775807"),
+        ({"to_time": 2**63}, "less than or equal to 9223372036854775807"),
+        ({"actor": "f" * 40}, "invalid address"),
     ],
 )
 def test_invalid_queries_are_refused(filters: dict[str, Any], message: str) -> None:
