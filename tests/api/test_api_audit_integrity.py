@@ -72,6 +72,16 @@ def custody_to(stack: ApiStack, path: str, who: str | None = None, **params: Any
     return [e["args"]["to"] for e in events if e["name"] == "CustodyTransferred"]
 
 
+def settle(stack: ApiStack) -> Path:
+    """Catch the index up with the chain and stop its follower thread, so an edit made now is not raced
+    by a sync that was still on its way; the index file's path."""
+    stack.services.sync_index()
+    stack.services.stop()
+    index_file = stack.services.audit.path
+    assert index_file is not None
+    return index_file
+
+
 def forge_custodian(index_file: Path, pid: str, to: str) -> None:
     """Rewrite the ``to`` of the passport's CustodyTransferred row directly in the index file."""
     db = sqlite3.connect(index_file)
@@ -105,8 +115,7 @@ def test_an_edited_custody_row_fails_the_page_and_verification_until_rebuilt(
         assert index_check(report)["status"] == "pass"
         assert page_failures(stack, pid) == (True, [])
 
-        index_file = stack.services.audit.path
-        assert index_file is not None
+        index_file = settle(stack)
         forge_custodian(index_file, pid, stranger)
 
         # What the index serves is the forgery...
@@ -143,8 +152,7 @@ def test_a_deleted_custody_event_fails_the_page_by_name(backend: ChainBackend, t
     with served(backend, tmp_path / "data") as stack:
         pid = str(stack.issue().passport_id)
         stack.transfer(pid, "issuer", "business")
-        index_file = stack.services.audit.path
-        assert index_file is not None
+        index_file = settle(stack)
         db = sqlite3.connect(index_file)
         with db:
             db.execute("DELETE FROM events WHERE name = 'CustodyOffered'")
