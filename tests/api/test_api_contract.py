@@ -28,6 +28,8 @@ from tests.api.contract_world import ROLE_PARTICIPANT, ContractWorld, contract_w
 # negative values per parameter: minutes per role here, so the tests above pin its findings instead).
 EXAMPLES = int(os.environ.get("PASSPORT_SCHEMATHESIS_EXAMPLES", "3"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = "tests.api.schemathesis_hooks"  # serializers for media types schemathesis lacks (vc+jwt)
+ROOT = Path(__file__).resolve().parents[2]
 PHASES = os.environ.get("PASSPORT_SCHEMATHESIS_PHASES", "examples,fuzzing,stateful")
 
 
@@ -201,6 +203,7 @@ def test_schemathesis_finds_nothing(served: Served, role: str, tmp_path: Path) -
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(ROOT)},
         timeout=600,
         check=False,
     )
