@@ -35,6 +35,7 @@ PROBLEM_STATUSES: dict[int, str] = {
     403: "The caller lacks the role, or the object is not theirs",
     404: "No such passport, business, record or content",
     409: "The ledger's state forbids this (closed passport, no pending offer, a named revert)",
+    410: "The identifier has ended (its battery was recycled)",
     413: "Request body over the size limit",
     422: "Invalid query or body (each offending field with its reason)",
     502: "Stored content failed its integrity check",

@@ -21,32 +21,40 @@ from api.deps import (
     PassportId,
     ServicesDep,
 )
-from api.errors import problem_responses as problems
+from api.openapi import raises
+from passport.audit import MAX_INDEX_INT
 from passport.credentials import MEDIA_TYPE, CredentialReport, verify_credential
 from passport.credentials.issuing import HostedDocuments
 
 router = APIRouter(tags=["credentials"])
 
 
+# Three base64url parts; what they say (header, claims, signature) is checked by the verifier (422).
+COMPACT_JWS_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 _VC = {"content": {MEDIA_TYPE: {"schema": {"type": "string"}}}, "description": "A vc+jwt (compact JWS)"}
 
 
 @router.get(
     "/passports/{passport_id}/credential",
     response_class=Response,
-    responses={200: _VC, **problems(400, 404, 409, 422)},
+    responses={200: _VC},
+    operation_id="get_passport_credential",
 )
+@raises(404, 409, 502)
 def get_passport_credential(
     pid: PassportId,
     record: ExistingRecord,
     credentials: CredentialsDep,
-    version: Annotated[int | None, Query(ge=1, description="A version (default: the current one).")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_INDEX_INT, description="A version (default: the current one).")
+    ] = None,
 ) -> Response:
     """The passport version as a UNTP Digital Product Passport credential (VC 2.0, VC-JOSE-COSE)."""
     return Response(credentials.export(pid, version), media_type=MEDIA_TYPE)
 
 
-@router.get("/status-lists/{account}", response_class=Response, responses={200: _VC, **problems(400, 409)})
+@router.get("/status-lists/{account}", response_class=Response, responses={200: _VC})
+@raises(409)
 def get_status_list(account: BusinessAccount, credentials: CredentialsDep) -> Response:
     """The issuer's Bitstring Status List credential (revocation), its bits read from the ledger now."""
     return Response(
@@ -54,9 +62,17 @@ def get_status_list(account: BusinessAccount, credentials: CredentialsDep) -> Re
     )
 
 
-@router.post("/credentials/verify", responses=problems(422))
+@router.post("/credentials/verify", operation_id="verify_passport_credential")
+@raises(409, 422)
 def verify_passport_credential(
-    credential: Annotated[str, Body(media_type=MEDIA_TYPE, description="The vc+jwt to verify.")],
+    credential: Annotated[
+        str,
+        Body(
+            media_type=MEDIA_TYPE,
+            description="The vc+jwt to verify (a compact JWS).",
+            json_schema_extra={"pattern": COMPACT_JWS_PATTERN},
+        ),
+    ],
     credentials: CredentialsDep,
     services: ServicesDep,
     chain: Annotated[bool, Query(description="Also check the anchor on the ledger.")] = True,
@@ -83,8 +99,8 @@ class RevocationPublic(BaseModel):
 @router.post(
     "/passports/{passport_id}/credential/revocation",
     status_code=201,
-    responses=problems(400, 401, 403, 404, 409),
 )
+@raises(409)
 def revoke_passport_credential(
     caller: AuthCaller,
     pid: PassportId,

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import Caller
 from api.deps import AuthCaller, ExistingRecord, IssuerCaller, PassportId, ReadableTiers, ServicesDep
 from api.errors import Conflict, Forbidden
+from api.openapi import raises
 from api.schemas import PassportVersionPublic
 from api.services import Services
 from passport.ids import passport_id_bytes32
@@ -64,6 +65,7 @@ async def _imported(request: Request, allow_voluntary_category: bool) -> CatenaX
 
 
 @router.post("/interop/catenax/validation", operation_id="validate_catenax", openapi_extra=_CATENAX_BODY)
+@raises(413, 422)  # the body is read raw (not a declared body parameter): its statuses are listed here
 async def validate_catenax(
     request: Request, caller: AuthCaller, allow_voluntary_category: VoluntaryQuery = False
 ) -> CatenaXValidationPublic:
@@ -73,6 +75,7 @@ async def validate_catenax(
 
 
 @router.post("/interop/catenax", status_code=201, operation_id="import_catenax", openapi_extra=_CATENAX_BODY)
+@raises(409, 413, 422, 502)
 async def import_catenax_passport(
     request: Request,
     caller: IssuerCaller,
@@ -97,6 +100,7 @@ def _issue(services: Services, caller: Caller, passport: BatteryPassport) -> Iss
     operation_id="export_catenax",
     responses=_CATENAX_RESPONSE,
 )
+@raises(403, 502)
 def export_catenax_passport(
     caller: AuthCaller, pid: PassportId, record: ExistingRecord, tiers: ReadableTiers, services: ServicesDep
 ) -> Any:

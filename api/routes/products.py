@@ -16,7 +16,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import CredentialsDep, PassportId, ServicesDep
-from api.errors import NotFound, problem_responses
+from api.errors import NotFound
+from api.openapi import raises
+from api.schemas import BATTERY_ID_SCHEMA
 from passport.audit import EventQuery
 from passport.credentials import PassportCredentials, verify_credential
 from passport.credentials.issuing import HostedDocuments
@@ -34,6 +36,14 @@ AsOf = Annotated[
         max_length=40,
         description="YYYY-MM-DD (the end of that day, UTC) or an RFC 3339 time; default: the latest.",
         examples=["2025-06-30"],
+        # Replaces the string member's schema: a calendar date or a date-time, exactly what is parsed.
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "format": "date", "maxLength": 40},
+                {"type": "string", "format": "date-time", "maxLength": 40},
+                {"type": "null"},
+            ]
+        },
     ),
 ]
 
@@ -87,7 +97,8 @@ def _shown(moment: datetime | None) -> str:
     return "now" if moment is None else moment.isoformat()
 
 
-@router.get("/passports/{passport_id}/as-of", responses=problem_responses(400, 404))
+@router.get("/passports/{passport_id}/as-of", operation_id="get_passport_as_of")
+@raises(400, 404, 502)
 def get_passport_as_of(
     pid: PassportId, services: ServicesDep, credentials: CredentialsDep, when: AsOf = None
 ) -> PassportReading:
@@ -95,9 +106,17 @@ def get_passport_as_of(
     return _reading(pid, _moment(when), services, credentials)
 
 
-@router.get("/products/{battery_id}/passport", responses=problem_responses(400, 404))
+@router.get("/products/{battery_id}/passport", operation_id="get_product_passport")
+@raises(400, 404, 502)
 def get_product_passport(
-    battery_id: Annotated[str, Path(max_length=128, description="The battery's identifier (serial).")],
+    battery_id: Annotated[
+        str,
+        Path(
+            max_length=128,
+            description="The battery's identifier (serial).",
+            json_schema_extra=BATTERY_ID_SCHEMA,
+        ),
+    ],
     services: ServicesDep,
     credentials: CredentialsDep,
     when: AsOf = None,

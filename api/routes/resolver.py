@@ -15,7 +15,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from api.deps import CredentialsDep, PassportId, ServicesDep
-from api.errors import Gone, NotFound, problem_responses
+from api.errors import Gone, NotFound
+from api.openapi import raises
+from api.schemas import BATTERY_ID_SCHEMA
 from passport.audit import EventQuery
 from passport.chain.records import PassportRecord
 from passport.credentials.issuing import IDENTIFICATION_PATH, PassportCredentials
@@ -46,8 +48,9 @@ LinkType = Annotated[
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {LINKSET_MEDIA_TYPE: {}}, "description": "The identifier's RFC 9264 linkset"},
     303: {"description": "Redirect to the passport page (or the asked link type's target)"},
-    **problem_responses(400, 404, 410),
 }
+# GTIN-8, -12, -13 or -14; the check digit is verified by the route (400), no pattern can state it.
+GTIN_PATTERN = r"^([0-9]{8}|[0-9]{12,14})$"
 
 
 def _links(base: str, pid: uuid.UUID, record: PassportRecord, credentials: PassportCredentials) -> list[Link]:
@@ -102,6 +105,7 @@ def _resolve(
 
 
 @router.get("/id/{passport_id}", response_class=Response, responses=_RESPONSES)
+@raises(404, 410)
 def resolve_identification_link(
     request: Request,
     pid: PassportId,
@@ -126,11 +130,27 @@ def _passport_by_battery(services: ServicesDep, battery_id: str) -> uuid.UUID | 
     return parse_passport_id(page.items[0].passport_id)
 
 
-@router.get("/01/{gtin}/21/{serial}", response_class=Response, responses=_RESPONSES)
+@router.get(
+    "/01/{gtin}/21/{serial}",
+    response_class=Response,
+    responses=_RESPONSES,
+    operation_id="resolve_gs1_digital_link",
+)
+@raises(404, 410, 502)
 def resolve_gs1_digital_link(
     request: Request,
-    gtin: Annotated[str, Path(max_length=14, description="GTIN-8/12/13/14 (check digit verified).")],
-    serial: Annotated[str, Path(max_length=100, description="The battery id (GS1 AI 21).")],
+    gtin: Annotated[
+        str,
+        Path(
+            max_length=14,
+            description="GTIN-8/12/13/14 (check digit verified).",
+            json_schema_extra={"pattern": GTIN_PATTERN},
+        ),
+    ],
+    serial: Annotated[
+        str,
+        Path(max_length=128, description="The battery id (GS1 AI 21).", json_schema_extra=BATTERY_ID_SCHEMA),
+    ],
     services: ServicesDep,
     credentials: CredentialsDep,
     wanted: LinkType = None,

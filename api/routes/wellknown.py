@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import BusinessAccount, CredentialsDep
-from api.errors import problem_responses as problems
+from api.openapi import raises
 
 router = APIRouter(tags=["credentials"])
 
@@ -16,8 +16,9 @@ DID_JSON = "application/did+json"
 @router.get(
     "/participants/{account}/did.json",
     response_class=JSONResponse,
-    responses={200: {"content": {DID_JSON: {}}, "description": "DID document"}, **problems(400, 409)},
+    responses={200: {"content": {DID_JSON: {}}, "description": "DID document"}},
 )
+@raises(409)
 def get_did_document(account: BusinessAccount, credentials: CredentialsDep) -> JSONResponse:
     """The participant's did:web document: its Ethereum account and its credential keys."""
     return JSONResponse(credentials.did_document(account), media_type=DID_JSON)

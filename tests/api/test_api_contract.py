@@ -28,6 +28,8 @@ from tests.api.contract_world import ROLE_PARTICIPANT, ContractWorld, contract_w
 # negative values per parameter: minutes per role here, so the tests above pin its findings instead).
 EXAMPLES = int(os.environ.get("PASSPORT_SCHEMATHESIS_EXAMPLES", "3"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = "tests.api.schemathesis_hooks"  # serializers for media types schemathesis lacks (vc+jwt)
+ROOT = Path(__file__).resolve().parents[2]
 PHASES = os.environ.get("PASSPORT_SCHEMATHESIS_PHASES", "examples,fuzzing,stateful")
 
 
@@ -184,6 +186,39 @@ def test_document_declares_security_and_problem_responses(served: Served) -> Non
     assert "pattern" in document["paths"]["/api/v1/businesses/{account}"]["get"]["parameters"][0]["schema"]
 
 
+def test_merged_routes_document_their_identifiers_and_statuses(served: Served) -> None:
+    paths = served.http.get("/openapi.json").json()["paths"]
+
+    def params(path: str, method: str = "get") -> dict[str, Any]:
+        return {p["name"]: p["schema"] for p in paths[path][method]["parameters"]}
+
+    def statuses(path: str, method: str = "get") -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    gs1 = params("/01/{gtin}/21/{serial}")
+    assert gs1["gtin"]["pattern"] == "^([0-9]{8}|[0-9]{12,14})$"
+    assert gs1["serial"]["pattern"].startswith("^[A-Za-z0-9]")
+    assert {"400", "404", "410"} <= statuses("/01/{gtin}/21/{serial}")
+    assert {"404", "410"} <= statuses("/id/{passport_id}")
+    product = params("/api/v1/products/{battery_id}/passport")
+    assert product["battery_id"]["pattern"].startswith("^[A-Za-z0-9]")
+    assert {s.get("format") for s in product["date"]["anyOf"]} == {"date", "date-time", None}
+    verify = paths["/api/v1/credentials/verify"]["post"]
+    assert "pattern" in verify["requestBody"]["content"]["application/vc+jwt"]["schema"]
+    assert {"400", "413", "422"} <= statuses("/api/v1/credentials/verify", "post")
+    assert {"401", "403", "409", "413", "422"} <= statuses("/api/v1/interop/catenax", "post")
+    assert {"401", "413", "422"} <= statuses("/api/v1/interop/catenax/validation", "post")
+    assert {"401", "403", "404"} <= statuses("/api/v1/passports/{passport_id}/catenax")
+    assert "409" in statuses("/participants/{account}/did.json")
+    assert "503" in statuses("/api/v1/ready")
+
+
+def test_a_date_that_is_not_a_date_is_rejected(served: Served) -> None:
+    path = f"/api/v1/passports/{served.world.passport_id}/as-of"
+    assert served.get(path, params={"date": "2025-13-45"}).status_code == 400
+    assert served.get(path, params={"date": "2999-01-01T00:00:00Z"}).status_code == 200
+
+
 # -- the whole contract, per role -----------------------------------------------------------------------
 
 
@@ -201,6 +236,7 @@ def test_schemathesis_finds_nothing(served: Served, role: str, tmp_path: Path) -
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(ROOT)},
         timeout=600,
         check=False,
     )
