@@ -379,11 +379,15 @@ def test_make_run_serves_a_demo_passport_anchors_telemetry_and_restarts(
             page = http.get(f"/p/{pid}")
             assert page.status_code == 200
             assert 'data-verified="true"' in page.text
-            # The QR code opens this very page: public_base_url followed the API's port.
+            # The QR code carries the identification link, which opens this very page:
+            # public_base_url followed the API's port.
             qr = http.get(f"/api/v1/passports/{pid}/qr.png")
             assert qr.status_code == 200
             decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.content)))]
-            assert decoded == [f"{api_url}/p/{pid}"]
+            assert decoded == [f"{api_url}/id/{pid}"]
+            resolved = http.get(f"/id/{pid}")
+            assert resolved.status_code == 303
+            assert resolved.headers["location"].endswith(f"/p/{pid}")
 
             upload = signed_demo_upload(settings)
             ack = http.post(
