@@ -731,18 +731,9 @@ class Web3ChainClient:
             topics = [topic for topic, name in self._events_by_topic.items() if name in wanted]
             if not topics:
                 return []
-        params: dict[str, Any] = {
-            "address": self._contract.address,
-            "fromBlock": from_block,
-            "toBlock": to_block,
-        }
-        if topics is not None:
-            params["topics"] = [["0x" + t.hex() for t in topics]]
-        with self._sender.boundary():
-            logs = self._w3.eth.get_logs(params)  # type: ignore[arg-type]
-        found = [event for entry in logs if (event := self._decode_log(entry)) is not None]
-        found.sort(key=lambda e: (e.block_number, e.log_index))
-        return found
+        return self._logs(
+            from_block, to_block, None if topics is None else [["0x" + t.hex() for t in topics]]
+        )
 
     def passport_events(
         self, passport_id: bytes, from_block: int, to_block: int, names: Sequence[str]
@@ -753,12 +744,19 @@ class Web3ChainClient:
         topics = [topic for topic, name in self._events_by_topic.items() if name in wanted]
         if not topics:
             return []
+        return self._logs(
+            from_block, to_block, [["0x" + t.hex() for t in topics], "0x" + _b32(passport_id).hex()]
+        )
+
+    def _logs(self, from_block: int, to_block: int, topics: list[Any] | None) -> list[LedgerEvent]:
+        """The registry's decoded events in the range matching ``topics``, in chain order."""
         params: dict[str, Any] = {
             "address": self._contract.address,
             "fromBlock": from_block,
             "toBlock": to_block,
-            "topics": [["0x" + t.hex() for t in topics], "0x" + _b32(passport_id).hex()],
         }
+        if topics is not None:
+            params["topics"] = topics
         with self._sender.boundary():
             logs = self._w3.eth.get_logs(params)  # type: ignore[arg-type]
         found = [event for entry in logs if (event := self._decode_log(entry)) is not None]
