@@ -23,6 +23,7 @@ from api.routes import (
     health,
     interop,
     pages,
+    participants,
     passports,
     products,
     qr,
@@ -124,9 +125,11 @@ def create_app(
         interop,
         credentials,
         products,
+        participants,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.include_router(businesses.page_router)
     app.include_router(wellknown.router)
     app.include_router(resolver.router)
     app.dependency_overrides[pages.get_page_caller] = _page_caller

@@ -16,8 +16,8 @@ from fastapi import Depends, Path, Request
 
 from api.access import bearer_token, require_custodian, require_role, tiers_for
 from api.auth import ApiRole, Caller
-from api.errors import Conflict, NotFound, Unauthenticated
-from api.openapi import KeyUse, api_key, raises
+from api.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from api.openapi import KeyUse, api_key, raises, requires_roles
 from api.schemas import ADDRESS_DESCRIPTION, ADDRESS_SCHEMA, BYTES32_SCHEMA, PASSPORT_ID_SCHEMA
 from api.services import Services, ServiceUnavailable
 from passport.chain.records import PassportRecord
@@ -60,12 +60,17 @@ def optional_caller(request: Request, services: ServicesDep) -> Caller | None:
     return None if token is None else services.api_keys.authenticate(token)
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @api_key(KeyUse.REQUIRED)
-@raises(401)
-def required_caller(caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:
-    """The authenticated caller; 401 without credentials."""
+@raises(401, 403)
+def required_caller(request: Request, caller: Annotated[Caller | None, Depends(optional_caller)]) -> Caller:
+    """The authenticated caller; 401 without credentials, 403 for a read-only key on a writing request."""
     if caller is None:
         raise Unauthenticated("this route needs an API key: 'Authorization: Bearer bpl_<id>_<secret>'")
+    if caller.read_only and request.method not in _SAFE_METHODS:
+        raise Forbidden(f"API key {caller.key_id} is read-only; {request.method} needs a read-write key")
     return caller
 
 
@@ -76,6 +81,7 @@ AuthCaller = Annotated[Caller, Depends(required_caller)]
 def caller_with(*roles: ApiRole) -> Callable[[Caller], Caller]:
     """A dependency: the authenticated caller, 403 unless it holds one of ``roles``."""
 
+    @requires_roles(*(role.value for role in roles))
     @raises(403)
     def dependency(caller: AuthCaller) -> Caller:
         require_role(caller, *roles)

@@ -27,6 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 SECURITY_SCHEME = "ApiKey"
 _STATUSES_ATTR = "__problem_statuses__"
 _AUTH_ATTR = "__api_key__"
+_ROLES_ATTR = "__api_roles__"
 
 # What each problem status means on this API (the response's description in the document).
 PROBLEM_STATUSES: dict[int, str] = {
@@ -71,6 +72,24 @@ def api_key(use: KeyUse) -> Callable[[F], F]:
         return fn
 
     return mark
+
+
+def requires_roles(*roles: str) -> Callable[[F], F]:
+    """Declare that a dependency admits only callers holding one of ``roles`` (documented as ``x-roles``)."""
+
+    def mark(fn: F) -> F:
+        setattr(fn, _ROLES_ATTR, frozenset(getattr(fn, _ROLES_ATTR, frozenset())) | set(roles))
+        return fn
+
+    return mark
+
+
+def route_roles(route: APIRoute) -> list[str]:
+    """The roles ``route`` admits (any one of them suffices); empty when it checks none."""
+    roles: set[str] = set()
+    for call in _calls(route.dependant):
+        roles |= getattr(call, _ROLES_ATTR, frozenset())
+    return sorted(roles)
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -166,6 +185,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 # A route that answers a status in another form (the HTML page) declares it itself.
                 responses.setdefault(str(status), _problem_response(status))
             operation["responses"] = dict(sorted(responses.items()))
+            roles = route_roles(route)
+            if roles:
+                # Machine-readable for clients, and in the text for people reading the rendered docs.
+                operation["x-roles"] = roles
+                note = "**Roles:** " + ", ".join(roles) + " (any one)."
+                operation["description"] = (operation.get("description", "").rstrip() + "\n\n" + note).strip()
             if key_use is KeyUse.REQUIRED:
                 operation["security"] = [{SECURITY_SCHEME: []}]
             elif key_use is KeyUse.OPTIONAL:

@@ -22,7 +22,9 @@ State and threads held here:
   ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
 * the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
   anchoring is the oracle worker's job, with its own key, never the API's);
-* the API key store;
+* the API key store, and ``names`` (display names of ledger addresses, for custody timelines and pages);
+* optionally the keystore, from which custodial keys created after startup (``passport admin participant
+  create --custodial``, ``POST /participants``) are loaded on first use;
 * the grading policy version evaluations are graded under (``Settings.grading_policy``).
 """
 
@@ -31,8 +33,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
@@ -42,8 +45,11 @@ from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
+from passport.chain.devfunding import fund_in_development
+from passport.chain.keystore import Keystore
 from passport.chain.protocol import ChainClient
 from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
+from passport.directory import BusinessNames
 from passport.envelope import KeyRing
 from passport.errors import ConfigError
 from passport.ledger import ParticipantClients, open_ledger
@@ -84,6 +90,9 @@ class Services:
     trusted_issuers: frozenset[str] = frozenset()
     start_block: int = 0
     index_interval: float = 1.0
+    keystore: Keystore | None = None
+    funder: Callable[[str], bool] | None = None
+    names: BusinessNames = field(init=False)
     ingestor: Ingestor | None = field(init=False, default=None)
     proofs: RecordProofs | None = field(init=False, default=None)
     grading: GradingPolicy = field(init=False)
@@ -102,7 +111,10 @@ class Services:
             self.grading = grading_policy(self.settings.grading_policy)
         except UnknownGradingPolicy as exc:
             raise ConfigError(f"PASSPORT_GRADING_POLICY: {exc}") from None
+        # Mutable: custodial participants onboarded after startup are added by ``holds_key``.
+        self.keys = dict(self.keys)
         self._clients = ParticipantClients(self.reader, self.keys.__getitem__)
+        self.names = BusinessNames(self.reader, self.store, participant_name=self._participant_display_name)
         self._follower = IndexFollower(
             self.audit,
             FollowerConfig(confirmations=self.settings.confirmations, start_block=self.start_block),
@@ -150,6 +162,8 @@ class Services:
             journal=Journal(settings.journal_path),
             trusted_issuers=frozenset(ledger.trusted_issuers),
             start_block=ledger.deployment.deploy_block_number,
+            keystore=ledger.keystore,
+            funder=partial(fund_in_development, settings),
         )
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -199,15 +213,36 @@ class Services:
         """The chain client acting as custodial participant ``name``."""
         return self._clients.get(name)
 
+    def _participant_display_name(self, address: str) -> str | None:
+        found = self.api_keys.participant_by_account(address)
+        return None if found is None else (found.display_name or found.name)
+
+    def fund(self, account: str) -> bool:
+        """Give a newly created custodial account gas where this server can (the development node)."""
+        return self.funder is not None and self.funder(account)
+
+    def holds_key(self, name: str) -> bool:
+        """Whether this service signs for ``name``: a key loaded at startup, or one the keystore has
+        gained since (a custodial participant onboarded while the server runs)."""
+        if name in self.keys:
+            return True
+        if self.keystore is None or name not in self.keystore:
+            return False
+        key = self.keystore.private_key(name)
+        with self._lock:
+            assert isinstance(self.keys, dict)
+            self.keys.setdefault(name, key)
+        return True
+
     def client_for(self, caller: Caller) -> ChainClient:
         """The chain client that signs for ``caller``; ``Forbidden`` if the service holds no key for it."""
-        if caller.name not in self.keys:
+        if not self.holds_key(caller.name):
             raise Forbidden(f"this service holds no on-chain key for {caller.name!r}")
         return self.client(caller.name)
 
     def account_of(self, caller: Caller) -> str | None:
         """The caller's on-chain address: its custodial key's, else the account its API key names."""
-        return self.client(caller.name).account if caller.name in self.keys else caller.account
+        return self.client(caller.name).account if self.holds_key(caller.name) else caller.account
 
     def passports_for(self, caller: Caller | None) -> PassportService:
         """The passport service: writing as ``caller`` (their custodial key), or read-only for None."""
