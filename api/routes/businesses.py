@@ -384,7 +384,7 @@ def get_business_page(request: Request, account: str) -> HTMLResponse:
     ]
     table = "".join(
         f'<tr><th scope="row">{html.escape(k)}</th>'
-        f'<td data-testid="{html.escape(k.lower().replace(" ", "-"))}">{html.escape(v)}</td></tr>"
+        f'<td data-testid="{html.escape(k.lower().replace(" ", "-"))}">{html.escape(v)}</td></tr>'
         for k, v in rows
     )
     verdict = (
