@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from api.auth import ApiRole
+from api import onboarding
 from api.deps import AdminCaller, BusinessAccount, ServicesDep, business_account
 from api.errors import ApiError, Conflict, NotFound
 from api.openapi import raises
@@ -37,7 +37,6 @@ from passport.directory import (
     DetailsStatus,
     check_details,
     kind_names,
-    publish_details,
 )
 from passport.errors import PassportError
 from passport.ids import parse_bytes32
@@ -159,37 +158,25 @@ def _public(services: Services, record: BusinessRecord) -> BusinessPublic:
     )
 
 
-def _details_for(
+def _account_and_details(
     services: Services, body: BusinessCreate, kinds: BusinessKind
-) -> tuple[str, BusinessDetails]:
+) -> tuple[str, BusinessDetails | None]:
     participant = None
     if body.participant is not None:
-        participant = services.api_keys.get_participant(body.participant)
-        if participant is None:
-            raise NotFound(f"no participant {body.participant!r}")
+        participant = services.api_keys.require_participant(body.participant)
     account = body.account or (None if participant is None else participant.account)
     if account is None:
         raise Conflict("give the business's account, or a participant that has one")
-    if body.details is not None:
-        fields = body.details.model_dump()
-    elif participant is not None:
-        if (
-            participant.display_name is None
-            or participant.country is None
-            or participant.registration_number is None
-        ):
-            raise Conflict(f"participant {participant.name!r} lacks a name, country or registration number")
-        fields = {
-            "name": participant.display_name,
-            "country": participant.country,
-            "registration_number": participant.registration_number,
-            "contact": participant.contact,
-        }
-    else:
-        raise Conflict("give the business's details, a participant to take them from, or a registration hash")
-    return account, BusinessDetails(
-        **fields, kinds=kind_names(kinds), participant=None if participant is None else participant.name
-    )
+    if body.registration_hash is not None:
+        if body.details is not None:
+            raise Conflict("give details or a registration hash, not both")
+        return account, None
+    overrides: dict[str, str | None] = {} if body.details is None else body.details.model_dump()
+    if participant is None:
+        if body.details is None:
+            raise Conflict("give the business's details, a participant to take them from, or a hash")
+        return account, BusinessDetails.model_validate({**overrides, "kinds": kind_names(kinds)})
+    return account, onboarding.business_details(participant, kinds, overrides)
 
 
 @router.post("/businesses", status_code=201, operation_id="register_business")
@@ -204,30 +191,19 @@ def register_business(body: BusinessCreate, caller: AdminCaller, services: Servi
     kinds = BusinessKind(0)
     for name in body.kinds:
         kinds |= BusinessKind[name]
-    if body.registration_hash is not None:
-        if body.details is not None:
-            raise Conflict("give details or a registration hash, not both")
-        account = body.account or (
-            None
-            if body.participant is None
-            else services.api_keys.require_participant(body.participant).account
-        )
-        if account is None:
-            raise Conflict("give the business's account, or a participant that has one")
-        digest = parse_bytes32(body.registration_hash)
-    else:
-        account, details = _details_for(services, body, kinds)
-        digest = details.digest()
-    if services.reader.get_business(account) is not None:
-        raise Conflict(f"{account} is already registered")
-    if body.registration_hash is None:
-        publish_details(services.store, details)
-    client.register_business(account, kinds, digest)
+    account, details = _account_and_details(services, body, kinds)
+    record = onboarding.register_business(
+        services.api_keys,
+        services.reader,
+        client,
+        services.store,
+        account,
+        kinds,
+        details=details,
+        registration_hash=None if body.registration_hash is None else parse_bytes32(body.registration_hash),
+    )
     services.names.forget(account)
-    holder = services.api_keys.participant_by_account(account)
-    if holder is not None and ApiRole.BUSINESS not in holder.roles:
-        services.api_keys.set_roles(holder.name, holder.roles | {ApiRole.BUSINESS})
-    return _public(services, _lookup(services.reader, account))
+    return _public(services, record)
 
 
 @router.post("/businesses/{account}/suspend", operation_id="suspend_business")

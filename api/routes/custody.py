@@ -98,6 +98,9 @@ class CustodyHistoryPublic(BaseModel):
     custodian: str
     pending_offer: CustodyOfferPublic | None
     events: list[CustodyEventPublic]
+    names: dict[str, str] = Field(
+        default_factory=dict, description="Directory names of the addresses above that have one."
+    )
 
 
 def _pending(reader: ChainClient, pid32: bytes, passport_id: str) -> CustodyOfferPublic | None:
@@ -197,4 +200,8 @@ def get_custody_history(
         custodian=record.custodian,
         pending_offer=_pending(services.reader, passport_id_bytes32(pid), str(pid)),
         events=[CustodyEventPublic.of(e) for e in events],
+        names=services.names.names_of(
+            [record.issuer, record.custodian]
+            + [str(e.args.get(k, "")) for e in events for k in ("from", "to")]
+        ),
     )

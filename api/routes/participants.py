@@ -21,27 +21,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api import onboarding
 from api.auth import ApiKeyInfo, ApiRole, Caller, Participant, ParticipantKind
 from api.deps import AdminCaller, AuthCaller, ServicesDep
 from api.errors import Conflict, Forbidden, NotFound
 from api.openapi import raises, requires_roles
 from api.schemas import Address
-from api.services import ServiceUnavailable
-from passport.chain.records import Role
-from passport.errors import KeystoreError
+from api.services import Services
 
 router = APIRouter(tags=["participants"])
-
-#: API roles that mirror a registry role: granting one grants the role on-chain.
-ONCHAIN_ROLES: dict[ApiRole, Role] = {
-    ApiRole.ADMIN: Role.ADMIN,
-    ApiRole.ISSUER: Role.ISSUER,
-    ApiRole.ORACLE: Role.ORACLE,
-    ApiRole.INSPECTOR: Role.INSPECTOR,
-    ApiRole.REPURPOSER: Role.REPURPOSER,
-    ApiRole.RECYCLER: Role.RECYCLER,
-    ApiRole.AUDITOR: Role.AUDITOR,
-}
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 ParticipantName = Annotated[
@@ -193,11 +181,11 @@ def admin_or_self(caller: AuthCaller, name: NamePath) -> Caller:
 AdminOrSelf = Annotated[Caller, Depends(admin_or_self)]
 
 
-def _public(services: ServicesDep, record: Participant) -> ParticipantPublic:
-    return ParticipantPublic.of(record, custodial=record.name in services.keys)
+def _public(services: Services, record: Participant) -> ParticipantPublic:
+    return ParticipantPublic.of(record, custodial=services.holds_key(record.name))
 
 
-def _own_key(services: ServicesDep, name: str, key_id: str) -> ApiKeyInfo:
+def _own_key(services: Services, name: str, key_id: str) -> ApiKeyInfo:
     info = services.api_keys.key_info(key_id)
     if info is None or info.participant != name:
         raise NotFound(f"participant {name!r} has no API key {key_id}")
@@ -212,7 +200,7 @@ def _expiry(days: int | None) -> int | None:
 
 
 @router.post("/participants", status_code=201, operation_id="create_participant")
-@raises(409, 503)
+@raises(409)
 def create_participant(
     body: ParticipantCreate, caller: AdminCaller, services: ServicesDep
 ) -> ParticipantPublic:
@@ -221,23 +209,8 @@ def create_participant(
     With ``custodial``, the service creates the participant's on-chain key (and, on the development
     node, gives it gas); the account is in the answer.
     """
-    if body.custodial and body.account is not None:
-        raise Conflict("give either an account the participant holds or custodial: true, not both")
-    if services.api_keys.get_participant(body.name) is not None:
-        raise Conflict(f"participant {body.name!r} already exists")
-    account = body.account
-    if body.custodial:
-        if services.keystore is None:
-            raise ServiceUnavailable("this server has no keystore for custodial participants")
-        if body.name in services.keystore:
-            raise Conflict(f"the keystore already holds a key named {body.name!r}")
-        try:
-            account = services.keystore.create(body.name)
-        except KeystoreError as exc:
-            raise Conflict(str(exc)) from None
-        services.holds_key(body.name)
-        services.fund(account)
-    record = services.api_keys.create_participant(
+    record = onboarding.create_participant(
+        services.api_keys,
         Participant(
             name=body.name,
             kind=body.kind,
@@ -245,9 +218,13 @@ def create_participant(
             country=body.country,
             registration_number=body.registration_number,
             contact=body.contact,
-            account=account,
-        )
+            account=body.account,
+        ),
+        custodial=body.custodial,
+        keystore=services.keystore,
+        fund=services.fund,
     )
+    account = record.account
     if account is not None:
         services.names.forget(account)
     return _public(services, record)
@@ -282,21 +259,13 @@ def get_participant(caller: AdminOrSelf, name: NamePath, services: ServicesDep) 
 # -- roles -------------------------------------------------------------------------------------------------
 
 
-def _on_chain(
-    services: ServicesDep, caller: Caller, record: Participant, role: ApiRole, *, grant: bool
-) -> str | None:
-    """Grant or revoke ``role``'s registry role for ``record``; the tx hash (None if nothing was sent)."""
-    chain_role = ONCHAIN_ROLES.get(role)
-    if chain_role is None:
-        return None
-    if record.account is None:
-        raise Conflict(f"{role.value} is an on-chain role and participant {record.name!r} has no account")
-    client = services.client_for(caller)
-    held = services.reader.has_role(chain_role, record.account)
-    if held == grant:
-        return None
-    receipt = (client.grant_role if grant else client.revoke_role)(chain_role, record.account)
-    return "0x" + receipt.tx_hash.hex()
+def _role_change(services: Services, change: onboarding.RoleChange) -> RoleChangePublic:
+    return RoleChangePublic(
+        participant=_public(services, change.participant),
+        role=change.role,
+        on_chain_role=None if change.on_chain_role is None else change.on_chain_role.role_name,
+        tx_hash=None if change.tx_hash is None else "0x" + change.tx_hash.hex(),
+    )
 
 
 @router.post("/participants/{name}/roles", operation_id="grant_participant_role")
@@ -305,16 +274,9 @@ def grant_participant_role(
     caller: AdminCaller, name: NamePath, body: RoleGrant, services: ServicesDep
 ) -> RoleChangePublic:
     """Grant a role: on-chain first for registry roles (the admin's key), then in the API (ledger admin)."""
-    record = services.api_keys.require_participant(name)
-    tx_hash = _on_chain(services, caller, record, body.role, grant=True)
-    updated = services.api_keys.set_roles(name, record.roles | {body.role})
-    chain_role = ONCHAIN_ROLES.get(body.role)
-    return RoleChangePublic(
-        participant=_public(services, updated),
-        role=body.role,
-        on_chain_role=None if chain_role is None else chain_role.role_name,
-        tx_hash=tx_hash,
-    )
+    admin = services.client_for(caller)
+    change = onboarding.change_role(services.api_keys, services.reader, admin, name, body.role, grant=True)
+    return _role_change(services, change)
 
 
 @router.delete("/participants/{name}/roles/{role}", operation_id="revoke_participant_role")
@@ -322,28 +284,18 @@ def grant_participant_role(
 def revoke_participant_role(
     caller: AdminCaller, name: NamePath, role: ApiRole, services: ServicesDep
 ) -> RoleChangePublic:
-    """Revoke a role: on-chain for registry roles, and from the API at once (ledger admin only)."""
-    record = services.api_keys.require_participant(name)
+    """Revoke a role: from the API at once, and on-chain for registry roles (ledger admin only)."""
     if role is ApiRole.ADMIN and name == caller.name:
         raise Conflict("an admin cannot revoke its own admin role (another admin must)")
-    if role not in record.roles and ONCHAIN_ROLES.get(role) is None:
-        raise Conflict(f"participant {name!r} does not hold {role.value}")
-    # API first: a revoked role stops working at once even if the transaction is slow or fails.
-    updated = services.api_keys.set_roles(name, record.roles - {role})
-    tx_hash = _on_chain(services, caller, record, role, grant=False)
-    chain_role = ONCHAIN_ROLES.get(role)
-    return RoleChangePublic(
-        participant=_public(services, updated),
-        role=role,
-        on_chain_role=None if chain_role is None else chain_role.role_name,
-        tx_hash=tx_hash,
-    )
+    admin = services.client_for(caller)
+    change = onboarding.change_role(services.api_keys, services.reader, admin, name, role, grant=False)
+    return _role_change(services, change)
 
 
 # -- keys --------------------------------------------------------------------------------------------------
 
 
-def _issued(services: ServicesDep, api_key: str) -> IssuedKey:
+def _issued(services: Services, api_key: str) -> IssuedKey:
     info = services.api_keys.key_info(api_key.split("_", 2)[1])
     assert info is not None
     fields: dict[str, Any] = ApiKeyPublic.of(info).model_dump()

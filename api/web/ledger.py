@@ -16,6 +16,7 @@ see the failure, not an error page that looks like an outage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,8 +54,11 @@ def _text(view: PassportView | None, path: str) -> str:
     return str(value) if value not in (None, "") else UNAVAILABLE
 
 
-def custody_entries(events: list[AuditEvent], fallback_time: int) -> tuple[CustodyEntryView, ...]:
-    """The audit index's custody events as timeline entries (block time; ``fallback_time`` if unknown)."""
+def custody_entries(
+    events: list[AuditEvent], fallback_time: int, names: Callable[[str], str | None] = lambda _a: None
+) -> tuple[CustodyEntryView, ...]:
+    """The audit index's custody events as timeline entries (block time; ``fallback_time`` if unknown),
+    each party with its directory name when ``names`` knows one."""
     entries = []
     for event in events:
         kind = _CUSTODY_KINDS.get(event.name)
@@ -66,6 +70,8 @@ def custody_entries(events: list[AuditEvent], fallback_time: int) -> tuple[Custo
                 at=datetime.fromtimestamp(at, UTC),
                 from_party=str(event.args.get("from", "")),
                 to_party=str(event.args.get("to", "")),
+                from_name=names(str(event.args.get("from", ""))),
+                to_name=names(str(event.args.get("to", ""))),
                 kind=kind,
                 tx_hash=event.tx_hash,
             )
@@ -115,7 +121,7 @@ class LedgerPageSource:
         # The timeline comes from the audit index, a file anyone with access could edit: it is shown
         # only together with its cross-check against the chain, which fails the verdict if it differs.
         index = cross_check_custody(services.audit, services.reader, pid, start_block=services.start_block)
-        custody = custody_entries(index.events, record.updated_at)
+        custody = custody_entries(index.events, record.updated_at, services.names.name_of)
         report = with_check(reader.verify(pid), index.check)
         health = None
         if view is not None and AccessTier.LEGITIMATE_INTEREST in tiers:

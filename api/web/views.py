@@ -72,6 +72,8 @@ class CustodyEntryView(_View):
     from_party: str
     to_party: str
     kind: CustodyKind
+    from_name: str | None = None  # the business directory's name for the party, when it has one
+    to_name: str | None = None
     tx_hash: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{64}$")
 
 
