@@ -88,9 +88,9 @@ def change_role(
     if record is None:
         raise NotFound(f"no participant {name!r}")
     chain_role = ONCHAIN_ROLES.get(role)
-    if chain_role is not None and record.account is None:
+    if grant and chain_role is not None and record.account is None:
         raise Conflict(f"{role.value} is an on-chain role and participant {name!r} has no account")
-    if not grant and chain_role is None and role not in record.roles:
+    if not grant and role not in record.roles and (chain_role is None or record.account is None):
         raise Conflict(f"participant {name!r} does not hold {role.value}")
     if not grant:
         record = keys.set_roles(name, record.roles - {role})
