@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from cli import (
+    admin,
     audit,
     businesses,
     credentials,
@@ -52,6 +53,7 @@ def main(
 app.add_typer(passports.app)  # verify, issue, show, bundle, versions
 app.add_typer(custody.app, name="custody")
 app.add_typer(businesses.app, name="business")
+app.add_typer(admin.app, name="admin")
 app.add_typer(audit.app, name="audit")
 app.add_typer(telemetry.app, name="telemetry")
 app.add_typer(records.app, name="record")

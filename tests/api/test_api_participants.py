@@ -214,7 +214,9 @@ def test_a_tampered_details_document_is_reported(world: World) -> None:
     name = _name("tampered")
     account = _participant(stack, name)["account"]
     assert (
-        stack.call("POST", "/businesses", "admin", json={"participant": name, "kinds": ["COLLECTOR"]}).status_code
+        stack.call(
+            "POST", "/businesses", "admin", json={"participant": name, "kinds": ["COLLECTOR"]}
+        ).status_code
         == 201
     )
     report = stack.call("GET", f"/businesses/{account}/details").json()
@@ -334,7 +336,10 @@ def test_a_key_carries_only_its_scope_and_read_only_keys_do_not_write(world: Wor
     assert response.status_code == 403
     assert "read-only" in response.json()["detail"]
     # A scope beyond the participant's roles is refused.
-    assert stack.call("POST", f"/participants/{name}/keys", "admin", json={"roles": ["issuer"]}).status_code == 409
+    assert (
+        stack.call("POST", f"/participants/{name}/keys", "admin", json={"roles": ["issuer"]}).status_code
+        == 409
+    )
 
 
 def test_a_revoked_role_leaves_the_keys_at_once(world: World) -> None:
@@ -346,8 +351,9 @@ def test_a_revoked_role_leaves_the_keys_at_once(world: World) -> None:
     assert _use(stack, key, path="/audit/events") == 403
 
 
-# -- 401 / 403 per route, per role and per object ---------------------------------------------------------------
+# -- 401 / 403 per route, per role and per object ----------------------------------------------------------
 
+BARE, ACCOUNT = "0x" + "ab" * 32, "0x" + "11" * 20
 ROUTES: list[tuple[str, str, dict[str, Any] | None, bool]] = [
     # method, path ({n}: another participant's name, {k}: its key id), body, admin-or-self route
     ("POST", "/participants", {"name": "x-1", "kind": "owner", "display_name": "X", "country": "KR"}, False),
@@ -359,7 +365,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, bool]] = [
     ("GET", "/participants/{n}/keys", None, True),
     ("POST", "/participants/{n}/keys/{k}/rotate", {}, True),
     ("DELETE", "/participants/{n}/keys/{k}", None, True),
-    ("POST", "/businesses", {"account": "0x" + "11" * 20, "kinds": ["COLLECTOR"], "registration_hash": "0x" + "ab" * 32}, False),
+    ("POST", "/businesses", {"account": ACCOUNT, "kinds": ["COLLECTOR"], "registration_hash": BARE}, False),
 ]  # fmt: skip
 
 
@@ -382,7 +388,9 @@ def test_new_routes_answer_401_then_403_by_role_then_by_object(
         own = path.format(n=world.business, k="0" * 32)
         assert stack.call(method, own, world.business, **kwargs).status_code in (200, 404)
     # Nothing was changed by the refused calls.
-    assert [k["state"] for k in stack.call("GET", f"/participants/{victim}/keys", "admin").json()] == ["active"]
+    assert [k["state"] for k in stack.call("GET", f"/participants/{victim}/keys", "admin").json()] == [
+        "active"
+    ]
     assert stack.services.api_keys.get_participant("x-1") is None
 
 
