@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Annotated, Final
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from api.auth import ApiKeyStore, ApiRole, Participant, ParticipantKind
 from api.errors import Conflict, NotFound
+from api.schemas import Address
 from passport.chain.keystore import Keystore
 from passport.chain.protocol import ChainClient
 from passport.chain.records import BusinessRecord, Role
@@ -37,6 +38,45 @@ ONCHAIN_ROLES: Final[dict[ApiRole, Role]] = {
 
 #: The participant ``bootstrap`` creates: the keystore's deployer, which holds the registry's admin role.
 ADMIN_PARTICIPANT: Final = "admin"
+
+
+# -- what onboarding takes (the API's request bodies, the CLI's validated options) --------------------
+
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+ParticipantName = Annotated[
+    str,
+    Field(pattern=NAME_PATTERN, description="A handle: lowercase letters, digits, - and _ (≤ 40)."),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class ParticipantCreate(BaseModel):
+    """A participant to onboard."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ParticipantName
+    kind: ParticipantKind
+    display_name: Text = Field(description="The legal name shown in the directory and on pages.")
+    country: Country = Field(description="ISO 3166-1 alpha-2.")
+    registration_number: Text | None = Field(default=None, description="Registration or licence number.")
+    contact: Text | None = None
+    account: Address | None = Field(default=None, description="An account the participant holds itself.")
+    custodial: bool = Field(
+        default=False, description="Have the service create and hold the participant's on-chain key."
+    )
+
+
+class DetailsCreate(BaseModel):
+    """A business's public details (they go into the document whose digest is registered on-chain)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    registration_number: Text
+    contact: Text | None = None
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from pydantic import ValidationError
 from api import onboarding
 from api.auth import ApiKeyInfo, ApiKeyStore, ApiRole, Participant, ParticipantKind
 from api.errors import ApiError
-from api.routes.businesses import DetailsCreate
-from api.routes.participants import ParticipantCreate
+from api.onboarding import DetailsCreate, ParticipantCreate
 from cli import arguments
 from cli.output import EXIT_INVALID, EXIT_UNREADABLE, JsonOption, die, echo_json, emit, reported
 from cli.session import Session

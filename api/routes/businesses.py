@@ -19,13 +19,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api import onboarding
 from api.deps import AdminCaller, BusinessAccount, ServicesDep, business_account
 from api.errors import ApiError, Conflict, NotFound
+from api.onboarding import NAME_PATTERN, DetailsCreate
 from api.openapi import raises
-from api.routes.participants import NAME_PATTERN
 from api.schemas import BYTES32_SCHEMA, Address
 from api.services import Services
 from passport.audit import EventQuery
@@ -51,7 +51,6 @@ def _hash32(value: str) -> str:
 
 
 KindName = Annotated[str, Field(pattern="^(" + "|".join(k.name for k in BusinessKind) + ")$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class BusinessKindFilter(StrEnum):
@@ -62,17 +61,6 @@ class BusinessKindFilter(StrEnum):
     REPURPOSER = "REPURPOSER"
     REMANUFACTURER = "REMANUFACTURER"
     RECYCLER = "RECYCLER"
-
-
-class DetailsCreate(BaseModel):
-    """A business's public details (they go into the document whose digest is registered on-chain)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Text
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-    registration_number: Text
-    contact: Text | None = None
 
 
 class BusinessCreate(BaseModel):

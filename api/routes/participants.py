@@ -19,43 +19,19 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from api import onboarding
 from api.auth import ApiKeyInfo, ApiRole, Caller, Participant, ParticipantKind
 from api.deps import AdminCaller, AuthCaller, ServicesDep
 from api.errors import Conflict, Forbidden, NotFound
+from api.onboarding import NAME_PATTERN, ParticipantCreate, Text
 from api.openapi import raises, requires_roles
-from api.schemas import Address
 from api.services import Services
 
 router = APIRouter(tags=["participants"])
 
-NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
-ParticipantName = Annotated[
-    str,
-    Field(pattern=NAME_PATTERN, description="A handle: lowercase letters, digits, - and _ (≤ 40)."),
-]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 MAX_KEY_DAYS = 3650
-
-
-class ParticipantCreate(BaseModel):
-    """A participant to onboard."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: ParticipantName
-    kind: ParticipantKind
-    display_name: Text = Field(description="The legal name shown in the directory and on pages.")
-    country: Country = Field(description="ISO 3166-1 alpha-2.")
-    registration_number: Text | None = Field(default=None, description="Registration or licence number.")
-    contact: Text | None = None
-    account: Address | None = Field(default=None, description="An account the participant holds itself.")
-    custodial: bool = Field(
-        default=False, description="Have the service create and hold the participant's on-chain key."
-    )
 
 
 class ParticipantPublic(BaseModel):
