@@ -22,7 +22,7 @@ from passport.chain.records import Role
 from passport.directory import details_cid
 from passport.ids import parse_bytes32
 from passport.store import EmbeddedStore
-from tests.api.api_stack import ApiStack, api_stack
+from tests.api.api_stack import PARTICIPANTS, ApiStack, api_stack
 from tests.chain_backends import _fund
 
 _serial = count(1)
@@ -206,6 +206,8 @@ def test_the_business_page_shows_the_name_and_the_check(world: World) -> None:
     assert f"{world.business.title()} Co., Ltd." in page.text
     assert 'data-testid="details-status" class="verified"' in page.text
     assert world.stack.http.get("/businesses/0x1234").status_code == 400
+    assert world.stack.call("GET", "/businesses/0x1234/details").status_code == 400
+    assert world.stack.call("GET", "/businesses/0x" + "12" * 20 + "/details").status_code == 404
     assert world.stack.http.get("/businesses/0x" + "12" * 20).status_code == 404
 
 
@@ -353,6 +355,7 @@ def test_a_revoked_role_leaves_the_keys_at_once(world: World) -> None:
 
 # -- 401 / 403 per route, per role and per object ----------------------------------------------------------
 
+NON_ADMIN = [name for name, roles in PARTICIPANTS.items() if ApiRole.ADMIN not in roles]
 BARE, ACCOUNT = "0x" + "ab" * 32, "0x" + "11" * 20
 ROUTES: list[tuple[str, str, dict[str, Any] | None, bool]] = [
     # method, path ({n}: another participant's name, {k}: its key id), body, admin-or-self route
@@ -379,9 +382,10 @@ def test_new_routes_answer_401_then_403_by_role_then_by_object(
     url = path.format(n=victim, k=victim_key["key_id"])
     kwargs: dict[str, Any] = {} if body is None else {"json": body}
     assert stack.call(method, url, None, **kwargs).status_code == 401
-    # The issuer holds no admin role and is not the participant: 403 whatever the route.
-    forbidden = stack.call(method, url, "issuer", **kwargs)
-    assert forbidden.status_code == 403, forbidden.text
+    # Every role but admin, held by a participant other than the object: 403 whatever the route.
+    for role in NON_ADMIN:
+        forbidden = stack.call(method, url, role, **kwargs)
+        assert forbidden.status_code == 403, (role, forbidden.text)
     if self_allowed:
         # Another participant (the onboarded business) may manage its own, not the victim's.
         assert stack.call(method, url, world.business, **kwargs).status_code == 403
