@@ -33,7 +33,9 @@ from tests.builders import charging, diagnostics, parking, safety
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
 from tests.oracle.oracle_samples import Fleet, anchorer, journal_keyring
 
-RATED = RatedValues(category=BatteryCategory.EV, rated_capacity_ah=200.0, initial_internal_resistance_mohm=90.0)
+RATED = RatedValues(
+    category=BatteryCategory.EV, rated_capacity_ah=200.0, initial_internal_resistance_mohm=90.0
+)
 
 
 def _stream() -> list[dict[str, Any]]:
@@ -141,7 +143,9 @@ def test_no_diagnostics_is_insufficient_data(journal: Journal) -> None:
     fleet.ingestor.ingest(fleet.upload(0, [charging()]))
     store, chain = FakeStore(), FakeChain()
     anchorer(journal, store, chain).drain()
-    history = RecordProofs(journal, store, keyring=journal_keyring(journal)).battery_history(fleet.battery_id(0))
+    history = RecordProofs(journal, store, keyring=journal_keyring(journal)).battery_history(
+        fleet.battery_id(0)
+    )
     with pytest.raises(InsufficientData):
         _health(history, fleet.battery_id(0))
 
