@@ -6,7 +6,6 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import pytest
 import rfc8785
@@ -16,95 +15,25 @@ from oracle.device_health import (
     HEALTH_POLICIES,
     HealthEvidence,
     HealthPolicy,
-    UsedRecord,
-    build_evidence,
-    compute_health,
     health_policy,
     verify_health_evidence,
     with_device_health,
 )
 from oracle.errors import InsufficientData, MalformedEvidence, UnknownHealthPolicy
-from oracle.health import RatedValues, grading_policy
+from oracle.health import grading_policy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
-from oracle.proofs import AnchoredRecord, RecordProofs
-from passport.model import BatteryCategory, BatteryPassport
-from tests.builders import charging, diagnostics, parking, safety
+from oracle.proofs import RecordProofs
+from passport.model import AccessTier, BatteryPassport
+from tests.builders import charging
+from tests.oracle.health_samples import anchored_stream, evidence_bundle, health_of, stream
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
 from tests.oracle.oracle_samples import Fleet, anchorer, journal_keyring
 
-RATED = RatedValues(
-    category=BatteryCategory.EV, rated_capacity_ah=200.0, initial_internal_resistance_mohm=90.0
-)
-
-
-def _stream() -> list[dict[str, Any]]:
-    return [
-        # 1 h slow charge 60 -> 100 %: 15 min at or above 90 %; peak 46 °C counts as an hour hot.
-        charging(
-            started_at="2025-03-01T08:00:00Z",
-            ended_at="2025-03-01T09:00:00Z",
-            soc_start_pct=60,
-            soc_end_pct=100,
-            energy_kwh=10,
-            max_cell_temp_c=46,
-        ),
-        # Parked 1 h after that charge (high SoC for its 10 h); -20..0 °C: half its time <= -10 °C.
-        parking(
-            started_at="2025-03-01T10:00:00Z",
-            ended_at="2025-03-01T20:00:00Z",
-            temp_min_c=-20,
-            temp_max_c=0,
-        ),
-        charging(
-            started_at="2025-03-02T08:00:00Z",
-            ended_at="2025-03-02T08:30:00Z",
-            soc_start_pct=20,
-            soc_end_pct=80,
-            energy_kwh=30,
-            avg_power_kw=60,
-            max_power_kw=100,
-            mode="fast",
-        ),
-        safety(occurred_at="2025-03-02T10:15:00Z", severity="warning"),
-        diagnostics(measured_at="2025-03-04T00:00:00Z", capacity_ah=190.0),
-        diagnostics(
-            measured_at="2025-03-05T00:00:00Z",
-            capacity_ah=180.0,
-            soce_pct=93.5,
-            internal_resistance_mohm=99.0,
-            capacity_throughput_ah=120_000,
-            energy_throughput_kwh=41_000,
-        ),
-    ]
-
-
-def _anchored(journal: Journal, *, extra_battery: bool = True) -> tuple[Fleet, list[AnchoredRecord]]:
-    fleet = Fleet(journal, Ingestor(journal))
-    for n in range(2):
-        fleet.device(n).register(journal)
-    assert fleet.ingestor.ingest(fleet.upload(0, _stream())).status == "accepted"
-    if extra_battery:  # another battery's readings share the batches: they must not be used
-        assert fleet.ingestor.ingest(fleet.upload(1, [diagnostics(capacity_ah=100.0)])).status == "accepted"
-    store, chain = FakeStore(), FakeChain()
-    anchorer(journal, store, chain, batch_size=3).drain()
-    proofs = RecordProofs(journal, store, keyring=journal_keyring(journal))
-    return fleet, proofs.battery_history(fleet.battery_id(0), chain=chain)
-
-
-def _health(history: list[AnchoredRecord], battery_id: str) -> Any:
-    return compute_health(
-        battery_id,
-        RATED,
-        [UsedRecord.of(a) for a in history],
-        health_policy(),
-        evaluated_at=datetime(2025, 3, 6, tzinfo=UTC),
-    )
-
 
 def test_the_figures_follow_the_documented_rules(journal: Journal) -> None:
-    fleet, history = _anchored(journal)
-    health = _health(history, fleet.battery_id(0))
+    fleet, history = anchored_stream(journal)
+    health = health_of(history, fleet.battery_id(0))
     f = health.figures
     assert f.state_of_health_pct == 93.5  # SOCE of the latest snapshot
     assert f.state_of_health_uncertainty_pct == 2.0
@@ -120,7 +49,7 @@ def test_the_figures_follow_the_documented_rules(journal: Journal) -> None:
     assert f.safety_events == 1
     assert f.measured_at == datetime(2025, 3, 5, tzinfo=UTC)
     assert health.policy == health_policy().ref
-    assert health.record_count == len(_stream())
+    assert health.record_count == len(stream())
     digests = sorted(a.record.digest for a in history)
     assert health.records_digest == hashlib.sha256(b"".join(digests)).hexdigest()
     assert health.anchors == sorted({"0x" + a.root.hex() for a in history})
@@ -147,38 +76,32 @@ def test_no_diagnostics_is_insufficient_data(journal: Journal) -> None:
         fleet.battery_id(0)
     )
     with pytest.raises(InsufficientData):
-        _health(history, fleet.battery_id(0))
+        health_of(history, fleet.battery_id(0))
 
 
 def test_the_passport_carries_the_figures_and_the_annex_xiii_fields(journal: Journal) -> None:
     from devtools.samples import sample_passport
 
-    fleet, history = _anchored(journal)
-    health = _health(history, fleet.battery_id(0))
+    fleet, history = anchored_stream(journal)
+    health = health_of(history, fleet.battery_id(0))
     passport = sample_passport(fleet.battery_id(0))
     updated = with_device_health(passport, health, health_policy())
     dynamic = updated.performance.dynamic
     assert dynamic.device_health == health
-    assert dynamic.full_cycles is not None and dynamic.full_cycles.value == 600
-    assert dynamic.capacity_fade_percent is not None and dynamic.capacity_fade_percent.value == 10.0
+    assert dynamic.full_cycles is not None
+    assert dynamic.full_cycles.value == 600
+    assert dynamic.capacity_fade_percent is not None
+    assert dynamic.capacity_fade_percent.value == 10.0
     assert dynamic.state_of_certified_energy_percent is not None
     assert dynamic.state_of_certified_energy_percent.uncertainty == 2.0
     # It survives the tier split: the health record sits in the legitimate-interest section.
     sections = updated.sections()
-    assert "device_health" in json.dumps(sections["legitimate_interest"])
-    assert "device_health" not in json.dumps(sections["public"])
+    assert "device_health" in json.dumps(sections[AccessTier.LEGITIMATE_INTEREST])
+    assert "device_health" not in json.dumps(sections[AccessTier.PUBLIC])
     assert BatteryPassport.from_sections(sections) == updated
 
 
 # -- offline verification -----------------------------------------------------------------------------
-
-
-def _evidence(journal: Journal) -> HealthEvidence:
-    fleet, history = _anchored(journal)
-    health = _health(history, fleet.battery_id(0))
-    evidence = build_evidence(uuid4(), 2, fleet.battery_id(0), RATED, health, history)
-    # The bundle travels as JSON: verify what a reader parses back.
-    return HealthEvidence.parse(evidence.model_dump_json())
 
 
 def _tamper(evidence: HealthEvidence, change: Any) -> HealthEvidence:
@@ -188,10 +111,10 @@ def _tamper(evidence: HealthEvidence, change: Any) -> HealthEvidence:
 
 
 def test_offline_verification_passes_and_checks_the_chain(journal: Journal) -> None:
-    evidence = _evidence(journal)
+    evidence = evidence_bundle(journal)
     result = verify_health_evidence(evidence)
     assert result.ok, result.failed()
-    assert result.record_count == len(_stream())
+    assert result.record_count == len(stream())
     assert {c.name for c in result.checks} >= {
         "policy.digest",
         "policy.registered",
@@ -257,7 +180,7 @@ def _wrong_proof(data: dict[str, Any]) -> None:
     ],
 )
 def test_tampering_fails_a_named_check(journal: Journal, change: Any, failing: set[str]) -> None:
-    evidence = _evidence(journal)
+    evidence = evidence_bundle(journal)
     result = verify_health_evidence(_tamper(evidence, change))
     assert not result.ok
     assert {c.name for c in result.failed()} == failing, result.failed()
