@@ -10,9 +10,11 @@ policies by the SHA-256 of its canonical JSON, and never chosen by a caller):
 * ``temperature_rise_at_rest`` — a parking period whose pack temperature rose by at least
   ``rest_rise_c`` (20 °C) from its minimum to at least ``rest_min_peak_c`` (40 °C). Parked, a pack only
   follows the ambient swing (a fraction of it); heating at rest means a heat source inside.
-* ``hot_fast_charging`` — at least ``hot_fast_count`` (3) DC fast-charging sessions with a peak cell
-  temperature at or above ``hot_fast_temp_c`` (45 °C) within ``hot_fast_window_days`` (7 days):
-  repeated fast charging hot accelerates lithium plating and SEI growth.
+* ``hot_fast_charging`` — at least ``hot_fast_count`` (4) DC fast-charging sessions with a peak cell
+  temperature at or above ``hot_fast_temp_c`` (50 °C, the BMS over-temperature warning level) within
+  ``hot_fast_window_days`` (7 days): repeated fast charging hot accelerates SEI growth and plating.
+  (Three sessions at 45 or 50 °C fired on 2-3 % of the pilot generator's *healthy* packs in a
+  Busan summer; four at 50 °C on none of 300 packs over 365 days.)
 * ``sudden_capacity_drop`` — measured capacity fell by at least ``capacity_drop_pct`` (5 % of rated)
   between two diagnostic snapshots at most ``capacity_drop_max_days`` (45 days) apart, against a
   normal fade of a few % a year.
@@ -66,8 +68,8 @@ class WarningRules(BaseModel):
     spread_window_days: float = Field(default=60.0, gt=0)
     rest_rise_c: float = Field(default=20.0, gt=0)
     rest_min_peak_c: float = Field(default=40.0)
-    hot_fast_temp_c: float = Field(default=45.0)
-    hot_fast_count: int = Field(default=3, ge=1)
+    hot_fast_temp_c: float = Field(default=50.0)
+    hot_fast_count: int = Field(default=4, ge=1)
     hot_fast_window_days: float = Field(default=7.0, gt=0)
     capacity_drop_pct: float = Field(default=5.0, gt=0, le=100)
     capacity_drop_max_days: float = Field(default=45.0, gt=0)

@@ -61,7 +61,8 @@ def healthy() -> list[dict[str, Any]]:
         stream.append(_diag(7 * week, capacity=180.0 - 0.1 * week, spread=18.0 + 0.2 * week))
         stream.append(_park(7 * week + 1, 18.0, 29.0))
         stream.append(_fast(7 * week + 2, 41.0))
-        stream.append(_fast(7 * week + 3, 44.9))  # just below the limit
+        stream.append(_fast(7 * week + 3, 49.9))  # just below the limit
+        stream.append(_fast(7 * week + 4, 52.0))  # hot now and then: fine
     return stream
 
 
@@ -74,7 +75,7 @@ def rest_rise() -> list[dict[str, Any]]:
 
 
 def hot_fast() -> list[dict[str, Any]]:
-    return [_fast(0, 46.0), _fast(2, 47.5), _fast(5, 48.0)]
+    return [_fast(0.1, 50.0), _fast(2.1, 51.5), _fast(4.1, 52.0), _fast(6.1, 50.5)]
 
 
 def capacity_drop() -> list[dict[str, Any]]:
@@ -92,7 +93,7 @@ FAULTS: dict[RuleName, Callable[[], list[dict[str, Any]]]] = {
 NEAR_MISSES: dict[RuleName, list[dict[str, Any]]] = {
     "cell_voltage_spread_rising": [_diag(0, spread=26), _diag(30, spread=40.9)],  # rise 14.9 mV
     "temperature_rise_at_rest": [_park(0, 25.0, 44.9)],  # rise 19.9 °C
-    "hot_fast_charging": [_fast(0, 46.0), _fast(4, 47.0), _fast(7.1, 48.0)],  # third after 7 days
+    "hot_fast_charging": [_fast(0, 50.0), _fast(2, 51.0), _fast(4, 52.0), _fast(7.1, 53.0)],  # 4th too late
     "sudden_capacity_drop": [_diag(0, capacity=180.0), _diag(46, capacity=160.0)],  # too far apart
 }
 
