@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,7 +33,7 @@ from oracle.errors import InsufficientData
 from oracle.evaluation import rated_values
 from oracle.ports import AnchorReader
 from oracle.proofs import RecordProofs
-from passport.model import AccessTier, DeviceHealth
+from passport.model import AccessTier, BatteryPassport, DeviceHealth
 from passport.service import IssuedVersion, PassportService
 
 
@@ -67,9 +68,23 @@ class HealthRefresher:
         """Compute, write and scan (see the module docstring). ``InsufficientData`` if the battery has
         no anchored diagnostic snapshot yet: nothing is written then."""
         current = writer.fetch(passport_id, frozenset(AccessTier)).passport()
-        rated = rated_values(current)
         history = self.proofs.battery_history(current.battery_id, chain=self.chain)
-        records = [UsedRecord.of(a) for a in history]
+        return self.refresh_from(
+            passport_id, writer, current, [UsedRecord.of(a) for a in history], evaluated_at=evaluated_at
+        )
+
+    def refresh_from(
+        self,
+        passport_id: uuid.UUID,
+        writer: PassportService,
+        current: BatteryPassport,
+        records: Sequence[UsedRecord],
+        *,
+        evaluated_at: datetime | None = None,
+    ) -> RefreshResult:
+        """``refresh`` with the passport's current document and its battery's anchored records given
+        (a fleet-wide refresh opens each batch document once for every battery in it)."""
+        rated = rated_values(current)
         if not records:
             raise InsufficientData(f"battery {current.battery_id} has no anchored readings yet")
         health = compute_health(current.battery_id, rated, records, self.policy, evaluated_at=evaluated_at)
