@@ -17,9 +17,11 @@
 * ``finish`` (after the last anchor): every confirmed batch document is opened once and its records
   grouped by battery; every open passport's health is refreshed (``oracle.health_refresh``, the API's
   path, a new version signed by the inspector) under the server policy ``kr-health-2026-1``; the rules
-  scan every pack's anchored readings, alerts go to the alert journal, and each rule is scored per pack:
-  TP (a pack with that fault was exposed to it and the rule fired), FN (exposed, silent), FP (fired on a
-  pack without that fault). A sample of refreshed passports' evidence bundles is verified offline.
+  scan every pack's anchored readings, alerts go to the alert journal, and each rule is scored per pack.
+  A faulty pack is *exposed* once any of its readings was changed and the fault *manifest* once the
+  data show all of it (spread: two raised snapshots; hot charging: all four sessions; capacity: a
+  snapshot before the step): TP = manifest and fired, FN = manifest and silent, FP = fired on a pack
+  without that fault. A sample of refreshed passports' evidence bundles is verified offline.
 """
 
 from __future__ import annotations
@@ -94,7 +96,9 @@ class PilotHealth:
     n_evs: int
     faults: dict[str, RuleName] = field(init=False)  # battery id -> its injected fault
     exposed: dict[str, RuleName] = field(init=False, default_factory=dict)
+    manifest: dict[str, RuleName] = field(init=False, default_factory=dict)
     _snapshots: Counter[str] = field(init=False, default_factory=Counter)
+    _diagnosed_before: set[str] = field(init=False, default_factory=set)
     _hot_added: Counter[str] = field(init=False, default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -111,13 +115,31 @@ class PilotHealth:
 
     def inject(self, day: int, uploads: list[DeviceUpload]) -> list[DeviceUpload]:
         """The day's uploads with the faulty packs' readings changed (in place) from the start day on."""
-        if day < self.start_day or not self.faults:
+        if not self.faults:
             return uploads
         for upload in uploads:
             rule = self.faults.get(upload.battery_id)
-            if rule is not None and self._inject(rule, day, upload):
+            if rule is None:
+                continue
+            if day < self.start_day:
+                if any(r["kind"] == "diagnostics" for r in upload.readings):
+                    self._diagnosed_before.add(upload.battery_id)
+                continue
+            if self._inject(rule, day, upload):
                 self.exposed[upload.battery_id] = rule
+                if self._manifest(rule, upload.battery_id):
+                    self.manifest[upload.battery_id] = rule
         return uploads
+
+    def _manifest(self, rule: RuleName, battery: str) -> bool:
+        """Whether the data now show the whole fault (what a rule could be asked to catch)."""
+        if rule == "cell_voltage_spread_rising":
+            return self._snapshots[battery] >= 2  # +30 mV over the last healthy snapshot
+        if rule == "hot_fast_charging":
+            return self._hot_added[battery] >= HOT_SESSIONS
+        if rule == "sudden_capacity_drop":
+            return battery in self._diagnosed_before  # a step needs a snapshot before it
+        return True
 
     def _inject(self, rule: RuleName, day: int, upload: DeviceUpload) -> bool:
         changed = False
@@ -257,11 +279,14 @@ class PilotHealth:
         for rule in RULES:
             faulty = {b for b, r in self.faults.items() if r == rule}
             exposed = {b for b, r in self.exposed.items() if r == rule}
+            manifest = {b for b, r in self.manifest.items() if r == rule}
             per_rule[rule] = {
                 "faulty_packs": len(faulty),
                 "exposed": len(exposed),
-                "tp": len(fired[rule] & exposed),
-                "fn": len(exposed - fired[rule]),
+                "manifest": len(manifest),
+                "tp": len(fired[rule] & manifest),
+                "fn": len(manifest - fired[rule]),
+                "fired_before_manifest": len((fired[rule] & exposed) - manifest),
                 "fp": len(fired[rule] - faulty),
             }
         healthy = set(records) - set(self.faults)
