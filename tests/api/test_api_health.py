@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from api.auth import ApiRole, Caller
+from api.web.ledger import LedgerPageSource
 from oracle.anchoring import Anchorer
 from oracle.device_health import HealthEvidence, health_policy, verify_health_evidence
 from tests.api.api_stack import ApiStack, api_stack, new_battery_id
@@ -150,3 +152,18 @@ def test_only_an_inspector_triggers_a_refresh(stack: ApiStack) -> None:
     response = stack.call("POST", f"/passports/{pid}/health", stack.owner(battery_id), json={})
     assert response.status_code == 403, response.text
     assert _version(stack, pid) == 1
+
+
+def test_the_page_shows_health_and_warnings_to_legitimate_interest_only(stack: ApiStack) -> None:
+    pid, battery_id = _battery(stack)
+    assert stack.call("POST", f"/passports/{pid}/health", "inspector", json={}).status_code == 201
+    source = LedgerPageSource(stack.services)
+    inspector = Caller(name="inspector", roles=frozenset({ApiRole.INSPECTOR}))
+    shown = source.page_view(pid, inspector)
+    assert shown.device_health is not None
+    assert shown.device_health.policy_id == health_policy().id
+    assert [a.title for a in shown.alerts] == ["Sudden capacity drop"]
+    anonymous = source.page_view(pid, None)
+    assert anonymous.device_health is None
+    assert anonymous.alerts == ()
+    assert battery_id in anonymous.battery_id
