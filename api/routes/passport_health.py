@@ -46,7 +46,7 @@ def _legitimate_interest(tiers: frozenset[AccessTier], what: str) -> None:
         raise Forbidden(f"{what} is legitimate-interest data; this caller may not read it for this battery")
 
 
-@router.post("/passports/{passport_id}/health", status_code=201, operation_id="refresh_health")
+@router.post("/passports/{passport_id}/health", status_code=201, operation_id="refresh_passport_health")
 @raises(409, 422, 502, 503)
 def refresh_health(
     caller: InspectorCaller,
@@ -63,7 +63,7 @@ def refresh_health(
     )
 
 
-@router.get("/passports/{passport_id}/health", operation_id="get_health")
+@router.get("/passports/{passport_id}/health", operation_id="get_passport_health")
 @raises(403, 404, 502)
 def get_health(pid: PassportId, tiers: ReadableTiers, services: ServicesDep) -> DeviceHealth:
     """The device-driven health figures on the current version, with their policy and anchors."""
@@ -75,7 +75,7 @@ def get_health(pid: PassportId, tiers: ReadableTiers, services: ServicesDep) -> 
     return DeviceHealth.model_validate(raw)
 
 
-@router.get("/passports/{passport_id}/health/evidence", operation_id="get_health_evidence")
+@router.get("/passports/{passport_id}/health/evidence", operation_id="get_passport_health_evidence")
 @raises(403, 422, 502, 503)
 def get_health_evidence(pid: PassportId, tiers: ReadableTiers, services: ServicesDep) -> HealthEvidence:
     """The evidence bundle: the readings used, their proofs and roots, the policy; verifiable offline."""
@@ -83,7 +83,7 @@ def get_health_evidence(pid: PassportId, tiers: ReadableTiers, services: Service
     return services.health().evidence(pid, services.passports_for(None))
 
 
-@router.get("/passports/{passport_id}/warnings", operation_id="list_warnings")
+@router.get("/passports/{passport_id}/warnings", operation_id="list_passport_warnings")
 @raises(403, 502, 503)
 def list_warnings(pid: PassportId, tiers: ReadableTiers, services: ServicesDep) -> list[StoredAlert]:
     """The battery's early-warning alerts, oldest first, each citing its readings' digests and roots."""
