@@ -92,6 +92,70 @@ def health_refresh_command(
     )
 
 
+@app.command("refresh-all")
+def health_refresh_all_command(
+    ctx: typer.Context,
+    participant: Annotated[str, as_option("a participant with the inspector role; default inspector")] = (
+        "inspector"
+    ),
+    json_output: JsonOption = False,
+) -> None:
+    """Refresh every open passport whose battery has a registered device (the periodic step: cron it).
+
+    Each battery's newest passport (the audit index's PassportIssued events) is refreshed; batteries
+    without an anchored diagnostic snapshot yet are skipped. Exits 1 if any refresh failed.
+    """
+    import time
+
+    from cli.audit import synced_index
+    from oracle.errors import InsufficientData, OracleError
+    from passport.audit import EventQuery
+    from passport.errors import PassportError
+    from passport.ids import battery_id_hash, parse_passport_id, passport_id_bytes32
+
+    session = Session.of(ctx)
+    refresher = _refresher(session, alerts=True)
+    writer = session.passports(participant)
+    reader = session.client(None)
+    started = time.perf_counter()
+    counts = {"refreshed": 0, "skipped_no_anchored_diagnostics": 0, "closed": 0, "no_passport": 0}
+    failures: dict[str, str] = {}
+    new_alerts = 0
+    index = synced_index(session, reader)
+    try:
+        batteries = sorted({device.battery_id for device in refresher.proofs.journal.devices()})
+        for battery in batteries:
+            page = index.query(
+                EventQuery(
+                    battery_id_hash=battery_id_hash(battery), names=("PassportIssued",), order="desc", limit=1
+                )
+            )
+            if not page.items or page.items[0].passport_id is None:
+                counts["no_passport"] += 1
+                continue
+            pid = parse_passport_id(page.items[0].passport_id)
+            record = reader.get_passport(passport_id_bytes32(pid))
+            if record is None or record.is_closed:
+                counts["closed"] += 1
+                continue
+            try:
+                result = refresher.refresh(pid, writer)
+            except InsufficientData:
+                counts["skipped_no_anchored_diagnostics"] += 1
+            except (OracleError, PassportError) as exc:
+                failures[battery] = f"{type(exc).__name__}: {exc}"
+            else:
+                counts["refreshed"] += 1
+                new_alerts += len(result.alerts)
+    finally:
+        index.close()
+    seconds = round(time.perf_counter() - started, 3)
+    emit({**counts, "failed": len(failures), "new_alerts": new_alerts, "seconds": seconds}, json_output)
+    for battery, why in failures.items():
+        typer.echo(f"error: {battery}: {why}", err=True)
+    raise typer.Exit(EXIT_INVALID if failures else EXIT_OK)
+
+
 @app.command("evidence")
 def health_evidence_command(
     ctx: typer.Context,

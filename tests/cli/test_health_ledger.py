@@ -99,3 +99,16 @@ def test_a_writer_without_the_inspector_role_is_refused(settings: Settings) -> N
     refused = runner.invoke(app, ["health", "refresh", pid, "--as", "business"])
     assert refused.exit_code == EXIT_INVALID, refused.output
     assert "UnauthorizedWriter" in refused.stderr
+
+
+def test_refresh_all_refreshes_each_open_passport_with_a_device(settings: Settings) -> None:
+    pid = str(ok("issue", "--sample", "--battery-id", BATTERY)["passport_id"])
+    other = SigningDevice("dev-cli-health-2", "CLI-HEALTH-0002", device_key(12))
+    with Journal(settings.journal_path) as journal:
+        other.register(journal)  # a device whose battery has no passport: counted, not an error
+    summary = ok("health", "refresh-all", "--as", "inspector")
+    assert (summary["refreshed"], summary["no_passport"], summary["failed"]) == (1, 1, 0)
+    assert summary["new_alerts"] == 1
+    assert ok("show", pid)["version"] == 2
+    again = ok("health", "refresh-all", "--as", "inspector")
+    assert (again["refreshed"], again["new_alerts"]) == (1, 0)  # the alert was journaled once
