@@ -24,6 +24,7 @@ from oracle.health import grading_policy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
+from passport.interop import export_catenax, schema_problems
 from passport.model import AccessTier, BatteryPassport
 from tests.builders import charging
 from tests.oracle.health_samples import anchored_stream, evidence_bundle, health_of, stream
@@ -99,6 +100,9 @@ def test_the_passport_carries_the_figures_and_the_annex_xiii_fields(journal: Jou
     assert "device_health" in json.dumps(sections[AccessTier.LEGITIMATE_INTEREST])
     assert "device_health" not in json.dumps(sections[AccessTier.PUBLIC])
     assert BatteryPassport.from_sections(sections) == updated
+    # Catena-X export still validates: the updated Annex XIII fields map, the provenance record stays ours.
+    exported = export_catenax(updated)
+    assert schema_problems(exported) == []
 
 
 # -- offline verification -----------------------------------------------------------------------------
