@@ -167,3 +167,15 @@ def test_the_page_shows_health_and_warnings_to_legitimate_interest_only(stack: A
     assert anonymous.device_health is None
     assert anonymous.alerts == ()
     assert battery_id in anonymous.battery_id
+
+
+def test_the_pre_removal_evaluation_grades_like_the_refresh(stack: ApiStack) -> None:
+    pid, _ = _battery(stack)
+    refreshed = stack.call("POST", f"/passports/{pid}/health", "inspector", json={})
+    assert refreshed.status_code == 201, refreshed.text
+    evaluated = stack.call("POST", f"/passports/{pid}/evaluations", "inspector", json={})
+    assert evaluated.status_code == 201, evaluated.text
+    figures, evaluation = refreshed.json()["health"]["figures"], evaluated.json()["evaluation"]
+    assert (figures["grade"], figures["route"]) == (evaluation["grade"], evaluation["recommendation"])
+    assert evaluation["grading_policy"]["digest"] == health_policy().grading.digest
+    assert _version(stack, pid) == 3
