@@ -457,7 +457,8 @@ def verify_health_evidence(
         canonical = item.record.encode()
         digest = keccak256(canonical)
         check("record.digest", digest == item.record_digest, f"records[{i}]: keccak256 of the record differs")
-        check("record.proof", verify_proof(item.root, item.record_digest, item.proof), f"records[{i}]: proof")
+        proven = len(item.record_digest) == 32 and verify_proof(item.root, item.record_digest, item.proof)
+        check("record.proof", proven, f"records[{i}]: the proof does not lead to root 0x{item.root.hex()}")
         root_hex = "0x" + item.root.hex()
         check("record.anchor", root_hex in anchors, f"records[{i}]: root {root_hex} is not among the anchors")
         try:

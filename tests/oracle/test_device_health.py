@@ -166,6 +166,10 @@ def _better_figure(data: dict[str, Any]) -> None:
     data["health"]["figures"]["state_of_health_pct"] = 99.0
 
 
+def _short_digest(data: dict[str, Any]) -> None:
+    data["records"][0]["record_digest"] = "0x1234"
+
+
 def _wrong_proof(data: dict[str, Any]) -> None:
     item = next(r for r in data["records"] if r["proof"])
     item["proof"][0] = "0x" + "11" * 32
@@ -181,6 +185,7 @@ def _wrong_proof(data: dict[str, Any]) -> None:
         (_drop_record, {"records.digest", "anchors.used", "figures.recompute"}),
         (_better_figure, {"figures.recompute"}),
         (_wrong_proof, {"record.proof"}),
+        (_short_digest, {"record.digest", "record.proof", "records.digest"}),
     ],
 )
 def test_tampering_fails_a_named_check(journal: Journal, change: Any, failing: set[str]) -> None:
