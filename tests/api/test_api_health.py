@@ -3,6 +3,7 @@ under the server's policy (never the caller's), its evidence verifies offline, w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from api.auth import ApiRole, Caller
 from api.web.ledger import LedgerPageSource
 from oracle.anchoring import Anchorer
 from oracle.device_health import HealthEvidence, health_policy, verify_health_evidence
+from passport.errors import ConfigError
 from tests.api.api_stack import ApiStack, api_stack, new_battery_id
 from tests.builders import charging, diagnostics
 
@@ -179,3 +181,9 @@ def test_the_pre_removal_evaluation_grades_like_the_refresh(stack: ApiStack) -> 
     assert (figures["grade"], figures["route"]) == (evaluation["grade"], evaluation["recommendation"])
     assert evaluation["grading_policy"]["digest"] == health_policy().grading.digest
     assert _version(stack, pid) == 3
+
+
+def test_an_unknown_configured_health_policy_fails_at_startup(stack: ApiStack) -> None:
+    settings = stack.services.settings.model_copy(update={"health_policy": "kr-health-1999-1"})
+    with pytest.raises(ConfigError, match=r"PASSPORT_HEALTH_POLICY: .*kr-health-1999-1"):
+        dataclasses.replace(stack.services, settings=settings)
