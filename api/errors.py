@@ -204,6 +204,9 @@ def _oracle_status(exc: oerr.OracleError) -> tuple[int, str]:
         (oerr.ReadingRejected, 422, "Invalid reading"),
         (oerr.UploadRejected, 422, "Upload rejected"),
         (oerr.DeviceAlreadyRegistered, 409, "Device already registered"),
+        (oerr.MalformedEvidence, 422, "Invalid evidence bundle"),
+        (oerr.UnknownHealthPolicy, 409, "Unknown health policy"),
+        (oerr.WarningStoreError, 503, "Alert store unavailable"),
     ]
     for kind, status, title in table:
         if isinstance(exc, kind):

@@ -39,8 +39,11 @@ from functools import partial
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
-from oracle.errors import UnknownGradingPolicy
+from oracle.device_health import HealthPolicy, health_policy
+from oracle.early_warnings import AlertStore
+from oracle.errors import UnknownGradingPolicy, UnknownHealthPolicy
 from oracle.health import GradingPolicy, grading_policy
+from oracle.health_refresh import HealthRefresher
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
@@ -96,6 +99,8 @@ class Services:
     ingestor: Ingestor | None = field(init=False, default=None)
     proofs: RecordProofs | None = field(init=False, default=None)
     grading: GradingPolicy = field(init=False)
+    health_policy: HealthPolicy = field(init=False)
+    alerts: AlertStore | None = field(init=False, default=None)
     credentials: PassportCredentials = field(init=False)
     _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
@@ -113,6 +118,17 @@ class Services:
             raise ConfigError(f"PASSPORT_GRADING_POLICY: {exc}") from None
         # Mutable: custodial participants onboarded after startup are added by ``holds_key``.
         self.keys = dict(self.keys)
+        try:
+            # Health refreshes compute under this one registered version; it embeds the grading
+            # thresholds, so a refresh and an evaluation grade alike.
+            self.health_policy = health_policy(self.settings.health_policy)
+        except UnknownHealthPolicy as exc:
+            raise ConfigError(f"PASSPORT_HEALTH_POLICY: {exc}") from None
+        if self.health_policy.grading != self.grading:
+            raise ConfigError(
+                f"PASSPORT_HEALTH_POLICY {self.health_policy.id} grades under "
+                f"{self.health_policy.grading.id}, not PASSPORT_GRADING_POLICY {self.grading.id}"
+            )
         self._clients = ParticipantClients(self.reader, self.keys.__getitem__)
         self.names = BusinessNames(self.reader, self.store, participant_name=self._participant_display_name)
         self._follower = IndexFollower(
@@ -140,6 +156,7 @@ class Services:
             self.ingestor = Ingestor(self.journal)
             # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
             self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
+            self.alerts = AlertStore(self.settings.warnings_path)
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -200,6 +217,8 @@ class Services:
         self.credentials.status.close()
         if self.journal is not None:
             self.journal.close()
+        if self.alerts is not None:
+            self.alerts.close()
 
     def sync_index(self) -> None:
         """Bring the audit index up to the chain's confirmed head now (serialised with the thread), so
@@ -268,6 +287,11 @@ class Services:
     def current_document(self, pid: uuid.UUID) -> BatteryPassport:
         """The passport's current version as a whole document (every tier: the service holds the keys)."""
         return self.passports_for(None).fetch(pid, frozenset(AccessTier)).passport()
+
+    def health(self) -> HealthRefresher:
+        """Health refreshes and evidence under the server's policy; 503 without the oracle journal."""
+        _, _, proofs = self.oracle()
+        return HealthRefresher(proofs, self.health_policy, alerts=self.alerts, chain=self.reader)
 
     def oracle(self) -> tuple[Journal, Ingestor, RecordProofs]:
         """The oracle's journal, ingestor and proofs; 503 when this server runs without them."""

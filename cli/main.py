@@ -20,6 +20,7 @@ from cli import (
     credentials,
     custody,
     did,
+    health,
     interop,
     passports,
     records,
@@ -61,6 +62,7 @@ app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")
 app.add_typer(credentials.app, name="vc")
 app.add_typer(did.app, name="did")
+app.add_typer(health.app, name="health")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from scripts.simulation.fleet import FleetConfig
+from scripts.simulation.health import HealthPilotConfig
 from scripts.simulation.pilot import ChainKind, PilotConfig, PilotReport, run_pilot
 
 app = typer.Typer()
@@ -48,6 +49,11 @@ def _render(report: PilotReport, console: Console) -> None:
         ("proofs checked on-chain", data["verification"].get("checked_on_chain")),
         ("audit index agrees", data["audit"].get("agrees")),
         ("naive gas/record (ratio)", f"{naive.get('gas_per_record')} ({naive.get('gas_ratio')}x)"),
+        ("health refreshed", data["health"].get("refresh", {}).get("refreshed")),
+        ("warnings TP/FN/FP by rule", {
+            rule: f"{s['tp']}/{s['fn']}/{s['fp']}"
+            for rule, s in data["health"].get("warnings", {}).get("per_rule", {}).items()
+        }),
     ]  # fmt: skip
     for name, value in rows:
         summary.add_row(name, str(value))
@@ -77,6 +83,10 @@ def simulate_command(
         int, typer.Option(min=0, help="Proofs checked on-chain; 0 = every record.")
     ] = 200,
     batch_size: Annotated[int, typer.Option(min=1, help="Records per anchored batch.")] = 1000,
+    fault_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of first packs given an injected device fault."),
+    ] = 0.04,
 ) -> None:
     """Run the pilot and write ``pilot-report.json`` and ``fleet-soh.png`` under ``--out``."""
     if chain not in ("anvil", "ganache"):
@@ -93,6 +103,7 @@ def simulate_command(
         batch_size=batch_size,
         naive_sample=naive_sample,
         verify_sample=verify_sample or None,
+        health=HealthPilotConfig(fault_share=fault_share),
     )
     console = Console()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -9,7 +9,18 @@ from oracle.batch_document import (
     parse_batch_document,
     seal_batch_document,
 )
+from oracle.device_health import (
+    CURRENT_HEALTH_POLICY,
+    HEALTH_POLICIES,
+    HealthEvidence,
+    HealthPolicy,
+    HealthVerification,
+    compute_health,
+    health_policy,
+    verify_health_evidence,
+)
 from oracle.devices import DeviceKey, DeviceRecord, SignedUpload, recover_signer, sign_upload, upload_body
+from oracle.early_warnings import Alert, AlertStore, WarningRules, scan
 from oracle.errors import OracleError
 from oracle.health import (
     CURRENT_GRADING_POLICY,
@@ -21,6 +32,7 @@ from oracle.health import (
     evaluate_health,
     grading_policy,
 )
+from oracle.health_refresh import HealthRefresher, RefreshResult
 from oracle.ingestion import Acknowledgement, Ingestor, record_bytes
 from oracle.journal import BatchHead, BatchRow, Journal, RecordRow
 from oracle.merkle import MerkleTree, leaf_hash, merkle_root, record_digest, verify_proof
@@ -37,8 +49,12 @@ from oracle.readings import (
 
 __all__ = [
     "CURRENT_GRADING_POLICY",
+    "CURRENT_HEALTH_POLICY",
     "GRADING_POLICIES",
+    "HEALTH_POLICIES",
     "Acknowledgement",
+    "Alert",
+    "AlertStore",
     "AnchorChain",
     "AnchorReader",
     "AnchoredRecord",
@@ -54,6 +70,10 @@ __all__ = [
     "DiagnosticSnapshot",
     "GradingPolicy",
     "HealthAssessment",
+    "HealthEvidence",
+    "HealthPolicy",
+    "HealthRefresher",
+    "HealthVerification",
     "Ingestor",
     "Journal",
     "MerkleTree",
@@ -63,14 +83,18 @@ __all__ = [
     "RecordProof",
     "RecordProofs",
     "RecordRow",
+    "RefreshResult",
     "RunReport",
     "SafetyEvent",
     "SealedBatchDocument",
     "SignedUpload",
+    "WarningRules",
     "build_batch_document",
+    "compute_health",
     "evaluate_from_journal",
     "evaluate_health",
     "grading_policy",
+    "health_policy",
     "history_from_documents",
     "leaf_hash",
     "merkle_root",
@@ -80,8 +104,10 @@ __all__ = [
     "record_bytes",
     "record_digest",
     "recover_signer",
+    "scan",
     "seal_batch_document",
     "sign_upload",
     "upload_body",
+    "verify_health_evidence",
     "verify_proof",
 ]

@@ -148,3 +148,18 @@ class ImplausibleReading(HealthError, ReadingRejected):
 
 class UnknownGradingPolicy(HealthError, LookupError):
     """Raised when a grading policy id (or id and digest) names no version in the oracle's registry."""
+
+
+class UnknownHealthPolicy(HealthError, LookupError):
+    """Raised when a device-health policy id names no version in the oracle's registry."""
+
+
+class MalformedEvidence(HealthError, ValueError):
+    """Raised when a health evidence bundle cannot be parsed (its checks never ran)."""
+
+
+# -- early warnings ----------------------------------------------------------------------------------
+
+
+class WarningStoreError(OracleError):
+    """Raised when the early-warning alert store cannot be read or written."""

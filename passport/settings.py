@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description="The grading policy version evaluations are graded under (e.g. kr-2026-1); unset, "
         "the oracle's current version. Checked against the oracle's registry at startup.",
     )
+    health_policy: str | None = Field(
+        default=None,
+        description="The device-health policy version health refreshes compute under (e.g. "
+        "kr-health-2026-1); unset, the oracle's current version. It embeds the grading thresholds.",
+    )
 
     # -- API ----------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
@@ -122,6 +127,11 @@ class Settings(BaseSettings):
     def journal_path(self) -> Path:
         """The oracle's journal (SQLite): the API, the CLI and the anchoring worker share it."""
         return self.data_dir / "oracle" / "journal.sqlite3"
+
+    @cached_property
+    def warnings_path(self) -> Path:
+        """The oracle's early-warning alert journal (SQLite): alerts raised over the device stream."""
+        return self.data_dir / "oracle" / "warnings.sqlite3"
 
     @cached_property
     def keys_dir(self) -> Path:

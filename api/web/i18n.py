@@ -56,6 +56,7 @@ _CLDR_UNITS: Final = {
 }
 _SYMBOLS: Final = {
     "ah": "Ah",
+    "mv": "mV",
     "kg_co2e_per_kwh": "kg CO₂e/kWh",
     "c_rate": "C",
     "ppb": "ppb",

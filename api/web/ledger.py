@@ -25,6 +25,7 @@ from api.auth import Caller
 from api.errors import NotFound
 from api.services import Services
 from api.web.groups import passport_groups
+from api.web.health_views import AlertView, DeviceHealthView, alert_views, device_health_view
 from api.web.views import (
     UNAVAILABLE,
     CustodyEntryView,
@@ -124,8 +125,13 @@ class LedgerPageSource:
         custody = custody_entries(index.events, record.updated_at, services.names.name_of)
         report = with_check(reader.verify(pid), index.check)
         health = None
+        device_health: DeviceHealthView | None = None
+        alerts: tuple[AlertView, ...] = ()
         if view is not None and AccessTier.LEGITIMATE_INTEREST in tiers:
             health = health_points(list(view.get("korea.performance_evaluations", []) or []))
+            device_health = device_health_view(view.get("performance.dynamic.device_health"), str(pid))
+            if services.alerts is not None:
+                alerts = alert_views(services.alerts.of_battery(_text(view, "general.battery_id")))
         manufacturer = view.get("general.manufacturer.name") if view is not None else None
         return PassportPageView(
             passport_id=str(pid),
@@ -149,4 +155,6 @@ class LedgerPageSource:
             qr_url=qr_svg_path(str(pid)),
             bundle_url=bundle_path(str(pid)),
             groups=passport_groups(view) if view is not None else (),
+            device_health=device_health,
+            alerts=alerts,
         )

@@ -17,6 +17,7 @@ from typing import Annotated, Protocol
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Caller
+from api.web.health_views import AlertView, DeviceHealthView
 from api.web.i18n import N_
 from passport.ids import parse_passport_id
 from passport.model import AccessTier
@@ -295,6 +296,9 @@ class PassportPageView(_View):
     bundle_url: str
     # The passport's own data, group by group; empty when the stored documents could not be read.
     groups: tuple[FactGroup, ...] = ()
+    # Device-driven health and early warnings: legitimate-interest readers only (None / empty else).
+    device_health: DeviceHealthView | None = None
+    alerts: tuple[AlertView, ...] = ()
 
     @model_validator(mode="after")
     def _canonical_ids(self) -> PassportPageView:

@@ -24,6 +24,7 @@ from passport.model.circularity import (
     SparePart,
 )
 from passport.model.conformity import Label, LabelsAndConformity, LabelSymbol
+from passport.model.device_health import DeviceHealth, HealthFigures, HealthPolicyRef
 from passport.model.documents import DocumentRef
 from passport.model.due_diligence import SupplyChainDueDiligence
 from passport.model.general import (
@@ -97,6 +98,7 @@ __all__ = [
     "ConcentrationUnit",
     "CycleLifeTest",
     "DataCarrier",
+    "DeviceHealth",
     "Dimensions",
     "DocumentRef",
     "DynamicPerformance",
@@ -108,6 +110,8 @@ __all__ = [
     "GeneralProductInformation",
     "GradingPolicyRef",
     "HazardousSubstance",
+    "HealthFigures",
+    "HealthPolicyRef",
     "IdentifierScheme",
     "InspectionResult",
     "InspectionStage",

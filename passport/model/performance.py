@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from passport.model._base import PassportModel
 from passport.model.access import Authority, LegitimateInterest, Public
+from passport.model.device_health import DeviceHealth
 from passport.model.documents import DocumentRef
 from passport.model.units import (
     AmpereHours,
@@ -225,6 +226,8 @@ class DynamicPerformance(PassportModel):
     negative_event_reports: LegitimateInterest[list[DocumentRef]] = Field(default_factory=list)
     operating_environment_documents: LegitimateInterest[list[DocumentRef]] = Field(default_factory=list)
     documents: LegitimateInterest[list[DocumentRef]] = Field(default_factory=list)
+    # The oracle's device-driven figures with their provenance (policy, records, anchors).
+    device_health: LegitimateInterest[DeviceHealth | None] = None
 
     @model_validator(mode="after")
     def _extremes_ordered(self) -> DynamicPerformance:

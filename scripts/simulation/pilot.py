@@ -79,6 +79,7 @@ from scripts.simulation.fleet import (
 )
 from scripts.simulation.fleet import Chemistry as PackChemistry
 from scripts.simulation.generator import DayBatch, EndOfFirstLife, FleetSimulation
+from scripts.simulation.health import HealthPilotConfig, PilotHealth
 from scripts.simulation.report import FleetReport
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,8 @@ class PilotConfig:
     # fsync every stored block (the embedded store's default). Off only for throwaway runs.
     durable_store: bool = True
     audit: bool = True
+    # Injected device faults and the end-of-run health refresh (``scripts.simulation.health``).
+    health: HealthPilotConfig = field(default_factory=HealthPilotConfig)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
@@ -165,6 +168,7 @@ class PilotReport:
     verification: dict[str, Any]
     audit: dict[str, Any]
     outputs: dict[str, str] = field(default_factory=dict)
+    health: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +186,7 @@ class PilotReport:
             "naive": self.naive,
             "verification": self.verification,
             "audit": self.audit,
+            "health": self.health,
             "outputs": self.outputs,
         }
 
@@ -334,6 +339,8 @@ class Pilot:
         self.recycled: list[uuid.UUID] = []
         self.retirements: list[dict[str, Any]] = []
         self.fleet_report = FleetReport(config.fleet)
+        fleet = config.fleet
+        self.health = PilotHealth(config.health, fleet.start_epoch_s, fleet.days, fleet.seed, fleet.n_evs)
 
     # -- clock: the journal and anchorer run on simulated time, so batch documents repeat exactly ---
 
@@ -435,7 +442,7 @@ class Pilot:
 
     def ingest(self, batch: DayBatch) -> None:
         with self.stage("uploads"):
-            uploads = batch.uploads()
+            uploads = self.health.inject(batch.day, batch.uploads())
         with self.stage("sign"):
             signed = [self.packs[u.battery_id].device.sign(u.readings) for u in uploads]
         with self.stage("ingest"):
@@ -604,6 +611,7 @@ class Pilot:
                     self.retire(ended)
             self.progress("days", day + 1, days)
         run_seconds = time.perf_counter() - run_started
+        health = self.health.finish(self)
         with self.stage("accounting"):
             batches = self.account_anchors()
         with self.stage("verify"):
@@ -614,9 +622,11 @@ class Pilot:
             naive = self.naive(batches)
         with self.stage("statuses"):
             statuses = self.statuses()
-        return self.report(
+        report = self.report(
             self.fleet_report, batches, verification, audit, naive, statuses, started, run_seconds
         )
+        report.health = health
+        return report
 
     # -- after the run ---------------------------------------------------------------------------------------
 
