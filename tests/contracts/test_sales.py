@@ -56,11 +56,14 @@ def test_agree_offers_custody_and_acceptance_completes(
     assert names == ["CustodyTransferred", "SaleCompleted"]
     assert only_event(receipt, "SaleCompleted") == {"saleId": SALE, "passportId": pid}
     sale = business.client.get_sale(SALE)
-    assert sale is not None and sale.state is SaleState.COMPLETED and sale.closed_at > 0
+    assert sale is not None
+    assert sale.state is SaleState.COMPLETED
+    assert sale.closed_at > 0
     assert sale.terms_digest == TERMS  # the terms never change after acceptance
     assert business.client.open_sale(pid) is None
     record = recycler.client.get_passport(pid)
-    assert record is not None and record.custodian == recycler.address
+    assert record is not None
+    assert record.custodian == recycler.address
 
 
 def test_nothing_else_moves_custody_while_agreed(
@@ -87,7 +90,8 @@ def test_terms_cannot_be_reused_or_rewritten(
     with reverts("BatterySalesSaleExists", SALE):
         recycler.client.agree_sale(SALE, pid, business.address, digest("other-terms"), ledger.now() + 60)
     sale = business.client.get_sale(SALE)
-    assert sale is not None and sale.terms_digest == TERMS
+    assert sale is not None
+    assert sale.terms_digest == TERMS
 
 
 def test_invalid_sales_are_refused(
@@ -142,7 +146,8 @@ def test_cancel_before_completion_withdraws_the_offer(
     assert business.client.get_custody_offer(pid) is None
     assert business.client.open_sale(pid) is None
     sale = business.client.get_sale(SALE)
-    assert sale is not None and sale.state is SaleState.CANCELLED
+    assert sale is not None
+    assert sale.state is SaleState.CANCELLED
     with reverts("BatteryPassportRegistryNoCustodyOffer", pid):
         recycler.client.accept_custody(pid)
     with reverts("BatterySalesWrongState", SALE, SaleState.CANCELLED):
@@ -191,7 +196,9 @@ def test_dispute_after_completion_and_admin_outcome(
     )
     assert resolved == {"saleId": SALE, "outcomeDigest": digest("outcome")}
     sale = business.client.get_sale(SALE)
-    assert sale is not None and sale.state is SaleState.RESOLVED and sale.terms_digest == TERMS
+    assert sale is not None
+    assert sale.state is SaleState.RESOLVED
+    assert sale.terms_digest == TERMS
 
 
 def test_closing_a_passport_waits_for_its_sale(
