@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol, runtime_checkable
 
-from passport.chain.records import PassportRecord, TxReceipt
+from passport.chain.records import BusinessRecord, PassportRecord, TxReceipt
+from passport.errors import ChainError
 
 
 class SaleState(IntEnum):
@@ -63,3 +64,13 @@ class SalesChain(Protocol):
     def accept_custody(self, passport_id: bytes) -> TxReceipt: ...
 
     def get_passport(self, passport_id: bytes) -> PassportRecord | None: ...
+
+    def get_business(self, account: str) -> BusinessRecord | None: ...
+
+
+def sales_chain(client: object) -> SalesChain:
+    """``client`` as a ``SalesChain``; ``ChainError`` if it cannot record sales (a client of another
+    registry build)."""
+    if not isinstance(client, SalesChain):
+        raise ChainError(f"{type(client).__name__} cannot record sales")
+    return client
