@@ -22,6 +22,7 @@ from api.routes import (
     evaluations,
     health,
     interop,
+    market,
     pages,
     passports,
     products,
@@ -124,6 +125,7 @@ def create_app(
         interop,
         credentials,
         products,
+        market,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)

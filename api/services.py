@@ -47,6 +47,8 @@ from passport.credentials import CredentialKeys, PassportCredentials, StatusInde
 from passport.envelope import KeyRing
 from passport.errors import ConfigError
 from passport.ledger import ParticipantClients, open_ledger
+from passport.market import CustodyStep, Market
+from passport.market.wiring import build_market, custody_steps
 from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
@@ -95,6 +97,7 @@ class Services:
     _sync_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
     _thread: threading.Thread | None = field(init=False, default=None)
+    _market: Market | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         try:
@@ -184,6 +187,8 @@ class Services:
         self.versions.close()
         self.api_keys.close()
         self.credentials.status.close()
+        if self._market is not None:
+            self._market.book.close()
         if self.journal is not None:
             self.journal.close()
 
@@ -233,6 +238,23 @@ class Services:
     def current_document(self, pid: uuid.UUID) -> BatteryPassport:
         """The passport's current version as a whole document (every tier: the service holds the keys)."""
         return self.passports_for(None).fetch(pid, frozenset(AccessTier)).passport()
+
+    def market(self) -> Market:
+        """The market (listings, offers, sales), built on first use over this service's ledger and store."""
+        with self._lock:
+            if self._market is None:
+                self._market = build_market(
+                    self.settings,
+                    reader=self.reader,
+                    store=self.store,
+                    passports=self._reader_service,
+                    custody=self._custody_steps,
+                )
+            return self._market
+
+    def _custody_steps(self, pid: uuid.UUID) -> list[CustodyStep]:
+        self.sync_index()
+        return custody_steps(self.audit.custody_timeline(pid), self.credentials.participants.get)
 
     def oracle(self) -> tuple[Journal, Ingestor, RecordProofs]:
         """The oracle's journal, ingestor and proofs; 503 when this server runs without them."""
