@@ -13,12 +13,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.auth import ApiRole, Caller
 from api.deps import AdminCaller, AuthCaller, ServicesDep, caller_with
 from api.errors import Forbidden
 from api.openapi import raises
+from api.schemas import PASSPORT_ID_SCHEMA
 from api.services import Services
 from passport.chain.sales import sales_chain
 from passport.ids import parse_passport_id
@@ -44,10 +45,16 @@ OfferIdPath = Annotated[str, Path(description="An offer's id (UUID).", pattern=r
 SaleIdPath = Annotated[str, Path(description="A sale's id (0x + 64 hex).", pattern=r"^0x[0-9a-f]{64}$")]
 
 
+def _passport_id(value: str) -> str:
+    return str(parse_passport_id(value))  # InvalidIdentifier is a ValueError: a 422 naming the field
+
+
 class ListingRequest(ListingCreate):
     """List a battery you hold: the passport, and what you add to its verified summary."""
 
-    passport_id: str = Field(description="The passport's UUID.", min_length=1, max_length=100)
+    passport_id: Annotated[str, AfterValidator(_passport_id)] = Field(
+        description="The passport's UUID.", json_schema_extra=PASSPORT_ID_SCHEMA
+    )
 
 
 class ListingPublic(BaseModel):
