@@ -20,8 +20,10 @@ from cli import (
     custody,
     did,
     interop,
+    market,
     passports,
     records,
+    report,
     simulate,
     telemetry,
     worker,
@@ -59,6 +61,8 @@ app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")
 app.add_typer(credentials.app, name="vc")
 app.add_typer(did.app, name="did")
+app.add_typer(market.app, name="market")
+app.add_typer(report.app)  # report, verify-report
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from passport.chain.records import LedgerEvent, PassportRecord
 from passport.ids import passport_id_bytes32
@@ -35,6 +35,7 @@ class PassportSource(Protocol):
     def summary(self, passport_id: uuid.UUID, now: datetime) -> ListingSummary: ...
 
 
+@runtime_checkable
 class PassportEvents(Protocol):
     """The chain client's per-passport event query (``Web3ChainClient.passport_events``)."""
 
