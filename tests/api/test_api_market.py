@@ -118,3 +118,21 @@ def test_suspended_buyer_is_refused(stack: ApiStack) -> None:
         assert offer.json()["type"] == FAIR_TRADE + "active-business-only"
     finally:
         stack.call("POST", f"/businesses/{stack.address('issuer2')}/reinstate", "admin")
+
+
+@pytest.mark.parametrize(("lang", "title"), [("en", "Used-battery market"), ("ko", "사용후 배터리 거래소")])
+def test_market_page_shows_listings_and_the_index(stack: ApiStack, lang: str, title: str) -> None:
+    pid = fresh_passport(stack)
+    listed = stack.call(
+        "POST",
+        "/market/listings",
+        "business",
+        json={"passport_id": pid, "asking_price": 5_000_000, "location": "Busan", "delivery": "pickup"},
+    )
+    assert listed.status_code == 201, listed.text
+    page = stack.http.get(f"/market?lang={lang}")
+    assert page.status_code == 200
+    assert page.headers["content-language"] == lang
+    assert title in page.text
+    assert f'data-passport="{pid}"' in page.text
+    assert 'data-testid="price-index"' in page.text
