@@ -27,6 +27,7 @@ from api.routes import (
     passports,
     products,
     qr,
+    reports,
     resolver,
     telemetry,
     wellknown,
@@ -126,6 +127,7 @@ def create_app(
         credentials,
         products,
         market,
+        reports,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)

@@ -252,6 +252,10 @@ class Services:
                 )
             return self._market
 
+    def market_custody(self, pid: uuid.UUID) -> list[CustodyStep]:
+        """A passport's custody transfers from the audit index (synced first), with participant names."""
+        return self._custody_steps(pid)
+
     def _custody_steps(self, pid: uuid.UUID) -> list[CustodyStep]:
         self.sync_index()
         return custody_steps(self.audit.custody_timeline(pid), self.credentials.participants.get)

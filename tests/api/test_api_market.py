@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devtools.samples import sample_passport
+from passport.report import verify_report
 from tests.api.api_stack import ApiStack, api_stack, new_battery_id
 
 FAIR_TRADE = "https://battery-passport-ledger.example/problems/fair-trade/"
@@ -136,3 +137,21 @@ def test_market_page_shows_listings_and_the_index(stack: ApiStack, lang: str, ti
     assert title in page.text
     assert f'data-passport="{pid}"' in page.text
     assert 'data-testid="price-index"' in page.text
+
+
+def test_provenance_report_from_the_running_stack_verifies(stack: ApiStack) -> None:
+    pid = fresh_passport(stack)
+    chain = stack.services.reader
+    trusted = stack.services.trusted_issuers
+    pdf = stack.call("GET", f"/passports/{pid}/report")
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert verify_report(pdf.content, chain, trusted).ok
+    page = stack.call("GET", f"/passports/{pid}/report", params={"format": "html"})
+    assert page.status_code == 200
+    assert verify_report(page.content, chain, trusted).ok
+    changed = page.content.replace(b'"lifecycle":"ORIGINAL"', b'"lifecycle":"ORIGINAM"', 1)
+    assert changed != page.content
+    assert not verify_report(changed, chain, trusted).ok
+    assert stack.call("GET", f"/passports/{pid}/report", params={"format": "doc"}).status_code == 422
+    assert stack.call("GET", "/passports/00000000-0000-4000-8000-000000000000/report").status_code == 404
