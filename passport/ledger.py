@@ -139,7 +139,6 @@ class Ledger:
             participants={address: name for name, address in self.keystore.addresses().items()},
         )
 
-
     def custody_history(self) -> Callable[[uuid.UUID], list[CustodyStep]]:
         """A reader of a passport's custody transfers (registry events), naming keystore participants."""
         from passport.market.source import PassportEvents, custody_from_events
