@@ -706,6 +706,9 @@ class Pilot:
             "PassportRecycled": self.tx_count["recycle"],
             "PassportStatusChanged": self.tx_count["change_status"],
             "CustodyTransferred": self.tx_count["accept_custody"],
+            # Every market sale is agreed, then completed by the buyer's custody acceptance.
+            "SaleAgreed": self.tx_count["agree_sale"],
+            "SaleCompleted": self.tx_count["agree_sale"],
         }
         indexed = {name: counted[name] for name in expected}
         return {
