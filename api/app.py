@@ -22,12 +22,14 @@ from api.routes import (
     evaluations,
     health,
     interop,
+    market,
     pages,
     participants,
     passport_health,
     passports,
     products,
     qr,
+    reports,
     resolver,
     telemetry,
     wellknown,
@@ -128,6 +130,8 @@ def create_app(
         credentials,
         products,
         participants,
+        market,
+        reports,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.routing import allowed_methods
 from oracle import errors as oerr
 from passport import errors as perr
+from passport import market as market_errors
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,13 @@ def problem_body(
 def _library_status(exc: perr.PassportError) -> tuple[int, str]:
     """Map a library error to (status, title); order matters: most specific first."""
     table: list[tuple[type[perr.PassportError], int, str]] = [
+        (market_errors.FairTradeViolation, 409, "Refused by a fair-trade rule"),
+        (market_errors.ListingNotFound, 404, "Listing not found"),
+        (market_errors.OfferNotFound, 404, "Offer or sale not found"),
+        (market_errors.NotAParty, 403, "Not a party to this trade"),
+        (market_errors.MarketStateError, 409, "Not possible in the trade's current state"),
+        (market_errors.PassportUnverified, 409, "Passport failed verification"),
+        (market_errors.TermsMismatch, 502, "Stored terms do not match the ledger"),
         (perr.InvalidIdentifier, 400, "Invalid identifier"),
         (perr.InvalidPageToken, 400, "Invalid page token"),
         (perr.PassportNotFound, 404, "Passport not found"),
@@ -249,6 +257,11 @@ def install_error_handlers(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if isinstance(exc, perr.ContractRevert):
             extra["ledger_error"] = exc.error
+        if isinstance(exc, market_errors.FairTradeViolation):
+            # The rule is the problem type: a client tells the refusals apart without parsing prose.
+            extra = {"type": f"{PROBLEM_TYPE_BASE}fair-trade/{exc.rule}", "rule": exc.rule}
+        if isinstance(exc, market_errors.MarketError):
+            extra["error"] = type(exc).__name__
         if isinstance(exc, perr.DocumentValidationError):
             errs = [{"field": path, "reason": reason} for path, reason in exc.problems]
             return problem(status, title, str(exc), request, errs)

@@ -56,6 +56,8 @@ from passport.directory import BusinessNames
 from passport.envelope import KeyRing
 from passport.errors import ConfigError
 from passport.ledger import ParticipantClients, open_ledger
+from passport.market import CustodyStep, Market
+from passport.market.wiring import build_market, custody_steps
 from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
@@ -109,6 +111,7 @@ class Services:
     _sync_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
     _thread: threading.Thread | None = field(init=False, default=None)
+    _market: Market | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         try:
@@ -215,6 +218,8 @@ class Services:
         self.versions.close()
         self.api_keys.close()
         self.credentials.status.close()
+        if self._market is not None:
+            self._market.book.close()
         if self.journal is not None:
             self.journal.close()
         if self.alerts is not None:
@@ -292,6 +297,27 @@ class Services:
         """Health refreshes and evidence under the server's policy; 503 without the oracle journal."""
         _, _, proofs = self.oracle()
         return HealthRefresher(proofs, self.health_policy, alerts=self.alerts, chain=self.reader)
+
+    def market(self) -> Market:
+        """The market (listings, offers, sales), built on first use over this service's ledger and store."""
+        with self._lock:
+            if self._market is None:
+                self._market = build_market(
+                    self.settings,
+                    reader=self.reader,
+                    store=self.store,
+                    passports=self._reader_service,
+                    custody=self._custody_steps,
+                )
+            return self._market
+
+    def market_custody(self, pid: uuid.UUID) -> list[CustodyStep]:
+        """A passport's custody transfers from the audit index (synced first), with participant names."""
+        return self._custody_steps(pid)
+
+    def _custody_steps(self, pid: uuid.UUID) -> list[CustodyStep]:
+        self.sync_index()
+        return custody_steps(self.audit.custody_timeline(pid), self.credentials.participants.get)
 
     def oracle(self) -> tuple[Journal, Ingestor, RecordProofs]:
         """The oracle's journal, ingestor and proofs; 503 when this server runs without them."""

@@ -22,8 +22,10 @@ from cli import (
     did,
     health,
     interop,
+    market,
     passports,
     records,
+    report,
     simulate,
     telemetry,
     worker,
@@ -63,6 +65,8 @@ app.add_typer(worker.app, name="worker")
 app.add_typer(credentials.app, name="vc")
 app.add_typer(did.app, name="did")
 app.add_typer(health.app, name="health")
+app.add_typer(market.app, name="market")
+app.add_typer(report.app)  # report, verify-report
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]

@@ -5,6 +5,7 @@ import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {BatterySales} from "./BatterySales.sol";
 import {BusinessRegistry} from "./BusinessRegistry.sol";
 import {DataAnchors} from "./DataAnchors.sol";
 import {IBatteryPassportRegistry} from "./interfaces/IBatteryPassportRegistry.sol";
@@ -20,6 +21,7 @@ import {IBatteryPassportRegistry} from "./interfaces/IBatteryPassportRegistry.so
 contract BatteryPassportRegistry is
     IBatteryPassportRegistry,
     BusinessRegistry,
+    BatterySales,
     DataAnchors,
     AccessControlDefaultAdminRules,
     EIP712
@@ -131,6 +133,12 @@ contract BatteryPassportRegistry is
 
     /// @inheritdoc IBatteryPassportRegistry
     function offerCustody(bytes32 passportId, address to, uint64 expiresAt) external {
+        _requireNoOpenSale(passportId);
+        _offer(passportId, to, expiresAt);
+    }
+
+    /// @dev Offer custody from the sender (the custodian) to `to`, an active business.
+    function _offer(bytes32 passportId, address to, uint64 expiresAt) private {
         _writableByCustodian(passportId);
         if (to == address(0) || to == msg.sender || expiresAt <= block.timestamp) {
             revert BatteryPassportRegistryInvalidCustodyOffer(passportId, to, expiresAt);
@@ -157,6 +165,7 @@ contract BatteryPassportRegistry is
         passport.updatedAt = uint48(block.timestamp);
         delete _offers[passportId];
         emit CustodyTransferred(passportId, from, msg.sender);
+        _completeSale(passportId);
     }
 
     /// @inheritdoc IBatteryPassportRegistry
@@ -293,6 +302,7 @@ contract BatteryPassportRegistry is
 
     /// @dev Withdraw a pending custody offer, if any (the custodian cancels, or the passport closes).
     function _dropOffer(bytes32 passportId) private {
+        _requireNoOpenSale(passportId);
         address to = _offers[passportId].to;
         if (to == address(0)) return;
         delete _offers[passportId];
@@ -319,6 +329,22 @@ contract BatteryPassportRegistry is
 
     /// @dev The default admin administers the business register.
     function _authorizeBusinessAdmin() internal view override {
+        _checkRole(DEFAULT_ADMIN_ROLE);
+    }
+
+    /// @dev A sale's custody offer: the seller must itself be an active business.
+    function _offerSaleCustody(bytes32 passportId, address buyer, uint64 expiresAt) internal override {
+        _requireActiveBusiness(msg.sender);
+        _offer(passportId, buyer, expiresAt);
+    }
+
+    /// @dev Called by `cancelSale` once the sale is closed, so `_dropOffer` lets the offer go.
+    function _withdrawSaleCustody(bytes32 passportId) internal override {
+        _dropOffer(passportId);
+    }
+
+    /// @dev The default admin records dispute outcomes.
+    function _authorizeSaleAdmin() internal view override {
         _checkRole(DEFAULT_ADMIN_ROLE);
     }
 

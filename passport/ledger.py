@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # web3 loads in about a second; only ``open_ledger`` needs it
     from passport.chain.keystore import Keystore
     from passport.credentials import PassportCredentials
     from passport.envelope import KeyRing
+    from passport.market import CustodyStep, Market
     from passport.service import PassportService, VersionLog
     from passport.store.protocol import ContentStore
 
@@ -135,6 +137,30 @@ class Ledger:
             keys=CredentialKeys.from_settings(self.settings),
             status=StatusIndex.from_settings(self.settings),
             participants={address: name for name, address in self.keystore.addresses().items()},
+        )
+
+    def custody_history(self) -> Callable[[uuid.UUID], list[CustodyStep]]:
+        """A reader of a passport's custody transfers (registry events), naming keystore participants."""
+        from passport.market.source import PassportEvents, custody_from_events
+
+        names = {address.lower(): name for name, address in self.keystore.addresses().items()}
+        if not isinstance(self.reader, PassportEvents):
+            raise DeploymentError("this chain client cannot read a passport's events")
+        return custody_from_events(
+            self.reader, self.deployment.deploy_block_number, lambda a: names.get(a.lower())
+        )
+
+    def market(self, *, store: ContentStore | None = None) -> Market:
+        """The market (``settings.market_db_path``) over this ledger; close ``market.book`` when done."""
+        from passport.market.wiring import build_market
+        from passport.store import open_store
+
+        return build_market(
+            self.settings,
+            reader=self.reader,
+            store=store if store is not None else open_store(self.settings),
+            passports=self.passports(None, store=store),
+            custody=self.custody_history(),
         )
 
 

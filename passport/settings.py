@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         "kr-health-2026-1); unset, the oracle's current version. It embeds the grading thresholds.",
     )
 
+    # -- market -------------------------------------------------------------------------------------
+    market_min_group_size: int = Field(
+        default=3, ge=1, le=1000, description="Smallest price-index group shown (smaller ones are hidden)."
+    )
+
     # -- API ----------------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
@@ -166,6 +171,11 @@ class Settings(BaseSettings):
     def credential_status_path(self) -> Path:
         """Which status-list index each issuer gave each passport (Bitstring Status List)."""
         return self.data_dir / "credentials" / "status.sqlite3"
+
+    @cached_property
+    def market_db_path(self) -> Path:
+        """The market's listings, offers and sales (prices stay off-chain)."""
+        return self.data_dir / "market" / "market.sqlite3"
 
     @cached_property
     def demo_path(self) -> Path:

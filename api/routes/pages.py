@@ -26,8 +26,10 @@ from starlette.staticfiles import StaticFiles
 from api.auth import Caller
 from api.deps import PassportIdPath
 from api.errors import ApiError, _library_status
+from api.services import Services
 from api.web.chart import soh_chart
 from api.web.i18n import N_, PageFormat, choose_locale
+from api.web.market_chart import price_chart
 from api.web.render import STATIC_DIR, page_templates
 from api.web.views import PassportPageSource, PassportPageView, latest_health, sorted_health
 from passport.errors import PassportError
@@ -175,3 +177,36 @@ def get_passport_page(
             detail_lang = locale
         return _error_page(request, locale, status, title, detail, detail_lang=detail_lang)
     return _render(request, locale, view)
+
+
+@router.get(
+    "/market",
+    response_class=HTMLResponse,
+    responses={
+        503: {
+            "description": "The ledger cannot be reached (an HTML error page)",
+            "content": {"text/html": {}},
+        }
+    },
+)
+def get_market_page(request: Request, locale: Annotated[str, Depends(get_page_locale)]) -> HTMLResponse:
+    """The market page: active listings and the public price index with its chart."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        return _error_page(
+            request, locale, 503, "Service unavailable", "this server is not connected to a ledger"
+        )
+    market = services.market()
+    try:
+        listings = market.listings()
+        index = market.price_index()
+    except PassportError as exc:
+        log.error("market page failed: %r", exc)
+        detail = PageFormat(locale).gettext("The ledger cannot be reached right now; try again later.")
+        return _error_page(request, locale, 503, "Service unavailable", detail, detail_lang=locale)
+    return page_templates(locale).TemplateResponse(
+        request,
+        "market.html",
+        {"listings": listings, "index": index, "chart": price_chart(index)},
+        headers=_headers(locale),
+    )

@@ -53,6 +53,7 @@ from passport.chain.records import (
     Role,
     TxReceipt,
 )
+from passport.chain.sales import SaleRecord, SaleState
 from passport.errors import (
     ChainError,
     ChainUnavailable,
@@ -703,6 +704,42 @@ class Web3ChainClient:
             to_address=to_checksum_address(to),
             expires_at=int(expires_at),
         )
+
+    # -- sales (BatterySales) -----------------------------------------------------------------------
+    def agree_sale(
+        self, sale_id: bytes, passport_id: bytes, buyer: str, terms_digest: bytes, expires_at: int
+    ) -> TxReceipt:
+        return self._transact(
+            "agreeSale", _b32(sale_id), _b32(passport_id), _address(buyer), _b32(terms_digest), expires_at
+        )
+
+    def cancel_sale(self, sale_id: bytes, reason_digest: bytes) -> TxReceipt:
+        return self._transact("cancelSale", _b32(sale_id), _b32(reason_digest))
+
+    def dispute_sale(self, sale_id: bytes, claim_digest: bytes) -> TxReceipt:
+        return self._transact("disputeSale", _b32(sale_id), _b32(claim_digest))
+
+    def resolve_sale_dispute(self, sale_id: bytes, outcome_digest: bytes) -> TxReceipt:
+        return self._transact("resolveSaleDispute", _b32(sale_id), _b32(outcome_digest))
+
+    def get_sale(self, sale_id: bytes) -> SaleRecord | None:
+        passport_id, terms, seller, agreed_at, buyer, closed_at, state = self._call("getSale", _b32(sale_id))
+        if state == SaleState.NONE:
+            return None
+        return SaleRecord(
+            sale_id=bytes(sale_id),
+            passport_id=bytes(passport_id),
+            terms_digest=bytes(terms),
+            seller=to_checksum_address(seller),
+            buyer=to_checksum_address(buyer),
+            state=SaleState(state),
+            agreed_at=int(agreed_at),
+            closed_at=int(closed_at),
+        )
+
+    def open_sale(self, passport_id: bytes) -> bytes | None:
+        sale_id = bytes(self._call("openSale", _b32(passport_id)))
+        return None if sale_id == b"\x00" * 32 else sale_id
 
     # -- data anchors -------------------------------------------------------------------------------
     def anchor_batch(self, root: bytes, cid_digest: bytes, record_count: int, kind: AnchorKind) -> TxReceipt:

@@ -80,6 +80,7 @@ from scripts.simulation.fleet import (
 from scripts.simulation.fleet import Chemistry as PackChemistry
 from scripts.simulation.generator import DayBatch, EndOfFirstLife, FleetSimulation
 from scripts.simulation.health import HealthPilotConfig, PilotHealth
+from scripts.simulation.market import PilotMarket
 from scripts.simulation.report import FleetReport
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,9 @@ class PilotConfig:
     audit: bool = True
     # Injected device faults and the end-of-run health refresh (``scripts.simulation.health``).
     health: HealthPilotConfig = field(default_factory=HealthPilotConfig)
+    # Retired packs leave the collector through the market (listing, offer, signed terms, sale tied to
+    # custody) instead of direct custody offers.
+    market: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
@@ -341,6 +345,7 @@ class Pilot:
         self.fleet_report = FleetReport(config.fleet)
         fleet = config.fleet
         self.health = PilotHealth(config.health, fleet.start_epoch_s, fleet.days, fleet.seed, fleet.n_evs)
+        self.market: PilotMarket | None = None
 
     # -- clock: the journal and anchorer run on simulated time, so batch documents repeat exactly ---
 
@@ -539,8 +544,11 @@ class Pilot:
             )
             self.tx("change_status", waste.receipt)
             recycler = self.chains["recycler"]
-            self.tx("offer_custody", collector.offer_custody(pid32, recycler.account, expires))
-            self.tx("accept_custody", recycler.accept_custody(pid32))
+            if self.config.market:
+                retirement["sale"] = self.trade(pack, grade, latest, "recycler")
+            else:
+                self.tx("offer_custody", collector.offer_custody(pid32, recycler.account, expires))
+                self.tx("accept_custody", recycler.accept_custody(pid32))
             recycled = self.services["recycler"].recycle(pack.passport_id, document)
             self.tx("recycle", recycled.receipt)
             self.recycled.append(pack.passport_id)
@@ -548,8 +556,11 @@ class Pilot:
             retirement["route"] = "recycled"
             return
         repurposer = self.chains["repurposer"]
-        self.tx("offer_custody", collector.offer_custody(pid32, repurposer.account, expires))
-        self.tx("accept_custody", repurposer.accept_custody(pid32))
+        if self.config.market:
+            retirement["sale"] = self.trade(pack, grade, latest, "repurposer")
+        else:
+            self.tx("offer_custody", collector.offer_custody(pid32, repurposer.account, expires))
+            self.tx("accept_custody", repurposer.accept_custody(pid32))
         status = (
             LifecycleStatus.REMANUFACTURED
             if grade == "reuse_or_remanufacture"
@@ -562,6 +573,22 @@ class Pilot:
         self.successors[new_id] = pack.passport_id
         self.eol_routes[status.name.lower()] += 1
         retirement.update(route=status.name.lower(), successor_id=str(new_id))
+
+    def trade(self, pack: _Pack, grade: Grade, latest: Any, buyer: str) -> dict[str, Any]:
+        """Sell a retired pack from the collector to ``buyer`` through the market (``simulation.market``)."""
+        if self.market is None:
+            self.market = PilotMarket(
+                data_dir=self.data_dir,
+                service=self.service,
+                chains=self.chains,
+                keys=self.keys,
+                deploy_block=self.deploy_block,
+                sim_now=self.clock,
+                chain_time=self.chain_time,
+                tx=self.tx,
+            )
+        soh = None if latest is None else float(latest.soh_pct)
+        return self.market.sell(pack.passport_id, pack.battery_id, grade, soh, pack.spec.energy_kwh, buyer)
 
     def chain_time(self) -> int:
         w3 = self.chains["admin"].w3
@@ -576,6 +603,8 @@ class Pilot:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self.market is not None:
+            self.market.close()
         self.journal.close()
         self.node.stop()
 
@@ -687,6 +716,9 @@ class Pilot:
             "PassportRecycled": self.tx_count["recycle"],
             "PassportStatusChanged": self.tx_count["change_status"],
             "CustodyTransferred": self.tx_count["accept_custody"],
+            # Every market sale is agreed, then completed by the buyer's custody acceptance.
+            "SaleAgreed": self.tx_count["agree_sale"],
+            "SaleCompleted": self.tx_count["agree_sale"],
         }
         indexed = {name: counted[name] for name in expected}
         return {
@@ -842,6 +874,7 @@ class Pilot:
                 "routes": dict(sorted(self.eol_routes.items())),
                 "by_reason": summary["end_of_first_life"]["by_reason"],
                 "packs": self.retirements,
+                "market": None if self.market is None else self.market.report(),
             },
             stages_s={name: round(seconds, 3) for name, seconds in sorted(self.stage.seconds.items())},
             peak_memory_mib=round(rusage.ru_maxrss / 1024, 1),  # Linux reports KiB

@@ -125,7 +125,8 @@ def test_recycled_passports_accept_no_writes(pilot: tuple[Pilot, PilotReport]) -
         pid = uuid.UUID(pack["passport_id"])
         record = running.chains["admin"].get_passport(passport_id_bytes32(pid))
         assert record is not None
-        assert (record.status, record.version, record.is_closed) == (LifecycleStatus.RECYCLED, 3, True)
+        # Issued, the market's disclosure version (evaluation + inspection), WASTE, RECYCLED.
+        assert (record.status, record.version, record.is_closed) == (LifecycleStatus.RECYCLED, 4, True)
         document = pack_passport(pack["battery_id"], running.packs[pack["battery_id"]].spec, passport_id=pid)
         with pytest.raises(ContractRevert) as updated:
             recycler.update(pid, document)
@@ -173,6 +174,12 @@ def test_report_carries_the_measurements(pilot: tuple[Pilot, PilotReport]) -> No
     assert data["naive"]["records"] >= 10
     assert data["naive"]["transactions"] == data["naive"]["records"]
     assert data["naive"]["gas_ratio"] > 1
+    # Every retired pack left the collector through the market, each sale completed by custody.
+    market = data["end_of_first_life"]["market"]
+    packs = data["end_of_first_life"]["packs"]
+    assert market["sales"] == len(packs) == data["transactions"]["count"]["agree_sale"]
+    assert all(p["sale"]["state"] == "completed" and p["sale"]["price_krw"] > 0 for p in packs)
+    assert sum(market["volumes"].values()) == market["sales"]
 
 
 def test_same_seed_same_numbers(tmp_path: Path) -> None:
