@@ -317,7 +317,11 @@ class Services:
 
     def _custody_steps(self, pid: uuid.UUID) -> list[CustodyStep]:
         self.sync_index()
-        return custody_steps(self.audit.custody_timeline(pid), self.credentials.participants.get)
+        # Keystore participants first, then the business directory (on-chain details documents).
+        hosted = self.credentials.participants
+        return custody_steps(
+            self.audit.custody_timeline(pid), lambda a: hosted.get(a.lower()) or self.names.name_of(a)
+        )
 
     def oracle(self) -> tuple[Journal, Ingestor, RecordProofs]:
         """The oracle's journal, ingestor and proofs; 503 when this server runs without them."""

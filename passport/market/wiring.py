@@ -29,8 +29,8 @@ def custody_steps(events: Iterable[AuditEvent], names: Names) -> list[CustodySte
             to_address=str(e.args["to"]),
             block_number=e.block_number,
             at=e.block_timestamp,
-            from_name=names(str(e.args["from"]).lower()),
-            to_name=names(str(e.args["to"]).lower()),
+            from_name=names(str(e.args["from"])),
+            to_name=names(str(e.args["to"])),
         )
         for e in events
         if e.name == "CustodyTransferred"
