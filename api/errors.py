@@ -204,6 +204,8 @@ def _oracle_status(exc: oerr.OracleError) -> tuple[int, str]:
         (oerr.ReadingRejected, 422, "Invalid reading"),
         (oerr.UploadRejected, 422, "Upload rejected"),
         (oerr.DeviceAlreadyRegistered, 409, "Device already registered"),
+        (oerr.UnknownDeviceId, 404, "Device not found"),
+        (oerr.DeviceStateError, 409, "Device state conflict"),
     ]
     for kind, status, title in table:
         if isinstance(exc, kind):

@@ -22,7 +22,8 @@ State and threads held here:
   ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
 * the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
   anchoring is the oracle worker's job, with its own key, never the API's);
-* the API key store;
+* the API key store, and the ownership store (claim codes, owner links, sessions, shares, access log);
+* the device registry and battery histories (``oracle.device_registry``, ``oracle.battery_history``);
 * the grading policy version evaluations are graded under (``Settings.grading_policy``).
 """
 
@@ -36,6 +37,9 @@ from dataclasses import dataclass, field
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
+from api.ownership import OwnershipStore
+from oracle.battery_history import BatteryHistory
+from oracle.device_registry import DeviceRegistry
 from oracle.errors import UnknownGradingPolicy
 from oracle.health import GradingPolicy, grading_policy
 from oracle.ingestion import Ingestor
@@ -85,6 +89,9 @@ class Services:
     start_block: int = 0
     index_interval: float = 1.0
     ingestor: Ingestor | None = field(init=False, default=None)
+    devices: DeviceRegistry | None = field(init=False, default=None)
+    history: BatteryHistory | None = field(init=False, default=None)
+    ownership: OwnershipStore = field(init=False)
     proofs: RecordProofs | None = field(init=False, default=None)
     grading: GradingPolicy = field(init=False)
     credentials: PassportCredentials = field(init=False)
@@ -124,8 +131,12 @@ class Services:
             status=StatusIndex.from_settings(self.settings),
             participants={address_of(key): name for name, key in self.keys.items()},
         )
+        # Owners, sessions, shares and the access log: always under this server's data directory.
+        self.ownership = OwnershipStore(self.settings.ownership_path)
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
+            self.devices = DeviceRegistry(self.journal)
+            self.history = BatteryHistory(self.journal)
             # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
             self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
 
@@ -183,6 +194,7 @@ class Services:
         self.audit.close()
         self.versions.close()
         self.api_keys.close()
+        self.ownership.close()
         self.credentials.status.close()
         if self.journal is not None:
             self.journal.close()
@@ -233,6 +245,12 @@ class Services:
     def current_document(self, pid: uuid.UUID) -> BatteryPassport:
         """The passport's current version as a whole document (every tier: the service holds the keys)."""
         return self.passports_for(None).fetch(pid, frozenset(AccessTier)).passport()
+
+    def device_registry(self) -> tuple[DeviceRegistry, BatteryHistory]:
+        """The device registry and battery histories on the oracle's journal; 503 without a journal."""
+        if self.devices is None or self.history is None:
+            raise ServiceUnavailable("the oracle journal is not configured on this server")
+        return self.devices, self.history
 
     def oracle(self) -> tuple[Journal, Ingestor, RecordProofs]:
         """The oracle's journal, ingestor and proofs; 503 when this server runs without them."""
