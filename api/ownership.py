@@ -194,7 +194,7 @@ class OwnershipStore:
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._clock = clock
+        self.clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -204,7 +204,7 @@ class OwnershipStore:
         self._db.close()
 
     def now(self) -> float:
-        return self._clock()
+        return self.clock()
 
     def _rows(self, sql: str, params: Iterable[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
