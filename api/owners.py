@@ -181,3 +181,17 @@ def log_record_read(
     links = services.ownership.links(current=False, battery_id=battery_id)
     where = links[-1].passport_id if links else f"battery:{battery_id}"
     services.ownership.log_access(where, caller.name, basis, what, {"digest": digest})
+
+
+def redeem(services: Services, participant: str, code: str) -> OwnerLink:
+    """Burn ``code`` and link ``participant`` (an owner) to its battery, in both stores."""
+    passport_id, battery = services.ownership.claim_target(code)
+    record = services.reader.get_passport(passport_id_bytes32(uuid.UUID(passport_id)))
+    if record is None:
+        raise NotFound(f"no passport {passport_id} on the ledger")
+    previous = services.ownership.links(passport_id=passport_id)
+    link = services.ownership.redeem_claim(code, participant, record.custodian)
+    for old in previous:
+        services.api_keys.unlink_battery(old.participant, old.battery_id)
+    services.api_keys.link_battery(participant, battery)
+    return link

@@ -8,7 +8,6 @@ the upload's problem document); what it sent before stays journaled and provable
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -16,10 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import ApiRole, Caller
 from api.deps import ServicesDep, caller_with
+from api.device_models import DeviceEventPublic, DevicePublic, DeviceRegistered
 from api.errors import Conflict
 from api.openapi import raises
 from api.services import Services
-from oracle.device_registry import MAX_TEXT, DeviceEvent, DeviceInfo
+from oracle.device_registry import MAX_TEXT
 from oracle.devices import _DEVICE_ID
 from passport.ids import BATTERY_ID_PATTERN
 
@@ -68,68 +68,6 @@ class DeviceSuspend(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text
-
-
-class DevicePublic(BaseModel):
-    device_id: str
-    address: str
-    public_key: str | None
-    model: str
-    firmware: str
-    battery_id: str | None = Field(description="The battery it reports on; null while unbound.")
-    vehicle_id: str | None
-    status: str = Field(description="active, unbound or suspended")
-    registered_at: datetime
-    suspended_at: datetime | None
-    suspend_reason: str | None
-    last_seq: int
-
-    @classmethod
-    def of(cls, info: DeviceInfo) -> DevicePublic:
-        return cls(
-            device_id=info.device_id,
-            address=info.address,
-            public_key=info.public_key,
-            model=info.model,
-            firmware=info.firmware,
-            battery_id=info.battery_id,
-            vehicle_id=info.vehicle_id,
-            status=info.status,
-            registered_at=datetime.fromtimestamp(info.registered_at, UTC),
-            suspended_at=None
-            if info.suspended_at is None
-            else datetime.fromtimestamp(info.suspended_at, UTC),
-            suspend_reason=info.suspend_reason,
-            last_seq=info.last_seq,
-        )
-
-
-class DeviceRegistered(DevicePublic):
-    api_key: str | None = Field(description="The device's API key: shown this once, stored hashed.")
-
-
-class DeviceEventPublic(BaseModel):
-    """One step of a device's lifecycle (``bound``/``unbound`` make a battery's binding history)."""
-
-    device_id: str
-    at: datetime
-    action: str
-    battery_id: str | None
-    vehicle_id: str | None
-    actor: str
-    reason: str | None
-
-    @classmethod
-    def of(cls, event: DeviceEvent) -> DeviceEventPublic:
-        return cls(
-            device_id=event.device_id,
-            at=datetime.fromtimestamp(event.at, UTC),
-            action=event.action,
-            battery_id=event.battery_id,
-            vehicle_id=event.vehicle_id,
-            actor=event.actor,
-            reason=event.reason,
-        )
 
 
 def _relink(services: Services, device_id: str, old: str | None, new: str | None) -> None:

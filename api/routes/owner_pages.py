@@ -25,10 +25,9 @@ from api.access import bearer_token
 from api.auth import ApiRole, Caller
 from api.deps import PassportIdPath
 from api.errors import ApiError, Forbidden
-from api.owners import READING_KINDS, battery_of, is_owner
-from api.routes.owners import redeem
-from api.routes.pages import _error_page, _headers, get_page_locale
+from api.owners import READING_KINDS, battery_of, is_owner, redeem
 from api.services import Services
+from api.web.i18n import choose_locale
 from api.web.render import page_templates
 from oracle.battery_history import summarise
 from passport.errors import PassportError
@@ -39,6 +38,40 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 SESSION_COOKIE = "bpl_owner_session"
 SESSION_TTL_S = 30 * 60
 MAX_FORM_BYTES = 4096
+
+
+# As on the passport page (``api.routes.pages``): nothing inline runs, forms post only to this origin.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the page's own form
+    # posts (owner sign-in), which the CSRF check must refuse; other sites still get no referrer.
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def get_page_locale(request: Request, lang: Annotated[str | None, Query()] = None) -> str:
+    """The page's language (``?lang=``, then ``Accept-Language``, then English)."""
+    return choose_locale(lang, request.headers.get("accept-language"))
+
+
+def _headers(locale: str) -> dict[str, str]:
+    return {**PAGE_HEADERS, "Content-Language": locale}
+
+
+def _error_page(request: Request, locale: str, status: int, title: str, detail: str) -> HTMLResponse:
+    """An error page in the passport page's style (the detail is the service's English wording)."""
+    return page_templates(locale).TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": title, "detail": detail, "detail_lang": "en"},
+        status_code=status,
+        headers=_headers(locale),
+    )
 
 
 def _services(request: Request) -> Services | None:

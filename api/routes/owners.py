@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.access import require_role
 from api.auth import ApiRole, Caller
 from api.deps import AuthCaller, ExistingRecord, PassportId, ServicesDep, SettingsDep
+from api.device_models import DeviceEventPublic
 from api.errors import Forbidden, NotFound
 from api.openapi import raises
 from api.owners import (
@@ -33,10 +34,10 @@ from api.owners import (
     is_owner,
     may_manage,
     read_basis,
+    redeem,
     share_basis,
 )
 from api.ownership import AccessEntry, OwnerLink, Share
-from api.routes.devices import DeviceEventPublic
 from api.services import Services
 from oracle.battery_history import MAX_PAGE, HistoryRecord, MonthSummary, summarise
 from passport.chain.records import PassportRecord
@@ -308,20 +309,6 @@ def issue_claim_code(
     battery = battery_of(services, pid, record)
     code, expires = services.ownership.issue_claim(str(pid), battery, caller.name, CLAIM_CODE_TTL_S)
     return ClaimCodePublic(claim_code=code, passport_id=str(pid), expires_at=_dt(expires))
-
-
-def redeem(services: Services, participant: str, code: str) -> OwnerLink:
-    """Burn ``code`` and link ``participant`` (an owner) to its battery, in both stores."""
-    passport_id, battery = services.ownership.claim_target(code)
-    record = services.reader.get_passport(passport_id_bytes32(uuid.UUID(passport_id)))
-    if record is None:
-        raise NotFound(f"no passport {passport_id} on the ledger")
-    previous = services.ownership.links(passport_id=passport_id)
-    link = services.ownership.redeem_claim(code, participant, record.custodian)
-    for old in previous:
-        services.api_keys.unlink_battery(old.participant, old.battery_id)
-    services.api_keys.link_battery(participant, battery)
-    return link
 
 
 @router.post("/owners/claims", status_code=201, operation_id="redeem_claim_code")

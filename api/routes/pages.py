@@ -44,7 +44,9 @@ PAGE_HEADERS = {
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the page's own form
+    # posts (owner sign-in), which the CSRF check must refuse; other sites still get no referrer.
+    "Referrer-Policy": "same-origin",
     # Verification is re-run on every view and restricted data depends on the caller: never cache.
     "Cache-Control": "no-store",
     "Vary": "Accept-Language",
