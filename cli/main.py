@@ -18,10 +18,13 @@ from cli import (
     businesses,
     credentials,
     custody,
+    devices,
     did,
     interop,
+    owners,
     passports,
     records,
+    shares,
     simulate,
     telemetry,
     worker,
@@ -54,6 +57,9 @@ app.add_typer(custody.app, name="custody")
 app.add_typer(businesses.app, name="business")
 app.add_typer(audit.app, name="audit")
 app.add_typer(telemetry.app, name="telemetry")
+app.add_typer(devices.app, name="device")
+app.add_typer(owners.app, name="owner")
+app.add_typer(shares.app, name="share")
 app.add_typer(records.app, name="record")
 app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")

@@ -76,7 +76,7 @@ class DeviceUnbound(UploadRejected):
     code = "device_unbound"
 
 
-class DeviceStateError(DeviceError, ValueError):
+class DeviceStateError(DeviceError):
     """Raised when a device lifecycle step does not fit its state (bind a bound device, reinstate an
     active one, act on an unknown device)."""
 
