@@ -18,7 +18,7 @@ from api.auth import ApiRole
 from oracle.anchoring import Anchorer
 from oracle.devices import DeviceKey
 from tests.api.api_stack import ApiStack, api_stack, new_battery_id
-from tests.builders import SigningDevice, charging, diagnostics, parking, safety
+from tests.builders import SigningDevice, charging, diagnostics, parking
 
 _ids = count(1)
 SAMPLE_PACK: dict[str, object] = {"capacity_ah": 104.0, "internal_resistance_mohm": 240.0}
@@ -76,7 +76,9 @@ def register_device(stack: ApiStack, battery_id: str) -> SigningDevice:
 
 
 def upload(stack: ApiStack, device: SigningDevice, readings: list[dict[str, Any]], **kwargs: Any) -> Any:
-    return stack.call("POST", "/telemetry/uploads", device.device_id, json=device.upload_json(readings, **kwargs))
+    return stack.call(
+        "POST", "/telemetry/uploads", device.device_id, json=device.upload_json(readings, **kwargs)
+    )
 
 
 def anchor(stack: ApiStack) -> None:
@@ -208,7 +210,9 @@ def test_suspended_device_is_refused_and_its_readings_stay_provable(world: World
     assert before.status_code == 200
     digest = before.json()["accepted"][0]["digest"]
 
-    suspended = stack.call("POST", f"/devices/{device.device_id}/suspend", "admin", json={"reason": "key leaked"})
+    suspended = stack.call(
+        "POST", f"/devices/{device.device_id}/suspend", "admin", json={"reason": "key leaked"}
+    )
     assert suspended.status_code == 200
     assert suspended.json()["status"] == "suspended"
     again = stack.call("POST", f"/devices/{device.device_id}/suspend", "admin", json={"reason": "twice"})
@@ -264,7 +268,10 @@ def test_unbind_and_rebind_moves_the_device_and_keeps_each_batterys_history(worl
     listed = stack.call("GET", "/devices", "auditor").json()
     assert any(d["device_id"] == device.device_id and d["battery_id"] == new_battery for d in listed)
     assert stack.call("GET", "/devices/no-such-device", "admin").status_code == 404
-    assert stack.call("POST", "/devices/no-such-device/suspend", "admin", json={"reason": "r"}).status_code == 404
+    assert (
+        stack.call("POST", "/devices/no-such-device/suspend", "admin", json={"reason": "r"}).status_code
+        == 404
+    )
 
 
 def test_register_device_by_public_key_and_conflicts(world: World) -> None:
@@ -376,7 +383,9 @@ def test_named_share_works_until_revoked_and_is_logged(world: World) -> None:
     read = stack.call("GET", path, "business")
     assert read.status_code == 200
     assert read.json()["basis"] == f"share:{share['id']}"
-    assert stack.call("GET", f"/passports/{world.pid}/device-history?kind=safety", "business").status_code == 403
+    assert (
+        stack.call("GET", f"/passports/{world.pid}/device-history?kind=safety", "business").status_code == 403
+    )
     granted = stack.call("GET", f"/passports/{world.pid}/shared-with-me", "business")
     assert granted.status_code == 200
     assert granted.json()[0]["passport"]["general"]["battery_id"] == world.battery_id
@@ -387,7 +396,10 @@ def test_named_share_works_until_revoked_and_is_logged(world: World) -> None:
     assert revoked.status_code == 200
     assert revoked.json()["active"] is False
     assert stack.call("GET", path, "business").status_code == 403
-    assert stack.call("POST", f"/passports/{world.pid}/shares/{share['id']}/revoke", world.owner).status_code == 409
+    assert (
+        stack.call("POST", f"/passports/{world.pid}/shares/{share['id']}/revoke", world.owner).status_code
+        == 409
+    )
     assert stack.call("POST", f"/passports/{world.other_pid}/shares/{share['id']}/revoke", world.other_owner
                       ).status_code == 404  # fmt: skip
 
@@ -488,6 +500,10 @@ def test_one_time_sign_in_link(world: World) -> None:
     origin = {"Origin": stack.base_url}
     signed = stack.http.post(f"/p/{world.pid}/sign-in", data={"token": token}, headers=origin)
     assert signed.status_code == 303
-    assert stack.http.post(f"/p/{world.pid}/sign-in", data={"token": token}, headers=origin).status_code == 403
-    page = stack.http.get(f"/p/{world.pid}", cookies={"bpl_owner_session": signed.cookies["bpl_owner_session"]})
+    assert (
+        stack.http.post(f"/p/{world.pid}/sign-in", data={"token": token}, headers=origin).status_code == 403
+    )
+    page = stack.http.get(
+        f"/p/{world.pid}", cookies={"bpl_owner_session": signed.cookies["bpl_owner_session"]}
+    )
     assert 'data-testid="owner-history"' in page.text

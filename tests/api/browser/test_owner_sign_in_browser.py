@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.api.api_stack import ApiStack, api_stack, new_battery_id
 from tests.api.browser.browser_harness import Phone
-from tests.builders import SigningDevice, charging, parking
+from tests.builders import charging, parking
 
 pytestmark = pytest.mark.browser
 
