@@ -53,7 +53,8 @@ def test_device_lifecycle(data_dir: Path, tmp_path: Path) -> None:
     api_key_file = tmp_path / "device.api-key"
     registered = ok(
         "device", "register", "cli-dev-1", "--battery", "CLI-BAT-0001", "--model", "OBD 2",
-        "--firmware", "1.0", "--address", key.address, "--vehicle", "KMH-1", "--api-key-file", str(api_key_file),
+        "--firmware", "1.0", "--address", key.address, "--vehicle", "KMH-1",
+        "--api-key-file", str(api_key_file),
     )  # fmt: skip
     assert registered["status"] == "active"
     assert api_key_file.read_text().startswith("bpl_")
