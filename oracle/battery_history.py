@@ -19,6 +19,11 @@ from oracle.journal import Journal, RecordState
 from oracle.readings import ANCHOR_KIND, KIND_NAME
 
 KINDS: tuple[str, ...] = tuple(ANCHOR_KIND)
+# A period's length in hours, from the reading's own RFC 3339 times (SQLite honours their offsets).
+_HOURS = (
+    "(julianday(json_extract(doc, '$.reading.ended_at')) "
+    "- julianday(json_extract(doc, '$.reading.started_at'))) * 24.0"
+)
 MAX_PAGE = 1000
 
 _SELECT = (
@@ -149,6 +154,80 @@ class BatteryHistory:
             sql += " LIMIT ?"
             params.append(limit)
         return [self._row(row) for row in self.journal.query(sql, params)]
+
+    def months(
+        self,
+        battery_id: str,
+        *,
+        kinds: Iterable[str] = KINDS,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[MonthSummary]:
+        """Per-month summaries of the battery's records of ``kinds`` in ``[since, until)``, oldest month
+        first: what ``summarise`` computes from the records, aggregated inside SQLite (one pass over the
+        ``records_battery`` index, no row decoded in Python), so a long history costs one query."""
+        wanted = sorted({int(ANCHOR_KIND[kind]) for kind in kinds})
+        if not wanted:
+            return []
+        where = f"battery_id = ? AND kind IN ({','.join('?' for _ in wanted)})"
+        params: list[object] = [battery_id, *wanted]
+        if since is not None:
+            where += " AND observed_at >= ?"
+            params.append(since.timestamp())
+        if until is not None:
+            where += " AND observed_at < ?"
+            params.append(until.timestamp())
+        source = (
+            "SELECT strftime('%Y-%m', observed_at, 'unixepoch') AS month, kind, observed_at, "  # noqa: S608 — fixed SQL, values as parameters
+            f"CAST(canonical AS TEXT) AS doc FROM records WHERE {where}"
+        )
+        months: dict[str, MonthSummary] = {}
+        for month, kind, n, fast, energy, cell_max, hours, t_min, t_max, hot in self.journal.query(
+            "SELECT month, kind, COUNT(*), "  # noqa: S608 — fixed SQL, values as parameters
+            "SUM(json_extract(doc, '$.reading.mode') = 'fast'), "
+            "SUM(json_extract(doc, '$.reading.energy_kwh')), "
+            "MAX(json_extract(doc, '$.reading.max_cell_temp_c')), "
+            f"SUM({_HOURS}), "
+            "MIN(json_extract(doc, '$.reading.temp_min_c')), "
+            "MAX(json_extract(doc, '$.reading.temp_max_c')), "
+            f"SUM(CASE WHEN json_extract(doc, '$.reading.temp_max_c') > 35 THEN {_HOURS} ELSE 0 END) "
+            f"FROM ({source}) GROUP BY month, kind",
+            params,
+        ):
+            summary = months.setdefault(month, MonthSummary(month=month))
+            name = KIND_NAME[kind]
+            if name == "charging":
+                summary.charging_sessions = int(n)
+                summary.fast_charging_sessions = int(fast or 0)
+                summary.energy_charged_kwh = round(float(energy or 0.0), 3)
+                summary.max_charging_cell_temp_c = None if cell_max is None else float(cell_max)
+            elif name == "safety":
+                summary.safety_events = int(n)
+            elif name == "parking":
+                summary.parking_hours = round(float(hours or 0.0), 2)
+                summary.parking_temp_min_c = None if t_min is None else float(t_min)
+                summary.parking_temp_max_c = None if t_max is None else float(t_max)
+                summary.hours_parked_above_35c = round(float(hot or 0.0), 2)
+            elif name == "diagnostics":
+                summary.diagnostics = int(n)
+        if int(ANCHOR_KIND["safety"]) in wanted:
+            for month, severity, n in self.journal.query(
+                f"SELECT month, json_extract(doc, '$.reading.severity'), COUNT(*) FROM ({source}) "  # noqa: S608 — fixed SQL, values as parameters
+                "WHERE kind = ? GROUP BY month, 2",
+                [*params, int(ANCHOR_KIND["safety"])],
+            ):
+                months[month].safety_by_severity[str(severity)] = int(n)
+        if int(ANCHOR_KIND["diagnostics"]) in wanted:
+            # SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum.
+            for month, _, capacity, resistance in self.journal.query(
+                "SELECT month, MAX(observed_at), json_extract(doc, '$.reading.capacity_ah'), "  # noqa: S608 — fixed SQL, values as parameters
+                f"json_extract(doc, '$.reading.internal_resistance_mohm') FROM ({source}) "
+                "WHERE kind = ? GROUP BY month",
+                [*params, int(ANCHOR_KIND["diagnostics"])],
+            ):
+                months[month].latest_capacity_ah = float(capacity)
+                months[month].latest_internal_resistance_mohm = float(resistance)
+        return [months[key] for key in sorted(months)]
 
     def _row(self, row: tuple[Any, ...]) -> HistoryRecord:
         record_id, kind, observed_at, device_id, seq, canonical, digest, state = row

@@ -29,7 +29,6 @@ from api.owners import READING_KINDS, battery_of, is_owner, redeem
 from api.services import Services
 from api.web.i18n import choose_locale
 from api.web.render import page_templates
-from oracle.battery_history import summarise
 from passport.errors import PassportError
 from passport.ids import parse_passport_id, passport_id_bytes32
 
@@ -114,7 +113,7 @@ def owner_panel(request: Request, passport_id: PassportIdPath) -> dict[str, Any]
     if caller is None or record is None or not is_owner(services, caller, pid, record):
         return {**base, "signed_in": False}
     battery = battery_of(services, pid, record)
-    months = summarise(services.history.records(battery, kinds=READING_KINDS))
+    months = services.history.months(battery, kinds=READING_KINDS)
     services.ownership.log_access(str(pid), caller.name, "owner", "page-history", {"via": "session"})
     return {**base, "signed_in": True, "participant": caller.name, "months": months}
 

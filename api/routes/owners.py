@@ -39,7 +39,7 @@ from api.owners import (
 )
 from api.ownership import AccessEntry, OwnerLink, Share
 from api.services import Services
-from oracle.battery_history import MAX_PAGE, HistoryRecord, MonthSummary, summarise
+from oracle.battery_history import MAX_PAGE, HistoryRecord, MonthSummary
 from passport.chain.records import PassportRecord
 from passport.ids import passport_id_bytes32
 from passport.model import AccessTier
@@ -263,12 +263,14 @@ def device_history(
     limit: int,
 ) -> DeviceHistoryPublic:
     _, history = services.device_registry()
-    records = history.records(battery_id, kinds=kinds, since=since, until=until)
+    # One more than asked: whether there are more is what ``truncated`` says.
+    records = history.records(battery_id, kinds=kinds, since=since, until=until, limit=limit + 1)
+    months = history.months(battery_id, kinds=kinds, since=since, until=until)
     return DeviceHistoryPublic(
         passport_id=str(pid),
         battery_id=battery_id,
         basis=basis,
-        months=[MonthSummaryPublic.of(month) for month in summarise(records)],
+        months=[MonthSummaryPublic.of(month) for month in months],
         records=[HistoryRecordPublic.of(record) for record in records[:limit]],
         truncated=len(records) > limit,
     )
