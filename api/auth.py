@@ -154,6 +154,14 @@ class ApiKeyStore:
                 "DELETE FROM owned_batteries WHERE participant = ? AND battery_id = ?", (name, battery_id)
             )
 
+    def battery_holders(self, battery_id: str) -> list[str]:
+        """The participants whose batteries include ``battery_id`` (owners and devices)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT participant FROM owned_batteries WHERE battery_id = ?", (battery_id,)
+            ).fetchall()
+        return [str(name) for (name,) in rows]
+
     def device_participants(self, device_id: str) -> list[str]:
         """The participants that act as collection device ``device_id``."""
         with self._lock:

@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Iterable
 
 from api.access import owns_battery, readable_tiers
-from api.auth import ApiRole, Caller
+from api.auth import ApiKeyStore, ApiRole, Caller
 from api.errors import Forbidden, NotFound
-from api.ownership import OwnerLink, Share
+from api.ownership import OwnerLink, OwnershipStore, Share
 from api.services import Services
 from passport.chain.records import PassportRecord
 from passport.ids import battery_id_hash, passport_id_bytes32
@@ -184,14 +184,32 @@ def log_record_read(
 
 
 def redeem(services: Services, participant: str, code: str) -> OwnerLink:
-    """Burn ``code`` and link ``participant`` (an owner) to its battery, in both stores."""
-    passport_id, battery = services.ownership.claim_target(code)
+    """Burn ``code`` and link ``participant`` (an owner) to its battery, under its current custodian."""
+    passport_id, _ = services.ownership.claim_target(code)
     record = services.reader.get_passport(passport_id_bytes32(uuid.UUID(passport_id)))
     if record is None:
         raise NotFound(f"no passport {passport_id} on the ledger")
-    previous = services.ownership.links(passport_id=passport_id)
-    link = services.ownership.redeem_claim(code, participant, record.custodian)
+    return link_owner(services.ownership, services.api_keys, participant, code, record.custodian)
+
+
+def link_owner(
+    ownership: OwnershipStore, api_keys: ApiKeyStore, participant: str, code: str, custodian: str
+) -> OwnerLink:
+    """Burn ``code``, link ``participant`` to its battery in both stores, and unlink everyone who owned
+    it before (earlier claimants, and owners seeded with the battery in their key): the code proves
+    possession."""
+    previous = ownership.links(passport_id=ownership.claim_target(code)[0])
+    link = ownership.redeem_claim(code, participant, custodian)
     for old in previous:
-        services.api_keys.unlink_battery(old.participant, old.battery_id)
-    services.api_keys.link_battery(participant, battery)
+        api_keys.unlink_battery(old.participant, old.battery_id)
+    for name in api_keys.battery_holders(link.battery_id):
+        holder = api_keys.participant(name)
+        if (
+            name != participant
+            and holder is not None
+            and holder.device_id is None
+            and holder.has(ApiRole.OWNER)
+        ):
+            api_keys.unlink_battery(name, link.battery_id)
+    api_keys.link_battery(participant, link.battery_id)
     return link

@@ -127,21 +127,18 @@ def owner_claim_command(
 ) -> None:
     """Redeem a claim code: ``--name`` becomes the battery's owner and the code is burned."""
     from api.auth import ApiRole
+    from api.owners import link_owner
     from passport.ids import parse_passport_id
 
     with stores(ctx) as (keys, ownership):
         existing = keys.participant(name)
         if existing is not None and not existing.has(ApiRole.OWNER):
             die(f"participant {name!r} exists without the owner role", EXIT_INVALID)
-        passport_id, battery = ownership.claim_target(code)
+        passport_id, _ = ownership.claim_target(code)
         record = ledger_record(ctx, parse_passport_id(passport_id))
         if existing is None:
             keys.upsert_participant(name, [ApiRole.OWNER])
-        previous = ownership.links(passport_id=passport_id)
-        link = ownership.redeem_claim(code, name, record.custodian)
-        for old in previous:
-            keys.unlink_battery(old.participant, old.battery_id)
-        keys.link_battery(name, battery)
+        link = link_owner(ownership, keys, name, code, record.custodian)
         result = link_fields(link)
         if key_file is not None:
             _write_secret(key_file, keys.issue_key(name))

@@ -337,9 +337,12 @@ def test_claim_code_is_burned_and_a_new_owner_ends_the_old_link(world: World) ->
     battery_id = new_battery_id()
     pid = str(stack.issue(battery_id).passport_id)
     first, second = new_owner(stack), new_owner(stack)
+    seeded = stack.owner(battery_id)  # an owner given the battery with its key, before claims existed
+    assert "legitimate_interest" in stack.call("GET", f"/passports/{pid}", seeded).json()["tiers"]
     code = stack.call("POST", f"/passports/{pid}/claim-codes", "admin").json()["claim_code"]
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", code)
     assert stack.call("POST", "/owners/claims", first, json={"claim_code": code.lower()}).status_code == 201
+    assert stack.call("GET", f"/passports/{pid}", seeded).json()["tiers"] == ["public"]
     burned = stack.call("POST", "/owners/claims", second, json={"claim_code": code})
     assert burned.status_code == 403
     assert burned.json()["title"] == "Invalid claim code"
