@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
+from api.access import require_role
 from api.auth import ApiRole
 from api.deps import AuditCaller, AuthCaller, RecordDigest, ServicesDep
 from api.errors import ApiError
@@ -235,6 +236,7 @@ class RecordProofPublic(BaseModel):
 def get_record_proof(caller: AuthCaller, digest: RecordDigest, services: ServicesDep) -> RecordProofPublic:
     """The inclusion proof of one journaled device record (by its 0x-hex record digest): auditors and
     authorities for any record, an owner for their own battery's records (logged)."""
+    require_role(caller, ApiRole.AUDITOR, ApiRole.AUTHORITY, ApiRole.OWNER)  # 403 by role before 404
     journal, _, proofs = services.oracle()
     battery = journal.record_by_digest(digest).battery_id
     basis = "role:auditor" if caller.has(ApiRole.AUDITOR, ApiRole.AUTHORITY) else None
