@@ -109,8 +109,10 @@ def owner_panel(request: Request, passport_id: PassportIdPath) -> dict[str, Any]
         return None
     base = {"sign_in_action": f"/p/{pid}/sign-in", "sign_out_action": f"/p/{pid}/sign-out"}
     caller = session_caller(request, services)
+    if caller is None:  # the common case, a QR scan: no chain read for the form
+        return {**base, "signed_in": False}
     record = services.reader.get_passport(passport_id_bytes32(pid))
-    if caller is None or record is None or not is_owner(services, caller, pid, record):
+    if record is None or not is_owner(services, caller, pid, record):
         return {**base, "signed_in": False}
     battery = battery_of(services, pid, record)
     months = services.history.months(battery, kinds=READING_KINDS)

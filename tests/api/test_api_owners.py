@@ -481,14 +481,16 @@ def test_page_sign_in_with_claim_code_sets_a_strict_session_cookie(world: World)
     assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
     assert "Secure" not in cookie  # plain http on loopback
     token = signed.cookies["bpl_owner_session"]
-    page = stack.http.get(f"/p/{pid}", cookies={"bpl_owner_session": token})
+    stack.http.cookies.clear()  # the client's jar kept it; each request below names its cookie
+    session = {"Cookie": f"bpl_owner_session={token}"}
+    page = stack.http.get(f"/p/{pid}", headers=session)
     assert 'data-testid="owner-signed-in"' in page.text
     assert 'data-testid="health-restricted"' not in page.text
     # The code is burned; signing out ends the session.
     assert stack.http.post(f"/p/{pid}/sign-in", data={"claim_code": code}, headers=origin).status_code == 403
-    out = stack.http.post(f"/p/{pid}/sign-out", headers=origin, cookies={"bpl_owner_session": token})
+    out = stack.http.post(f"/p/{pid}/sign-out", headers={**origin, **session})
     assert out.status_code == 303
-    after = stack.http.get(f"/p/{pid}", cookies={"bpl_owner_session": token})
+    after = stack.http.get(f"/p/{pid}", headers=session)
     assert 'data-testid="owner-sign-in"' in after.text
 
 
@@ -506,7 +508,7 @@ def test_one_time_sign_in_link(world: World) -> None:
     assert (
         stack.http.post(f"/p/{world.pid}/sign-in", data={"token": token}, headers=origin).status_code == 403
     )
-    page = stack.http.get(
-        f"/p/{world.pid}", cookies={"bpl_owner_session": signed.cookies["bpl_owner_session"]}
-    )
+    session = signed.cookies["bpl_owner_session"]
+    stack.http.cookies.clear()
+    page = stack.http.get(f"/p/{world.pid}", headers={"Cookie": f"bpl_owner_session={session}"})
     assert 'data-testid="owner-history"' in page.text
