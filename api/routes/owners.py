@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import segno
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import require_role
 from api.auth import ApiRole, Caller
@@ -148,22 +148,17 @@ class DeviceHistoryPublic(BaseModel):
 
 
 class ShareCreate(BaseModel):
-    """A grant: to a named participant (``grantee``) or as a bearer link (``bearer: true``)."""
+    """A grant: to a named participant (``grantee``), or, without one, as a bearer link."""
 
     model_config = ConfigDict(extra="forbid")
 
-    grantee: str | None = Field(default=None, min_length=1, max_length=200)
-    bearer: bool = False
+    grantee: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The participant; omit for a bearer link."
+    )
     tier: Literal["legitimate_interest"] = "legitimate_interest"
     kinds: list[DataKind] = Field(min_length=1, max_length=len(DATA_KINDS))
     days: int = Field(default=30, ge=1, le=MAX_SHARE_DAYS, description="How long the grant lasts.")
     purpose: str | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _one_audience(self) -> ShareCreate:
-        if (self.grantee is None) == (not self.bearer):
-            raise ValueError("name a grantee or ask for a bearer link, not both or neither")
-        return self
 
 
 class SharePublic(BaseModel):

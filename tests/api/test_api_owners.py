@@ -416,7 +416,7 @@ def test_bearer_link_works_until_expiry_and_as_qr(world: World) -> None:
     stack = world.stack
     grant = stack.call(
         "POST", f"/passports/{world.pid}/shares", world.owner,
-        json={"bearer": True, "kinds": ["parking", "safety", "devices", "evaluations"], "days": 1},
+        json={"kinds": ["parking", "safety", "devices", "evaluations"], "days": 1},
     )  # fmt: skip
     assert grant.status_code == 201, grant.text
     url = grant.json()["url"]
@@ -447,14 +447,13 @@ def test_bearer_link_works_until_expiry_and_as_qr(world: World) -> None:
 def test_share_requests_are_validated(world: World) -> None:
     stack = world.stack
     path = f"/passports/{world.pid}/shares"
-    both = {"grantee": "business", "bearer": True, "kinds": ["charging"]}
-    assert stack.call("POST", path, world.owner, json=both).status_code == 422
-    assert stack.call("POST", path, world.owner, json={"bearer": True, "kinds": []}).status_code == 422
-    assert stack.call("POST", path, world.owner, json={"bearer": True, "kinds": ["x"]}).status_code == 422
+    assert stack.call("POST", path, world.owner, json={"kinds": []}).status_code == 422
+    assert stack.call("POST", path, world.owner, json={"kinds": ["x"]}).status_code == 422
+    assert stack.call("POST", path, world.owner, json={"kinds": ["charging"], "days": 0}).status_code == 422
     nobody = {"grantee": "no-such-participant", "kinds": ["charging"]}
     assert stack.call("POST", path, world.owner, json=nobody).status_code == 404
     # The custodian (the issuer holds it) manages shares too.
-    assert stack.call("POST", path, "issuer", json={"bearer": True, "kinds": ["charging"]}).status_code == 201
+    assert stack.call("POST", path, "issuer", json={"kinds": ["charging"]}).status_code == 201
 
 
 # -- the page's sign-in --------------------------------------------------------------------------------
