@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -116,8 +117,18 @@ def owner_panel(request: Request, passport_id: PassportIdPath) -> dict[str, Any]
         return {**base, "signed_in": False}
     battery = battery_of(services, pid, record)
     months = services.history.months(battery, kinds=READING_KINDS)
+    bindings = services.devices.history(battery_id=battery) if services.devices is not None else []
     services.ownership.log_access(str(pid), caller.name, "owner", "page-history", {"via": "session"})
-    return {**base, "signed_in": True, "participant": caller.name, "months": months}
+    return {
+        **base,
+        "signed_in": True,
+        "participant": caller.name,
+        "months": months,
+        "bindings": [
+            {"at": datetime.fromtimestamp(e.at, UTC), "action": e.action, "device_id": e.device_id}
+            for e in bindings
+        ],
+    }
 
 
 def _same_origin(request: Request, services: Services) -> bool:

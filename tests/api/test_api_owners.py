@@ -511,3 +511,4 @@ def test_one_time_sign_in_link(world: World) -> None:
     stack.http.cookies.clear()
     page = stack.http.get(f"/p/{world.pid}", headers={"Cookie": f"bpl_owner_session={session}"})
     assert 'data-testid="owner-history"' in page.text
+    assert world.device.device_id in page.text  # the binding history is shown to the owner
