@@ -205,6 +205,7 @@ def _oracle_status(exc: oerr.OracleError) -> tuple[int, str]:
         (oerr.UploadRejected, 422, "Upload rejected"),
         (oerr.DeviceAlreadyRegistered, 409, "Device already registered"),
         (oerr.UnknownDeviceId, 404, "Device not found"),
+        (oerr.InvalidDeviceDetails, 422, "Invalid device"),
         (oerr.DeviceStateError, 409, "Device state conflict"),
     ]
     for kind, status, title in table:

@@ -23,13 +23,22 @@ from dataclasses import dataclass
 from typing import Literal
 
 import coincurve
-from eth_utils.address import is_address, to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from oracle.devices import DeviceRecord, validate_device_id
-from oracle.errors import DeviceStateError, DeviceSuspended, DeviceUnbound, UnknownDevice, UnknownDeviceId
+from oracle.errors import (
+    DeviceStateError,
+    DeviceSuspended,
+    DeviceUnbound,
+    InvalidDeviceDetails,
+    UnknownDevice,
+    UnknownDeviceId,
+)
 from oracle.journal import Journal
 from oracle.merkle import keccak256
+from passport.errors import InvalidIdentifier
 from passport.ids import validate_battery_id
+from passport.signing import checksum_address
 
 DeviceAction = Literal["registered", "bound", "unbound", "suspended", "reinstated"]
 DeviceStatus = Literal["active", "unbound", "suspended"]
@@ -97,10 +106,10 @@ class DeviceEvent:
 def _text(value: str | None, name: str, *, required: bool = False) -> str | None:
     if value is None or value == "":
         if required:
-            raise DeviceStateError(f"{name} is required")
+            raise InvalidDeviceDetails(f"{name} is required")
         return None
     if len(value) > MAX_TEXT or not value.isprintable():
-        raise DeviceStateError(f"{name} must be at most {MAX_TEXT} printable characters")
+        raise InvalidDeviceDetails(f"{name} must be at most {MAX_TEXT} printable characters")
     return value
 
 
@@ -113,7 +122,7 @@ def address_of_public_key(public_key: str) -> str:
             raw = b"\x04" + raw
         point = coincurve.PublicKey(raw).format(compressed=False)
     except ValueError as exc:
-        raise DeviceStateError(f"public key is not a secp256k1 point: {exc}") from None
+        raise InvalidDeviceDetails(f"public key is not a secp256k1 point: {exc}") from None
     return to_checksum_address(keccak256(point[1:])[12:])
 
 
@@ -147,13 +156,18 @@ class DeviceRegistry:
         _text(model, "model", required=True)
         _text(firmware, "firmware", required=True)
         _text(vehicle_id, "vehicle_id")
+        if address is not None:
+            try:
+                address = checksum_address(address, "device address")
+            except InvalidIdentifier as exc:
+                raise InvalidDeviceDetails(str(exc)) from None
         if public_key is not None:
             derived = address_of_public_key(public_key)
-            if address is not None and (not is_address(address) or to_checksum_address(address) != derived):
-                raise DeviceStateError(f"address {address} is not the address of the given public key")
+            if address is not None and address != derived:
+                raise InvalidDeviceDetails(f"address {address} is not the address of the given public key")
             address = derived
-        if address is None or not is_address(address):
-            raise DeviceStateError("a device needs its signing address or public key (0x-hex)")
+        if address is None:
+            raise InvalidDeviceDetails("a device needs its signing address or public key (0x-hex)")
         with self.journal.transaction() as conn:
             existing = self.journal.device(device_id)
             record = self.journal.register_device(device_id, address, battery_id)

@@ -81,6 +81,10 @@ class DeviceStateError(DeviceError):
     active one, act on an unknown device)."""
 
 
+class InvalidDeviceDetails(DeviceError, ValueError):
+    """Raised when a device's key (address, public key) or details (model, firmware, reason) are invalid."""
+
+
 class UnknownDeviceId(DeviceStateError, LookupError):
     """Raised when a lifecycle step or read names a device id that is not registered."""
 

@@ -289,7 +289,12 @@ def test_register_device_by_public_key_and_conflicts(world: World) -> None:
     moved = stack.call("POST", "/devices", "issuer", json={**body, "battery_id": new_battery_id()})
     assert moved.status_code == 409
     mismatched = {**body, "device_id": f"pk-{next(_ids)}", "address": "0x" + "22" * 20}
-    assert stack.call("POST", "/devices", "issuer", json=mismatched).status_code == 409
+    assert stack.call("POST", "/devices", "issuer", json=mismatched).status_code == 422
+    not_a_point = {**body, "device_id": f"pk-{next(_ids)}", "public_key": "0x05" + "11" * 32}
+    assert stack.call("POST", "/devices", "issuer", json=not_a_point).status_code == 422
+    swapped = "0x" + key.address[2:].swapcase()  # same address, an EIP-55 checksum that fails
+    bad_checksum = {**body, "device_id": f"pk-{next(_ids)}", "public_key": None, "address": swapped}
+    assert stack.call("POST", "/devices", "issuer", json=bad_checksum).status_code == 422
     assert stack.call("POST", "/devices", "issuer", json={**body, "model": ""}).status_code == 422
 
 
