@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Caller
-from api.deps import optional_caller
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.openapi import install_openapi
@@ -19,10 +17,13 @@ from api.routes import (
     businesses,
     credentials,
     custody,
+    devices,
     evaluations,
     health,
     interop,
     market,
+    owner_pages,
+    owners,
     pages,
     participants,
     passport_health,
@@ -48,14 +49,6 @@ TELEMETRY_BODY_LIMIT = 4 * 1024 * 1024
 def _operation_id(route: APIRoute) -> str:
     """Stable OpenAPI operation ids: the endpoint function's name, never a generated path string."""
     return route.name
-
-
-def _page_caller(request: Request) -> Caller | None:
-    """Who views ``/p/{id}``: anonymous (a QR scan), or the holder of the API key the request carries."""
-    services: Services | None = getattr(request.app.state, "services", None)
-    if services is None:
-        return None
-    return optional_caller(request, services)
 
 
 @asynccontextmanager
@@ -132,13 +125,17 @@ def create_app(
         participants,
         market,
         reports,
+        devices,
+        owners,
     ):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(owner_pages.router)
     app.include_router(pages.router)
     app.include_router(businesses.page_router)
     app.include_router(wellknown.router)
     app.include_router(resolver.router)
-    app.dependency_overrides[pages.get_page_caller] = _page_caller
+    app.dependency_overrides[pages.get_page_caller] = owner_pages.page_caller
+    app.dependency_overrides[pages.get_owner_panel] = owner_pages.owner_panel
     app.mount("/static", pages.static_files(), name="static")
     install_openapi(app)
     return app

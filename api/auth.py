@@ -379,6 +379,37 @@ class ApiKeyStore:
             battery_ids=frozenset(b for (b,) in owned),
         )
 
+    def link_battery(self, name: str, battery_id: str) -> None:
+        """Add ``battery_id`` to participant ``name``'s batteries (an owner's claim, a device's binding)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO owned_batteries(participant, battery_id) VALUES (?, ?)",
+                (name, battery_id),
+            )
+
+    def unlink_battery(self, name: str, battery_id: str) -> None:
+        """Remove ``battery_id`` from participant ``name``'s batteries (a sale, a device unbound)."""
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM owned_batteries WHERE participant = ? AND battery_id = ?", (name, battery_id)
+            )
+
+    def battery_holders(self, battery_id: str) -> list[str]:
+        """The participants whose batteries include ``battery_id`` (owners and devices)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT participant FROM owned_batteries WHERE battery_id = ?", (battery_id,)
+            ).fetchall()
+        return [str(name) for (name,) in rows]
+
+    def device_participants(self, device_id: str) -> list[str]:
+        """The participants that act as collection device ``device_id``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name FROM participants WHERE device_id = ?", (device_id,)
+            ).fetchall()
+        return [str(name) for (name,) in rows]
+
     # -- keys ---------------------------------------------------------------------------------
 
     def issue_key(

@@ -215,6 +215,9 @@ def _oracle_status(exc: oerr.OracleError) -> tuple[int, str]:
         (oerr.MalformedEvidence, 422, "Invalid evidence bundle"),
         (oerr.UnknownHealthPolicy, 409, "Unknown health policy"),
         (oerr.WarningStoreError, 503, "Alert store unavailable"),
+        (oerr.UnknownDeviceId, 404, "Device not found"),
+        (oerr.InvalidDeviceDetails, 422, "Invalid device"),
+        (oerr.DeviceStateError, 409, "Device state conflict"),
     ]
     for kind, status, title in table:
         if isinstance(exc, kind):

@@ -25,6 +25,8 @@ State and threads held here:
 * the API key store, and ``names`` (display names of ledger addresses, for custody timelines and pages);
 * optionally the keystore, from which custodial keys created after startup (``passport admin participant
   create --custodial``, ``POST /participants``) are loaded on first use;
+* the API key store, and the ownership store (claim codes, owner links, sessions, shares, access log);
+* the device registry and battery histories (``oracle.device_registry``, ``oracle.battery_history``);
 * the grading policy version evaluations are graded under (``Settings.grading_policy``).
 """
 
@@ -39,7 +41,10 @@ from functools import partial
 
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
+from api.ownership import OwnershipStore
+from oracle.battery_history import BatteryHistory
 from oracle.device_health import HealthPolicy, health_policy
+from oracle.device_registry import DeviceRegistry
 from oracle.early_warnings import AlertStore
 from oracle.errors import UnknownGradingPolicy, UnknownHealthPolicy
 from oracle.health import GradingPolicy, grading_policy
@@ -99,6 +104,9 @@ class Services:
     funder: Callable[[str], bool] | None = None
     names: BusinessNames = field(init=False)
     ingestor: Ingestor | None = field(init=False, default=None)
+    devices: DeviceRegistry | None = field(init=False, default=None)
+    history: BatteryHistory | None = field(init=False, default=None)
+    ownership: OwnershipStore = field(init=False)
     proofs: RecordProofs | None = field(init=False, default=None)
     grading: GradingPolicy = field(init=False)
     health_policy: HealthPolicy = field(init=False)
@@ -155,8 +163,12 @@ class Services:
             status=StatusIndex.from_settings(self.settings),
             participants={address_of(key): name for name, key in self.keys.items()},
         )
+        # Owners, sessions, shares and the access log: always under this server's data directory.
+        self.ownership = OwnershipStore(self.settings.ownership_path)
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
+            self.devices = DeviceRegistry(self.journal)
+            self.history = BatteryHistory(self.journal)
             # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
             self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
             self.alerts = AlertStore(self.settings.warnings_path)
@@ -217,6 +229,7 @@ class Services:
         self.audit.close()
         self.versions.close()
         self.api_keys.close()
+        self.ownership.close()
         self.credentials.status.close()
         if self._market is not None:
             self._market.book.close()
@@ -322,6 +335,12 @@ class Services:
         return custody_steps(
             self.audit.custody_timeline(pid), lambda a: hosted.get(a.lower()) or self.names.name_of(a)
         )
+
+    def device_registry(self) -> tuple[DeviceRegistry, BatteryHistory]:
+        """The device registry and battery histories on the oracle's journal; 503 without a journal."""
+        if self.devices is None or self.history is None:
+            raise ServiceUnavailable("the oracle journal is not configured on this server")
+        return self.devices, self.history
 
     def oracle(self) -> tuple[Journal, Ingestor, RecordProofs]:
         """The oracle's journal, ingestor and proofs; 503 when this server runs without them."""

@@ -19,13 +19,16 @@ from cli import (
     businesses,
     credentials,
     custody,
+    devices,
     did,
     health,
     interop,
     market,
+    owners,
     passports,
     records,
     report,
+    shares,
     simulate,
     telemetry,
     worker,
@@ -59,6 +62,9 @@ app.add_typer(businesses.app, name="business")
 app.add_typer(admin.app, name="admin")
 app.add_typer(audit.app, name="audit")
 app.add_typer(telemetry.app, name="telemetry")
+app.add_typer(devices.app, name="device")
+app.add_typer(owners.app, name="owner")
+app.add_typer(shares.app, name="share")
 app.add_typer(records.app, name="record")
 app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")

@@ -64,6 +64,31 @@ class BadSignature(UploadRejected):
     code = "bad_signature"
 
 
+class DeviceSuspended(UploadRejected):
+    """Raised when an upload comes from a device suspended by its operator (e.g. a compromised key)."""
+
+    code = "device_suspended"
+
+
+class DeviceUnbound(UploadRejected):
+    """Raised when an upload comes from a device that is bound to no battery (unbound, awaiting rebind)."""
+
+    code = "device_unbound"
+
+
+class DeviceStateError(DeviceError):
+    """Raised when a device lifecycle step does not fit its state (bind a bound device, reinstate an
+    active one, act on an unknown device)."""
+
+
+class InvalidDeviceDetails(DeviceError, ValueError):
+    """Raised when a device's key (address, public key) or details (model, firmware, reason) are invalid."""
+
+
+class UnknownDeviceId(DeviceStateError, LookupError):
+    """Raised when a lifecycle step or read names a device id that is not registered."""
+
+
 class ReplayDetected(UploadRejected):
     """Raised when an upload's sequence number is at or below the device's last accepted one."""
 

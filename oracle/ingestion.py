@@ -3,7 +3,8 @@
 For each upload, in order:
 
 1. the envelope must be well formed (``MalformedUpload`` otherwise);
-2. the device must be registered and active (``UnknownDevice``);
+2. the device must be registered (``UnknownDevice``), bound to a battery (``DeviceUnbound``) and not
+   suspended (``DeviceSuspended``) — see ``oracle.device_registry``;
 3. the signature must recover the device's registered address (``BadSignature``);
 4. the upload must name the device's battery (``WrongBattery``);
 5. the sequence number must be above the last accepted one. An exact retransmission of an accepted
@@ -32,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from oracle.device_registry import DeviceRegistry
 from oracle.devices import (
     DeviceRecord,
     SignedUpload,
@@ -158,6 +160,7 @@ class Ingestor:
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+        self._registry = DeviceRegistry(journal)
 
     def ingest(self, upload: Mapping[str, Any] | SignedUpload) -> Acknowledgement:
         """Verify, validate and durably journal one upload; the ack is returned after the commit."""
@@ -192,7 +195,8 @@ class Ingestor:
         if device is None:
             raise UnknownDevice(f"device {upload.device_id} is not registered")
         if not device.active:
-            raise UnknownDevice(f"device {upload.device_id} is deactivated")
+            # Off the hot path: only a refused upload asks why (suspended, unbound, deactivated).
+            raise self._registry.refusal(device)
         return device
 
     def _prepare(self, raw: Mapping[str, Any] | SignedUpload) -> _Prepared:

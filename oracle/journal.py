@@ -483,6 +483,11 @@ class Journal:
             params.append(int(kind))
         return [_record(row) for row in self._query(sql + " ORDER BY r.observed_at, r.id", params)]
 
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one read-only statement (fixed SQL, values as parameters) for a module built on the
+        journal (``oracle.device_registry``); ``JournalError`` if it fails."""
+        return self._query(sql, params)
+
     def ping(self) -> None:
         """Read one page of the journal; ``JournalError`` if it cannot be read (readiness probes)."""
         self._query("SELECT 1 FROM records LIMIT 1")

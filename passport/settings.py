@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         return self.data_dir / "api" / "keys.sqlite3"
 
     @cached_property
+    def ownership_path(self) -> Path:
+        """Owners' claim codes and links, phone sessions, share grants and the restricted-data access log."""
+        return self.data_dir / "api" / "ownership.sqlite3"
+
+    @cached_property
     def credential_keys_dir(self) -> Path:
         """The JOSE keys (P-256 JWKs) each custodial participant signs verifiable credentials with."""
         return self.data_dir / "credentials" / "keys"

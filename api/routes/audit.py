@@ -16,9 +16,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from api.deps import AuditCaller, RecordDigest, ServicesDep
+from api.access import require_role
+from api.auth import ApiRole
+from api.deps import AuditCaller, AuthCaller, RecordDigest, ServicesDep
 from api.errors import ApiError
 from api.openapi import raises
+from api.owners import log_record_read, require_record_owner
 from api.schemas import (
     ADDRESS_DESCRIPTION,
     ADDRESS_SCHEMA,
@@ -229,11 +232,18 @@ class RecordProofPublic(BaseModel):
 
 
 @router.get("/records/{record_digest}/proof", operation_id="get_record_proof")
-@raises(404, 409)
-def get_record_proof(caller: AuditCaller, digest: RecordDigest, services: ServicesDep) -> RecordProofPublic:
-    """The inclusion proof of one journaled device record (by its 0x-hex record digest)."""
-    _, _, proofs = services.oracle()
+@raises(403, 404, 409)
+def get_record_proof(caller: AuthCaller, digest: RecordDigest, services: ServicesDep) -> RecordProofPublic:
+    """The inclusion proof of one journaled device record (by its 0x-hex record digest): auditors and
+    authorities for any record, an owner for their own battery's records (logged)."""
+    require_role(caller, ApiRole.AUDITOR, ApiRole.AUTHORITY, ApiRole.OWNER)  # 403 by role before 404
+    journal, _, proofs = services.oracle()
+    battery = journal.record_by_digest(digest).battery_id
+    basis = "role:auditor" if caller.has(ApiRole.AUDITOR, ApiRole.AUTHORITY) else None
+    if basis is None:
+        basis = require_record_owner(services, caller, battery)
     proof = proofs.proof_for_digest(digest)
+    log_record_read(services, caller, battery, basis, "record-proof", "0x" + digest.hex())
     return RecordProofPublic(
         proof=proof,
         verified_offline=proof.verify_offline(),

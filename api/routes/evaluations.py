@@ -17,9 +17,10 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from api.deps import InspectorCaller, OpenRecord, PassportId, ReadableTiers, ServicesDep
+from api.deps import InspectorCaller, MaybeCaller, OpenRecord, PassportId, ReadableTiers, ServicesDep
 from api.errors import Conflict, Forbidden
 from api.openapi import raises
+from api.owners import log_restricted_read
 from api.schemas import PassportVersionPublic
 from oracle.evaluation import as_evaluation, rated_values
 from oracle.health import GRADING_POLICIES, HealthAssessment, evaluate_from_journal
@@ -94,7 +95,7 @@ def record_evaluation(
 @router.get("/passports/{passport_id}/evaluations", operation_id="list_evaluations")
 @raises(403, 502)
 def list_evaluations(
-    pid: PassportId, tiers: ReadableTiers, services: ServicesDep
+    caller: MaybeCaller, pid: PassportId, tiers: ReadableTiers, services: ServicesDep
 ) -> list[PerformanceEvaluation]:
     """The recorded evaluations (``legitimate_interest`` tier: owners, custodians, inspectors, …)."""
     if AccessTier.LEGITIMATE_INTEREST not in tiers:
@@ -102,5 +103,6 @@ def list_evaluations(
             "evaluations are legitimate-interest data; this caller may not read them for this battery"
         )
     fetched = services.passports_for(None).fetch(pid, tiers)
+    log_restricted_read(services, caller, pid, fetched.record, tiers, "evaluations")
     raw = fetched.view.get("korea.performance_evaluations", [])
     return [PerformanceEvaluation.model_validate(item) for item in raw]

@@ -17,7 +17,7 @@ English. Error pages follow the same choice.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -43,10 +43,12 @@ router = APIRouter(tags=["pages"])
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the page's own form
+    # posts (owner sign-in), which the CSRF check must refuse; other sites still get no referrer.
+    "Referrer-Policy": "same-origin",
     # Verification is re-run on every view and restricted data depends on the caller: never cache.
     "Cache-Control": "no-store",
     "Vary": "Accept-Language",
@@ -99,6 +101,12 @@ def get_page_caller() -> Caller | None:
     return None
 
 
+def get_owner_panel() -> dict[str, Any] | None:
+    """The owner's sign-in form or history under the chart; none unless the application overrides this
+    dependency (``api.routes.owner_pages``)."""
+    return None
+
+
 def static_files() -> StaticFiles:
     """The page's stylesheet and script, mounted at ``/static`` (no CDN is reachable or wanted)."""
     return StaticFiles(directory=STATIC_DIR)
@@ -131,7 +139,9 @@ def _error_page(
     )
 
 
-def _render(request: Request, locale: str, view: PassportPageView) -> HTMLResponse:
+def _render(
+    request: Request, locale: str, view: PassportPageView, owner_panel: dict[str, Any] | None = None
+) -> HTMLResponse:
     health = sorted_health(view.health) if view.health is not None else None
     return page_templates(locale).TemplateResponse(
         request,
@@ -141,6 +151,7 @@ def _render(request: Request, locale: str, view: PassportPageView) -> HTMLRespon
             "health": health,
             "latest": latest_health(view),
             "chart": soh_chart(health, PageFormat(locale)) if health else None,
+            "owner_panel": owner_panel,
         },
         headers=_headers(locale),
     )
@@ -162,6 +173,7 @@ def get_passport_page(
     source: Annotated[PassportPageSource, Depends(get_page_source)],
     caller: Annotated[Caller | None, Depends(get_page_caller)],
     locale: Annotated[str, Depends(get_page_locale)],
+    owner_panel: Annotated[dict[str, Any] | None, Depends(get_owner_panel)],
 ) -> HTMLResponse:
     try:
         view = source.page_view(str(parse_passport_id(passport_id)), caller)
@@ -176,7 +188,7 @@ def get_passport_page(
             detail = PageFormat(locale).gettext("The ledger cannot be reached right now; try again later.")
             detail_lang = locale
         return _error_page(request, locale, status, title, detail, detail_lang=detail_lang)
-    return _render(request, locale, view)
+    return _render(request, locale, view, owner_panel)
 
 
 @router.get(

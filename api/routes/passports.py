@@ -28,6 +28,7 @@ from api.deps import (
 )
 from api.errors import ApiError, Conflict
 from api.openapi import raises
+from api.owners import log_restricted_read
 from api.schemas import PassportVersionPublic
 from passport.audit import cross_check_custody, with_check
 from passport.chain.records import PassportRecord
@@ -171,6 +172,7 @@ def get_passport(
 ) -> PassportPublic:
     """The passport's current version: public for anyone, restricted sections by the caller's rights."""
     fetched = services.passports_for(None).fetch(pid, tiers)
+    log_restricted_read(services, caller, pid, fetched.record, tiers, "passport")
     return PassportPublic(
         passport_id=str(pid),
         tiers=sorted(fetched.tiers, key=list(AccessTier).index),
