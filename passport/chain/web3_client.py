@@ -51,6 +51,7 @@ from passport.chain.records import (
     LedgerEvent,
     PassportRecord,
     Role,
+    SafetyState,
     TxReceipt,
 )
 from passport.errors import (
@@ -63,6 +64,7 @@ from passport.errors import (
     TransactionFailed,
 )
 from passport.model.lifecycle import AnchorKind, BusinessKind, LifecycleStatus
+from passport.model.safety import InspectionKind
 from passport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -703,6 +705,37 @@ class Web3ChainClient:
             to_address=to_checksum_address(to),
             expires_at=int(expires_at),
         )
+
+    # -- safety records -----------------------------------------------------------------------------
+    def record_inspection(
+        self,
+        passport_id: bytes,
+        kind: InspectionKind,
+        passed: bool,
+        valid_until: int,
+        manifest_digest: bytes,
+        signature: bytes,
+    ) -> TxReceipt:
+        return self._transact(
+            "recordInspection",
+            _b32(passport_id),
+            int(kind),
+            bool(passed),
+            int(valid_until),
+            _b32(manifest_digest),
+            bytes(signature),
+        )
+
+    def record_incident(
+        self, passport_id: bytes, serious: bool, manifest_digest: bytes, signature: bytes
+    ) -> TxReceipt:
+        return self._transact(
+            "recordIncident", _b32(passport_id), bool(serious), _b32(manifest_digest), bytes(signature)
+        )
+
+    def get_safety_state(self, passport_id: bytes) -> SafetyState:
+        valid_until, flagged = self._call("getSafetyState", _b32(passport_id))
+        return SafetyState(bytes(passport_id), int(valid_until), bool(flagged))
 
     # -- data anchors -------------------------------------------------------------------------------
     def anchor_batch(self, root: bytes, cid_digest: bytes, record_count: int, kind: AnchorKind) -> TxReceipt:

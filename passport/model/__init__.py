@@ -78,10 +78,21 @@ from passport.model.performance import (
     Reading,
     TemperatureRange,
 )
+from passport.model.safety import (
+    SOC_LIMITS,
+    InspectionCheck,
+    InspectionKind,
+    PackagingClass,
+    ReporterRole,
+    Shipment,
+    StorageConditions,
+    StorageRecord,
+)
 from passport.model.units import Concentration, ConcentrationUnit, Warranty, WarrantyUnit
 
 __all__ = [
     "DOCUMENT_SCHEMA",
+    "SOC_LIMITS",
     "AccessTier",
     "ActiveMaterial",
     "AnchorKind",
@@ -109,6 +120,8 @@ __all__ = [
     "GradingPolicyRef",
     "HazardousSubstance",
     "IdentifierScheme",
+    "InspectionCheck",
+    "InspectionKind",
     "InspectionResult",
     "InspectionStage",
     "KoreanExtensions",
@@ -123,6 +136,7 @@ __all__ = [
     "NegativeEvent",
     "NegativeEventKind",
     "Organisation",
+    "PackagingClass",
     "PassportMetadata",
     "PassportView",
     "PerformanceAndDurability",
@@ -143,10 +157,14 @@ __all__ = [
     "RecycledContentShare",
     "RecycledElement",
     "RecycledMaterialCertificate",
+    "ReporterRole",
     "SafetyInspection",
     "SecondLifeRoute",
     "SectionsInput",
+    "Shipment",
     "SparePart",
+    "StorageConditions",
+    "StorageRecord",
     "SubstanceId",
     "SupplyChainDueDiligence",
     "TemperatureRange",

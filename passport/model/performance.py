@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 from passport.model._base import PassportModel
 from passport.model.access import Authority, LegitimateInterest, Public
 from passport.model.documents import DocumentRef
+from passport.model.safety import ReporterRole
 from passport.model.units import (
     AmpereHours,
     Celsius,
@@ -182,6 +183,7 @@ class NegativeEventKind(StrEnum):
     MECHANICAL_DAMAGE = "mechanical_damage"
     WATER_INGRESS = "water_ingress"
     ELECTRICAL_ABUSE = "electrical_abuse"
+    DEEP_DISCHARGE = "deep_discharge"
     OTHER = "other"
 
 
@@ -193,6 +195,9 @@ class NegativeEvent(PassportModel):
     description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     reported_by: Name | None = None
     documents: list[DocumentRef] = Field(default_factory=list)
+    # A serious event flags the battery on the ledger until a passed clearance inspection.
+    serious: bool = False
+    reporter_role: ReporterRole | None = None
 
 
 class DynamicPerformance(PassportModel):
