@@ -82,7 +82,7 @@ STORE_CHECK: Final = "store.content"
 SECTIONS_CHECK: Final = "store.sections"
 
 
-def _passport_uuid(value: PassportIdLike) -> uuid.UUID:
+def passport_uuid(value: PassportIdLike) -> uuid.UUID:
     if not isinstance(value, str | uuid.UUID | bytes):
         raise InvalidIdentifier(f"invalid passport id {value!r}")
     return parse_passport_id(value)
@@ -219,6 +219,30 @@ class PassportService:
             send=lambda pid, _bid, digest, sig: self._chain.update_passport(pid, digest, sig),
         )
 
+    def append(
+        self,
+        passport_id: PassportIdLike,
+        passport: BatteryPassport,
+        send: Callable[[bytes, bytes, bytes], TxReceipt],
+    ) -> IssuedVersion:
+        """Record ``passport`` as the next version (same status) through ``send(pid, digest, signature)``,
+        a registry write other than ``updatePassport`` that appends a version (``recordInspection``,
+        ``recordIncident``): stamped, committed, signed and logged exactly like ``update``."""
+        record = self._record_for_write(passport_id, passport)
+        document = stamp(
+            passport,
+            version=record.version + 1,
+            status=record.status,
+            predecessor=_optional_uuid(record.predecessor),
+        )
+        return self._write(
+            document,
+            version=record.version + 1,
+            status=record.status,
+            predecessor=record.predecessor,
+            send=lambda pid, _bid, digest, sig: send(pid, digest, sig),
+        )
+
     def change_status(
         self, passport_id: PassportIdLike, status: LifecycleStatus, passport: BatteryPassport
     ) -> IssuedVersion:
@@ -247,7 +271,7 @@ class PassportService:
         The predecessor is closed by the same transaction. Needs REPURPOSER_ROLE and its custody.
         """
         status = LifecycleStatus(status)
-        predecessor = _passport_uuid(predecessor_id)
+        predecessor = passport_uuid(predecessor_id)
         if passport.passport_id == predecessor:
             raise DocumentValidationError(
                 "a successor passport needs its own passport id",
@@ -401,7 +425,7 @@ class PassportService:
         )
 
     def _existing(self, passport_id: PassportIdLike) -> PassportRecord:
-        pid = passport_id_bytes32(_passport_uuid(passport_id))
+        pid = passport_id_bytes32(passport_uuid(passport_id))
         record = self._chain.get_passport(pid)
         if record is None:
             raise PassportNotFound(f"no passport {parse_passport_id(pid).urn} on the ledger")
@@ -409,7 +433,7 @@ class PassportService:
 
     def _record_for_write(self, passport_id: PassportIdLike, passport: BatteryPassport) -> PassportRecord:
         """The passport's on-chain record, after checking ``passport`` is a version of that passport."""
-        expected = _passport_uuid(passport_id)
+        expected = passport_uuid(passport_id)
         problems: list[tuple[str, str]] = []
         if passport.passport_id != expected:
             problems.append(("general.passport_id", f"is {passport.passport_id}, not {expected}"))
