@@ -27,6 +27,7 @@ from api.routes import (
     products,
     qr,
     resolver,
+    safety,
     telemetry,
     wellknown,
 )
@@ -124,6 +125,7 @@ def create_app(
         interop,
         credentials,
         products,
+        safety,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
