@@ -20,6 +20,8 @@ class LedgerEvent(StrEnum):
     DEFAULT_ADMIN_TRANSFER_CANCELED = "DefaultAdminTransferCanceled"
     DEFAULT_ADMIN_TRANSFER_SCHEDULED = "DefaultAdminTransferScheduled"
     EIP712_DOMAIN_CHANGED = "EIP712DomainChanged"
+    INCIDENT_RECORDED = "IncidentRecorded"
+    INSPECTION_RECORDED = "InspectionRecorded"
     PASSPORT_ISSUED = "PassportIssued"
     PASSPORT_RECYCLED = "PassportRecycled"
     PASSPORT_STATUS_CHANGED = "PassportStatusChanged"
