@@ -22,6 +22,7 @@ from cli import (
     interop,
     passports,
     records,
+    safety,
     simulate,
     telemetry,
     worker,
@@ -59,6 +60,9 @@ app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")
 app.add_typer(credentials.app, name="vc")
 app.add_typer(did.app, name="did")
+app.add_typer(safety.inspect_app, name="inspect")
+app.add_typer(safety.incident_app, name="incident")
+app.add_typer(safety.ship_app, name="ship")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]
