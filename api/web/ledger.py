@@ -24,6 +24,7 @@ from api.auth import Caller
 from api.errors import NotFound
 from api.services import Services
 from api.web.groups import passport_groups
+from api.web.safety import safety_view
 from api.web.views import (
     UNAVAILABLE,
     CustodyEntryView,
@@ -121,6 +122,16 @@ class LedgerPageSource:
         if view is not None and AccessTier.LEGITIMATE_INTEREST in tiers:
             health = health_points(list(view.get("korea.performance_evaluations", []) or []))
         manufacturer = view.get("general.manufacturer.name") if view is not None else None
+        state = services.reader.get_safety_state(pid32)
+        readable = view is not None and AccessTier.LEGITIMATE_INTEREST in tiers
+        safety = safety_view(
+            flagged=state.flagged,
+            distribution_valid_until=state.distribution_valid_until,
+            inspections=list(view.get("korea.safety_inspections", []) or []) if readable and view else None,
+            negative_events=list(view.get("performance.dynamic.negative_events", []) or [])
+            if readable and view
+            else None,
+        )
         return PassportPageView(
             passport_id=str(pid),
             battery_id=_text(view, "general.battery_id"),
@@ -143,4 +154,5 @@ class LedgerPageSource:
             qr_url=qr_svg_path(str(pid)),
             bundle_url=bundle_path(str(pid)),
             groups=passport_groups(view) if view is not None else (),
+            safety=safety,
         )

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.auth import Caller
 from api.web.i18n import N_
+from api.web.safety import SafetyView
 from passport.ids import parse_passport_id
 from passport.model import AccessTier
 
@@ -293,6 +294,8 @@ class PassportPageView(_View):
     bundle_url: str
     # The passport's own data, group by group; empty when the stored documents could not be read.
     groups: tuple[FactGroup, ...] = ()
+    # Inspections, incidents and the incident flag (``api.web.safety``); None when not built.
+    safety: SafetyView | None = None
 
     @model_validator(mode="after")
     def _canonical_ids(self) -> PassportPageView:

@@ -217,3 +217,25 @@ def test_shipment_with_custody_offer_and_storage(stack: ApiStack) -> None:
     bad = {**storage, "conditions": {"min_temperature_c": 30, "max_temperature_c": 10}}
     assert stack.call("POST", f"/passports/{pid}/storage", "issuer2", json=bad).status_code == 422
     assert stack.call("POST", f"/passports/{pid}/storage", "business", json=storage).status_code == 403
+
+
+def test_page_shows_the_alert_and_restricts_the_reports(stack: ApiStack) -> None:
+    pid = _issued(stack)
+    assert _inspect(stack, pid, "pre_distribution").status_code == 201
+    page = stack.http.get(f"/p/{pid}")
+    assert page.status_code == 200, page.text
+    assert 'data-testid="safety-clear"' in page.text
+    assert 'data-testid="safety-restricted"' in page.text  # an anonymous scan sees no reports
+    assert "until " in page.text  # the clearance is a public ledger fact
+    report = {
+        "kind": "water_ingress",
+        "occurred_at": "2026-11-30T08:00:00Z",
+        "description": "flooded car park",
+        "serious": True,
+    }
+    assert stack.call("POST", f"/passports/{pid}/incidents", "inspector", json=report).status_code == 201
+    flagged = stack.http.get(f"/p/{pid}")
+    assert 'data-testid="safety-flagged"' in flagged.text
+    assert "no valid pre-distribution inspection" in flagged.text  # the incident withdrew the clearance
+    korean = stack.http.get(f"/p/{pid}?lang=ko")
+    assert "경보: 중대한 사고가 기록되었습니다" in korean.text
