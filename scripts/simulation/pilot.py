@@ -17,6 +17,9 @@
    collector (offer → accept), and by the pack's grade either to the repurposer, who issues a
    ``REMANUFACTURED``/``REPURPOSED`` successor passport, or — after the collector marks it ``WASTE`` —
    to the recycler, who closes it as ``RECYCLED``. The vehicle's replacement pack gets a new passport;
+   a pack going on to a second life is inspected before and after its transfer, and a few get injected
+   incidents, a serious one blocking the transfer until a clearance inspection
+   (``scripts.simulation.safety``);
 5. **checks** — inclusion proofs of acknowledged readings verified against their on-chain roots
    (``verifyRecord``), the audit index synced from the chain and its event counts compared with what
    the pilot wrote, and a naive run anchoring one record per transaction on a small sample.
@@ -80,6 +83,7 @@ from scripts.simulation.fleet import (
 from scripts.simulation.fleet import Chemistry as PackChemistry
 from scripts.simulation.generator import DayBatch, EndOfFirstLife, FleetSimulation
 from scripts.simulation.report import FleetReport
+from scripts.simulation.safety import SafetyConfig, SafetyPilot
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +142,8 @@ class PilotConfig:
     # fsync every stored block (the embedded store's default). Off only for throwaway runs.
     durable_store: bool = True
     audit: bool = True
+    # Inspections around used-pack transfers and injected incidents (scripts.simulation.safety).
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
@@ -165,6 +171,7 @@ class PilotReport:
     verification: dict[str, Any]
     audit: dict[str, Any]
     outputs: dict[str, str] = field(default_factory=dict)
+    safety: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +190,7 @@ class PilotReport:
             "verification": self.verification,
             "audit": self.audit,
             "outputs": self.outputs,
+            "safety": self.safety,
         }
 
     def deterministic(self) -> dict[str, Any]:
@@ -392,8 +400,16 @@ class Pilot:
             signer_key=self.keys["issuer"],
         )
         self.services = {
-            n: self.service.acting_as(self.keys[n]) for n in ("collector", "repurposer", "recycler")
+            n: self.service.acting_as(self.keys[n])
+            for n in ("collector", "repurposer", "recycler", "inspector")
         }
+        self.safety = SafetyPilot(
+            self.config.safety,
+            inspector=self.services["inspector"],
+            custodian=self.services["collector"],
+            chain_time=self.chain_time,
+            tx=self.tx,
+        )
         self.journal = Journal(self.data_dir / "oracle" / "journal.sqlite3", clock=self.clock)
         self.ingestor = Ingestor(self.journal)
         # A managed automining node does not reorganise: no confirmations to wait for, and re-checking
@@ -541,8 +557,12 @@ class Pilot:
             retirement["route"] = "recycled"
             return
         repurposer = self.chains["repurposer"]
+        self.safety.before_distribution(
+            pack.passport_id, lambda: collector.offer_custody(pid32, repurposer.account, expires)
+        )
         self.tx("offer_custody", collector.offer_custody(pid32, repurposer.account, expires))
         self.tx("accept_custody", repurposer.accept_custody(pid32))
+        self.safety.after_distribution(pack.passport_id)
         status = (
             LifecycleStatus.REMANUFACTURED
             if grade == "reuse_or_remanufacture"
@@ -677,6 +697,8 @@ class Pilot:
             "PassportRecycled": self.tx_count["recycle"],
             "PassportStatusChanged": self.tx_count["change_status"],
             "CustodyTransferred": self.tx_count["accept_custody"],
+            "InspectionRecorded": self.tx_count["record_inspection"],
+            "IncidentRecorded": self.tx_count["record_incident"],
         }
         indexed = {name: counted[name] for name in expected}
         return {
@@ -838,6 +860,7 @@ class Pilot:
             naive=naive,
             verification=verification,
             audit=audit,
+            safety=self.safety.report(),
         )
 
 
