@@ -82,7 +82,7 @@ STORE_CHECK: Final = "store.content"
 SECTIONS_CHECK: Final = "store.sections"
 
 
-def passport_uuid(value: PassportIdLike) -> uuid.UUID:
+def _passport_uuid(value: PassportIdLike) -> uuid.UUID:
     if not isinstance(value, str | uuid.UUID | bytes):
         raise InvalidIdentifier(f"invalid passport id {value!r}")
     return parse_passport_id(value)
@@ -271,7 +271,7 @@ class PassportService:
         The predecessor is closed by the same transaction. Needs REPURPOSER_ROLE and its custody.
         """
         status = LifecycleStatus(status)
-        predecessor = passport_uuid(predecessor_id)
+        predecessor = _passport_uuid(predecessor_id)
         if passport.passport_id == predecessor:
             raise DocumentValidationError(
                 "a successor passport needs its own passport id",
@@ -425,7 +425,7 @@ class PassportService:
         )
 
     def _existing(self, passport_id: PassportIdLike) -> PassportRecord:
-        pid = passport_id_bytes32(passport_uuid(passport_id))
+        pid = passport_id_bytes32(_passport_uuid(passport_id))
         record = self._chain.get_passport(pid)
         if record is None:
             raise PassportNotFound(f"no passport {parse_passport_id(pid).urn} on the ledger")
@@ -433,7 +433,7 @@ class PassportService:
 
     def _record_for_write(self, passport_id: PassportIdLike, passport: BatteryPassport) -> PassportRecord:
         """The passport's on-chain record, after checking ``passport`` is a version of that passport."""
-        expected = passport_uuid(passport_id)
+        expected = _passport_uuid(passport_id)
         problems: list[tuple[str, str]] = []
         if passport.passport_id != expected:
             problems.append(("general.passport_id", f"is {passport.passport_id}, not {expected}"))

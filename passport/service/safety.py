@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 from passport.chain.records import SafetyState
 from passport.errors import DocumentValidationError
-from passport.ids import passport_id_bytes32
+from passport.ids import parse_passport_id, passport_id_bytes32
 from passport.model import BatteryPassport
 from passport.model.korea import InspectionStage, SafetyInspection
 from passport.model.performance import NegativeEvent
 from passport.model.safety import DAMAGED_CLASSES, InspectionKind, Shipment, StorageRecord
-from passport.service.passport_service import PassportIdLike, PassportService, passport_uuid
+from passport.service.passport_service import PassportIdLike, PassportService
 from passport.service.results import IssuedVersion
 
 #: The on-chain inspection kind of each inspection stage.
@@ -45,7 +45,7 @@ class SafetyRecords:
 
     def state(self, passport_id: PassportIdLike) -> SafetyState:
         """The passport's on-chain safety state (distribution clearance, flag)."""
-        return self.passports.chain.get_safety_state(passport_id_bytes32(passport_uuid(passport_id)))
+        return self.passports.chain.get_safety_state(passport_id_bytes32(parse_passport_id(passport_id)))
 
     def record_inspection(
         self, passport_id: PassportIdLike, document: BatteryPassport, inspection: SafetyInspection
