@@ -245,6 +245,35 @@ def incident_report_command(
     emit({"kind": kind.value, "serious": serious} | _version_fields(issued), json_output)
 
 
+@incident_app.command("device-events")
+def incident_device_events_command(
+    ctx: typer.Context,
+    passport_id: PassportArg,
+    participant: Annotated[str, as_option("an inspector; default inspector")] = "inspector",
+    json_output: JsonOption = False,
+) -> None:
+    """Record the battery's journaled device safety events above the threshold as negative events."""
+    from oracle.incidents import device_negative_events
+
+    pid = arguments.passport_id(passport_id)
+    session = Session.of(ctx)
+    document = _current(session, pid)
+    journal = session.journal()
+    try:
+        with reported():
+            events = device_negative_events(
+                journal, document.battery_id, document.performance.dynamic.negative_events
+            )
+    finally:
+        journal.close()
+    result: dict[str, Any] = {"passport_id": str(pid), "added": len(events)}
+    if events:
+        with reported():
+            issued = SafetyRecords(session.passports(participant)).report_incidents(pid, document, events)
+        result |= {"serious": any(e.serious for e in events)} | _version_fields(issued)
+    emit(result, json_output)
+
+
 @incident_app.command("list")
 def incident_list_command(
     ctx: typer.Context, passport_id: PassportArg, json_output: JsonOption = False

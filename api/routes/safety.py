@@ -45,6 +45,7 @@ from api.errors import ApiError, Forbidden
 from api.openapi import raises
 from api.schemas import Address, PassportVersionPublic
 from api.services import Services
+from oracle.incidents import device_negative_events
 from passport.audit import EventQuery
 from passport.chain.clock import chain_now
 from passport.chain.records import PassportRecord, SafetyState
@@ -318,6 +319,39 @@ def report_incident(
     return IncidentPublic(
         event=event,
         written_by=writer.name,
+        version=PassportVersionPublic.of(issued),
+        safety=SafetyStatePublic.of(str(pid), safety.state(pid)),
+    )
+
+
+class DeviceEventsPublic(BaseModel):
+    events: list[NegativeEvent] = Field(description="The negative events added (none: nothing new).")
+    version: PassportVersionPublic | None
+    safety: SafetyStatePublic
+
+
+@router.post(
+    "/passports/{passport_id}/incidents/device-events", status_code=201, operation_id="record_device_events"
+)
+@raises(409, 502, 503)
+def record_device_events(
+    caller: InspectorCaller, pid: PassportId, record: OpenRecord, services: ServicesDep
+) -> DeviceEventsPublic:
+    """Turn the battery's journaled device safety events above the server's threshold into negative
+    events (one new version; serious when any is critical). Events already linked are skipped."""
+    journal, _, _ = services.oracle()
+    document = services.current_document(pid)
+    events = device_negative_events(
+        journal, document.battery_id, document.performance.dynamic.negative_events
+    )
+    safety = SafetyRecords(services.passports_for(caller))
+    if not events:
+        return DeviceEventsPublic(
+            events=[], version=None, safety=SafetyStatePublic.of(str(pid), safety.state(pid))
+        )
+    issued = safety.report_incidents(pid, document, events)
+    return DeviceEventsPublic(
+        events=events,
         version=PassportVersionPublic.of(issued),
         safety=SafetyStatePublic.of(str(pid), safety.state(pid)),
     )

@@ -17,6 +17,7 @@ version, so ``PassportService.verify`` covers it like any other version:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from passport.chain.records import SafetyState
@@ -81,6 +82,23 @@ class SafetyRecords:
             passport_id,
             document.model_copy(update={"performance": performance}),
             lambda pid, digest, sig: chain.record_incident(pid, event.serious, digest, sig),
+        )
+
+    def report_incidents(
+        self, passport_id: PassportIdLike, document: BatteryPassport, events: Sequence[NegativeEvent]
+    ) -> IssuedVersion:
+        """Append several negative events in one version; serious when any of them is."""
+        if not events:
+            raise DocumentValidationError("no events to report", [("events", "empty")])
+        dynamic = document.performance.dynamic
+        dynamic = dynamic.model_copy(update={"negative_events": [*dynamic.negative_events, *events]})
+        performance = document.performance.model_copy(update={"dynamic": dynamic})
+        serious = any(event.serious for event in events)
+        chain = self.passports.chain
+        return self.passports.append(
+            passport_id,
+            document.model_copy(update={"performance": performance}),
+            lambda pid, digest, sig: chain.record_incident(pid, serious, digest, sig),
         )
 
     def record_shipment(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.api.api_stack import ApiStack, api_stack
+from tests.builders import safety
 
 CHECKS = [
     {"name": "insulation resistance", "passed": True, "value": "540 MOhm"},
@@ -239,3 +240,32 @@ def test_page_shows_the_alert_and_restricts_the_reports(stack: ApiStack) -> None
     assert "no valid pre-distribution inspection" in flagged.text  # the incident withdrew the clearance
     korean = stack.http.get(f"/p/{pid}?lang=ko")
     assert "경보: 중대한 사고가 기록되었습니다" in korean.text
+
+
+def test_device_safety_events_above_the_threshold_become_negative_events(stack: ApiStack) -> None:
+    passport = stack.issue()
+    pid = str(passport.passport_id)
+    device = stack.device(passport.battery_id)
+    readings = [
+        safety(event="over_temperature", severity="warning"),  # below the threshold
+        safety(event="insulation_fault", severity="serious", occurred_at="2025-03-02T11:00:00Z"),
+        safety(event="collision", severity="critical", occurred_at="2025-03-02T12:00:00Z"),
+    ]
+    ack = stack.call("POST", "/telemetry/uploads", device.device_id, json=device.upload_json(readings))
+    assert ack.status_code == 200, ack.text
+    assert stack.call("POST", f"/passports/{pid}/incidents/device-events", "business").status_code == 403
+    created = stack.call("POST", f"/passports/{pid}/incidents/device-events", "inspector")
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert [(e["kind"], e["serious"], e["reporter_role"]) for e in body["events"]] == [
+        ("electrical_abuse", False, "device"),
+        ("accident", True, "device"),
+    ]
+    assert all(
+        e["documents"][0]["content"].startswith("urn:battery-passport:record:0x") for e in body["events"]
+    )
+    assert body["safety"]["flagged"] is True
+    assert _verified(stack, pid)
+    again = stack.call("POST", f"/passports/{pid}/incidents/device-events", "inspector")
+    assert again.status_code == 201
+    assert (again.json()["events"], again.json()["version"]) == ([], None)  # nothing is added twice

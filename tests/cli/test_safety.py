@@ -107,6 +107,8 @@ def test_inspect_incident_alerts_ship_and_store(with_inspector: Actor, tmp_path:
 
 def test_input_mistakes_exit_2(with_inspector: Actor) -> None:
     pid = issue()
+    # No device has journaled anything for this battery: nothing to add, no version written.
+    assert ok("incident", "device-events", pid) == {"passport_id": pid, "added": 0}
     no_validity = runner.invoke(
         app,
         ["inspect", "record", pid, "--stage", "pre_distribution", "--result", "pass", "--method", "m",
