@@ -32,6 +32,7 @@ from api.routes import (
     qr,
     reports,
     resolver,
+    safety,
     telemetry,
     wellknown,
 )
@@ -127,6 +128,7 @@ def create_app(
         reports,
         devices,
         owners,
+        safety,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(owner_pages.router)

@@ -28,6 +28,7 @@ from cli import (
     passports,
     records,
     report,
+    safety,
     shares,
     simulate,
     telemetry,
@@ -73,6 +74,10 @@ app.add_typer(did.app, name="did")
 app.add_typer(health.app, name="health")
 app.add_typer(market.app, name="market")
 app.add_typer(report.app)  # report, verify-report
+
+app.add_typer(safety.inspect_app, name="inspect")
+app.add_typer(safety.incident_app, name="incident")
+app.add_typer(safety.ship_app, name="ship")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]

@@ -9,11 +9,12 @@ import {BatterySales} from "./BatterySales.sol";
 import {BusinessRegistry} from "./BusinessRegistry.sol";
 import {DataAnchors} from "./DataAnchors.sol";
 import {IBatteryPassportRegistry} from "./interfaces/IBatteryPassportRegistry.sol";
+import {SafetyRecords} from "./SafetyRecords.sol";
 
 /**
  * @title BatteryPassportRegistry
  * @notice The battery passport ledger: passports and their signed versions, two-step custody,
- * registered businesses and anchored telemetry roots. Only digests, roots and public lifecycle facts
+ * registered businesses, anchored telemetry roots, and safety inspections and incidents. Only digests, roots and public lifecycle facts
  * are stored; documents live off-chain under the recorded digests.
  * @dev Every passport write carries an EIP-712 `PassportVersion` signature that must recover to the
  * sender, so a version's digest is attributable offline (with the same typed data) as well as on-chain.
@@ -23,6 +24,7 @@ contract BatteryPassportRegistry is
     BusinessRegistry,
     BatterySales,
     DataAnchors,
+    SafetyRecords,
     AccessControlDefaultAdminRules,
     EIP712
 {
@@ -30,7 +32,7 @@ contract BatteryPassportRegistry is
     bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
     /// @notice Role allowed to issue passports (battery manufacturers / placers on the market).
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
-    /// @notice Role allowed to write performance-evaluation versions of any passport.
+    /// @notice Role allowed to write performance-evaluation, inspection and incident versions of any passport.
     bytes32 public constant INSPECTOR_ROLE = keccak256("INSPECTOR_ROLE");
     /// @notice Role allowed to issue repurposed or remanufactured successor passports.
     bytes32 public constant REPURPOSER_ROLE = keccak256("REPURPOSER_ROLE");
@@ -91,6 +93,7 @@ contract BatteryPassportRegistry is
         bool allowed = (newStatus == LifecycleStatus.ReUsed && from == LifecycleStatus.Original)
             || (newStatus == LifecycleStatus.Waste && from != LifecycleStatus.Waste);
         if (!allowed) revert BatteryPassportRegistryInvalidTransition(passportId, from, newStatus);
+        if (newStatus == LifecycleStatus.ReUsed) _requireNotFlagged(passportId);
         uint32 version = _recordVersion(passportId, passport, newStatus, manifestDigest, signature);
         emit PassportStatusChanged(passportId, msg.sender, from, newStatus, version, manifestDigest);
     }
@@ -108,6 +111,7 @@ contract BatteryPassportRegistry is
         if (status != LifecycleStatus.Repurposed && status != LifecycleStatus.Remanufactured) {
             revert BatteryPassportRegistryInvalidTransition(predecessorId, predecessor.status, status);
         }
+        _requireNotFlagged(predecessorId);
         _create(passportId, batteryIdHash, status, manifestDigest, predecessorId, signature);
         predecessor.successor = passportId;
         predecessor.updatedAt = uint48(block.timestamp);
@@ -146,6 +150,7 @@ contract BatteryPassportRegistry is
         address pending = _offers[passportId].to;
         if (pending != address(0)) revert BatteryPassportRegistryCustodyOfferPending(passportId, pending);
         _requireActiveBusiness(to);
+        _requireDistributionInspection(passportId, to);
         _offers[passportId] = CustodyOffer(to, expiresAt);
         emit CustodyOffered(passportId, msg.sender, to, expiresAt);
     }
@@ -160,6 +165,7 @@ contract BatteryPassportRegistry is
             revert BatteryPassportRegistryCustodyOfferExpired(passportId, offer.expiresAt);
         }
         _requireActiveBusiness(msg.sender);
+        _requireDistributionInspection(passportId, msg.sender);
         address from = passport.custodian;
         passport.custodian = msg.sender;
         passport.updatedAt = uint48(block.timestamp);
@@ -325,6 +331,27 @@ contract BatteryPassportRegistry is
     function _writableByCustodian(bytes32 passportId) private view returns (Passport storage passport) {
         passport = _writable(passportId);
         if (passport.custodian != msg.sender) revert BatteryPassportRegistryNotCustodian(passportId, msg.sender);
+    }
+
+    /// @dev Inspection and incident versions keep the status; see SafetyRecords for who may write them.
+    function _writeSafetyVersion(
+        bytes32 passportId,
+        bool custodianMayWrite,
+        bytes32 manifestDigest,
+        bytes calldata signature
+    ) internal override returns (uint32 version) {
+        Passport storage passport = _writable(passportId);
+        if (!custodianMayWrite) _checkRole(INSPECTOR_ROLE);
+        else if (msg.sender != passport.custodian && !hasRole(INSPECTOR_ROLE, msg.sender)) {
+            revert BatteryPassportRegistryUnauthorizedWriter(passportId, msg.sender);
+        }
+        version = _recordVersion(passportId, passport, passport.status, manifestDigest, signature);
+        emit PassportUpdated(passportId, msg.sender, version, manifestDigest);
+    }
+
+    /// @dev Any status but Original is a used battery.
+    function _isUsedBattery(bytes32 passportId) internal view override returns (bool) {
+        return _passports[passportId].status != LifecycleStatus.Original;
     }
 
     /// @dev The default admin administers the business register.

@@ -57,6 +57,12 @@ abstract contract BusinessRegistry is IBusinessRegistry {
     /// @dev Reverts unless the sender may register, suspend and reinstate businesses.
     function _authorizeBusinessAdmin() internal view virtual;
 
+    /// @dev Whether `account` is an active business registered for any activity in `kinds`.
+    function _hasBusinessKind(address account, uint8 kinds) internal view returns (bool) {
+        Business storage business = _businesses[account];
+        return business.active && business.kinds & kinds != 0;
+    }
+
     /// @dev Reverts unless `account` is registered and not suspended.
     function _requireActiveBusiness(address account) internal view {
         Business storage business = _businesses[account];

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     )
 
     # -- API ----------------------------------------------------------------------------------------
+    incident_relay: str = Field(
+        default="inspector",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="The custodial participant (holding INSPECTOR_ROLE) that writes incidents owners and "
+        "workshops report through the API (they hold no on-chain key of their own).",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str = Field(

@@ -20,7 +20,7 @@ from web3.types import Wei
 from devtools.localnodes import ManagedProcess, free_port, node_tool
 from passport.chain import Role, TxReceipt, Web3ChainClient, connect, deploy_registry
 from passport.ids import ZERO32
-from passport.model import AnchorKind, BusinessKind, LifecycleStatus
+from passport.model import AnchorKind, BusinessKind, InspectionKind, LifecycleStatus
 from passport.settings import Settings
 from passport.signing import PassportDomain, PassportVersion, sign_passport_version
 
@@ -98,6 +98,26 @@ def run(w3: Web3, settings: Settings) -> list[tuple[str, int, str]]:
         "Original to ReUsed",
         lambda: c["business"].change_status(
             pid, LifecycleStatus.REUSED, m[3], sign("business", pid, 3, LifecycleStatus.REUSED, m[3])
+        ),
+    )
+    # A used battery passes to a non-recycler only with a valid pre-distribution inspection.
+    record(
+        "recordInspection",
+        "pre-distribution, passed (first safety record)",
+        lambda: c["inspector"].record_inspection(
+            pid,
+            InspectionKind.PRE_DISTRIBUTION,
+            True,
+            expires,
+            m[0],
+            sign("inspector", pid, 4, LifecycleStatus.REUSED, m[0]),
+        ),
+    )
+    record(
+        "recordIncident",
+        "not serious (custodian)",
+        lambda: c["business"].record_incident(
+            pid, False, m[2], sign("business", pid, 5, LifecycleStatus.REUSED, m[2])
         ),
     )
     c["business"].offer_custody(pid, c["repurposer"].account, expires)

@@ -26,6 +26,7 @@ from api.errors import NotFound
 from api.services import Services
 from api.web.groups import passport_groups
 from api.web.health_views import AlertView, DeviceHealthView, alert_views, device_health_view
+from api.web.safety import safety_view
 from api.web.views import (
     UNAVAILABLE,
     CustodyEntryView,
@@ -133,6 +134,16 @@ class LedgerPageSource:
             if services.alerts is not None:
                 alerts = alert_views(services.alerts.of_battery(_text(view, "general.battery_id")))
         manufacturer = view.get("general.manufacturer.name") if view is not None else None
+        state = services.reader.get_safety_state(pid32)
+        readable = view is not None and AccessTier.LEGITIMATE_INTEREST in tiers
+        safety = safety_view(
+            flagged=state.flagged,
+            distribution_valid_until=state.distribution_valid_until,
+            inspections=list(view.get("korea.safety_inspections", []) or []) if readable and view else None,
+            negative_events=list(view.get("performance.dynamic.negative_events", []) or [])
+            if readable and view
+            else None,
+        )
         return PassportPageView(
             passport_id=str(pid),
             battery_id=_text(view, "general.battery_id"),
@@ -157,4 +168,5 @@ class LedgerPageSource:
             groups=passport_groups(view) if view is not None else (),
             device_health=device_health,
             alerts=alerts,
+            safety=safety,
         )

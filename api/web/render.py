@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 from api.web.checks import check_label
 from api.web.groups import CODES
 from api.web.i18n import LANGUAGE_NAMES, LOCALES, PageFormat
+from api.web.safety import EVENT_LABELS, RESULT_LABELS, STAGE_LABELS
 from api.web.views import UNAVAILABLE
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
@@ -59,6 +60,9 @@ def page_templates(locale: str = "en") -> Jinja2Templates:
     env.globals["fmt"] = fmt
     env.globals["check_label"] = check_label
     env.globals["code_label"] = CODES.get
+    env.globals["stage_label"] = STAGE_LABELS.get
+    env.globals["result_label"] = RESULT_LABELS.get
+    env.globals["event_label"] = EVENT_LABELS.get
     env.filters["utc"] = fmt.instant
     env.filters["day"] = fmt.day
     env.filters["number"] = fmt.number

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from api.auth import Caller
 from api.web.health_views import AlertView, DeviceHealthView
 from api.web.i18n import N_
+from api.web.safety import SafetyView
 from passport.ids import parse_passport_id
 from passport.model import AccessTier
 
@@ -299,6 +300,9 @@ class PassportPageView(_View):
     # Device-driven health and early warnings: legitimate-interest readers only (None / empty else).
     device_health: DeviceHealthView | None = None
     alerts: tuple[AlertView, ...] = ()
+
+    # Inspections, incidents and the incident flag (``api.web.safety``); None when not built.
+    safety: SafetyView | None = None
 
     @model_validator(mode="after")
     def _canonical_ids(self) -> PassportPageView:

@@ -174,7 +174,8 @@ interface IBatteryPassportRegistry {
     function updatePassport(bytes32 passportId, bytes32 manifestDigest, bytes calldata signature) external;
 
     /**
-     * @notice Change status (custodian): Original to ReUsed, or Original/ReUsed/Repurposed/Remanufactured to Waste.
+     * @notice Change status (custodian): Original to ReUsed (not while flagged by a serious incident), or
+     * Original/ReUsed/Repurposed/Remanufactured to Waste.
      * @param passportId The passport.
      * @param newStatus ReUsed or Waste.
      * @param manifestDigest Digest of the new manifest.
@@ -188,8 +189,8 @@ interface IBatteryPassportRegistry {
     ) external;
 
     /**
-     * @notice Issue a Repurposed or Remanufactured successor (REPURPOSER_ROLE and predecessor's custodian);
-     * the predecessor is closed.
+     * @notice Issue a Repurposed or Remanufactured successor (REPURPOSER_ROLE and predecessor's custodian,
+     * not while the predecessor is flagged by a serious incident); the predecessor is closed.
      * @param predecessorId The passport being succeeded.
      * @param passportId The new passport id.
      * @param batteryIdHash Hash of the (re)built battery's id.
@@ -215,7 +216,8 @@ interface IBatteryPassportRegistry {
     function recycle(bytes32 passportId, bytes32 manifestDigest, bytes calldata signature) external;
 
     /**
-     * @notice Offer custody to a registered active business (custodian only).
+     * @notice Offer custody to a registered active business (custodian only); see ISafetyRecords for when
+     * a used or flagged battery may be offered.
      * @param passportId The passport.
      * @param to The business.
      * @param expiresAt Unix time after which the offer lapses.
@@ -223,7 +225,8 @@ interface IBatteryPassportRegistry {
     function offerCustody(bytes32 passportId, address to, uint64 expiresAt) external;
 
     /**
-     * @notice Accept a pending custody offer (its recipient, while registered, active and before expiry).
+     * @notice Accept a pending custody offer (its recipient, while registered, active and before expiry,
+     * and while the ISafetyRecords distribution rules still hold).
      * @param passportId The passport.
      */
     function acceptCustody(bytes32 passportId) external;

@@ -20,6 +20,8 @@ class LedgerEvent(StrEnum):
     DEFAULT_ADMIN_TRANSFER_CANCELED = "DefaultAdminTransferCanceled"
     DEFAULT_ADMIN_TRANSFER_SCHEDULED = "DefaultAdminTransferScheduled"
     EIP712_DOMAIN_CHANGED = "EIP712DomainChanged"
+    INCIDENT_RECORDED = "IncidentRecorded"
+    INSPECTION_RECORDED = "InspectionRecorded"
     PASSPORT_ISSUED = "PassportIssued"
     PASSPORT_RECYCLED = "PassportRecycled"
     PASSPORT_STATUS_CHANGED = "PassportStatusChanged"
@@ -28,6 +30,11 @@ class LedgerEvent(StrEnum):
     ROLE_ADMIN_CHANGED = "RoleAdminChanged"
     ROLE_GRANTED = "RoleGranted"
     ROLE_REVOKED = "RoleRevoked"
+    SALE_AGREED = "SaleAgreed"
+    SALE_CANCELLED = "SaleCancelled"
+    SALE_COMPLETED = "SaleCompleted"
+    SALE_DISPUTE_RESOLVED = "SaleDisputeResolved"
+    SALE_DISPUTED = "SaleDisputed"
 
 
 # A passport's custody chain: who offered it to whom, who accepted, which offers were withdrawn.

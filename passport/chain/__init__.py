@@ -15,6 +15,7 @@ from passport.chain.records import (
     LedgerEvent,
     PassportRecord,
     Role,
+    SafetyState,
     TxReceipt,
 )
 from passport.chain.web3_client import Web3ChainClient, connect, role_id
@@ -29,6 +30,7 @@ __all__ = [
     "LedgerEvent",
     "PassportRecord",
     "Role",
+    "SafetyState",
     "TxReceipt",
     "Web3ChainClient",
     "chain_now",

@@ -18,9 +18,11 @@ from passport.chain.records import (
     LedgerEvent,
     PassportRecord,
     Role,
+    SafetyState,
     TxReceipt,
 )
 from passport.model.lifecycle import AnchorKind, BusinessKind, LifecycleStatus
+from passport.model.safety import InspectionKind
 
 
 @runtime_checkable
@@ -155,6 +157,27 @@ class ChainClient(Protocol):
     def cancel_custody_offer(self, passport_id: bytes) -> TxReceipt: ...
 
     def get_custody_offer(self, passport_id: bytes) -> CustodyOffer | None: ...
+
+    # -- safety records ---------------------------------------------------------------------------
+    def record_inspection(
+        self,
+        passport_id: bytes,
+        kind: InspectionKind,
+        passed: bool,
+        valid_until: int,
+        manifest_digest: bytes,
+        signature: bytes,
+    ) -> TxReceipt:
+        """Record an inspection as the next version (inspector role); see ``ISafetyRecords``."""
+        ...
+
+    def record_incident(
+        self, passport_id: bytes, serious: bool, manifest_digest: bytes, signature: bytes
+    ) -> TxReceipt:
+        """Record an incident as the next version (custodian or inspector); a serious one flags it."""
+        ...
+
+    def get_safety_state(self, passport_id: bytes) -> SafetyState: ...
 
     # -- data anchors -----------------------------------------------------------------------------
     def anchor_batch(

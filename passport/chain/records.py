@@ -69,6 +69,16 @@ class CustodyOffer:
 
 
 @dataclass(frozen=True, slots=True)
+class SafetyState:
+    """A passport's on-chain safety facts: until when a passed pre-distribution inspection holds
+    (0 when none does), and whether a serious incident has flagged the battery."""
+
+    passport_id: bytes
+    distribution_valid_until: int
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
 class BusinessRecord:
     """A registered used-battery business."""
 

@@ -51,6 +51,7 @@ from passport.chain.records import (
     LedgerEvent,
     PassportRecord,
     Role,
+    SafetyState,
     TxReceipt,
 )
 from passport.chain.sales import SaleRecord, SaleState
@@ -64,6 +65,7 @@ from passport.errors import (
     TransactionFailed,
 )
 from passport.model.lifecycle import AnchorKind, BusinessKind, LifecycleStatus
+from passport.model.safety import InspectionKind
 from passport.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -740,6 +742,37 @@ class Web3ChainClient:
     def open_sale(self, passport_id: bytes) -> bytes | None:
         sale_id = bytes(self._call("openSale", _b32(passport_id)))
         return None if sale_id == b"\x00" * 32 else sale_id
+
+    # -- safety records -----------------------------------------------------------------------------
+    def record_inspection(
+        self,
+        passport_id: bytes,
+        kind: InspectionKind,
+        passed: bool,
+        valid_until: int,
+        manifest_digest: bytes,
+        signature: bytes,
+    ) -> TxReceipt:
+        return self._transact(
+            "recordInspection",
+            _b32(passport_id),
+            int(kind),
+            bool(passed),
+            int(valid_until),
+            _b32(manifest_digest),
+            bytes(signature),
+        )
+
+    def record_incident(
+        self, passport_id: bytes, serious: bool, manifest_digest: bytes, signature: bytes
+    ) -> TxReceipt:
+        return self._transact(
+            "recordIncident", _b32(passport_id), bool(serious), _b32(manifest_digest), bytes(signature)
+        )
+
+    def get_safety_state(self, passport_id: bytes) -> SafetyState:
+        valid_until, flagged = self._call("getSafetyState", _b32(passport_id))
+        return SafetyState(bytes(passport_id), int(valid_until), bool(flagged))
 
     # -- data anchors -------------------------------------------------------------------------------
     def anchor_batch(self, root: bytes, cid_digest: bytes, record_count: int, kind: AnchorKind) -> TxReceipt:

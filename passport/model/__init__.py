@@ -79,10 +79,21 @@ from passport.model.performance import (
     Reading,
     TemperatureRange,
 )
+from passport.model.safety import (
+    SOC_LIMITS,
+    InspectionCheck,
+    InspectionKind,
+    PackagingClass,
+    ReporterRole,
+    Shipment,
+    StorageConditions,
+    StorageRecord,
+)
 from passport.model.units import Concentration, ConcentrationUnit, Warranty, WarrantyUnit
 
 __all__ = [
     "DOCUMENT_SCHEMA",
+    "SOC_LIMITS",
     "AccessTier",
     "ActiveMaterial",
     "AnchorKind",
@@ -113,6 +124,8 @@ __all__ = [
     "HealthFigures",
     "HealthPolicyRef",
     "IdentifierScheme",
+    "InspectionCheck",
+    "InspectionKind",
     "InspectionResult",
     "InspectionStage",
     "KoreanExtensions",
@@ -127,6 +140,7 @@ __all__ = [
     "NegativeEvent",
     "NegativeEventKind",
     "Organisation",
+    "PackagingClass",
     "PassportMetadata",
     "PassportView",
     "PerformanceAndDurability",
@@ -147,10 +161,14 @@ __all__ = [
     "RecycledContentShare",
     "RecycledElement",
     "RecycledMaterialCertificate",
+    "ReporterRole",
     "SafetyInspection",
     "SecondLifeRoute",
     "SectionsInput",
+    "Shipment",
     "SparePart",
+    "StorageConditions",
+    "StorageRecord",
     "SubstanceId",
     "SupplyChainDueDiligence",
     "TemperatureRange",

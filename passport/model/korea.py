@@ -18,6 +18,7 @@ from passport.model._base import PassportModel
 from passport.model.access import LegitimateInterest, Public
 from passport.model.documents import DocumentRef, Sha256Hex
 from passport.model.parties import Organisation
+from passport.model.safety import InspectionCheck, Shipment, StorageRecord
 from passport.model.units import AmpereHours, Percent
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -76,6 +77,7 @@ class InspectionStage(StrEnum):
 
     PRE_DISTRIBUTION = "pre_distribution"
     POST_DISTRIBUTION = "post_distribution"
+    CLEARANCE = "clearance"  # after a serious incident, to lift the battery's flag
 
 
 class InspectionResult(StrEnum):
@@ -87,7 +89,11 @@ class InspectionResult(StrEnum):
 
 
 class SafetyInspection(PassportModel):
-    """A safety inspection of this battery: who, when, the result, and what was found."""
+    """A safety inspection of this battery: who, when, how, the result per check, and what was found.
+
+    Only a ``pass`` counts as passed on the ledger (a conditional pass still has conditions to meet);
+    ``valid_until`` is when a passed result lapses.
+    """
 
     stage: InspectionStage
     inspected_at: AwareDatetime
@@ -96,12 +102,23 @@ class SafetyInspection(PassportModel):
     findings: list[Note] = Field(default_factory=list)
     certificate_number: Name | None = None
     report: DocumentRef | None = None
+    method: Name | None = None  # the procedure or standard followed
+    equipment: list[Name] = Field(default_factory=list)
+    checks: list[InspectionCheck] = Field(default_factory=list)
+    valid_until: AwareDatetime | None = None
+    evidence: list[DocumentRef] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _failures_say_why(self) -> SafetyInspection:
         if self.result is not InspectionResult.PASS and not self.findings:
             raise ValueError(f"a {self.result.value} inspection must list its findings")
+        if self.valid_until is not None and self.valid_until <= self.inspected_at:
+            raise ValueError("valid_until must be after inspected_at")
         return self
+
+    @property
+    def passed(self) -> bool:
+        return self.result is InspectionResult.PASS
 
 
 class RecycledMaterialCertificate(PassportModel):
@@ -127,5 +144,8 @@ class KoreanExtensions(PassportModel):
 
     performance_evaluations: LegitimateInterest[list[PerformanceEvaluation]] = Field(default_factory=list)
     safety_inspections: LegitimateInterest[list[SafetyInspection]] = Field(default_factory=list)
+    # Transport and storage of the used battery (the conditions Korea's used-battery rules set).
+    shipments: LegitimateInterest[list[Shipment]] = Field(default_factory=list)
+    storage_records: LegitimateInterest[list[StorageRecord]] = Field(default_factory=list)
     # Certificates back the public recycled-content declaration, so they are public like it.
     recycled_material_certificates: Public[list[RecycledMaterialCertificate]] = Field(default_factory=list)

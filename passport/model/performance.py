@@ -16,6 +16,7 @@ from passport.model._base import PassportModel
 from passport.model.access import Authority, LegitimateInterest, Public
 from passport.model.device_health import DeviceHealth
 from passport.model.documents import DocumentRef
+from passport.model.safety import ReporterRole
 from passport.model.units import (
     AmpereHours,
     Celsius,
@@ -183,6 +184,7 @@ class NegativeEventKind(StrEnum):
     MECHANICAL_DAMAGE = "mechanical_damage"
     WATER_INGRESS = "water_ingress"
     ELECTRICAL_ABUSE = "electrical_abuse"
+    DEEP_DISCHARGE = "deep_discharge"
     OTHER = "other"
 
 
@@ -194,6 +196,9 @@ class NegativeEvent(PassportModel):
     description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     reported_by: Name | None = None
     documents: list[DocumentRef] = Field(default_factory=list)
+    # A serious event flags the battery on the ledger until a passed clearance inspection.
+    serious: bool = False
+    reporter_role: ReporterRole | None = None
 
 
 class DynamicPerformance(PassportModel):

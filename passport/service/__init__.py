@@ -8,9 +8,11 @@ from passport.service.passport_service import (
     stamp,
 )
 from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
+from passport.service.safety import KIND_OF_STAGE, SafetyRecords
 from passport.service.version_log import Anchor, VersionLog, VersionRecord
 
 __all__ = [
+    "KIND_OF_STAGE",
     "SECTIONS_CHECK",
     "STORE_CHECK",
     "Anchor",
@@ -18,6 +20,7 @@ __all__ = [
     "IssuedVersion",
     "PassportIdLike",
     "PassportService",
+    "SafetyRecords",
     "VersionInfo",
     "VersionLog",
     "VersionRecord",

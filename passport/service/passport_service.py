@@ -219,6 +219,30 @@ class PassportService:
             send=lambda pid, _bid, digest, sig: self._chain.update_passport(pid, digest, sig),
         )
 
+    def append(
+        self,
+        passport_id: PassportIdLike,
+        passport: BatteryPassport,
+        send: Callable[[bytes, bytes, bytes], TxReceipt],
+    ) -> IssuedVersion:
+        """Record ``passport`` as the next version (same status) through ``send(pid, digest, signature)``,
+        a registry write other than ``updatePassport`` that appends a version (``recordInspection``,
+        ``recordIncident``): stamped, committed, signed and logged exactly like ``update``."""
+        record = self._record_for_write(passport_id, passport)
+        document = stamp(
+            passport,
+            version=record.version + 1,
+            status=record.status,
+            predecessor=_optional_uuid(record.predecessor),
+        )
+        return self._write(
+            document,
+            version=record.version + 1,
+            status=record.status,
+            predecessor=record.predecessor,
+            send=lambda pid, _bid, digest, sig: send(pid, digest, sig),
+        )
+
     def change_status(
         self, passport_id: PassportIdLike, status: LifecycleStatus, passport: BatteryPassport
     ) -> IssuedVersion:

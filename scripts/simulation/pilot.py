@@ -17,6 +17,9 @@
    collector (offer → accept), and by the pack's grade either to the repurposer, who issues a
    ``REMANUFACTURED``/``REPURPOSED`` successor passport, or — after the collector marks it ``WASTE`` —
    to the recycler, who closes it as ``RECYCLED``. The vehicle's replacement pack gets a new passport;
+   a pack going on to a second life is inspected before and after its transfer, and a few get injected
+   incidents, a serious one blocking the transfer until a clearance inspection
+   (``scripts.simulation.safety``);
 5. **checks** — inclusion proofs of acknowledged readings verified against their on-chain roots
    (``verifyRecord``), the audit index synced from the chain and its event counts compared with what
    the pilot wrote, and a naive run anchoring one record per transaction on a small sample.
@@ -82,6 +85,7 @@ from scripts.simulation.generator import DayBatch, EndOfFirstLife, FleetSimulati
 from scripts.simulation.health import HealthPilotConfig, PilotHealth
 from scripts.simulation.market import PilotMarket
 from scripts.simulation.report import FleetReport
+from scripts.simulation.safety import SafetyConfig, SafetyPilot
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +149,8 @@ class PilotConfig:
     # Retired packs leave the collector through the market (listing, offer, signed terms, sale tied to
     # custody) instead of direct custody offers.
     market: bool = True
+    # Inspections around used-pack transfers and injected incidents (scripts.simulation.safety).
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
@@ -173,6 +179,7 @@ class PilotReport:
     audit: dict[str, Any]
     outputs: dict[str, str] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
+    safety: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -192,6 +199,7 @@ class PilotReport:
             "audit": self.audit,
             "health": self.health,
             "outputs": self.outputs,
+            "safety": self.safety,
         }
 
     def deterministic(self) -> dict[str, Any]:
@@ -404,8 +412,16 @@ class Pilot:
             signer_key=self.keys["issuer"],
         )
         self.services = {
-            n: self.service.acting_as(self.keys[n]) for n in ("collector", "repurposer", "recycler")
+            n: self.service.acting_as(self.keys[n])
+            for n in ("collector", "repurposer", "recycler", "inspector")
         }
+        self.safety = SafetyPilot(
+            self.config.safety,
+            inspector=self.services["inspector"],
+            custodian=self.services["collector"],
+            chain_time=self.chain_time,
+            tx=self.tx,
+        )
         self.journal = Journal(self.data_dir / "oracle" / "journal.sqlite3", clock=self.clock)
         self.ingestor = Ingestor(self.journal)
         # A managed automining node does not reorganise: no confirmations to wait for, and re-checking
@@ -556,11 +572,15 @@ class Pilot:
             retirement["route"] = "recycled"
             return
         repurposer = self.chains["repurposer"]
+        self.safety.before_distribution(
+            pack.passport_id, lambda: collector.offer_custody(pid32, repurposer.account, expires)
+        )
         if self.config.market:
             retirement["sale"] = self.trade(pack, grade, latest, "repurposer")
         else:
             self.tx("offer_custody", collector.offer_custody(pid32, repurposer.account, expires))
             self.tx("accept_custody", repurposer.accept_custody(pid32))
+        self.safety.after_distribution(pack.passport_id)
         status = (
             LifecycleStatus.REMANUFACTURED
             if grade == "reuse_or_remanufacture"
@@ -719,6 +739,8 @@ class Pilot:
             # Every market sale is agreed, then completed by the buyer's custody acceptance.
             "SaleAgreed": self.tx_count["agree_sale"],
             "SaleCompleted": self.tx_count["agree_sale"],
+            "InspectionRecorded": self.tx_count["record_inspection"],
+            "IncidentRecorded": self.tx_count["record_incident"],
         }
         indexed = {name: counted[name] for name in expected}
         return {
@@ -881,6 +903,7 @@ class Pilot:
             naive=naive,
             verification=verification,
             audit=audit,
+            safety=self.safety.report(),
         )
 
 

@@ -204,6 +204,65 @@ CASES = [
         None,  # a read route: any role may ask, the tier decides (test_evaluations_need_...)
         lambda w: w.stack.owner(new_battery_id()),  # an owner of another battery
     ),
+    Case(
+        "record_inspection",
+        "POST",
+        lambda w: f"/passports/{w.held}/inspections",
+        lambda w: {
+            "stage": "pre_distribution",
+            "result": "pass",
+            "method": "visual",
+            "checks": [{"name": "casing", "passed": True}],
+            "valid_for_days": 30,
+        },
+        "business",
+        None,
+    ),
+    Case(
+        "report_incident",
+        "POST",
+        lambda w: f"/passports/{w.held}/incidents",
+        lambda w: {"kind": "accident", "occurred_at": "2026-01-01T00:00:00Z", "description": "kerb strike"},
+        "auditor",  # neither inspector, custodian, owner nor a business
+        lambda w: w.stack.owner(new_battery_id()),  # an owner of another battery
+    ),
+    Case(
+        "list_incidents",
+        "GET",
+        lambda w: f"/passports/{w.held}/incidents",
+        None,
+        None,
+        lambda w: w.stack.owner(new_battery_id()),
+    ),
+    Case(
+        "record_shipment",
+        "POST",
+        lambda w: f"/passports/{w.held}/shipments",
+        lambda w: {
+            "shipment_id": "S-1",
+            "from_party": {"name": "A"},
+            "to_party": {"name": "B"},
+            "carrier": {"name": "C"},
+            "state_of_charge_percent": 20,
+            "packaging_class": "road_sea_p903",
+            "un38_3_test_summary": {"title": "UN 38.3", "content": "https://example.com/t.pdf"},
+        },
+        lambda w: w.stack.owner(w.battery_id),  # an owner holds no on-chain key
+        "business",  # not the custodian
+    ),
+    Case(
+        "record_storage",
+        "POST",
+        lambda w: f"/passports/{w.held}/storage",
+        lambda w: {
+            "site": {"name": "W"},
+            "operator": {"name": "O"},
+            "stored_from": "2026-01-01T00:00:00Z",
+            "conditions": {},
+        },
+        lambda w: w.stack.owner(w.battery_id),
+        "business",
+    ),
 ]
 
 

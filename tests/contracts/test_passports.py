@@ -7,6 +7,7 @@ import pytest
 from passport.chain import Role
 from passport.chain.web3_client import role_id
 from passport.ids import ZERO32
+from passport.model import InspectionKind
 from passport.model import LifecycleStatus as S
 from passport.signing import PassportDomain, PassportVersion, passport_version_digest
 from tests.chain_backends import Actor, ChainBackend, digest, only_event, passport_id, reverts
@@ -274,9 +275,21 @@ def test_repurposer_issues_a_successor_that_closes_the_predecessor(
         )
 
 
-def test_remanufacture_a_waste_battery(ledger: ChainBackend, issuer: Actor, repurposer: Actor) -> None:
+def test_remanufacture_a_waste_battery(
+    ledger: ChainBackend, issuer: Actor, repurposer: Actor, inspector: Actor
+) -> None:
     old = issue(issuer)
     set_status(issuer, old, S.WASTE, "m2")
+    # A used battery goes to anyone but a recycler only after a passed pre-distribution inspection.
+    until = ledger.now() + 3600
+    inspector.client.record_inspection(
+        old,
+        InspectionKind.PRE_DISTRIBUTION,
+        True,
+        until,
+        digest("m3"),
+        inspector.sign_next(old, digest("m3")),
+    )
     hand_over(issuer, repurposer, old, ledger)
     new = passport_id("reman")
     sig = repurposer.sign(new, BATTERY, 1, S.REMANUFACTURED, digest("r1"), old)

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from passport.chain import PassportRecord
 from passport.errors import ContractRevert
 from passport.ids import ZERO32
-from passport.model import AnchorKind
+from passport.model import AnchorKind, InspectionKind
 from passport.model import LifecycleStatus as S
 from tests.chain_backends import Actor, ChainBackend, digest, passport_id
 
@@ -38,10 +38,16 @@ class Model:
     predecessor: bytes = ZERO32
     successor: bytes = ZERO32
     offer_to: str | None = None
+    flagged: bool = False  # an open serious incident
+    cleared: bool = False  # a passed pre-distribution inspection, valid for the machine's whole run
 
     @property
     def closed(self) -> bool:
         return self.successor != ZERO32 or self.status is S.RECYCLED
+
+    def may_pass_to(self, name: str) -> bool:
+        """The safety gate: recyclers always; others unless flagged, and for used batteries if cleared."""
+        return name == "recycler" or (not self.flagged and (self.status is S.ORIGINAL or self.cleared))
 
 
 @dataclass
@@ -115,7 +121,9 @@ def make_machine(backend: ChainBackend) -> type[RuleBasedStateMachine]:
                 return
             m = self.passports[pid]
             a = next(actors[n] for n in ACTORS if actors[n].address == m.custodian)
-            legal = (to is S.REUSED and m.status is S.ORIGINAL) or (to is S.WASTE and m.status is not S.WASTE)
+            legal = (to is S.REUSED and m.status is S.ORIGINAL and not m.flagged) or (
+                to is S.WASTE and m.status is not S.WASTE
+            )
             new = digest(f"{pid.hex()}-{m.version + 1}")
             sig = a.sign(pid, BATTERY, m.version + 1, to, new, m.predecessor)
             if self.attempt(legal and not m.closed, lambda: a.client.change_status(pid, to, new, sig)):
@@ -129,7 +137,13 @@ def make_machine(backend: ChainBackend) -> type[RuleBasedStateMachine]:
             m = self.passports[pid]
             a = next(actors[n] for n in ACTORS if actors[n].address == m.custodian)
             target = actors[to].address
-            allowed = not m.closed and m.offer_to is None and target != m.custodian and to in BUSINESSES
+            allowed = (
+                not m.closed
+                and m.offer_to is None
+                and target != m.custodian
+                and to in BUSINESSES
+                and m.may_pass_to(to)
+            )
             expires = backend.now() + (30 if lapse else 3600)
             if self.attempt(allowed, lambda: a.client.offer_custody(pid, target, expires)):
                 m.offer_to = target
@@ -145,7 +159,7 @@ def make_machine(backend: ChainBackend) -> type[RuleBasedStateMachine]:
             offer = a.client.get_custody_offer(pid)
             # Offers are made either an hour ahead or already lapsed: no race with the next block's time.
             unexpired = offer is not None and offer.expires_at > backend.now() + 10
-            allowed = not m.closed and m.offer_to == a.address and unexpired
+            allowed = not m.closed and m.offer_to == a.address and unexpired and m.may_pass_to(who)
             if self.attempt(allowed, lambda: a.client.accept_custody(pid)):
                 m.custodian, m.offer_to = a.address, None
 
@@ -170,7 +184,7 @@ def make_machine(backend: ChainBackend) -> type[RuleBasedStateMachine]:
             a = actors["repurposer"]
             self.counter += 1
             new = passport_id(f"sm-{self.counter}")
-            allowed = not m.closed and m.custodian == a.address and status is not S.REUSED
+            allowed = not m.closed and m.custodian == a.address and status is not S.REUSED and not m.flagged
             sig = a.sign(new, BATTERY, 1, status, digest(new), old)
             if self.attempt(
                 allowed, lambda: a.client.issue_successor(old, new, BATTERY, status, digest(new), sig)
@@ -189,6 +203,38 @@ def make_machine(backend: ChainBackend) -> type[RuleBasedStateMachine]:
             sig = a.sign(pid, BATTERY, m.version + 1, S.RECYCLED, new, m.predecessor)
             if self.attempt(allowed, lambda: a.client.recycle(pid, new, sig)):
                 m.version, m.status, m.offer_to = m.version + 1, S.RECYCLED, None
+
+        @rule(index=st.integers(0, 9), kind=st.sampled_from(InspectionKind), passed=st.booleans())
+        def inspect(self, index: int, kind: InspectionKind, passed: bool) -> None:
+            pid = self.pick(index)
+            if pid is None:
+                return
+            m, a = self.passports[pid], actors["inspector"]
+            new = digest(f"{pid.hex()}-{m.version + 1}")
+            sig = a.sign(pid, BATTERY, m.version + 1, m.status, new, m.predecessor)
+            until = backend.now() + 30 * 24 * 3600 if passed else 0
+            if self.attempt(
+                not m.closed, lambda: a.client.record_inspection(pid, kind, passed, until, new, sig)
+            ):
+                m.version += 1
+                if kind is InspectionKind.PRE_DISTRIBUTION:
+                    m.cleared = passed
+                elif kind is InspectionKind.CLEARANCE and passed:
+                    m.flagged = False
+
+        @rule(index=st.integers(0, 9), who=st.sampled_from((*ACTORS, "inspector")), serious=st.booleans())
+        def incident(self, index: int, who: str, serious: bool) -> None:
+            pid = self.pick(index)
+            if pid is None:
+                return
+            m, a = self.passports[pid], actors[who]
+            allowed = not m.closed and (a.address == m.custodian or who == "inspector")
+            new = digest(f"{pid.hex()}-{m.version + 1}")
+            sig = a.sign(pid, BATTERY, m.version + 1, m.status, new, m.predecessor)
+            if self.attempt(allowed, lambda: a.client.record_incident(pid, serious, new, sig)):
+                m.version += 1
+                if serious:
+                    m.flagged, m.cleared = True, False
 
         @rule(root=st.integers(0, 4), count=st.integers(1, 2000))
         def anchor(self, root: int, count: int) -> None:
@@ -215,6 +261,8 @@ def make_machine(backend: ChainBackend) -> type[RuleBasedStateMachine]:
                 )
                 offer = client.get_custody_offer(pid)
                 assert (offer.to_address if offer else None) == m.offer_to
+                safety = client.get_safety_state(pid)
+                assert (safety.flagged, safety.distribution_valid_until > 0) == (m.flagged, m.cleared)
                 assert RANK[record.status] >= self.history.ranks.get(pid, 0), "status went backwards"
                 assert record.version >= self.history.versions.get(pid, 1), "version decreased"
                 if pid in self.history.recycled:
