@@ -43,7 +43,7 @@ from oracle.devices import (
 from oracle.errors import ReadingRejected, ReplayDetected, UnknownDevice, UploadRejected, WrongBattery
 from oracle.journal import Journal, NewRecord
 from oracle.merkle import keccak256
-from oracle.readings import ANCHOR_KIND, ReadingKind, parse_reading
+from oracle.readings import ANCHOR_KIND, ReadingKind, parse_readings
 from passport.canonical import canonical_json
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,10 @@ class Ingestor:
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+        # device id → (address, battery id): fixed for the life of a device id (``register_device``
+        # refuses a re-key or a move), so the signature check needs no journal read. Whether the device
+        # is still active, and its last sequence number, are read inside the commit transaction.
+        self._keys: dict[str, tuple[str, str]] = {}
 
     def ingest(self, upload: Mapping[str, Any] | SignedUpload) -> Acknowledgement:
         """Verify, validate and durably journal one upload; the ack is returned after the commit."""
@@ -195,25 +199,31 @@ class Ingestor:
             raise UnknownDevice(f"device {upload.device_id} is deactivated")
         return device
 
+    def _key_of(self, upload: SignedUpload) -> tuple[str, str]:
+        """The device's registered (address, battery id), from the cache or the journal."""
+        key = self._keys.get(upload.device_id)
+        if key is None:
+            device = self._device(upload)
+            key = self._keys[upload.device_id] = (device.address, device.battery_id)
+        return key
+
     def _prepare(self, raw: Mapping[str, Any] | SignedUpload) -> _Prepared:
         upload = parse_upload(raw)
         readings = canonical_readings(upload.readings)
         body = upload_body(upload.device_id, upload.battery_id, upload.seq, readings)
-        device = self._device(upload)
-        verify_signature(upload, body, device)
-        if upload.battery_id != device.battery_id:
+        address, battery_id = self._key_of(upload)
+        verify_signature(upload, body, address)
+        if upload.battery_id != battery_id:
             raise WrongBattery(
-                f"device {upload.device_id} reports on battery {device.battery_id}, not {upload.battery_id}"
+                f"device {upload.device_id} reports on battery {battery_id}, not {upload.battery_id}"
             )
         records: list[NewRecord] = []
         kinds: list[ReadingKind] = []
         rejections: list[tuple[int, bytes, list[tuple[str, str]]]] = []
         prefix = _record_prefix(upload.battery_id, upload.device_id)
-        for index, reading in enumerate(readings):
-            try:
-                parsed = parse_reading(reading)
-            except ReadingRejected as exc:
-                rejections.append((index, reading, exc.problems))
+        for index, (reading, parsed) in enumerate(zip(readings, parse_readings(readings), strict=True)):
+            if isinstance(parsed, ReadingRejected):
+                rejections.append((index, reading, parsed.problems))
                 continue
             canonical = _record_bytes(prefix, upload.seq, index, reading)
             kinds.append(parsed.kind)
@@ -248,22 +258,32 @@ class Ingestor:
             for i, _, problems in item.rejections
         ]
 
+        built: list[Acknowledgement] = []
+
         def make_ack(record_ids: list[int], received_at: float) -> str:
-            return Acknowledgement(
+            # Built from values this module made and typed itself: construct, do not re-validate,
+            # and hand the object back as it is (no serialise-then-parse round trip).
+            ack = Acknowledgement.model_construct(
                 status="accepted",
                 device_id=upload.device_id,
                 seq=upload.seq,
                 accepted=[
-                    AcceptedRecord(index=r.idx, record_id=rid, kind=kind, digest="0x" + r.digest.hex())
+                    AcceptedRecord.model_construct(
+                        index=r.idx, record_id=rid, kind=kind, digest="0x" + r.digest.hex()
+                    )
                     for r, rid, kind in zip(item.records, record_ids, item.kinds, strict=True)
                 ],
                 rejected=rejected,
                 gap=gap,
+                code=None,
+                reason=None,
                 upload_digest="0x" + item.body_digest.hex(),
                 received_at=received_at,
-            ).model_dump_json()
+            )
+            built.append(ack)
+            return ack.model_dump_json()
 
-        ack = self.journal.insert_upload(
+        self.journal.insert_upload(
             device_id=upload.device_id,
             seq=upload.seq,
             battery_id=upload.battery_id,
@@ -275,4 +295,4 @@ class Ingestor:
             rejections=[(i, reading, json.dumps(problems)) for i, reading, problems in item.rejections],
             make_ack=make_ack,
         )
-        return Acknowledgement.model_validate_json(ack)
+        return built[0]

@@ -23,6 +23,7 @@ consistent reads while one writer commits, and ``BEGIN IMMEDIATE`` + a busy time
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -34,7 +35,7 @@ from typing import Any, Literal
 
 from eth_utils.address import is_address, to_checksum_address
 
-from oracle.devices import DeviceRecord, validate_device_id
+from oracle.devices import DeviceRecord, upload_body, validate_device_id
 from oracle.errors import BatchStateError, DeviceAlreadyRegistered, JournalError, RecordNotFound
 from passport.ids import validate_battery_id
 from passport.model import AnchorKind
@@ -220,6 +221,29 @@ _SELECT_BATCHES = (
 )
 
 
+def _reading_of(canonical: bytes, seq: int) -> bytes:
+    """The reading's bytes inside a record envelope (``oracle.ingestion.record_bytes``)."""
+    start = canonical.index(b',"reading":') + len(b',"reading":')
+    suffix = b',"seq":' + str(seq).encode() + b"}"
+    if not canonical.endswith(suffix):
+        raise JournalError("journaled record is not in its envelope")
+    return canonical[start : -len(suffix)]
+
+
+def _splice_body(
+    device_id: str,
+    battery_id: str,
+    seq: int,
+    indexes: Sequence[int],
+    canonicals: Sequence[bytes],
+    rejections: Sequence[tuple[int, bytes, str]],
+) -> bytes:
+    """An upload's signed body, rebuilt from its journaled records and rejections (in index order)."""
+    readings = {i: _reading_of(c, seq) for i, c in zip(indexes, canonicals, strict=True)}
+    readings.update((i, bytes(r)) for i, r, _ in rejections)
+    return upload_body(device_id, battery_id, seq, [readings[i] for i in sorted(readings)])
+
+
 def _record(row: tuple[Any, ...]) -> RecordRow:
     r = row
     return RecordRow(
@@ -378,12 +402,40 @@ class Journal:
     # -- uploads and records (called by oracle.ingestion inside one transaction) -----------------------
 
     def upload_at(self, device_id: str, seq: int) -> StoredUpload | None:
-        rows = self._query(
-            "SELECT id, device_id, seq, body, body_digest, signature, received_at, gap_before, ack "
-            "FROM uploads WHERE device_id = ? AND seq = ?",
-            (device_id, seq),
+        """The accepted upload ``device_id``#``seq``, its signed body spliced back from its readings."""
+        with self._lock:
+            rows = self._query(
+                "SELECT id, device_id, seq, body, body_digest, signature, received_at, gap_before, ack "
+                "FROM uploads WHERE device_id = ? AND seq = ?",
+                (device_id, seq),
+            )
+            if not rows:
+                return None
+            upload = StoredUpload(*rows[0])
+            if upload.body:
+                return upload  # journaled whole (by a version that kept bodies)
+            records = self._query(
+                "SELECT idx, battery_id, canonical FROM records WHERE upload_id = ? ORDER BY idx", (upload.id,)
+            )
+            rejected = self._query(
+                "SELECT idx, reading, problems FROM rejections WHERE upload_id = ? ORDER BY idx", (upload.id,)
+            )
+        battery_id = str(records[0][1]) if records else self._battery_of(device_id)
+        body = _splice_body(
+            device_id,
+            battery_id,
+            seq,
+            [int(i) for i, _, _ in records],
+            [bytes(c) for _, _, c in records],
+            [(int(i), bytes(r), str(p)) for i, r, p in rejected],
         )
-        return StoredUpload(*rows[0]) if rows else None
+        return dataclasses.replace(upload, body=body)
+
+    def _battery_of(self, device_id: str) -> str:
+        rows = self._query("SELECT battery_id FROM devices WHERE device_id = ?", (device_id,))
+        if not rows:
+            raise JournalError(f"upload of unknown device {device_id}")
+        return str(rows[0][0])
 
     def insert_upload(
         self,
@@ -407,13 +459,22 @@ class Journal:
             raise JournalError("insert_upload must run inside Journal.transaction()")
         conn = self._conn
         received_at = self.now()
+        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0] + 1
+        # The ack is built before the upload row is written (the record ids are fixed by ``first``
+        # under the write lock), so the row is written once, not inserted and then updated.
+        ack = make_ack([first + n for n in range(len(records))], received_at)
+        # The body is NOT stored: every reading's bytes are already in ``records`` (accepted) or
+        # ``rejections`` (refused), and ``upload_at`` splices the exact signed body back from them.
+        # Only a body whose readings are not all journaled (none today) would be kept whole.
+        kept = b"" if len(records) + len(rejections) and body == _splice_body(
+            device_id, battery_id, seq, [r.idx for r in records], [r.canonical for r in records], rejections
+        ) else body
         cursor = conn.execute(
             "INSERT INTO uploads (device_id, seq, body_digest, body, signature, received_at, gap_before, "
-            "ack) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
-            (device_id, seq, body_digest, body, signature, received_at, gap_before),
+            "ack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (device_id, seq, body_digest, kept, signature, received_at, gap_before, ack),
         )
         upload_id = cursor.lastrowid
-        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0] + 1
         conn.executemany(
             "INSERT INTO records (id, upload_id, idx, device_id, seq, battery_id, kind, observed_at, "
             "received_at, canonical, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -434,12 +495,11 @@ class Journal:
                 for n, r in enumerate(records)
             ],
         )
-        conn.executemany(
-            "INSERT INTO rejections (upload_id, idx, reading, problems) VALUES (?, ?, ?, ?)",
-            [(upload_id, idx, reading, problems) for idx, reading, problems in rejections],
-        )
-        ack = make_ack([first + n for n in range(len(records))], received_at)
-        conn.execute("UPDATE uploads SET ack = ? WHERE id = ?", (ack, upload_id))
+        if rejections:
+            conn.executemany(
+                "INSERT INTO rejections (upload_id, idx, reading, problems) VALUES (?, ?, ?, ?)",
+                [(upload_id, idx, reading, problems) for idx, reading, problems in rejections],
+            )
         conn.execute("UPDATE devices SET last_seq = ? WHERE device_id = ?", (seq, device_id))
         return ack
 
@@ -528,8 +588,11 @@ class Journal:
                 (int(kind), created_at, len(records), root, document, created_at),
             )
             batch_id = cursor.lastrowid
-            conn.executemany(
-                "UPDATE records SET batch_id = ? WHERE id = ?", [(batch_id, r.id) for r in records]
+            # Sealed by id range: one statement over the pending index for the range the SELECT read
+            # (under the write lock, so no record of this kind appeared in between), not one per record.
+            conn.execute(
+                "UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND kind = ? AND id BETWEEN ? AND ?",
+                (batch_id, int(kind), records[0].id, records[-1].id),
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO batch_batteries (battery_id, batch_id) VALUES (?, ?)",
