@@ -712,6 +712,39 @@ class Journal:
             (block_number, block_hash, tx_hash),
         )
 
+    def mark_anchored_many(
+        self, batch_ids: Sequence[int], tx_hash: bytes, block_number: int, block_hash: bytes
+    ) -> None:
+        """stored → anchored for the batches one mined ``anchorBatches`` transaction anchored.
+
+        The receipt (status 1, one ``BatchAnchored`` per root, decoded from the registry's address) is the
+        read-back: it shows the registry recorded each root in that block. One committed transaction for
+        all of them; ``BatchStateError`` (nothing changed) if any is not ``stored``.
+        """
+        now = self.now()
+        with self.transaction() as conn:
+            for batch_id in batch_ids:
+                cursor = conn.execute(
+                    "UPDATE batches SET state = 'anchored', tx_hash = ?, block_number = ?, block_hash = ?, "
+                    "attempts = 0, last_error = NULL, updated_at = ? WHERE id = ? AND state = 'stored'",
+                    (tx_hash, block_number, block_hash, now, batch_id),
+                )
+                if cursor.rowcount != 1:
+                    raise BatchStateError(f"batch {batch_id} is not stored: it cannot be marked anchored")
+
+    def mark_confirmed_many(self, batch_ids: Sequence[int]) -> None:
+        """anchored → confirmed for several batches in one committed transaction (all or none)."""
+        now = self.now()
+        with self.transaction() as conn:
+            for batch_id in batch_ids:
+                cursor = conn.execute(
+                    "UPDATE batches SET state = 'confirmed', confirmed_at = ?, attempts = 0, last_error = NULL, "
+                    "updated_at = ? WHERE id = ? AND state = 'anchored'",
+                    (now, now, batch_id),
+                )
+                if cursor.rowcount != 1:
+                    raise BatchStateError(f"batch {batch_id} is not anchored: it cannot be confirmed")
+
     def mark_confirmed(self, batch_id: int) -> BatchRow:
         """anchored → confirmed: the anchor's block is buried under the configured confirmation depth."""
         return self._transition(
