@@ -167,7 +167,7 @@ def recover_signer(body: bytes, signature: bytes) -> str:
 
 
 def verify_signature(upload: SignedUpload, body: bytes, device: DeviceRecord | str) -> None:
-    """Raise ``BadSignature`` unless ``device``'s registered key (or this checksummed address) signed ``body``."""
+    """Raise ``BadSignature`` unless ``device``'s key (or this checksummed address) signed ``body``."""
     address = device if isinstance(device, str) else device.address
     signer = recover_signer(body, bytes.fromhex(upload.signature[2:]))
     if signer != address:

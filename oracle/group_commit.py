@@ -63,7 +63,9 @@ class GroupCommitter:
             self._queue.put((upload, future))
         return future
 
-    def ingest(self, upload: Mapping[str, Any] | SignedUpload, timeout: float | None = None) -> Acknowledgement:
+    def ingest(
+        self, upload: Mapping[str, Any] | SignedUpload, timeout: float | None = None
+    ) -> Acknowledgement:
         """``submit`` and wait: what a request thread calls instead of ``Ingestor.ingest``."""
         return self.submit(upload).result(timeout)
 

@@ -415,7 +415,8 @@ class Journal:
             if upload.body:
                 return upload  # journaled whole (by a version that kept bodies)
             records = self._query(
-                "SELECT idx, battery_id, canonical FROM records WHERE upload_id = ? ORDER BY idx", (upload.id,)
+                "SELECT idx, battery_id, canonical FROM records WHERE upload_id = ? ORDER BY idx",
+                (upload.id,),
             )
             rejected = self._query(
                 "SELECT idx, reading, problems FROM rejections WHERE upload_id = ? ORDER BY idx", (upload.id,)
@@ -466,9 +467,20 @@ class Journal:
         # The body is NOT stored: every reading's bytes are already in ``records`` (accepted) or
         # ``rejections`` (refused), and ``upload_at`` splices the exact signed body back from them.
         # Only a body whose readings are not all journaled (none today) would be kept whole.
-        kept = b"" if len(records) + len(rejections) and body == _splice_body(
-            device_id, battery_id, seq, [r.idx for r in records], [r.canonical for r in records], rejections
-        ) else body
+        kept = (
+            b""
+            if len(records) + len(rejections)
+            and body
+            == _splice_body(
+                device_id,
+                battery_id,
+                seq,
+                [r.idx for r in records],
+                [r.canonical for r in records],
+                rejections,
+            )
+            else body
+        )
         cursor = conn.execute(
             "INSERT INTO uploads (device_id, seq, body_digest, body, signature, received_at, gap_before, "
             "ack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -738,7 +750,8 @@ class Journal:
         with self.transaction() as conn:
             for batch_id in batch_ids:
                 cursor = conn.execute(
-                    "UPDATE batches SET state = 'confirmed', confirmed_at = ?, attempts = 0, last_error = NULL, "
+                    "UPDATE batches SET state = 'confirmed', confirmed_at = ?, attempts = 0, "
+                    "last_error = NULL, "
                     "updated_at = ? WHERE id = ? AND state = 'anchored'",
                     (now, now, batch_id),
                 )

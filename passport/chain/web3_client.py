@@ -162,7 +162,9 @@ def _is_eth_tester_failure(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("eth_tester") and type(exc).__name__ == "TransactionFailed"
 
 
-def _batch_inputs(batches: Sequence[tuple[bytes, bytes, int, AnchorKind]]) -> list[tuple[bytes, bytes, int, int]]:
+def _batch_inputs(
+    batches: Sequence[tuple[bytes, bytes, int, AnchorKind]],
+) -> list[tuple[bytes, bytes, int, int]]:
     return [(_b32(root), _b32(cid), int(count), int(kind)) for root, cid, count, kind in batches]
 
 
@@ -369,7 +371,8 @@ class _Sender:
             tx = self._sent.pop(tx_hash, None)
         if receipt["status"] != 1:
             if tx is None:
-                raise TransactionFailed(f"transaction 0x{tx_hash.hex()} failed in block {receipt['blockNumber']}")
+                block = receipt["blockNumber"]
+                raise TransactionFailed(f"transaction 0x{tx_hash.hex()} failed in block {block}")
             raise self._failure(tx, receipt)
         return receipt
 

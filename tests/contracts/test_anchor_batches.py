@@ -15,7 +15,8 @@ KINDS = (AnchorKind.CHARGING, AnchorKind.SAFETY, AnchorKind.PARKING, AnchorKind.
 
 def _batches(label: str, count: int) -> list[tuple[bytes, bytes, int, AnchorKind]]:
     return [
-        (digest(f"{label}-root-{i}"), digest(f"{label}-cid-{i}"), 1000 + i, KINDS[i % 4]) for i in range(count)
+        (digest(f"{label}-root-{i}"), digest(f"{label}-cid-{i}"), 1000 + i, KINDS[i % 4])
+        for i in range(count)
     ]
 
 
@@ -34,7 +35,9 @@ def test_anchor_batches_anchors_each_root_with_its_own_event(oracle: Actor) -> N
 
 
 def test_anchor_batches_shares_the_transaction_cost(oracle: Actor) -> None:
-    one = oracle.client.anchor_batch(digest("gas-single"), digest("gas-single-cid"), 1000, AnchorKind.CHARGING)
+    one = oracle.client.anchor_batch(
+        digest("gas-single"), digest("gas-single-cid"), 1000, AnchorKind.CHARGING
+    )
     eight = oracle.client.anchor_batches(_batches("gas", 8))
     assert eight.gas_used < 8 * one.gas_used
     # Full batches of 1000 records then cost well under the 50 gas/record target.
