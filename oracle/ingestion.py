@@ -258,30 +258,30 @@ class Ingestor:
             for i, _, problems in item.rejections
         ]
 
-        built: list[Acknowledgement] = []
+        kinds = item.kinds
+        digests = ["0x" + r.digest.hex() for r in item.records]
+        built: list[dict[str, Any]] = []
 
         def make_ack(record_ids: list[int], received_at: float) -> str:
-            # Built from values this module made and typed itself: construct, do not re-validate,
-            # and hand the object back as it is (no serialise-then-parse round trip).
-            ack = Acknowledgement.model_construct(
-                status="accepted",
-                device_id=upload.device_id,
-                seq=upload.seq,
-                accepted=[
-                    AcceptedRecord.model_construct(
-                        index=r.idx, record_id=rid, kind=kind, digest="0x" + r.digest.hex()
-                    )
-                    for r, rid, kind in zip(item.records, record_ids, item.kinds, strict=True)
+            # Built once as plain data: serialised by the C JSON encoder for the journal, and validated
+            # once by pydantic's core into the object returned (no serialise-then-parse round trip).
+            ack = {
+                "status": "accepted",
+                "device_id": upload.device_id,
+                "seq": upload.seq,
+                "accepted": [
+                    {"index": r.idx, "record_id": rid, "kind": kind, "digest": digest}
+                    for r, rid, kind, digest in zip(item.records, record_ids, kinds, digests, strict=True)
                 ],
-                rejected=rejected,
-                gap=gap,
-                code=None,
-                reason=None,
-                upload_digest="0x" + item.body_digest.hex(),
-                received_at=received_at,
-            )
+                "rejected": [r.model_dump() for r in rejected],
+                "gap": None if gap is None else gap.model_dump(),
+                "code": None,
+                "reason": None,
+                "upload_digest": "0x" + item.body_digest.hex(),
+                "received_at": received_at,
+            }
             built.append(ack)
-            return ack.model_dump_json()
+            return json.dumps(ack, separators=(",", ":"))
 
         self.journal.insert_upload(
             device_id=upload.device_id,
@@ -295,4 +295,4 @@ class Ingestor:
             rejections=[(i, reading, json.dumps(problems)) for i, reading, problems in item.rejections],
             make_ack=make_ack,
         )
-        return built[0]
+        return Acknowledgement.model_validate(built[0])

@@ -466,21 +466,9 @@ class Journal:
         ack = make_ack([first + n for n in range(len(records))], received_at)
         # The body is NOT stored: every reading's bytes are already in ``records`` (accepted) or
         # ``rejections`` (refused), and ``upload_at`` splices the exact signed body back from them.
-        # Only a body whose readings are not all journaled (none today) would be kept whole.
-        kept = (
-            b""
-            if len(records) + len(rejections)
-            and body
-            == _splice_body(
-                device_id,
-                battery_id,
-                seq,
-                [r.idx for r in records],
-                [r.canonical for r in records],
-                rejections,
-            )
-            else body
-        )
+        # A body whose readings are not each journaled once (none today) is kept whole.
+        indexes = sorted([r.idx for r in records] + [i for i, _, _ in rejections])
+        kept = b"" if indexes and indexes == list(range(len(indexes))) else body
         cursor = conn.execute(
             "INSERT INTO uploads (device_id, seq, body_digest, body, signature, received_at, gap_before, "
             "ack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
