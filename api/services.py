@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from api.auth import ApiKeyStore, Caller
 from api.errors import ApiError, Forbidden
 from oracle.errors import UnknownGradingPolicy
+from oracle.group_commit import GroupCommitter
 from oracle.health import GradingPolicy, grading_policy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
@@ -85,6 +86,8 @@ class Services:
     start_block: int = 0
     index_interval: float = 1.0
     ingestor: Ingestor | None = field(init=False, default=None)
+    # Concurrent upload requests share journal commits (one fsync per group, each acked after it).
+    uploads: GroupCommitter | None = field(init=False, default=None)
     proofs: RecordProofs | None = field(init=False, default=None)
     grading: GradingPolicy = field(init=False)
     credentials: PassportCredentials = field(init=False)
@@ -126,6 +129,7 @@ class Services:
         )
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
+            self.uploads = GroupCommitter(self.ingestor)
             # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
             self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
 
@@ -184,6 +188,8 @@ class Services:
         self.versions.close()
         self.api_keys.close()
         self.credentials.status.close()
+        if self.uploads is not None:
+            self.uploads.close()  # commits what is queued first
         if self.journal is not None:
             self.journal.close()
 

@@ -11,6 +11,7 @@ from oracle.batch_document import (
 )
 from oracle.devices import DeviceKey, DeviceRecord, SignedUpload, recover_signer, sign_upload, upload_body
 from oracle.errors import OracleError
+from oracle.group_commit import GroupCommitter
 from oracle.health import (
     CURRENT_GRADING_POLICY,
     GRADING_POLICIES,
@@ -24,7 +25,7 @@ from oracle.health import (
 from oracle.ingestion import Acknowledgement, Ingestor, record_bytes
 from oracle.journal import BatchHead, BatchRow, Journal, RecordRow
 from oracle.merkle import MerkleTree, leaf_hash, merkle_root, record_digest, verify_proof
-from oracle.ports import AnchorChain, AnchorReader
+from oracle.ports import AnchorChain, AnchorReader, PipelinedAnchorChain
 from oracle.proofs import AnchoredRecord, RecordProof, RecordProofs, history_from_documents
 from oracle.readings import (
     ChargingSession,
@@ -53,12 +54,14 @@ __all__ = [
     "DeviceRecord",
     "DiagnosticSnapshot",
     "GradingPolicy",
+    "GroupCommitter",
     "HealthAssessment",
     "Ingestor",
     "Journal",
     "MerkleTree",
     "OracleError",
     "ParkingPeriod",
+    "PipelinedAnchorChain",
     "RatedValues",
     "RecordProof",
     "RecordProofs",

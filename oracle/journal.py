@@ -221,6 +221,13 @@ _SELECT_BATCHES = (
 )
 
 
+_SEAL_ATTEMPTS = 5
+
+
+class _SealRaced(Exception):
+    """Another connection sealed some of the records read for a batch (rolls the attempt back)."""
+
+
 def _reading_of(canonical: bytes, seq: int) -> bytes:
     """The reading's bytes inside a record envelope (``oracle.ingestion.record_bytes``)."""
     start = canonical.index(b',"reading":') + len(b',"reading":')
@@ -572,34 +579,47 @@ class Journal:
         same CID): sealing is randomised, so it must never be redone for a batch.
         Returns None when nothing is pending.
         """
-        with self.transaction() as conn:
-            rows = conn.execute(
+        for _ in range(_SEAL_ATTEMPTS):
+            # Read and build OUTSIDE the write lock (the Merkle tree, the document and its encryption
+            # are the slow part), so ingestion's commits are not held up behind them; then claim the
+            # records by id range in one short write transaction, which re-checks they are still
+            # pending. Records committed after this read have larger ids than any read here (ids come
+            # from MAX(id) under the write lock), so the range holds exactly the records read, unless
+            # another sealer took some: then nothing is written and this seals again from a new read.
+            rows = self._query(
                 _SELECT_RECORDS + "WHERE r.batch_id IS NULL AND r.kind = ? ORDER BY r.id LIMIT ?",
                 (int(kind), max_records),
-            ).fetchall()
+            )
             if not rows:
                 return None
             records = [_record(row) for row in rows]
             created_at = self.now()
             root, document = build(records, created_at)
-            cursor = conn.execute(
-                "INSERT INTO batches (kind, state, created_at, record_count, root, document, updated_at) "
-                "VALUES (?, 'open', ?, ?, ?, ?, ?)",
-                (int(kind), created_at, len(records), root, document, created_at),
-            )
-            batch_id = cursor.lastrowid
-            # Sealed by id range: one statement over the pending index for the range the SELECT read
-            # (under the write lock, so no record of this kind appeared in between), not one per record.
-            conn.execute(
-                "UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND kind = ? AND id BETWEEN ? AND ?",
-                (batch_id, int(kind), records[0].id, records[-1].id),
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO batch_batteries (battery_id, batch_id) VALUES (?, ?)",
-                [(battery, batch_id) for battery in sorted({r.battery_id for r in records})],
-            )
-        assert batch_id is not None  # INSERT always yields a rowid
-        return self.batch(batch_id)
+            try:
+                with self.transaction() as conn:
+                    cursor = conn.execute(
+                        "INSERT INTO batches (kind, state, created_at, record_count, root, document, "
+                        "updated_at) VALUES (?, 'open', ?, ?, ?, ?, ?)",
+                        (int(kind), created_at, len(records), root, document, created_at),
+                    )
+                    batch_id = cursor.lastrowid
+                    # Sealed by id range: one statement over the pending index, not one per record.
+                    claimed = conn.execute(
+                        "UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND kind = ? "
+                        "AND id BETWEEN ? AND ?",
+                        (batch_id, int(kind), records[0].id, records[-1].id),
+                    ).rowcount
+                    if claimed != len(records):
+                        raise _SealRaced
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO batch_batteries (battery_id, batch_id) VALUES (?, ?)",
+                        [(battery, batch_id) for battery in sorted({r.battery_id for r in records})],
+                    )
+            except _SealRaced:
+                continue  # rolled back: nothing of this attempt is journaled
+            assert batch_id is not None  # INSERT always yields a rowid
+            return self.batch(batch_id)
+        raise JournalError(f"could not seal a {kind.name} batch: other sealers kept taking its records")
 
     def batch(self, batch_id: int) -> BatchRow:
         rows = self._query(_SELECT_BATCHES + "WHERE id = ?", (batch_id,))

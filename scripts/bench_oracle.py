@@ -400,7 +400,8 @@ def anchoring_process(job: AnchoringJob, stop: Any, out: Any) -> None:
                 if report.error is not None:
                     log.warning("anchoring: %s", report.error)
                 if report.idle or report.retry_in:
-                    stop.wait(min(report.retry_in or 0.01, 1.0))
+                    # As the worker does when idle (it waits poll_s): nothing to seal yet.
+                    stop.wait(min(report.retry_in or 0.05, 1.0))
             report = anchorer.drain()
             if report.error is not None:
                 raise BenchmarkError(f"anchoring failed: {report.error}")
