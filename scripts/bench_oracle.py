@@ -381,7 +381,7 @@ def anchoring_process(job: AnchoringJob, stop: Any, out: Any) -> None:
         )
         with Journal(job.journal) as journal:
             anchorer = Anchorer(
-                journal, EmbeddedStore(Path(job.store)), chain, policy, keyring=KeyRing(job.keys)
+                journal, EmbeddedStore(Path(job.store)), chain, policy, keyring=KeyRing(Path(job.keys))
             )
             clock = _StageClock()
             clock.wrap(anchorer, "seal", "seal")
