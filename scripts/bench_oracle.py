@@ -366,6 +366,20 @@ class _StageClock:
         setattr(target, name, timed)
 
 
+def _count_rpcs(chain: Web3ChainClient) -> list[int]:
+    """Count the JSON-RPC requests ``chain`` makes from now on (a one-element list, updated in place)."""
+    count = [0]
+    provider = chain.w3.provider
+    inner = provider.make_request
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        return inner(*args, **kwargs)
+
+    setattr(provider, "make_request", counted)  # noqa: B010 — an instance attribute shadows the method
+    return count
+
+
 def anchoring_process(job: AnchoringJob, stop: Any, out: Any) -> None:
     """The anchoring worker's loop in its own process until ``stop``, then until all is confirmed."""
     logging.basicConfig(level=logging.WARNING)
@@ -393,6 +407,7 @@ def anchoring_process(job: AnchoringJob, stop: Any, out: Any) -> None:
             clock.wrap(anchorer, "_confirm_grouped", "confirm")
             clock.wrap(anchorer, "_recheck_recent_grouped", "confirm")
             chain.block_number()  # connect before the clock starts
+            rpcs = _count_rpcs(chain)
             out.put(("ready", None))
             cpu = time.process_time()
             while not stop.is_set():
@@ -412,6 +427,7 @@ def anchoring_process(job: AnchoringJob, stop: Any, out: Any) -> None:
                         "stage_s": clock.wall,
                         "stage_cpu_s": clock.cpu,
                         "cpu_s": time.process_time() - cpu,
+                        "rpcs": rpcs[0],
                         "peak_rss_mib": _peak_rss_mib(),
                     },
                 )
@@ -488,6 +504,7 @@ class RunResult:
     records_per_cpu_s: float
     txs: int
     batches: int
+    rpcs_per_batch: float
     total_gas: int
     gas_per_record: float
     gas_per_record_full_batches: float | None
@@ -673,6 +690,7 @@ def run_pipeline(
         records_per_cpu_s=measured / oracle_cpu_s,
         txs=round(len(gas_of) * scale),
         batches=round(len(batches) * scale),
+        rpcs_per_batch=stats["rpcs"] / len(batches),
         total_gas=round(total_gas * scale),
         gas_per_record=total_gas / measured,
         gas_per_record_full_batches=sum(gas_of[tx] for tx in full) / full_records if full else None,
@@ -736,10 +754,10 @@ def markdown(results: list[RunResult], config: dict[str, Any]) -> str:
         f"{config['concurrency']} concurrent uploads. Reproduce: `{config['command']}`.",
         "",
         "| records | records/s | records/CPU-s (oracle) | wall s | uploads/fsync | txs (batches) "
-        "| gas/record "
+        "| RPCs/batch | gas/record "
         "| peak RSS MiB (ingest / anchor) | node CPU share | proofs offline / on-chain "
         "| naive records/s | speed-up | gas saving |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         p = r.proofs
@@ -747,7 +765,7 @@ def markdown(results: list[RunResult], config: dict[str, Any]) -> str:
         lines.append(
             f"| {_label(r)} | {_n(r.records_per_s)} | {_n(r.records_per_cpu_s)} | {_n1(r.wall_s)} "
             f"| {r.uploads / max(r.commits, 1):.1f} | {_n(r.txs)} ({_n(r.batches)}) "
-            f"| {_n1(r.gas_per_record)} "
+            f"| {r.rpcs_per_batch:.1f} | {_n1(r.gas_per_record)} "
             f"| {_n(r.peak_rss_mib)} / {_n(r.anchoring_peak_rss_mib)} | {share} "
             f"| {p.verified_offline}/{p.sampled} / {p.verified_on_chain}/{p.sampled} "
             f"| {_n1(r.naive_records_per_s)} | {_n(r.speedup)}x | {_n(r.gas_saving)}x |"

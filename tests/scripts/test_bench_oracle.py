@@ -52,6 +52,7 @@ def test_quick_run_is_complete_and_verified(
     # two roots per transaction.
     assert run["batches"] >= 4
     assert run["batches"] / 2 <= run["txs"] <= run["batches"]
+    assert run["rpcs_per_batch"] > 0
     assert run["total_gas"] > 0
     assert run["gas_per_record"] == pytest.approx(run["total_gas"] / 2000)
     assert run["uploads"] == 40
