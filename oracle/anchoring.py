@@ -90,6 +90,9 @@ class AnchoringPolicy(BaseModel):
         default=5.0, gt=0, description="How long one run waits for the receipts of what it sent."
     )
     receipt_poll_s: float = Field(default=0.005, gt=0, description="Receipt polling interval.")
+    in_flight_timeout_s: float = Field(
+        default=300.0, gt=0, description="A sent transaction still unmined after this is looked up again."
+    )
     retry_initial_s: float = Field(default=1.0, gt=0)
     retry_max_s: float = Field(default=300.0, gt=0)
     retry_factor: float = Field(default=2.0, ge=1)
@@ -194,6 +197,7 @@ class Anchorer:
         # rebuilt from the journal and the chain (see ``_run_pipelined``).
         self._checked: set[int] = set()  # stored batches this process knows no earlier send anchored
         self._in_flight: dict[bytes, list[BatchHead]] = {}  # tx hash -> the batches it anchors
+        self._sent_at: dict[bytes, float] = {}  # tx hash -> when it was sent (monotonic)
 
     # -- sealing ---------------------------------------------------------------------------------
 
@@ -449,6 +453,7 @@ class Anchorer:
                 tx_hash = chain.send_anchor_batches(items)
                 log.info("sent %d root(s) in tx 0x%s", len(chunk), tx_hash.hex())
                 self._in_flight[tx_hash] = chunk
+                self._sent_at[tx_hash] = time.monotonic()
             progress.current = None
             collected = self._collect(chain, waiting, progress)
             if self._in_flight and not collected:
@@ -463,12 +468,11 @@ class Anchorer:
             try:
                 receipt = chain.anchor_receipt(tx_hash)
             except ContractRevert as exc:
+                self._forget(tx_hash)
                 if not _is_already_anchored(exc):
-                    del self._in_flight[tx_hash]
                     raise
                 # A root in it was anchored meanwhile (a send from before a restart, mined late):
                 # look every one of them up again before anything is resent.
-                del self._in_flight[tx_hash]
                 collected += 1
                 log.info("tx 0x%s reverted (%s); looking its %d root(s) up", tx_hash.hex(), exc, len(batches))
                 for batch in batches:
@@ -476,8 +480,21 @@ class Anchorer:
                 waiting[:0] = batches
                 continue
             if receipt is None:
+                if time.monotonic() - self._sent_at.get(tx_hash, 0.0) < self.policy.in_flight_timeout_s:
+                    continue
+                # Dropped from the pool (or stuck): free its slot, and look its roots up before any
+                # resend, so a late mining of it is adopted; if both are mined, the registry reverts one.
+                log.warning(
+                    "tx 0x%s not mined in time; looking its %d root(s) up", tx_hash.hex(), len(batches)
+                )
+                self._forget(tx_hash)
+                chain.forget_nonces()  # its nonce may be free again: take the node's pending count
+                collected += 1
+                for batch in batches:
+                    self._checked.discard(batch.id)
+                waiting[:0] = batches
                 continue
-            del self._in_flight[tx_hash]
+            self._forget(tx_hash)
             collected += 1
             anchored = {e.args.get("root") for e in receipt.events if e.name == "BatchAnchored"}
             mined = [b for b in batches if b.root in anchored]
@@ -497,6 +514,10 @@ class Anchorer:
                     len(mined), receipt.block_number, receipt.tx_hash.hex(),
                 )  # fmt: skip
         return collected
+
+    def _forget(self, tx_hash: bytes) -> None:
+        self._in_flight.pop(tx_hash, None)
+        self._sent_at.pop(tx_hash, None)
 
     def _confirm_grouped(self, progress: _Progress) -> None:
         """anchored → confirmed for every batch deep enough whose block is still the one recorded.

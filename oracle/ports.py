@@ -61,3 +61,7 @@ class PipelinedAnchorChain(AnchorChain, Protocol):
     def anchor_receipt(self, tx_hash: bytes) -> TxReceipt | None:
         """The mined receipt (events decoded), None while pending; raises the decoded revert if it failed."""
         ...
+
+    def forget_nonces(self) -> None:
+        """Re-read the next nonce from the node's pending pool (after a transaction was dropped)."""
+        ...
