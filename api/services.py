@@ -47,6 +47,7 @@ from oracle.device_health import HealthPolicy, health_policy
 from oracle.device_registry import DeviceRegistry
 from oracle.early_warnings import AlertStore
 from oracle.errors import UnknownGradingPolicy, UnknownHealthPolicy
+from oracle.group_commit import GroupCommitter
 from oracle.health import GradingPolicy, grading_policy
 from oracle.health_refresh import HealthRefresher
 from oracle.ingestion import Ingestor
@@ -107,6 +108,9 @@ class Services:
     devices: DeviceRegistry | None = field(init=False, default=None)
     history: BatteryHistory | None = field(init=False, default=None)
     ownership: OwnershipStore = field(init=False)
+
+    # Concurrent upload requests share journal commits (one fsync per group, each acked after it).
+    uploads: GroupCommitter | None = field(init=False, default=None)
     proofs: RecordProofs | None = field(init=False, default=None)
     grading: GradingPolicy = field(init=False)
     health_policy: HealthPolicy = field(init=False)
@@ -169,6 +173,8 @@ class Services:
             self.ingestor = Ingestor(self.journal)
             self.devices = DeviceRegistry(self.journal)
             self.history = BatteryHistory(self.journal)
+
+            self.uploads = GroupCommitter(self.ingestor)
             # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
             self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
             self.alerts = AlertStore(self.settings.warnings_path)
@@ -233,6 +239,9 @@ class Services:
         self.credentials.status.close()
         if self._market is not None:
             self._market.book.close()
+
+        if self.uploads is not None:
+            self.uploads.close()  # commits what is queued first
         if self.journal is not None:
             self.journal.close()
         if self.alerts is not None:

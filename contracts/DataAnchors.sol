@@ -19,6 +19,21 @@ abstract contract DataAnchors is IDataAnchors {
     /// @inheritdoc IDataAnchors
     function anchorBatch(bytes32 root, bytes32 cidDigest, uint32 recordCount, AnchorKind kind) external {
         _authorizeAnchor();
+        _anchor(root, cidDigest, recordCount, kind);
+    }
+
+    /// @inheritdoc IDataAnchors
+    function anchorBatches(BatchInput[] calldata batches) external {
+        _authorizeAnchor();
+        if (batches.length == 0) revert DataAnchorsNoBatches();
+        for (uint256 i = 0; i < batches.length; ++i) {
+            BatchInput calldata b = batches[i];
+            _anchor(b.root, b.cidDigest, b.recordCount, b.kind);
+        }
+    }
+
+    /// @dev Checks and records one anchor, then emits its event (callers authorise first).
+    function _anchor(bytes32 root, bytes32 cidDigest, uint32 recordCount, AnchorKind kind) private {
         if (root == bytes32(0) || cidDigest == bytes32(0)) revert DataAnchorsInvalidRoot(root, cidDigest);
         if (recordCount == 0) revert DataAnchorsEmptyBatch(root);
         if (_anchors[root] != 0) revert DataAnchorsRootAlreadyAnchored(root);

@@ -22,6 +22,7 @@ from oracle.device_health import (
 from oracle.devices import DeviceKey, DeviceRecord, SignedUpload, recover_signer, sign_upload, upload_body
 from oracle.early_warnings import Alert, AlertStore, WarningRules, scan
 from oracle.errors import OracleError
+from oracle.group_commit import GroupCommitter
 from oracle.health import (
     CURRENT_GRADING_POLICY,
     GRADING_POLICIES,
@@ -36,7 +37,7 @@ from oracle.health_refresh import HealthRefresher, RefreshResult
 from oracle.ingestion import Acknowledgement, Ingestor, record_bytes
 from oracle.journal import BatchHead, BatchRow, Journal, RecordRow
 from oracle.merkle import MerkleTree, leaf_hash, merkle_root, record_digest, verify_proof
-from oracle.ports import AnchorChain, AnchorReader
+from oracle.ports import AnchorChain, AnchorReader, PipelinedAnchorChain
 from oracle.proofs import AnchoredRecord, RecordProof, RecordProofs, history_from_documents
 from oracle.readings import (
     ChargingSession,
@@ -69,6 +70,7 @@ __all__ = [
     "DeviceRecord",
     "DiagnosticSnapshot",
     "GradingPolicy",
+    "GroupCommitter",
     "HealthAssessment",
     "HealthEvidence",
     "HealthPolicy",
@@ -79,6 +81,7 @@ __all__ = [
     "MerkleTree",
     "OracleError",
     "ParkingPeriod",
+    "PipelinedAnchorChain",
     "RatedValues",
     "RecordProof",
     "RecordProofs",

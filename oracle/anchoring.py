@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from oracle.batch_document import build_sealed_batch_document, is_sealed, seal_batch_document
 from oracle.errors import AnchorMismatch
 from oracle.journal import BATCH_STATES, BatchHead, BatchRow, Journal
-from oracle.ports import AnchorChain
+from oracle.ports import AnchorChain, PipelinedAnchorChain
 from passport.chain.records import AnchorRecord
 from passport.envelope import KeyRing
 from passport.errors import (
@@ -79,6 +79,19 @@ class AnchoringPolicy(BaseModel):
     confirmations: int = Field(default=0, ge=0, le=1000, description="Blocks on top of the anchor's block.")
     recheck_blocks: int = Field(
         default=256, ge=0, description="Re-check confirmed anchors this close to the head for reorgs."
+    )
+    roots_per_tx: int = Field(
+        default=16, ge=1, le=64, description="Roots per anchoring transaction, when the ledger takes several."
+    )
+    max_in_flight: int = Field(
+        default=4, ge=1, le=64, description="Anchoring transactions sent and not yet mined, at most."
+    )
+    receipt_wait_s: float = Field(
+        default=5.0, gt=0, description="How long one run waits for the receipts of what it sent."
+    )
+    receipt_poll_s: float = Field(default=0.005, gt=0, description="Receipt polling interval.")
+    in_flight_timeout_s: float = Field(
+        default=300.0, gt=0, description="A sent transaction still unmined after this is looked up again."
     )
     retry_initial_s: float = Field(default=1.0, gt=0)
     retry_max_s: float = Field(default=300.0, gt=0)
@@ -136,6 +149,20 @@ class RunReport:
         return not (self.sealed or self.advanced or self.dropped or self.error)
 
 
+@dataclass(slots=True)
+class _Progress:
+    """What a run has done so far, and the batch it is working on (to note a failure on)."""
+
+    sealed: int
+    advanced: int = 0
+    confirmed: int = 0
+    dropped: int = 0
+    current: BatchHead | None = None
+
+    def report(self, error: str | None = None, retry_in: float | None = None) -> RunReport:
+        return RunReport(self.sealed, self.advanced, self.confirmed, self.dropped, error, retry_in)
+
+
 def _is_already_anchored(exc: ContractRevert) -> bool:
     # The registry's custom error is named <Contract><Problem>, e.g. "...RootAlreadyAnchored(bytes32)".
     return "alreadyanchored" in exc.error.lower()
@@ -166,6 +193,11 @@ class Anchorer:
         self._backoff = _Backoff(
             self.policy.retry_initial_s, self.policy.retry_factor, self.policy.retry_max_s
         )
+        # Pipelined anchoring (``PipelinedAnchorChain``), in memory only: what a crash loses here is
+        # rebuilt from the journal and the chain (see ``_run_pipelined``).
+        self._checked: set[int] = set()  # stored batches this process knows no earlier send anchored
+        self._in_flight: dict[bytes, list[BatchHead]] = {}  # tx hash -> the batches it anchors
+        self._sent_at: dict[bytes, float] = {}  # tx hash -> when it was sent (monotonic)
 
     # -- sealing ---------------------------------------------------------------------------------
 
@@ -322,42 +354,219 @@ class Anchorer:
         if now < self._backoff.not_before:
             return RunReport(retry_in=self._backoff.not_before - now)
         sealed = len(self.seal())
-        advanced = confirmed = dropped = 0
-        current: BatchHead | None = None
+        progress = _Progress(sealed)
         try:
-            # Re-check confirmed anchors first, so a batch a reorg dropped is re-anchored in this run.
-            dropped += self._recheck_recent()
-            # Without documents: only the open → stored step needs one, and it reads it itself.
-            for batch in self.journal.batch_heads(("open", "stored", "sent", "anchored")):
-                current = batch
-                # Bounded: a chain that keeps dropping the anchor must not pin this loop forever.
-                for _ in range(2 * len(BATCH_STATES)):
-                    if current.state == "confirmed":
-                        break
-                    moved = self.step(current)
-                    if moved.state == current.state and moved.reorgs == current.reorgs:
-                        break  # waiting for confirmations
-                    advanced += 1
-                    dropped += moved.reorgs - current.reorgs
-                    confirmed += moved.state == "confirmed"
-                    current = moved
-            current = None
+            if isinstance(self.chain, PipelinedAnchorChain):
+                self._run_pipelined(self.chain, progress)
+            else:
+                self._run_serial(progress)
+            progress.current = None
         except TRANSIENT_ERRORS as exc:
             delay = self._backoff.fail(self._clock())
-            if current is not None:
-                self.journal.record_failure(current.id, f"{type(exc).__name__}: {exc}")
+            if progress.current is not None:
+                self.journal.record_failure(progress.current.id, f"{type(exc).__name__}: {exc}")
             log.warning("anchoring paused for %.1f s: %s: %s", delay, type(exc).__name__, exc)
-            return RunReport(sealed, advanced, confirmed, dropped, f"{type(exc).__name__}: {exc}", delay)
+            return progress.report(f"{type(exc).__name__}: {exc}", delay)
         except ContractRevert as exc:
             # Not transient in principle (e.g. the oracle account lost ORACLE_ROLE), but an operator can
             # fix it without restarting us: note it, back off, retry.
             delay = self._backoff.fail(self._clock())
-            if current is not None:
-                self.journal.record_failure(current.id, f"ContractRevert: {exc}")
+            if progress.current is not None:
+                self.journal.record_failure(progress.current.id, f"ContractRevert: {exc}")
             log.error("anchoring reverted, retrying in %.1f s: %s", delay, exc)
-            return RunReport(sealed, advanced, confirmed, dropped, f"ContractRevert: {exc}", delay)
+            return progress.report(f"ContractRevert: {exc}", delay)
         self._backoff.succeed()
-        return RunReport(sealed, advanced, confirmed, dropped)
+        return progress.report()
+
+    def _run_serial(self, progress: _Progress) -> None:
+        """One root per transaction, each step its own committed transition (any ``AnchorChain``)."""
+        # Re-check confirmed anchors first, so a batch a reorg dropped is re-anchored in this run.
+        progress.dropped += self._recheck_recent()
+        # Without documents: only the open → stored step needs one, and it reads it itself.
+        for batch in self.journal.batch_heads(("open", "stored", "sent", "anchored")):
+            current = progress.current = batch
+            # Bounded: a chain that keeps dropping the anchor must not pin this loop forever.
+            for _ in range(2 * len(BATCH_STATES)):
+                if current.state == "confirmed":
+                    break
+                moved = self.step(current)
+                if moved.state == current.state and moved.reorgs == current.reorgs:
+                    break  # waiting for confirmations
+                progress.advanced += 1
+                progress.dropped += moved.reorgs - current.reorgs
+                progress.confirmed += moved.state == "confirmed"
+                current = progress.current = moved
+
+    # -- pipelined anchoring ---------------------------------------------------------------------------
+
+    def _run_pipelined(self, chain: PipelinedAnchorChain, progress: _Progress) -> None:
+        """Several roots per transaction, several transactions in flight, receipts collected as they come.
+
+        Per run: re-check recent confirmed anchors (one block hash per block, not per batch); store the
+        open batches; read back adopted (``sent``) ones; send the ``stored`` ones ``roots_per_tx`` at a
+        time with at most ``max_in_flight`` transactions unmined, and mark each mined transaction's
+        batches ``anchored`` from its receipt (its ``BatchAnchored`` events are the read-back) in one
+        journal commit; then confirm deep-enough batches by their block's hash.
+
+        Never twice on the chain: a ``stored`` batch this process did not store itself (a restart, a
+        revert) is first looked up with ``get_anchor`` and adopted if an earlier send made it; a root
+        anchored between that check and the send makes the whole transaction revert (the registry's
+        all-or-none rule) and its batches are looked up again. The nonce manager starts from the node's
+        pending nonce, so a restart continues after whatever its predecessor left in the pool.
+        """
+        progress.dropped += self._recheck_recent_grouped()
+        for batch in self.journal.batch_heads(("open",)):
+            progress.current = batch
+            self._store(batch)
+            self._checked.add(batch.id)
+            progress.advanced += 1
+        for batch in self.journal.batch_heads(("sent",)):
+            progress.current = batch
+            moved = self._read_back(batch)
+            progress.advanced += 1
+            progress.dropped += moved.reorgs - batch.reorgs
+        progress.current = None
+        self._send_and_collect(chain, progress)
+        self._confirm_grouped(progress)
+
+    def _send_and_collect(self, chain: PipelinedAnchorChain, progress: _Progress) -> None:
+        flying = {b.id for batches in self._in_flight.values() for b in batches}
+        waiting = [b for b in self.journal.batch_heads(("stored",)) if b.id not in flying]
+        deadline = time.monotonic() + self.policy.receipt_wait_s
+        while waiting or self._in_flight:
+            while waiting and len(self._in_flight) < self.policy.max_in_flight:
+                chunk: list[BatchHead] = []
+                while waiting and len(chunk) < self.policy.roots_per_tx:
+                    batch = progress.current = waiting.pop(0)
+                    if batch.id not in self._checked:
+                        existing = self.chain.get_anchor(batch.root)
+                        if existing is not None:
+                            self._adopt(batch, existing)
+                            progress.advanced += 1
+                            continue
+                        self._checked.add(batch.id)
+                    chunk.append(batch)
+                if not chunk:
+                    break
+                progress.current = chunk[0]
+                items = [(b.root, b.cid_digest or b"", b.record_count, b.kind) for b in chunk]
+                tx_hash = chain.send_anchor_batches(items)
+                log.info("sent %d root(s) in tx 0x%s", len(chunk), tx_hash.hex())
+                self._in_flight[tx_hash] = chunk
+                self._sent_at[tx_hash] = time.monotonic()
+            progress.current = None
+            collected = self._collect(chain, waiting, progress)
+            if self._in_flight and not collected:
+                if time.monotonic() >= deadline:
+                    return  # still unmined: the next run collects them
+                time.sleep(self.policy.receipt_poll_s)
+
+    def _collect(self, chain: PipelinedAnchorChain, waiting: list[BatchHead], progress: _Progress) -> int:
+        """Read the receipts of in-flight transactions; how many were mined (or reverted)."""
+        collected = 0
+        for tx_hash, batches in list(self._in_flight.items()):
+            try:
+                receipt = chain.anchor_receipt(tx_hash)
+            except ContractRevert as exc:
+                self._forget(tx_hash)
+                if not _is_already_anchored(exc):
+                    raise
+                # A root in it was anchored meanwhile (a send from before a restart, mined late):
+                # look every one of them up again before anything is resent.
+                collected += 1
+                log.info("tx 0x%s reverted (%s); looking its %d root(s) up", tx_hash.hex(), exc, len(batches))
+                for batch in batches:
+                    self._checked.discard(batch.id)
+                waiting[:0] = batches
+                continue
+            if receipt is None:
+                if time.monotonic() - self._sent_at.get(tx_hash, 0.0) < self.policy.in_flight_timeout_s:
+                    continue
+                # Dropped from the pool (or stuck): free its slot, and look its roots up before any
+                # resend, so a late mining of it is adopted; if both are mined, the registry reverts one.
+                log.warning(
+                    "tx 0x%s not mined in time; looking its %d root(s) up", tx_hash.hex(), len(batches)
+                )
+                self._forget(tx_hash)
+                chain.forget_nonces()  # its nonce may be free again: take the node's pending count
+                collected += 1
+                for batch in batches:
+                    self._checked.discard(batch.id)
+                waiting[:0] = batches
+                continue
+            self._forget(tx_hash)
+            collected += 1
+            anchored = {e.args.get("root") for e in receipt.events if e.name == "BatchAnchored"}
+            mined = [b for b in batches if b.root in anchored]
+            for batch in batches:
+                if batch.root not in anchored:  # cannot happen with an all-or-none registry: re-check it
+                    self._checked.discard(batch.id)
+                    waiting.insert(0, batch)
+            if mined:
+                self.journal.mark_anchored_many(
+                    [b.id for b in mined], receipt.tx_hash, receipt.block_number, receipt.block_hash
+                )
+                progress.advanced += len(mined)
+                for batch in mined:
+                    self._checked.discard(batch.id)
+                log.info(
+                    "%d batch(es) anchored in block %d (tx 0x%s)",
+                    len(mined), receipt.block_number, receipt.tx_hash.hex(),
+                )  # fmt: skip
+        return collected
+
+    def _forget(self, tx_hash: bytes) -> None:
+        self._in_flight.pop(tx_hash, None)
+        self._sent_at.pop(tx_hash, None)
+
+    def _confirm_grouped(self, progress: _Progress) -> None:
+        """anchored → confirmed for every batch deep enough whose block is still the one recorded.
+
+        The block hash at the recorded height, unchanged, means the block holding the (successful)
+        anchoring transaction is still canonical, so the anchor stands: one ``block_hash`` per block,
+        not a ``get_anchor`` per batch. A changed hash takes the per-batch path (``_confirm``).
+        """
+        anchored = self.journal.batch_heads(("anchored",))
+        if not anchored:
+            return
+        head = self.chain.block_number()
+        hashes: dict[int, bytes | None] = {}
+        ready: list[int] = []
+        for batch in anchored:
+            assert batch.block_number is not None  # set from sent onwards
+            if head - batch.block_number < self.policy.confirmations:
+                continue
+            if batch.block_number not in hashes:
+                hashes[batch.block_number] = self.chain.block_hash(batch.block_number)
+            if hashes[batch.block_number] == batch.block_hash:
+                ready.append(batch.id)
+                continue
+            progress.current = batch
+            moved = self._confirm(batch)
+            progress.advanced += 1
+            progress.dropped += moved.reorgs - batch.reorgs
+            progress.confirmed += moved.state == "confirmed"
+        progress.current = None
+        if ready:
+            self.journal.mark_confirmed_many(ready)
+            progress.advanced += len(ready)
+            progress.confirmed += len(ready)
+
+    def _recheck_recent_grouped(self) -> int:
+        """``_recheck_recent`` with one block hash per block; a changed one re-checks its batches fully."""
+        if not self.journal.has_batches(("confirmed",)):
+            return 0
+        head = self.chain.block_number()
+        recent = self.journal.batch_heads(("confirmed",), min_block=head - self.policy.recheck_blocks)
+        hashes: dict[int, bytes | None] = {}
+        dropped = 0
+        for batch in recent:
+            assert batch.block_number is not None
+            if batch.block_number not in hashes:
+                hashes[batch.block_number] = self.chain.block_hash(batch.block_number)
+            if hashes[batch.block_number] != batch.block_hash:
+                dropped += self._recheck(batch).state != "confirmed"
+        return dropped
 
     def _recheck_recent(self) -> int:
         # Only confirmed batches within ``recheck_blocks`` of the head, read through the (state,

@@ -166,10 +166,11 @@ def recover_signer(body: bytes, signature: bytes) -> str:
     return to_checksum_address(address)
 
 
-def verify_signature(upload: SignedUpload, body: bytes, device: DeviceRecord) -> None:
-    """Raise ``BadSignature`` unless ``device``'s registered key signed ``body``."""
+def verify_signature(upload: SignedUpload, body: bytes, device: DeviceRecord | str) -> None:
+    """Raise ``BadSignature`` unless ``device``'s key (or this checksummed address) signed ``body``."""
+    address = device if isinstance(device, str) else device.address
     signer = recover_signer(body, bytes.fromhex(upload.signature[2:]))
-    if signer != device.address:
+    if signer != address:
         raise BadSignature(f"upload {upload.device_id}#{upload.seq} is signed by {signer}, not by the device")
 
 

@@ -45,7 +45,7 @@ from oracle.devices import (
 from oracle.errors import ReadingRejected, ReplayDetected, UnknownDevice, UploadRejected, WrongBattery
 from oracle.journal import Journal, NewRecord
 from oracle.merkle import keccak256
-from oracle.readings import ANCHOR_KIND, ReadingKind, parse_reading
+from oracle.readings import ANCHOR_KIND, ReadingKind, parse_readings
 from passport.canonical import canonical_json
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,12 @@ class Ingestor:
         self.journal = journal
         self._registry = DeviceRegistry(journal)
 
+        # device id → (address, battery id). The address is fixed for the life of a device id
+        # (``register_device`` refuses a re-key), so the signature check needs no journal read; the
+        # battery moves with ``DeviceRegistry.bind``, so ``_commit`` re-checks it inside the transaction
+        # together with whether the device is active and its last sequence number.
+        self._keys: dict[str, tuple[str, str]] = {}
+
     def ingest(self, upload: Mapping[str, Any] | SignedUpload) -> Acknowledgement:
         """Verify, validate and durably journal one upload; the ack is returned after the commit."""
         return self.ingest_many([upload])[0]
@@ -199,25 +205,34 @@ class Ingestor:
             raise self._registry.refusal(device)
         return device
 
+    def _key_of(self, upload: SignedUpload) -> tuple[str, str]:
+        """The device's registered (address, battery id), from the cache or the journal."""
+        key = self._keys.get(upload.device_id)
+        if key is None:
+            device = self._device(upload)
+            key = self._keys[upload.device_id] = (device.address, device.battery_id)
+        return key
+
     def _prepare(self, raw: Mapping[str, Any] | SignedUpload) -> _Prepared:
         upload = parse_upload(raw)
         readings = canonical_readings(upload.readings)
         body = upload_body(upload.device_id, upload.battery_id, upload.seq, readings)
-        device = self._device(upload)
-        verify_signature(upload, body, device)
-        if upload.battery_id != device.battery_id:
+        address, battery_id = self._key_of(upload)
+        verify_signature(upload, body, address)
+        if upload.battery_id != battery_id:
+            self._keys.pop(upload.device_id, None)  # the binding may have moved since it was cached
+            _, battery_id = self._key_of(upload)
+        if upload.battery_id != battery_id:
             raise WrongBattery(
-                f"device {upload.device_id} reports on battery {device.battery_id}, not {upload.battery_id}"
+                f"device {upload.device_id} reports on battery {battery_id}, not {upload.battery_id}"
             )
         records: list[NewRecord] = []
         kinds: list[ReadingKind] = []
         rejections: list[tuple[int, bytes, list[tuple[str, str]]]] = []
         prefix = _record_prefix(upload.battery_id, upload.device_id)
-        for index, reading in enumerate(readings):
-            try:
-                parsed = parse_reading(reading)
-            except ReadingRejected as exc:
-                rejections.append((index, reading, exc.problems))
+        for index, (reading, parsed) in enumerate(zip(readings, parse_readings(readings), strict=True)):
+            if isinstance(parsed, ReadingRejected):
+                rejections.append((index, reading, parsed.problems))
                 continue
             canonical = _record_bytes(prefix, upload.seq, index, reading)
             kinds.append(parsed.kind)
@@ -235,6 +250,12 @@ class Ingestor:
     def _commit(self, item: _Prepared) -> Acknowledgement:
         upload = item.upload
         device = self._device(upload)  # re-read inside the transaction: last_seq may have moved
+        if device.battery_id != upload.battery_id:
+            # Rebound to another battery after the cached check: the journal's binding decides.
+            self._keys.pop(upload.device_id, None)
+            raise WrongBattery(
+                f"device {upload.device_id} reports on battery {device.battery_id}, not {upload.battery_id}"
+            )
         if upload.seq <= device.last_seq:
             stored = self.journal.upload_at(upload.device_id, upload.seq)
             if stored is not None and stored.body_digest == item.body_digest:
@@ -252,22 +273,32 @@ class Ingestor:
             for i, _, problems in item.rejections
         ]
 
-        def make_ack(record_ids: list[int], received_at: float) -> str:
-            return Acknowledgement(
-                status="accepted",
-                device_id=upload.device_id,
-                seq=upload.seq,
-                accepted=[
-                    AcceptedRecord(index=r.idx, record_id=rid, kind=kind, digest="0x" + r.digest.hex())
-                    for r, rid, kind in zip(item.records, record_ids, item.kinds, strict=True)
-                ],
-                rejected=rejected,
-                gap=gap,
-                upload_digest="0x" + item.body_digest.hex(),
-                received_at=received_at,
-            ).model_dump_json()
+        kinds = item.kinds
+        digests = ["0x" + r.digest.hex() for r in item.records]
+        built: list[dict[str, Any]] = []
 
-        ack = self.journal.insert_upload(
+        def make_ack(record_ids: list[int], received_at: float) -> str:
+            # Built once as plain data: serialised by the C JSON encoder for the journal, and validated
+            # once by pydantic's core into the object returned (no serialise-then-parse round trip).
+            ack = {
+                "status": "accepted",
+                "device_id": upload.device_id,
+                "seq": upload.seq,
+                "accepted": [
+                    {"index": r.idx, "record_id": rid, "kind": kind, "digest": digest}
+                    for r, rid, kind, digest in zip(item.records, record_ids, kinds, digests, strict=True)
+                ],
+                "rejected": [r.model_dump() for r in rejected],
+                "gap": None if gap is None else gap.model_dump(),
+                "code": None,
+                "reason": None,
+                "upload_digest": "0x" + item.body_digest.hex(),
+                "received_at": received_at,
+            }
+            built.append(ack)
+            return json.dumps(ack, separators=(",", ":"))
+
+        self.journal.insert_upload(
             device_id=upload.device_id,
             seq=upload.seq,
             battery_id=upload.battery_id,
@@ -279,4 +310,4 @@ class Ingestor:
             rejections=[(i, reading, json.dumps(problems)) for i, reading, problems in item.rejections],
             make_ack=make_ack,
         )
-        return Acknowledgement.model_validate_json(ack)
+        return Acknowledgement.model_validate(built[0])

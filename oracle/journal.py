@@ -23,6 +23,7 @@ consistent reads while one writer commits, and ``BEGIN IMMEDIATE`` + a busy time
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -34,7 +35,7 @@ from typing import Any, Literal
 
 from eth_utils.address import is_address, to_checksum_address
 
-from oracle.devices import DeviceRecord, validate_device_id
+from oracle.devices import DeviceRecord, upload_body, validate_device_id
 from oracle.errors import BatchStateError, DeviceAlreadyRegistered, JournalError, RecordNotFound
 from passport.ids import validate_battery_id
 from passport.model import AnchorKind
@@ -220,6 +221,36 @@ _SELECT_BATCHES = (
 )
 
 
+_SEAL_ATTEMPTS = 5
+
+
+class _SealRaced(Exception):
+    """Another connection sealed some of the records read for a batch (rolls the attempt back)."""
+
+
+def _reading_of(canonical: bytes, seq: int) -> bytes:
+    """The reading's bytes inside a record envelope (``oracle.ingestion.record_bytes``)."""
+    start = canonical.index(b',"reading":') + len(b',"reading":')
+    suffix = b',"seq":' + str(seq).encode() + b"}"
+    if not canonical.endswith(suffix):
+        raise JournalError("journaled record is not in its envelope")
+    return canonical[start : -len(suffix)]
+
+
+def _splice_body(
+    device_id: str,
+    battery_id: str,
+    seq: int,
+    indexes: Sequence[int],
+    canonicals: Sequence[bytes],
+    rejections: Sequence[tuple[int, bytes, str]],
+) -> bytes:
+    """An upload's signed body, rebuilt from its journaled records and rejections (in index order)."""
+    readings = {i: _reading_of(c, seq) for i, c in zip(indexes, canonicals, strict=True)}
+    readings.update((i, bytes(r)) for i, r, _ in rejections)
+    return upload_body(device_id, battery_id, seq, [readings[i] for i in sorted(readings)])
+
+
 def _record(row: tuple[Any, ...]) -> RecordRow:
     r = row
     return RecordRow(
@@ -378,12 +409,41 @@ class Journal:
     # -- uploads and records (called by oracle.ingestion inside one transaction) -----------------------
 
     def upload_at(self, device_id: str, seq: int) -> StoredUpload | None:
-        rows = self._query(
-            "SELECT id, device_id, seq, body, body_digest, signature, received_at, gap_before, ack "
-            "FROM uploads WHERE device_id = ? AND seq = ?",
-            (device_id, seq),
+        """The accepted upload ``device_id``#``seq``, its signed body spliced back from its readings."""
+        with self._lock:
+            rows = self._query(
+                "SELECT id, device_id, seq, body, body_digest, signature, received_at, gap_before, ack "
+                "FROM uploads WHERE device_id = ? AND seq = ?",
+                (device_id, seq),
+            )
+            if not rows:
+                return None
+            upload = StoredUpload(*rows[0])
+            if upload.body:
+                return upload  # journaled whole (by a version that kept bodies)
+            records = self._query(
+                "SELECT idx, battery_id, canonical FROM records WHERE upload_id = ? ORDER BY idx",
+                (upload.id,),
+            )
+            rejected = self._query(
+                "SELECT idx, reading, problems FROM rejections WHERE upload_id = ? ORDER BY idx", (upload.id,)
+            )
+        battery_id = str(records[0][1]) if records else self._battery_of(device_id)
+        body = _splice_body(
+            device_id,
+            battery_id,
+            seq,
+            [int(i) for i, _, _ in records],
+            [bytes(c) for _, _, c in records],
+            [(int(i), bytes(r), str(p)) for i, r, p in rejected],
         )
-        return StoredUpload(*rows[0]) if rows else None
+        return dataclasses.replace(upload, body=body)
+
+    def _battery_of(self, device_id: str) -> str:
+        rows = self._query("SELECT battery_id FROM devices WHERE device_id = ?", (device_id,))
+        if not rows:
+            raise JournalError(f"upload of unknown device {device_id}")
+        return str(rows[0][0])
 
     def insert_upload(
         self,
@@ -407,13 +467,21 @@ class Journal:
             raise JournalError("insert_upload must run inside Journal.transaction()")
         conn = self._conn
         received_at = self.now()
+        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0] + 1
+        # The ack is built before the upload row is written (the record ids are fixed by ``first``
+        # under the write lock), so the row is written once, not inserted and then updated.
+        ack = make_ack([first + n for n in range(len(records))], received_at)
+        # The body is NOT stored: every reading's bytes are already in ``records`` (accepted) or
+        # ``rejections`` (refused), and ``upload_at`` splices the exact signed body back from them.
+        # A body whose readings are not each journaled once (none today) is kept whole.
+        indexes = sorted([r.idx for r in records] + [i for i, _, _ in rejections])
+        kept = b"" if indexes and indexes == list(range(len(indexes))) else body
         cursor = conn.execute(
             "INSERT INTO uploads (device_id, seq, body_digest, body, signature, received_at, gap_before, "
-            "ack) VALUES (?, ?, ?, ?, ?, ?, ?, '')",
-            (device_id, seq, body_digest, body, signature, received_at, gap_before),
+            "ack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (device_id, seq, body_digest, kept, signature, received_at, gap_before, ack),
         )
         upload_id = cursor.lastrowid
-        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0] + 1
         conn.executemany(
             "INSERT INTO records (id, upload_id, idx, device_id, seq, battery_id, kind, observed_at, "
             "received_at, canonical, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -434,12 +502,11 @@ class Journal:
                 for n, r in enumerate(records)
             ],
         )
-        conn.executemany(
-            "INSERT INTO rejections (upload_id, idx, reading, problems) VALUES (?, ?, ?, ?)",
-            [(upload_id, idx, reading, problems) for idx, reading, problems in rejections],
-        )
-        ack = make_ack([first + n for n in range(len(records))], received_at)
-        conn.execute("UPDATE uploads SET ack = ? WHERE id = ?", (ack, upload_id))
+        if rejections:
+            conn.executemany(
+                "INSERT INTO rejections (upload_id, idx, reading, problems) VALUES (?, ?, ?, ?)",
+                [(upload_id, idx, reading, problems) for idx, reading, problems in rejections],
+            )
         conn.execute("UPDATE devices SET last_seq = ? WHERE device_id = ?", (seq, device_id))
         return ack
 
@@ -517,31 +584,47 @@ class Journal:
         same CID): sealing is randomised, so it must never be redone for a batch.
         Returns None when nothing is pending.
         """
-        with self.transaction() as conn:
-            rows = conn.execute(
+        for _ in range(_SEAL_ATTEMPTS):
+            # Read and build OUTSIDE the write lock (the Merkle tree, the document and its encryption
+            # are the slow part), so ingestion's commits are not held up behind them; then claim the
+            # records by id range in one short write transaction, which re-checks they are still
+            # pending. Records committed after this read have larger ids than any read here (ids come
+            # from MAX(id) under the write lock), so the range holds exactly the records read, unless
+            # another sealer took some: then nothing is written and this seals again from a new read.
+            rows = self._query(
                 _SELECT_RECORDS + "WHERE r.batch_id IS NULL AND r.kind = ? ORDER BY r.id LIMIT ?",
                 (int(kind), max_records),
-            ).fetchall()
+            )
             if not rows:
                 return None
             records = [_record(row) for row in rows]
             created_at = self.now()
             root, document = build(records, created_at)
-            cursor = conn.execute(
-                "INSERT INTO batches (kind, state, created_at, record_count, root, document, updated_at) "
-                "VALUES (?, 'open', ?, ?, ?, ?, ?)",
-                (int(kind), created_at, len(records), root, document, created_at),
-            )
-            batch_id = cursor.lastrowid
-            conn.executemany(
-                "UPDATE records SET batch_id = ? WHERE id = ?", [(batch_id, r.id) for r in records]
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO batch_batteries (battery_id, batch_id) VALUES (?, ?)",
-                [(battery, batch_id) for battery in sorted({r.battery_id for r in records})],
-            )
-        assert batch_id is not None  # INSERT always yields a rowid
-        return self.batch(batch_id)
+            try:
+                with self.transaction() as conn:
+                    cursor = conn.execute(
+                        "INSERT INTO batches (kind, state, created_at, record_count, root, document, "
+                        "updated_at) VALUES (?, 'open', ?, ?, ?, ?, ?)",
+                        (int(kind), created_at, len(records), root, document, created_at),
+                    )
+                    batch_id = cursor.lastrowid
+                    # Sealed by id range: one statement over the pending index, not one per record.
+                    claimed = conn.execute(
+                        "UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND kind = ? "
+                        "AND id BETWEEN ? AND ?",
+                        (batch_id, int(kind), records[0].id, records[-1].id),
+                    ).rowcount
+                    if claimed != len(records):
+                        raise _SealRaced
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO batch_batteries (battery_id, batch_id) VALUES (?, ?)",
+                        [(battery, batch_id) for battery in sorted({r.battery_id for r in records})],
+                    )
+            except _SealRaced:
+                continue  # rolled back: nothing of this attempt is journaled
+            assert batch_id is not None  # INSERT always yields a rowid
+            return self.batch(batch_id)
+        raise JournalError(f"could not seal a {kind.name} batch: other sealers kept taking its records")
 
     def batch(self, batch_id: int) -> BatchRow:
         rows = self._query(_SELECT_BATCHES + "WHERE id = ?", (batch_id,))
@@ -653,6 +736,40 @@ class Journal:
             "state = 'anchored', block_number = ?, block_hash = ?, tx_hash = COALESCE(?, tx_hash)",
             (block_number, block_hash, tx_hash),
         )
+
+    def mark_anchored_many(
+        self, batch_ids: Sequence[int], tx_hash: bytes, block_number: int, block_hash: bytes
+    ) -> None:
+        """stored → anchored for the batches one mined ``anchorBatches`` transaction anchored.
+
+        The receipt (status 1, one ``BatchAnchored`` per root, decoded from the registry's address) is the
+        read-back: it shows the registry recorded each root in that block. One committed transaction for
+        all of them; ``BatchStateError`` (nothing changed) if any is not ``stored``.
+        """
+        now = self.now()
+        with self.transaction() as conn:
+            for batch_id in batch_ids:
+                cursor = conn.execute(
+                    "UPDATE batches SET state = 'anchored', tx_hash = ?, block_number = ?, block_hash = ?, "
+                    "attempts = 0, last_error = NULL, updated_at = ? WHERE id = ? AND state = 'stored'",
+                    (tx_hash, block_number, block_hash, now, batch_id),
+                )
+                if cursor.rowcount != 1:
+                    raise BatchStateError(f"batch {batch_id} is not stored: it cannot be marked anchored")
+
+    def mark_confirmed_many(self, batch_ids: Sequence[int]) -> None:
+        """anchored → confirmed for several batches in one committed transaction (all or none)."""
+        now = self.now()
+        with self.transaction() as conn:
+            for batch_id in batch_ids:
+                cursor = conn.execute(
+                    "UPDATE batches SET state = 'confirmed', confirmed_at = ?, attempts = 0, "
+                    "last_error = NULL, "
+                    "updated_at = ? WHERE id = ? AND state = 'anchored'",
+                    (now, now, batch_id),
+                )
+                if cursor.rowcount != 1:
+                    raise BatchStateError(f"batch {batch_id} is not anchored: it cannot be confirmed")
 
     def mark_confirmed(self, batch_id: int) -> BatchRow:
         """anchored → confirmed: the anchor's block is buried under the configured confirmation depth."""

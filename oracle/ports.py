@@ -8,7 +8,7 @@ the anchoring pipeline needs ``AnchorChain`` (it also sends ``anchorBatch`` as t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from passport.chain.records import AnchorRecord, LedgerEvent, TxReceipt
 from passport.model import AnchorKind
@@ -43,4 +43,25 @@ class AnchorChain(AnchorReader, Protocol):
 
     def events(self, from_block: int, to_block: int, names: Sequence[str] | None = None) -> list[LedgerEvent]:
         """The registry's events in ``[from_block, to_block]`` (to recover a lost transaction hash)."""
+        ...
+
+
+@runtime_checkable
+class PipelinedAnchorChain(AnchorChain, Protocol):
+    """A ledger the pipeline can keep anchoring transactions in flight on (``Web3ChainClient``).
+
+    Several roots per transaction (the registry's ``anchorBatches``, all or none), sent without waiting
+    for the receipt; receipts collected later. Without these, the pipeline sends one root at a time.
+    """
+
+    def send_anchor_batches(self, batches: Sequence[tuple[bytes, bytes, int, AnchorKind]]) -> bytes:
+        """Send ``anchorBatches`` for ``(root, cid_digest, record_count, kind)`` items; the tx hash."""
+        ...
+
+    def anchor_receipt(self, tx_hash: bytes) -> TxReceipt | None:
+        """The mined receipt (events decoded), None while pending; raises the decoded revert if it failed."""
+        ...
+
+    def forget_nonces(self) -> None:
+        """Re-read the next nonce from the node's pending pool (after a transaction was dropped)."""
         ...

@@ -157,6 +157,15 @@ def run(w3: Web3, settings: Settings) -> list[tuple[str, int, str]]:
             f"{anchor.gas_used / RECORDS_PER_BATCH:.1f} gas/record at {RECORDS_PER_BATCH:,}",
         )
     )
+    roots = [(_h(f"root-{i}"), _h(f"cid-{i}"), RECORDS_PER_BATCH, AnchorKind.CHARGING) for i in range(16)]
+    many = c["oracle"].anchor_batches(roots)
+    rows.append(
+        (
+            "anchorBatches (16 roots)",
+            many.gas_used,
+            f"{many.gas_used / (16 * RECORDS_PER_BATCH):.1f} gas/record at 16 x {RECORDS_PER_BATCH:,}",
+        )
+    )
     return rows
 
 

@@ -24,12 +24,22 @@ interface IDataAnchors {
         uint64 blockNumber;
     }
 
+    /// @notice One batch to anchor with `anchorBatches`.
+    struct BatchInput {
+        bytes32 root;
+        bytes32 cidDigest;
+        uint32 recordCount;
+        AnchorKind kind;
+    }
+
     /// @notice `root` was anchored before; a root is anchored only once.
     error DataAnchorsRootAlreadyAnchored(bytes32 root);
     /// @notice The root or the batch document digest was zero.
     error DataAnchorsInvalidRoot(bytes32 root, bytes32 cidDigest);
     /// @notice A batch must hold at least one record.
     error DataAnchorsEmptyBatch(bytes32 root);
+    /// @notice `anchorBatches` was given no batch.
+    error DataAnchorsNoBatches();
 
     /**
      * @notice Emitted when a batch root is anchored.
@@ -48,6 +58,14 @@ interface IDataAnchors {
      * @param kind What the batch holds.
      */
     function anchorBatch(bytes32 root, bytes32 cidDigest, uint32 recordCount, AnchorKind kind) external;
+
+    /**
+     * @notice Anchor several batch roots in one transaction (ORACLE_ROLE only), all or none.
+     * @dev Each root is checked and anchored exactly as by `anchorBatch`, with its own `BatchAnchored`;
+     * any failure (including a root already anchored, or the same root twice) reverts the whole call.
+     * @param batches The batches, anchored (and their events emitted) in order.
+     */
+    function anchorBatches(BatchInput[] calldata batches) external;
 
     /**
      * @notice The anchor of `root` (all zero when not anchored).

@@ -37,6 +37,7 @@ from web3.exceptions import (
     ProviderConnectionError,
     RequestTimedOut,
     TimeExhausted,
+    TransactionNotFound,
     Web3Exception,
 )
 from web3.types import BlockIdentifier, Nonce, TxParams, Wei
@@ -76,6 +77,10 @@ _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
 # Estimates are exact for the state they ran on; the margin absorbs small changes before mining.
 _GAS_MARGIN = 1.2
+#: Gas limit of an ``anchorBatches`` transaction sent without an estimate: base + per root. An anchor
+#: costs under 30k gas in a batch (one fresh slot, one event); the margin covers calldata and cold reads.
+ANCHOR_TX_GAS = 40_000
+ANCHOR_ROOT_GAS = 40_000
 _NONCE_RETRIES = 3
 # How nodes word a nonce rejection: geth/anvil "nonce too low", ganache "the tx doesn't have the correct
 # nonce", anvil/geth "already known" / "replacement transaction underpriced" for a reused nonce.
@@ -160,6 +165,12 @@ def _is_eth_tester_failure(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("eth_tester") and type(exc).__name__ == "TransactionFailed"
 
 
+def _batch_inputs(
+    batches: Sequence[tuple[bytes, bytes, int, AnchorKind]],
+) -> list[tuple[bytes, bytes, int, int]]:
+    return [(_b32(root), _b32(cid), int(count), int(kind)) for root, cid, count, kind in batches]
+
+
 def _plain(value: Any) -> Any:
     """web3's HexBytes/AttributeDict/list results as plain bytes/dict/tuple."""
     if isinstance(value, HexBytes | bytearray):
@@ -225,6 +236,8 @@ class _Sender:
         self.settings = settings
         self.decoder = decoder
         self._chain_id: int | None = None
+        self._sent: dict[bytes, TxParams] = {}  # sent by ``send``, receipt not yet read
+        self._sent_lock = threading.Lock()
 
     @property
     def chain_id(self) -> int:
@@ -307,6 +320,62 @@ class _Sender:
                 tx_hash, timeout=self.settings.tx_timeout, poll_latency=self.settings.poll_latency
             )
         if receipt["status"] != 1:
+            raise self._failure(tx, receipt)
+        return receipt
+
+    def send(self, call: _Transactable, gas: int) -> bytes:
+        """Sign and send with the next local nonce and a fixed ``gas`` limit; do NOT wait for it.
+
+        For the caller that keeps several transactions in flight and collects receipts itself
+        (``receipt``): no pre-flight call and no estimate (the caller knows the gas its call needs), so
+        the happy path is two RPCs, the gas price and the send. A nonce rejection resyncs and retries,
+        as ``transact`` does. Returns the transaction hash.
+        """
+        account = self.signer.address
+        with self.boundary():
+            gas_price = int(self.w3.eth.gas_price)
+        for attempt in range(_NONCE_RETRIES):
+            nonce = self.nonces.take(account, self._pending_nonce)
+            try:
+                with self.boundary():
+                    params: TxParams = {
+                        "from": account,
+                        "nonce": Nonce(nonce),
+                        "gas": gas,
+                        "gasPrice": Wei(gas_price),
+                        "chainId": self.chain_id,
+                    }
+                    tx = call.build_transaction(params)
+                    signed = self.signer.sign_transaction(tx)  # type: ignore[arg-type]
+                    tx_hash = bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+                with self._sent_lock:
+                    self._sent[tx_hash] = tx
+                return tx_hash
+            except ChainError as exc:
+                self.nonces.forget(account)
+                cause = str(exc.__cause__ or exc).lower()
+                if attempt + 1 < _NONCE_RETRIES and any(word in cause for word in _NONCE_ERRORS):
+                    log.info("nonce %d for %s rejected (%s); resyncing", nonce, account, cause)
+                    continue
+                raise
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def receipt(self, tx_hash: bytes) -> Web3TxReceipt | None:
+        """The receipt of a transaction ``send`` sent, or None while it is not mined (one RPC).
+
+        A mined transaction that failed raises its decoded ``ContractRevert`` (or ``TransactionFailed``).
+        """
+        with self.boundary():
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except TransactionNotFound:
+                return None
+        with self._sent_lock:
+            tx = self._sent.pop(tx_hash, None)
+        if receipt["status"] != 1:
+            if tx is None:
+                block = receipt["blockNumber"]
+                raise TransactionFailed(f"transaction 0x{tx_hash.hex()} failed in block {block}")
             raise self._failure(tx, receipt)
         return receipt
 
@@ -777,6 +846,25 @@ class Web3ChainClient:
     # -- data anchors -------------------------------------------------------------------------------
     def anchor_batch(self, root: bytes, cid_digest: bytes, record_count: int, kind: AnchorKind) -> TxReceipt:
         return self._transact("anchorBatch", _b32(root), _b32(cid_digest), record_count, int(kind))
+
+    def anchor_batches(self, batches: Sequence[tuple[bytes, bytes, int, AnchorKind]]) -> TxReceipt:
+        """``anchorBatches``: several ``(root, cid_digest, record_count, kind)`` in one transaction, mined."""
+        return self._transact("anchorBatches", _batch_inputs(batches))
+
+    def send_anchor_batches(self, batches: Sequence[tuple[bytes, bytes, int, AnchorKind]]) -> bytes:
+        """Send ``anchorBatches`` without waiting (``anchor_receipt`` collects it); the tx hash.
+
+        Gas is fixed from the count (``ANCHOR_TX_GAS`` + ``ANCHOR_ROOT_GAS`` per root, well above what
+        an anchor costs) instead of estimated, so sending is two RPCs. A root that turns out to be
+        anchored already makes the whole transaction revert (the contract's all-or-none rule).
+        """
+        gas = ANCHOR_TX_GAS + ANCHOR_ROOT_GAS * len(batches)
+        return self._sender.send(self._contract.functions.anchorBatches(_batch_inputs(batches)), gas)
+
+    def anchor_receipt(self, tx_hash: bytes) -> TxReceipt | None:
+        """The receipt of a ``send_anchor_batches`` transaction (decoded events), or None if not mined."""
+        receipt = self._sender.receipt(tx_hash)
+        return None if receipt is None else self._receipt(receipt)
 
     def get_anchor(self, root: bytes) -> AnchorRecord | None:
         record_count, kind, anchored_at, block_number = self._call("getAnchor", _b32(root))
