@@ -4,8 +4,10 @@ custody acceptance completes the sale, and cancellations, disputes and outcomes 
 from __future__ import annotations
 
 from passport.chain.sales import SaleState
+from passport.model import InspectionKind
 from passport.model import LifecycleStatus as S
 from tests.chain_backends import Actor, ChainBackend, digest, only_event, passport_id, reverts
+from tests.contracts.test_safety import inspect
 
 BATTERY = digest("sale-battery")
 SALE = digest("sale-1")
@@ -202,13 +204,15 @@ def test_dispute_after_completion_and_admin_outcome(
 
 
 def test_closing_a_passport_waits_for_its_sale(
-    ledger: ChainBackend, issuer: Actor, business: Actor, recycler: Actor
+    ledger: ChainBackend, issuer: Actor, business: Actor, recycler: Actor, inspector: Actor
 ) -> None:
     pid = held_by(issuer, business, ledger)
     waste = digest("m2")
     business.client.change_status(pid, S.WASTE, waste, business.sign_next(pid, waste, S.WASTE))
     business.client.offer_custody(pid, recycler.address, ledger.now() + 60)
     recycler.client.accept_custody(pid)
+    # A used battery goes to a non-recycler only after a passed pre-distribution inspection.
+    inspect(inspector, pid, InspectionKind.PRE_DISTRIBUTION, True, ledger.now() + 3600)
     recycler.client.agree_sale(SALE, pid, business.address, TERMS, ledger.now() + 600)
     recycled = digest("m3")
     with reverts("BatterySalesSaleAgreed", pid, SALE):
