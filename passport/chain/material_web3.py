@@ -93,7 +93,9 @@ class Web3MaterialLedger:
             raise InvalidIdentifier(f"invalid private key: {exc}") from None
         artifact = load_artifact(MATERIAL_LEDGER_CONTRACT)
         self._w3 = w3
-        self._contract: Contract = w3.eth.contract(address=to_checksum_address(address), abi=list(artifact.abi))
+        self._contract: Contract = w3.eth.contract(
+            address=to_checksum_address(address), abi=list(artifact.abi)
+        )
         self._sender = _Sender(w3, signer, _nonces or _Nonces(), settings, _decoder(w3))
         self._events_by_topic: dict[bytes, str] = {
             keccak(text=f"{e['name']}({','.join(str(i['type']) for i in e['inputs'])})"): str(e["name"])
@@ -102,7 +104,9 @@ class Web3MaterialLedger:
         }
 
     @classmethod
-    def for_client(cls, client: Web3ChainClient, address: str, private_key: bytes | str) -> Web3MaterialLedger:
+    def for_client(
+        cls, client: Web3ChainClient, address: str, private_key: bytes | str
+    ) -> Web3MaterialLedger:
         """A material-ledger client sharing ``client``'s connection, settings and nonce book."""
         return cls(
             client.w3,
@@ -191,7 +195,9 @@ class Web3MaterialLedger:
     def transfer_credits(self, to: str, metal: Metal, grams: int, *, post_consumer: bool) -> TxReceipt:
         if not 0 <= int(grams) < 2**256:
             raise InvalidIdentifier(f"grams must be a non-negative uint256, got {grams!r}")
-        return self._transact("transferCredits", _address(to), int(Metal(metal)), bool(post_consumer), int(grams))
+        return self._transact(
+            "transferCredits", _address(to), int(Metal(metal)), bool(post_consumer), int(grams)
+        )
 
     def submit_usage_claim(
         self, claim_id: bytes, claim_digest: bytes, pre_consumer: MetalGrams, post_consumer: MetalGrams

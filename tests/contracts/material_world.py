@@ -19,7 +19,8 @@ from passport.model import LifecycleStatus as S
 from tests.chain_backends import SETTINGS, Actor, ChainBackend, digest, passport_id
 
 MATERIAL_KEYS = {
-    name: keccak(text=f"battery-passport-ledger/tests/materials/{name}") for name in ("certifier", "cellmaker")
+    name: keccak(text=f"battery-passport-ledger/tests/materials/{name}")
+    for name in ("certifier", "cellmaker")
 }
 BATTERY = digest("material-battery")
 
@@ -70,7 +71,9 @@ def waste_in_custody(
     issuer: Actor = backend.actors["issuer"]
     receiver: Actor = backend.actors[holder]
     pid = passport_id(f"material:{label}")
-    issuer.client.issue_passport(pid, BATTERY, digest(f"{label}:1"), issuer.sign(pid, BATTERY, 1, S.ORIGINAL, digest(f"{label}:1")))
+    issuer.client.issue_passport(
+        pid, BATTERY, digest(f"{label}:1"), issuer.sign(pid, BATTERY, 1, S.ORIGINAL, digest(f"{label}:1"))
+    )
     issuer.client.change_status(
         pid, S.WASTE, digest(f"{label}:2"), issuer.sign_next(pid, digest(f"{label}:2"), S.WASTE)
     )
@@ -78,7 +81,9 @@ def waste_in_custody(
         issuer.client.offer_custody(pid, receiver.address, backend.now() + 3600)
         receiver.client.accept_custody(pid)
     if recycled:
-        receiver.client.recycle(pid, digest(f"{label}:3"), receiver.sign_next(pid, digest(f"{label}:3"), S.RECYCLED))
+        receiver.client.recycle(
+            pid, digest(f"{label}:3"), receiver.sign_next(pid, digest(f"{label}:3"), S.RECYCLED)
+        )
     return pid
 
 
@@ -86,5 +91,7 @@ def original_passport(backend: ChainBackend, label: str) -> bytes:
     """A passport still in its first life (not valid feedstock)."""
     issuer: Actor = backend.actors["issuer"]
     pid = passport_id(f"material:{label}")
-    issuer.client.issue_passport(pid, BATTERY, digest(f"{label}:1"), issuer.sign(pid, BATTERY, 1, S.ORIGINAL, digest(f"{label}:1")))
+    issuer.client.issue_passport(
+        pid, BATTERY, digest(f"{label}:1"), issuer.sign(pid, BATTERY, 1, S.ORIGINAL, digest(f"{label}:1"))
+    )
     return pid

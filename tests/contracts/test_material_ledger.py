@@ -33,7 +33,9 @@ def world(deployed: MaterialWorld, ledger: ChainBackend) -> MaterialWorld:
     return deployed
 
 
-def record(world: MaterialWorld, ledger: ChainBackend, label: str, count: int = 2) -> tuple[bytes, list[bytes]]:
+def record(
+    world: MaterialWorld, ledger: ChainBackend, label: str, count: int = 2
+) -> tuple[bytes, list[bytes]]:
     feedstock = [waste_in_custody(ledger, f"{label}-{i}", recycled=i % 2 == 1) for i in range(count)]
     lot = digest(f"lot:{label}")
     world["recycler"].record_lot(
@@ -56,7 +58,9 @@ def certified(world: MaterialWorld, ledger: ChainBackend, label: str) -> bytes:
 # -- deployment and roles -----------------------------------------------------------------------------
 
 
-def test_deployment_points_at_the_registry_and_grants_roles(world: MaterialWorld, ledger: ChainBackend) -> None:
+def test_deployment_points_at_the_registry_and_grants_roles(
+    world: MaterialWorld, ledger: ChainBackend
+) -> None:
     admin = world["admin"]
     assert admin.has_role(MaterialRole.RECYCLER, world["recycler"].account)
     assert admin.has_role(MaterialRole.CERTIFIER, world["certifier"].account)
@@ -84,9 +88,13 @@ def test_record_lot_consumes_its_feedstock(world: MaterialWorld, ledger: ChainBa
     feedstock = [waste_in_custody(ledger, "a"), waste_in_custody(ledger, "b", recycled=True)]
     lot = digest("lot:a")
     receipt = world["recycler"].record_lot(
-        lot, post_consumer=True, feedstock=feedstock, feedstock_grams=FEED, recovered_grams=RECOVERED,
+        lot,
+        post_consumer=True,
+        feedstock=feedstock,
+        feedstock_grams=FEED,
+        recovered_grams=RECOVERED,
         document_digest=digest("doc:a"),
-    )  # fmt: skip
+    )
     assert only_event(receipt, "LotRecorded") == {
         "lotId": lot,
         "recycler": world["recycler"].account,
@@ -99,9 +107,15 @@ def test_record_lot_consumes_its_feedstock(world: MaterialWorld, ledger: ChainBa
     record_ = world["stranger"].get_lot(lot)
     assert record_ is not None
     assert (record_.status, record_.recycler, record_.feedstock) == (
-        LotStatus.RECORDED, world["recycler"].account, tuple(feedstock),
-    )  # fmt: skip
-    assert (record_.feedstock_grams, record_.recovered_grams, record_.certificate_digest) == (FEED, RECOVERED, ZERO)
+        LotStatus.RECORDED,
+        world["recycler"].account,
+        tuple(feedstock),
+    )
+    assert (record_.feedstock_grams, record_.recovered_grams, record_.certificate_digest) == (
+        FEED,
+        RECOVERED,
+        ZERO,
+    )
     assert [world["stranger"].feedstock_lot(p) for p in feedstock] == [lot, lot]
     assert world["stranger"].get_lot(digest("lot:none")) is None
 
@@ -111,14 +125,22 @@ def test_a_battery_feeds_lots_only_once(world: MaterialWorld, ledger: ChainBacke
     fresh = waste_in_custody(ledger, "fresh")
     with reverts("RecycledMaterialLedgerFeedstockUsed", feedstock[1], lot):
         world["recycler"].record_lot(
-            digest("lot:again"), post_consumer=True, feedstock=[fresh, feedstock[1]], feedstock_grams=FEED,
-            recovered_grams=RECOVERED, document_digest=digest("doc:again"),
-        )  # fmt: skip
+            digest("lot:again"),
+            post_consumer=True,
+            feedstock=[fresh, feedstock[1]],
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=digest("doc:again"),
+        )
     with reverts("RecycledMaterialLedgerFeedstockUsed", fresh, digest("lot:dup")):
         world["recycler"].record_lot(
-            digest("lot:dup"), post_consumer=True, feedstock=[fresh, fresh], feedstock_grams=FEED,
-            recovered_grams=RECOVERED, document_digest=digest("doc:dup"),
-        )  # fmt: skip
+            digest("lot:dup"),
+            post_consumer=True,
+            feedstock=[fresh, fresh],
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=digest("doc:dup"),
+        )
     assert world["stranger"].feedstock_lot(fresh) is None
 
 
@@ -127,9 +149,13 @@ def test_feedstock_must_be_waste_known_and_in_the_recyclers_custody(
 ) -> None:
     def attempt(passport: bytes) -> None:
         world["recycler"].record_lot(
-            digest("lot:bad"), post_consumer=True, feedstock=[passport], feedstock_grams=FEED,
-            recovered_grams=RECOVERED, document_digest=digest("doc:bad"),
-        )  # fmt: skip
+            digest("lot:bad"),
+            post_consumer=True,
+            feedstock=[passport],
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=digest("doc:bad"),
+        )
 
     new = original_passport(ledger, "in-use")
     with reverts("RecycledMaterialLedgerFeedstockNotWaste", new, int(S.ORIGINAL)):
@@ -146,14 +172,22 @@ def test_recovery_is_capped_by_feedstock_content(world: MaterialWorld, ledger: C
     too_much: MetalGrams = (9_500, 951, 29_000, 0)  # lithium: 951 g of 1,000 g at most 95 %
     with reverts("RecycledMaterialLedgerRecoveryExceeded", digest("lot:cap"), int(Metal.LITHIUM), 951, 950):
         world["recycler"].record_lot(
-            digest("lot:cap"), post_consumer=True, feedstock=feedstock, feedstock_grams=FEED,
-            recovered_grams=too_much, document_digest=digest("doc:cap"),
-        )  # fmt: skip
+            digest("lot:cap"),
+            post_consumer=True,
+            feedstock=feedstock,
+            feedstock_grams=FEED,
+            recovered_grams=too_much,
+            document_digest=digest("doc:cap"),
+        )
     exact: MetalGrams = (9_800, 950, 29_400, 0)
     receipt = world["recycler"].record_lot(
-        digest("lot:cap"), post_consumer=True, feedstock=feedstock, feedstock_grams=FEED,
-        recovered_grams=exact, document_digest=digest("doc:cap"),
-    )  # fmt: skip
+        digest("lot:cap"),
+        post_consumer=True,
+        feedstock=feedstock,
+        feedstock_grams=FEED,
+        recovered_grams=exact,
+        document_digest=digest("doc:cap"),
+    )
     assert only_event(receipt, "LotRecorded")["recoveredGrams"] == exact
 
 
@@ -161,31 +195,79 @@ def test_lot_shape_is_checked(world: MaterialWorld, ledger: ChainBackend) -> Non
     recycler = world["recycler"]
     feed = [waste_in_custody(ledger, "shape")]
     with reverts("RecycledMaterialLedgerFeedstockMismatch", digest("lot:s"), True, 0):
-        recycler.record_lot(digest("lot:s"), post_consumer=True, feedstock=[], feedstock_grams=FEED,
-                            recovered_grams=RECOVERED, document_digest=digest("d"))  # fmt: skip
+        recycler.record_lot(
+            digest("lot:s"),
+            post_consumer=True,
+            feedstock=[],
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=digest("d"),
+        )
     with reverts("RecycledMaterialLedgerFeedstockMismatch", digest("lot:s"), False, 1):
-        recycler.record_lot(digest("lot:s"), post_consumer=False, feedstock=feed, feedstock_grams=FEED,
-                            recovered_grams=RECOVERED, document_digest=digest("d"))  # fmt: skip
+        recycler.record_lot(
+            digest("lot:s"),
+            post_consumer=False,
+            feedstock=feed,
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=digest("d"),
+        )
     with reverts("RecycledMaterialLedgerEmpty", digest("lot:s")):
-        recycler.record_lot(digest("lot:s"), post_consumer=True, feedstock=feed, feedstock_grams=FEED,
-                            recovered_grams=(0, 0, 0, 0), document_digest=digest("d"))  # fmt: skip
+        recycler.record_lot(
+            digest("lot:s"),
+            post_consumer=True,
+            feedstock=feed,
+            feedstock_grams=FEED,
+            recovered_grams=(0, 0, 0, 0),
+            document_digest=digest("d"),
+        )
     with reverts("RecycledMaterialLedgerInvalidValue", ZERO):
-        recycler.record_lot(ZERO, post_consumer=True, feedstock=feed, feedstock_grams=FEED,
-                            recovered_grams=RECOVERED, document_digest=digest("d"))  # fmt: skip
+        recycler.record_lot(
+            ZERO,
+            post_consumer=True,
+            feedstock=feed,
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=digest("d"),
+        )
     with reverts("RecycledMaterialLedgerInvalidValue", ZERO):
-        recycler.record_lot(digest("lot:s"), post_consumer=True, feedstock=feed, feedstock_grams=FEED,
-                            recovered_grams=RECOVERED, document_digest=ZERO)  # fmt: skip
+        recycler.record_lot(
+            digest("lot:s"),
+            post_consumer=True,
+            feedstock=feed,
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=ZERO,
+        )
     role = material_role_id(MaterialRole.RECYCLER)
     with reverts("AccessControlUnauthorizedAccount", world["stranger"].account, role):
-        world["stranger"].record_lot(digest("lot:s"), post_consumer=True, feedstock=feed, feedstock_grams=FEED,
-                                     recovered_grams=RECOVERED, document_digest=digest("d"))  # fmt: skip
+        world["stranger"].record_lot(
+            digest("lot:s"),
+            post_consumer=True,
+            feedstock=feed,
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=digest("d"),
+        )
     # Manufacturing waste (pre-consumer): no passports, still capped by its declared content.
-    receipt = recycler.record_lot(digest("lot:pre"), post_consumer=False, feedstock=[], feedstock_grams=FEED,
-                                  recovered_grams=RECOVERED, document_digest=digest("d"))  # fmt: skip
+    receipt = recycler.record_lot(
+        digest("lot:pre"),
+        post_consumer=False,
+        feedstock=[],
+        feedstock_grams=FEED,
+        recovered_grams=RECOVERED,
+        document_digest=digest("d"),
+    )
     assert only_event(receipt, "LotRecorded")["postConsumer"] is False
     with reverts("RecycledMaterialLedgerLotExists", digest("lot:pre")):
-        recycler.record_lot(digest("lot:pre"), post_consumer=False, feedstock=[], feedstock_grams=FEED,
-                            recovered_grams=RECOVERED, document_digest=digest("d"))  # fmt: skip
+        recycler.record_lot(
+            digest("lot:pre"),
+            post_consumer=False,
+            feedstock=[],
+            feedstock_grams=FEED,
+            recovered_grams=RECOVERED,
+            document_digest=digest("d"),
+        )
 
 
 # -- production certificates ---------------------------------------------------------------------
@@ -213,7 +295,9 @@ def test_certification_mints_credits_to_the_recycler_once(world: MaterialWorld, 
     assert reader.credit_balance(recycler, Metal.NICKEL, post_consumer=True) == 29_000
 
 
-def test_certification_needs_a_certifier_other_than_the_recycler(world: MaterialWorld, ledger: ChainBackend) -> None:
+def test_certification_needs_a_certifier_other_than_the_recycler(
+    world: MaterialWorld, ledger: ChainBackend
+) -> None:
     lot, _ = record(world, ledger, "who")
     role = material_role_id(MaterialRole.CERTIFIER)
     with reverts("AccessControlUnauthorizedAccount", world["recycler"].account, role):
@@ -235,16 +319,21 @@ def test_transfers_move_credits_within_balances(world: MaterialWorld, ledger: Ch
     recycler, maker = world["recycler"], world["cellmaker"]
     receipt = recycler.transfer_credits(maker.account, Metal.NICKEL, 20_000, post_consumer=True)
     assert only_event(receipt, "CreditsTransferred") == {
-        "from": recycler.account, "to": maker.account, "metal": int(Metal.NICKEL), "postConsumer": True,
+        "from": recycler.account,
+        "to": maker.account,
+        "metal": int(Metal.NICKEL),
+        "postConsumer": True,
         "grams": 20_000,
-    }  # fmt: skip
+    }
     assert recycler.credit_balance(recycler.account, Metal.NICKEL, post_consumer=True) == 9_000
     assert recycler.credit_balance(maker.account, Metal.NICKEL, post_consumer=True) == 20_000
     with reverts(
         "RecycledMaterialLedgerInsufficientCredits", recycler.account, int(Metal.NICKEL), True, 9_000, 9_001
     ):
         recycler.transfer_credits(maker.account, Metal.NICKEL, 9_001, post_consumer=True)
-    with reverts("RecycledMaterialLedgerInsufficientCredits", recycler.account, int(Metal.NICKEL), False, 0, 1):
+    with reverts(
+        "RecycledMaterialLedgerInsufficientCredits", recycler.account, int(Metal.NICKEL), False, 0, 1
+    ):
         recycler.transfer_credits(maker.account, Metal.NICKEL, 1, post_consumer=False)
     with reverts("RecycledMaterialLedgerInvalidTransfer", maker.account, 0):
         recycler.transfer_credits(maker.account, Metal.NICKEL, 0, post_consumer=True)
@@ -252,7 +341,9 @@ def test_transfers_move_credits_within_balances(world: MaterialWorld, ledger: Ch
         recycler.transfer_credits(recycler.account, Metal.NICKEL, 1, post_consumer=True)
 
 
-def test_a_usage_claim_retires_credits_once_and_is_certified(world: MaterialWorld, ledger: ChainBackend) -> None:
+def test_a_usage_claim_retires_credits_once_and_is_certified(
+    world: MaterialWorld, ledger: ChainBackend
+) -> None:
     certified(world, ledger, "use")
     recycler, maker, certifier = world["recycler"], world["cellmaker"], world["certifier"]
     recycler.transfer_credits(maker.account, Metal.COBALT, 9_500, post_consumer=True)
@@ -261,9 +352,12 @@ def test_a_usage_claim_retires_credits_once_and_is_certified(world: MaterialWorl
     post: MetalGrams = (9_000, 0, 29_000, 0)
     receipt = maker.submit_usage_claim(claim, digest("claimdoc"), (0, 0, 0, 0), post)
     assert only_event(receipt, "UsageClaimSubmitted") == {
-        "claimId": claim, "claimant": maker.account, "claimDigest": digest("claimdoc"),
-        "preConsumerGrams": (0, 0, 0, 0), "postConsumerGrams": post,
-    }  # fmt: skip
+        "claimId": claim,
+        "claimant": maker.account,
+        "claimDigest": digest("claimdoc"),
+        "preConsumerGrams": (0, 0, 0, 0),
+        "postConsumerGrams": post,
+    }
     assert maker.credit_balance(maker.account, Metal.COBALT, post_consumer=True) == 500
     assert maker.credit_balance(maker.account, Metal.NICKEL, post_consumer=True) == 0
     assert maker.credit_totals(Metal.NICKEL, post_consumer=True) == (29_000, 29_000)
@@ -277,13 +371,17 @@ def test_a_usage_claim_retires_credits_once_and_is_certified(world: MaterialWorl
         maker.certify_usage(claim, digest("usecert"))
     receipt = certifier.certify_usage(claim, digest("usecert"))
     assert only_event(receipt, "UsageCertified") == {
-        "claimId": claim, "certifier": certifier.account, "certificateDigest": digest("usecert"),
-    }  # fmt: skip
+        "claimId": claim,
+        "certifier": certifier.account,
+        "certificateDigest": digest("usecert"),
+    }
     record_ = maker.get_claim(claim)
     assert record_ is not None
     assert (record_.status, record_.certificate_digest, record_.post_consumer_grams) == (
-        ClaimStatus.CERTIFIED, digest("usecert"), post,
-    )  # fmt: skip
+        ClaimStatus.CERTIFIED,
+        digest("usecert"),
+        post,
+    )
     with reverts("RecycledMaterialLedgerClaimNotSubmitted", claim, int(ClaimStatus.CERTIFIED)):
         certifier.certify_usage(claim, digest("usecert2"))
     with reverts("RecycledMaterialLedgerClaimNotSubmitted", claim, int(ClaimStatus.CERTIFIED)):
@@ -302,9 +400,12 @@ def test_a_rejected_claim_returns_its_credits(world: MaterialWorld, ledger: Chai
     assert recycler.credit_totals(Metal.COBALT, post_consumer=True) == (9_500, 1_000)
     receipt = certifier.reject_usage_claim(claim, digest("why"))
     assert only_event(receipt, "UsageClaimRejected") == {
-        "claimId": claim, "certifier": certifier.account, "reasonDigest": digest("why"),
-    }  # fmt: skip
+        "claimId": claim,
+        "certifier": certifier.account,
+        "reasonDigest": digest("why"),
+    }
     assert recycler.credit_balance(recycler.account, Metal.COBALT, post_consumer=True) == 9_500
     assert recycler.credit_totals(Metal.COBALT, post_consumer=True) == (9_500, 0)
     claim_record = recycler.get_claim(claim)
-    assert claim_record is not None and claim_record.status is ClaimStatus.REJECTED
+    assert claim_record is not None
+    assert claim_record.status is ClaimStatus.REJECTED
