@@ -16,6 +16,9 @@ from typing import Protocol, runtime_checkable
 from passport.chain.records import TxReceipt
 from passport.model.circularity import RecycledElement
 
+#: The contract's name (its artifact is ``passport/_artifacts/RecycledMaterialLedger.json``).
+MATERIAL_LEDGER_CONTRACT = "RecycledMaterialLedger"
+
 #: Grams of cobalt, lithium, nickel and lead, in the contract's ``Metal`` order.
 MetalGrams = tuple[int, int, int, int]
 NO_GRAMS: MetalGrams = (0, 0, 0, 0)
@@ -175,6 +178,7 @@ class MaterialLedger(Protocol):
 
 __all__ = [
     "DEFAULT_MAX_RECOVERY_BPS",
+    "MATERIAL_LEDGER_CONTRACT",
     "NO_GRAMS",
     "UINT64_MAX",
     "ClaimRecord",

@@ -23,6 +23,7 @@ from web3.contract import Contract
 from passport.chain.artifacts import REGISTRY_CONTRACT, load_artifact
 from passport.chain.material_ledger import (
     DEFAULT_MAX_RECOVERY_BPS,
+    MATERIAL_LEDGER_CONTRACT,
     ClaimRecord,
     ClaimStatus,
     LotRecord,
@@ -46,7 +47,6 @@ from passport.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MATERIAL_LEDGER_CONTRACT = "RecycledMaterialLedger"
 _ZERO32 = b"\x00" * 32
 
 
