@@ -17,6 +17,7 @@ from api.openapi import install_openapi
 from api.routes import (
     audit,
     businesses,
+    carbon,
     credentials,
     custody,
     evaluations,
@@ -26,6 +27,7 @@ from api.routes import (
     passports,
     products,
     qr,
+    recycled,
     resolver,
     telemetry,
     wellknown,
@@ -124,6 +126,8 @@ def create_app(
         interop,
         credentials,
         products,
+        recycled,
+        carbon,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)

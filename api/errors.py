@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.routing import allowed_methods
 from oracle import errors as oerr
 from passport import errors as perr
+from passport.materials.errors import MassBalanceError, MaterialsError
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,8 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
         (perr.IssuerNotHosted, 409, "Issuer not hosted here"),
         (perr.CredentialInvalid, 422, "Invalid credential"),
         (perr.DidResolutionError, 502, "DID document unavailable"),
+        (MassBalanceError, 422, "Amounts do not balance"),
+        (MaterialsError, 422, "Invalid recycled-material or carbon document"),
     ]
     for kind, status, title in table:
         if isinstance(exc, kind):
