@@ -16,12 +16,14 @@ import typer
 from cli import (
     audit,
     businesses,
+    carbon,
     credentials,
     custody,
     did,
     interop,
     passports,
     records,
+    recycled,
     simulate,
     telemetry,
     worker,
@@ -59,6 +61,8 @@ app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")
 app.add_typer(credentials.app, name="vc")
 app.add_typer(did.app, name="did")
+app.add_typer(recycled.app, name="recycled")
+app.add_typer(carbon.app, name="carbon")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]
