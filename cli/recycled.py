@@ -184,6 +184,9 @@ def certify_claim_command(
 def verify_command(
     ctx: typer.Context,
     shares_file: Annotated[Path, typer.Argument(help="JSON list of a passport's recycled-content shares.")],
+    trust: Annotated[
+        list[str] | None, typer.Option("--trust", help="Also trust this certifier address (repeatable).")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Follow a passport's recycled content back to the recycled batteries; exit 1 if a check fails."""
@@ -198,6 +201,7 @@ def verify_command(
     service = materials(ctx, None)
     ledger = session.ledger()
     trusted = [g.account for g in ledger.deployment.material_role_grants if g.role == "CERTIFIER"]
+    trusted += [arguments.address(a) for a in trust or []]
     with reported():
         evidence = collect_evidence(shares, store=service.store, ledger=service.ledger, chain=ledger.reader)
     result = verify_evidence(evidence, trusted_certifiers=trusted)
