@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal, TypeVar
@@ -94,13 +95,13 @@ class MetalMass(MaterialModel):
         return (self.cobalt, self.lithium, self.nickel, self.lead)
 
     @classmethod
-    def from_grams(cls, grams: MetalGrams | dict[RecycledElement, int]) -> MetalMass:
+    def from_grams(cls, grams: Sequence[int] | dict[RecycledElement, int]) -> MetalMass:
         if isinstance(grams, dict):
             return cls(**{e.value: int(grams.get(e, 0)) for e in METALS})
         return cls(**{e.value: int(g) for e, g in zip(METALS, grams, strict=True)})
 
     def __add__(self, other: MetalMass) -> MetalMass:
-        return MetalMass.from_grams(tuple(a + b for a, b in zip(self.grams(), other.grams(), strict=True)))  # type: ignore[arg-type]
+        return MetalMass.from_grams(tuple(a + b for a, b in zip(self.grams(), other.grams(), strict=True)))
 
     @property
     def empty(self) -> bool:

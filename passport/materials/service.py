@@ -171,7 +171,7 @@ class MaterialsService:
                 tuple(
                     self.ledger.credit_balance(holder, m, post_consumer=origin == "post_consumer")
                     for m in Metal
-                )  # type: ignore[arg-type]
+                )
             )
             for origin in ("pre_consumer", "post_consumer")
         }

@@ -79,6 +79,7 @@ from scripts.simulation.fleet import (
 )
 from scripts.simulation.fleet import Chemistry as PackChemistry
 from scripts.simulation.generator import DayBatch, EndOfFirstLife, FleetSimulation
+from scripts.simulation.recycled import close_the_loop
 from scripts.simulation.report import FleetReport
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,8 @@ class PilotConfig:
     # fsync every stored block (the embedded store's default). Off only for throwaway runs.
     durable_store: bool = True
     audit: bool = True
+    # Close the recycled-material loop after the run (recycled packs -> lot -> credits -> new passports).
+    recycled_loop: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
@@ -165,6 +168,8 @@ class PilotReport:
     verification: dict[str, Any]
     audit: dict[str, Any]
     outputs: dict[str, str] = field(default_factory=dict)
+    # The recycled-material loop run after the pilot (``scripts.simulation.recycled``).
+    recycled_material: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +188,7 @@ class PilotReport:
             "verification": self.verification,
             "audit": self.audit,
             "outputs": self.outputs,
+            "recycled_material": self.recycled_material,
         }
 
     def deterministic(self) -> dict[str, Any]:
@@ -614,9 +620,14 @@ class Pilot:
             naive = self.naive(batches)
         with self.stage("statuses"):
             statuses = self.statuses()
-        return self.report(
+        # After the checks above: the loop adds its own contract, passports and transactions.
+        with self.stage("recycled_material"):
+            recycled_material = close_the_loop(self) if self.config.recycled_loop else {}
+        report = self.report(
             self.fleet_report, batches, verification, audit, naive, statuses, started, run_seconds
         )
+        report.recycled_material = recycled_material
+        return report
 
     # -- after the run ---------------------------------------------------------------------------------------
 
