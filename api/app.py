@@ -23,6 +23,7 @@ from api.routes import (
     evaluations,
     health,
     interop,
+    materials_page,
     pages,
     passports,
     products,
@@ -131,6 +132,7 @@ def create_app(
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.include_router(materials_page.router)
     app.include_router(wellknown.router)
     app.include_router(resolver.router)
     app.dependency_overrides[pages.get_page_caller] = _page_caller

@@ -15,6 +15,7 @@ from api.app import create_app
 from api.auth import ApiRole
 from api.services import Services
 from passport.materials import hex32
+from passport.model.circularity import RecycledContentShare
 from tests.api.api_stack import build_services
 from tests.chain_backends import ChainBackend, digest
 from tests.contracts.material_world import MATERIAL_KEYS, material_world, waste_in_custody
@@ -217,3 +218,71 @@ def test_carbon_declaration_round_trip(api: Api) -> None:
     body["activities"][0]["unit"] = "t"
     assert api.call("POST", "/carbon/declarations", "recycler", json=body).status_code == 422
     assert api.call("GET", "/carbon/declarations/not-a-cid").status_code == 400
+
+
+def test_the_materials_page_shows_the_chain_and_the_carbon_chart(api: Api) -> None:
+    from devtools.samples import sample_passport
+    from passport.materials import declare_carbon_footprint
+    from tests.chain_backends import ACTOR_KEYS
+
+    body = lot_body(api, "page")
+    assert api.call("POST", "/recycled/lots", "recycler", json=body).status_code == 201
+    production = api.call("POST", f"/recycled/lots/{body['lot_id']}/certificate", "certifier").json()
+    claim_id = hex32(digest("api-page-claim"))
+    claim = {
+        "claim_id": claim_id,
+        "claimant": api.backend.actors["recycler"].address,
+        "battery_model": "KX-60 2031",
+        "plant": "Ochang",
+        "period_start": "2031-01-01",
+        "period_end": "2031-12-31",
+        "passports": [hex32(digest("api-page-new"))],
+        "metal_in_scope": {"cobalt": 40_000},
+        "retired_pre_consumer": {},
+        "retired_post_consumer": {"cobalt": 4_194},
+        "sources": [
+            {
+                "production_certificate_digest": production["digest"],
+                "production_certificate_cid": production["cid"],
+                "metal": "cobalt",
+                "post_consumer": True,
+                "grams": 4_194,
+            }
+        ],
+    }
+    assert api.call("POST", "/recycled/claims", "recycler", json=claim).status_code == 201
+    shares = api.call("POST", f"/recycled/claims/{claim_id}/certificate", "certifier").json()["shares"]
+    declaration = declare_carbon_footprint(
+        passport_id=hex32(digest("x")),
+        battery_model="KX-60",
+        plant="Ochang",
+        usable_energy_kwh=60,
+        expected_full_cycles=1_000,
+        factors=FACTORS,
+        activities=ACTIVITIES,
+        study=STUDY,
+    )
+    passport = sample_passport("HES-E77N-4242-000777")
+    passport = passport.model_copy(
+        update={
+            "circularity": passport.circularity.model_copy(
+                update={"recycled_content": [RecycledContentShare.model_validate(s) for s in shares]}
+            ),
+            "carbon_footprint": declaration.to_passport(),
+        }
+    )
+    api.services.passports_for(None).acting_as(ACTOR_KEYS["issuer"]).issue(passport)
+    page = api.client.get(f"/p/{passport.passport_id}/materials?lang=ko")
+    assert page.status_code == 200, page.text
+    assert page.headers["content-language"] == "ko"
+    text = page.text
+    assert "재활용 원료 함량" in text
+    assert 'data-metal="cobalt"' in text
+    assert "10.48" in text  # 4,194 / 40,000 = 10.485 % -> 10.48
+    assert 'data-check="feedstock.passports" data-ok="true"' in text
+    assert 'data-ok="false"' not in text
+    assert text.count("<rect ") == 4
+    assert "0.0646" in text
+    english = api.client.get(f"/p/{passport.passport_id}/materials")
+    assert "Every link from this figure back to the recycled batteries holds." in english.text
+    assert api.client.get("/p/not-a-passport/materials").status_code == 400
