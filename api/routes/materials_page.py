@@ -8,13 +8,13 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import PassportIdPath
 from api.errors import _library_status
-from api.routes.pages import _error_page, _headers, get_page_locale
 from api.services import Services
+from api.web.i18n import choose_locale
 from api.web.render import page_templates
 from passport.errors import PassportError
 from passport.ids import parse_passport_id
@@ -28,6 +28,31 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"])
 
 _BAR_WIDTH = 300  # px of the longest stage bar
+# The passport page's headers (``api.routes.pages.PAGE_HEADERS``; routers do not import each other).
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Vary": "Accept-Language",
+}
+
+
+def _headers(locale: str) -> dict[str, str]:
+    return {**_PAGE_HEADERS, "Content-Language": locale}
+
+
+def _error_page(request: Request, locale: str, status: int, title: str, detail: str) -> HTMLResponse:
+    return page_templates(locale).TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": title, "detail": detail, "detail_lang": "en"},
+        status_code=status,
+        headers=_headers(locale),
+    )
 
 
 @dataclass(frozen=True)
@@ -51,8 +76,11 @@ def stage_bars(values: dict[str, float | None]) -> list[StageBar]:
 
 @router.get("/p/{passport_id}/materials", response_class=HTMLResponse, include_in_schema=False)
 def get_materials_page(
-    request: Request, passport_id: PassportIdPath, locale: Annotated[str, Depends(get_page_locale)]
+    request: Request,
+    passport_id: PassportIdPath,
+    lang: Annotated[str | None, Query(description="Page language: en or ko")] = None,
 ) -> HTMLResponse:
+    locale = choose_locale(lang, request.headers.get("accept-language"))
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         return _error_page(request, locale, 503, "Service unavailable", "this server has no ledger")
