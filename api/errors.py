@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.routing import allowed_methods
 from oracle import errors as oerr
 from passport import errors as perr
-from passport.materials.errors import MassBalanceError, MaterialsError
+from passport.materials.errors import MassBalanceError, MaterialNotFound, MaterialsError
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,7 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
         (perr.IssuerNotHosted, 409, "Issuer not hosted here"),
         (perr.CredentialInvalid, 422, "Invalid credential"),
         (perr.DidResolutionError, 502, "DID document unavailable"),
+        (MaterialNotFound, 404, "Not found"),
         (MassBalanceError, 422, "Amounts do not balance"),
         (MaterialsError, 422, "Invalid recycled-material or carbon document"),
     ]

@@ -27,6 +27,14 @@ from passport.store.cid import cid_digest
 
 router = APIRouter(tags=["carbon footprint"])
 
+CidPath = Annotated[
+    str,
+    Path(
+        description="The declaration's CID (CIDv1, raw, sha2-256, base32).",
+        json_schema_extra={"pattern": "^bafkrei[a-z2-7]{52}$"},
+    ),
+]
+
 
 class DeclarationCreate(BaseModel):
     """Activity data per manufacturing process and the emission factors they use."""
@@ -53,7 +61,9 @@ class DeclarationPublic(BaseModel):
 
 @router.post("/carbon/declarations", status_code=201, response_model=DeclarationPublic)
 @raises(401, 403, 422, 503)
-def declare(body: DeclarationCreate, caller: AuthCaller, services: ServicesDep) -> DeclarationPublic:
+def declare_carbon_footprint_route(
+    body: DeclarationCreate, caller: AuthCaller, services: ServicesDep
+) -> DeclarationPublic:
     """Compute, sign (as the caller) and store a carbon-footprint declaration; 422 if it does not add up."""
     account = services.client_for(caller).account
     declaration = declare_carbon_footprint(
@@ -77,7 +87,7 @@ def declare(body: DeclarationCreate, caller: AuthCaller, services: ServicesDep) 
 
 @router.get("/carbon/declarations/{cid}", response_model=DeclarationPublic)
 @raises(400, 404, 422, 503)
-def get_declaration(cid: Annotated[str, Path(max_length=100)], services: ServicesDep) -> DeclarationPublic:
+def get_carbon_declaration(cid: CidPath, services: ServicesDep) -> DeclarationPublic:
     """A stored declaration, its signature checked."""
     digest = cid_digest(cid)
     data = services.store.get(document_cid(digest))

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Caller
-from api.deps import AuthCaller, ServicesDep
+from api.deps import AccountPath, AuthCaller, ServicesDep
 from api.errors import NotFound
 from api.openapi import raises
 from api.schemas import BYTES32_SCHEMA, Address
@@ -183,7 +183,7 @@ def get_lot(lot_id: Bytes32Path, services: ServicesDep) -> LotPublic:
 
 
 @router.post("/recycled/lots/{lot_id}/certificate", status_code=201, response_model=StoredPublic)
-@raises(400, 401, 403, 409, 422, 503)
+@raises(400, 401, 403, 404, 409, 422, 503)
 def certify_lot(lot_id: Bytes32Path, caller: AuthCaller, services: ServicesDep) -> StoredPublic:
     """Check the lot against the chain and its passports, then certify it (CERTIFIER)."""
     return StoredPublic.of(_service(services, caller).certify_lot(_id(lot_id, "lot id")))
@@ -203,7 +203,7 @@ def transfer_credits(body: TransferCreate, caller: AuthCaller, services: Service
 
 @router.get("/recycled/credits/{account}", response_model=BalancesPublic)
 @raises(400, 503)
-def get_balances(account: str, services: ServicesDep) -> BalancesPublic:
+def get_balances(account: AccountPath, services: ServicesDep) -> BalancesPublic:
     """A holder's credits per metal and origin."""
     from passport.signing import checksum_address
 

@@ -17,8 +17,18 @@ class MassBalanceError(MaterialsError, ValueError):
     """Raised when amounts do not balance: more metal claimed than held, shares above 100 %, and so on."""
 
 
+class MaterialNotFound(MaterialsError, LookupError):
+    """Raised when a lot or usage claim is not on the material ledger."""
+
+
 class CarbonFootprintError(MaterialDocumentError):
     """Raised when a carbon-footprint computation lacks an emission factor or its stages do not add up."""
 
 
-__all__ = ["CarbonFootprintError", "MassBalanceError", "MaterialDocumentError", "MaterialsError"]
+__all__ = [
+    "CarbonFootprintError",
+    "MassBalanceError",
+    "MaterialDocumentError",
+    "MaterialNotFound",
+    "MaterialsError",
+]

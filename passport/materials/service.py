@@ -31,7 +31,7 @@ from passport.materials.documents import (
     sign_document,
     unhex32,
 )
-from passport.materials.errors import MassBalanceError, MaterialDocumentError
+from passport.materials.errors import MassBalanceError, MaterialDocumentError, MaterialNotFound
 from passport.materials.shares import recycled_shares
 from passport.model.circularity import RecycledContentShare, RecycledElement
 from passport.model.documents import DocumentRef
@@ -119,7 +119,7 @@ class MaterialsService:
         """What a certifier checks before certifying: the lot document against the chain and passports."""
         record = self.ledger.get_lot(lot_id)
         if record is None:
-            raise MaterialDocumentError(f"no lot 0x{lot_id.hex()} on the material ledger")
+            raise MaterialNotFound(f"no lot 0x{lot_id.hex()} on the material ledger")
         lot, signer = self.read(record.document_digest, RecycledLot)
         if signer != record.recycler or lot.recycler != record.recycler or lot.lot_id != hex32(lot_id):
             raise MaterialDocumentError("the lot document is not the recycler's document of this lot")
@@ -197,7 +197,7 @@ class MaterialsService:
         """What a certifier checks: the claim against the chain and each source's production certificate."""
         record = self.ledger.get_claim(claim_id)
         if record is None:
-            raise MaterialDocumentError(f"no usage claim 0x{claim_id.hex()}")
+            raise MaterialNotFound(f"no usage claim 0x{claim_id.hex()}")
         claim, signer = self.read(record.claim_digest, UsageClaim)
         if (
             signer != record.claimant
