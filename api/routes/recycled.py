@@ -234,7 +234,7 @@ def get_claim(claim_id: Bytes32Path, services: ServicesDep) -> ClaimPublic:
 @router.post(
     "/recycled/claims/{claim_id}/certificate", status_code=201, response_model=UsageCertificatePublic
 )
-@raises(400, 401, 403, 409, 422, 503)
+@raises(400, 401, 403, 404, 409, 422, 503)
 def certify_usage(claim_id: Bytes32Path, caller: AuthCaller, services: ServicesDep) -> UsageCertificatePublic:
     """Check the claim, compute its Art. 8 shares and issue the usage certificate (CERTIFIER)."""
     service = _service(services, caller)
