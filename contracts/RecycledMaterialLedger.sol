@@ -74,7 +74,7 @@ contract RecycledMaterialLedger is IRecycledMaterialLedger, AccessControlDefault
         if (postConsumer != (feedstock.length > 0)) {
             revert RecycledMaterialLedgerFeedstockMismatch(lotId, postConsumer, feedstock.length);
         }
-        bool any;
+        bool any = false;
         for (uint256 m = 0; m < 4; ++m) {
             uint256 cap = uint256(feedstockGrams[m]) * _maxRecovery[m] / _BPS;
             if (recoveredGrams[m] > cap) {
@@ -147,7 +147,7 @@ contract RecycledMaterialLedger is IRecycledMaterialLedger, AccessControlDefault
         if (claimId == bytes32(0)) revert RecycledMaterialLedgerInvalidValue(claimId);
         if (claimDigest == bytes32(0)) revert RecycledMaterialLedgerInvalidValue(claimDigest);
         if (_claims[claimId].status != ClaimStatus.None) revert RecycledMaterialLedgerClaimExists(claimId);
-        bool any;
+        bool any = false;
         for (uint256 m = 0; m < 4; ++m) {
             if (preConsumerGrams[m] > 0) {
                 _debit(msg.sender, Metal(m), false, preConsumerGrams[m]);
