@@ -15,6 +15,7 @@ from api.openapi import install_openapi
 from api.routes import (
     audit,
     businesses,
+    carbon,
     credentials,
     custody,
     devices,
@@ -22,6 +23,7 @@ from api.routes import (
     health,
     interop,
     market,
+    materials_page,
     owner_pages,
     owners,
     pages,
@@ -30,6 +32,7 @@ from api.routes import (
     passports,
     products,
     qr,
+    recycled,
     reports,
     resolver,
     safety,
@@ -129,11 +132,15 @@ def create_app(
         devices,
         owners,
         safety,
+        recycled,
+        carbon,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(owner_pages.router)
     app.include_router(pages.router)
     app.include_router(businesses.page_router)
+
+    app.include_router(materials_page.router)
     app.include_router(wellknown.router)
     app.include_router(resolver.router)
     app.dependency_overrides[pages.get_page_caller] = owner_pages.page_caller

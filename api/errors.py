@@ -22,6 +22,7 @@ from api.routing import allowed_methods
 from oracle import errors as oerr
 from passport import errors as perr
 from passport import market as market_errors
+from passport.materials.errors import MassBalanceError, MaterialNotFound, MaterialsError
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,9 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
         (perr.IssuerNotHosted, 409, "Issuer not hosted here"),
         (perr.CredentialInvalid, 422, "Invalid credential"),
         (perr.DidResolutionError, 502, "DID document unavailable"),
+        (MaterialNotFound, 404, "Not found"),
+        (MassBalanceError, 422, "Amounts do not balance"),
+        (MaterialsError, 422, "Invalid recycled-material or carbon document"),
     ]
     for kind, status, title in table:
         if isinstance(exc, kind):

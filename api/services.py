@@ -33,6 +33,7 @@ State and threads held here:
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -64,6 +65,7 @@ from passport.errors import ConfigError
 from passport.ledger import ParticipantClients, open_ledger
 from passport.market import CustodyStep, Market
 from passport.market.wiring import build_market, custody_steps
+from passport.materials import MaterialsService
 from passport.model import AccessTier, BatteryPassport
 from passport.service import PassportService, VersionLog
 from passport.settings import Settings
@@ -104,6 +106,11 @@ class Services:
     keystore: Keystore | None = None
     funder: Callable[[str], bool] | None = None
     names: BusinessNames = field(init=False)
+
+    # The recycled-material ledger beside the registry (None: not deployed; its routes answer 503) and
+    # the certification bodies whose certificates the offline verifier trusts.
+    material_ledger_address: str | None = None
+    trusted_certifiers: frozenset[str] = frozenset()
     ingestor: Ingestor | None = field(init=False, default=None)
     devices: DeviceRegistry | None = field(init=False, default=None)
     history: BatteryHistory | None = field(init=False, default=None)
@@ -202,6 +209,10 @@ class Services:
             start_block=ledger.deployment.deploy_block_number,
             keystore=ledger.keystore,
             funder=partial(fund_in_development, settings),
+            material_ledger_address=ledger.deployment.material_ledger_address,
+            trusted_certifiers=frozenset(
+                g.account for g in ledger.deployment.material_role_grants if g.role == "CERTIFIER"
+            ),
         )
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -310,6 +321,22 @@ class Services:
             with self._lock:
                 service = self._passports.setdefault(caller.name, service)
         return service
+
+    def materials_for(self, caller: Caller | None) -> MaterialsService:
+        """The recycled-material service signing as ``caller`` (their custodial key), or read-only."""
+        from passport.chain.material_web3 import Web3MaterialLedger
+        from passport.chain.web3_client import Web3ChainClient
+
+        if self.material_ledger_address is None:
+            raise ServiceUnavailable("no recycled-material ledger is deployed beside this registry")
+        client = self.reader if caller is None else self.client_for(caller)
+        if not isinstance(client, Web3ChainClient):
+            raise ServiceUnavailable("the recycled-material ledger needs a web3 chain client")
+        key = secrets.token_bytes(32) if caller is None else self.keys[caller.name]
+        ledger = Web3MaterialLedger.for_client(client, self.material_ledger_address, key)
+        return MaterialsService(
+            ledger, self.store, chain=client, signer_key=None if caller is None else self.keys[caller.name]
+        )
 
     def current_document(self, pid: uuid.UUID) -> BatteryPassport:
         """The passport's current version as a whole document (every tier: the service holds the keys)."""

@@ -17,6 +17,7 @@ from cli import (
     admin,
     audit,
     businesses,
+    carbon,
     credentials,
     custody,
     devices,
@@ -27,6 +28,7 @@ from cli import (
     owners,
     passports,
     records,
+    recycled,
     report,
     safety,
     shares,
@@ -78,6 +80,9 @@ app.add_typer(report.app)  # report, verify-report
 app.add_typer(safety.inspect_app, name="inspect")
 app.add_typer(safety.incident_app, name="incident")
 app.add_typer(safety.ship_app, name="ship")
+
+app.add_typer(recycled.app, name="recycled")
+app.add_typer(carbon.app, name="carbon")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]

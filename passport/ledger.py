@@ -24,9 +24,11 @@ from passport.settings import Settings
 if TYPE_CHECKING:  # web3 loads in about a second; only ``open_ledger`` needs it, at call time
     from passport.chain.deployment import DeploymentManifest
     from passport.chain.keystore import Keystore
+    from passport.chain.material_ledger import MaterialLedger
     from passport.credentials import PassportCredentials
     from passport.envelope import KeyRing
     from passport.market import CustodyStep, Market
+    from passport.materials import MaterialsService
     from passport.service import PassportService, VersionLog
     from passport.store.protocol import ContentStore
 
@@ -115,6 +117,33 @@ class Ledger:
             keyring if keyring is not None else KeyRing.from_settings(self.settings),
             versions=versions if versions is not None else VersionLog.from_settings(self.settings),
             trusted_issuers=list(self.trusted_issuers),
+            signer_key=None if participant is None else self.key(participant),
+        )
+
+    def material_ledger(self, participant: str | None) -> MaterialLedger:
+        """The ``RecycledMaterialLedger`` client acting as ``participant`` (None: read-only), sharing the
+        registry client's connection and nonce book; ``DeploymentError`` if none is deployed."""
+        from passport.chain.material_web3 import Web3MaterialLedger
+        from passport.chain.web3_client import Web3ChainClient
+
+        address = self.deployment.material_ledger_address
+        if address is None:
+            raise DeploymentError("no material ledger in the deployment manifest: run the deploy again")
+        client = self.client(participant)
+        if not isinstance(client, Web3ChainClient):  # pragma: no cover - open_ledger builds web3 clients
+            raise DeploymentError("the material ledger needs a web3 chain client")
+        key = secrets.token_bytes(32) if participant is None else self.key(participant)
+        return Web3MaterialLedger.for_client(client, address, key)
+
+    def materials(self, participant: str | None, *, store: ContentStore | None = None) -> MaterialsService:
+        """A ``MaterialsService`` acting (and signing) as ``participant`` (None: read-only)."""
+        from passport.materials import MaterialsService
+        from passport.store import open_store
+
+        return MaterialsService(
+            self.material_ledger(participant),
+            store if store is not None else open_store(self.settings),
+            chain=self.client(participant),
             signer_key=None if participant is None else self.key(participant),
         )
 

@@ -45,6 +45,7 @@ from pydantic import (
 from passport.chain.artifacts import REGISTRY_CONTRACT, ContractArtifact, load_artifact
 from passport.chain.jsonrpc import json_rpc
 from passport.chain.keystore import DEPLOYER, Keystore, refuse_dev_key
+from passport.chain.material_ledger import MATERIAL_LEDGER_CONTRACT
 from passport.chain.records import Role
 from passport.errors import DeploymentError
 from passport.settings import Environment, Settings
@@ -63,6 +64,13 @@ DEFAULT_ROLES: Final[Mapping[str, tuple[Role, ...]]] = {
     "remanufacturer": (Role.REPURPOSER,),
     "recycler": (Role.RECYCLER,),
     "auditor": (Role.AUDITOR,),
+}
+
+#: Which keystore participants hold which ``RecycledMaterialLedger`` role: the registry's recyclers record
+#: lots; the certifier (the certification body) certifies lots and usage claims.
+DEFAULT_MATERIAL_ROLES: Final[Mapping[str, Literal["RECYCLER", "CERTIFIER"]]] = {
+    "recycler": "RECYCLER",
+    "certifier": "CERTIFIER",
 }
 
 #: Seconds an admin hand-over must wait (OpenZeppelin ``AccessControlDefaultAdminRules``). Outside
@@ -133,6 +141,17 @@ class RoleGrant(BaseModel):
     tx_hash: Hash32 | None = None
 
 
+class MaterialRoleGrant(BaseModel):
+    """One ``RecycledMaterialLedger`` role (``RECYCLER``, ``CERTIFIER``) held by one account."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["RECYCLER", "CERTIFIER"]
+    account: Address
+    participant: str | None = None
+    tx_hash: Hash32 | None = None
+
+
 class DeploymentManifest(BaseModel):
     """What was deployed where: the document every other component reads to find the ledger."""
 
@@ -152,6 +171,13 @@ class DeploymentManifest(BaseModel):
     artifacts: ArtifactDigests
     role_grants: tuple[RoleGrant, ...]
     deployed_at: datetime
+    # The recycled-material ledger beside the registry (absent in manifests written before it existed;
+    # ``deploy`` then adds it to the running registry instead of redeploying).
+    material_ledger_address: Address | None = None
+    material_ledger_tx_hash: Hash32 | None = None
+    material_ledger_code_sha256: str | None = None
+    material_ledger_artifacts: ArtifactDigests | None = None
+    material_role_grants: tuple[MaterialRoleGrant, ...] = ()
 
     @property
     def role_holders(self) -> dict[Role, list[str]]:
@@ -244,6 +270,12 @@ def stale_reason(
     current = ArtifactDigests.of(artifact or load_artifact(REGISTRY_CONTRACT))
     if current != manifest.artifacts:
         return "the packaged contract artifacts changed since the deployment (recompiled contracts)"
+    if manifest.material_ledger_address is not None:
+        code = _code(rpc_url, manifest.material_ledger_address)
+        if hashlib.sha256(code).hexdigest() != manifest.material_ledger_code_sha256:
+            return f"the code at {manifest.material_ledger_address} is not the material ledger deployed there"
+        if manifest.material_ledger_artifacts != ArtifactDigests.of(load_artifact(MATERIAL_LEDGER_CONTRACT)):
+            return "the packaged material-ledger artifact changed since the deployment (recompiled contracts)"
     return None
 
 
@@ -259,6 +291,54 @@ def default_role_holders(keystore: Keystore) -> list[RoleGrant]:
         if name in present
         for role in roles
     ]
+
+
+def default_material_grants(keystore: Keystore) -> list[MaterialRoleGrant]:
+    """Material-ledger role grants for the keystore's participants under ``DEFAULT_MATERIAL_ROLES``."""
+    present = set(keystore.names())
+    return [
+        MaterialRoleGrant(role=role, account=keystore.address(name), participant=name)
+        for name, role in DEFAULT_MATERIAL_ROLES.items()
+        if name in present
+    ]
+
+
+def _with_material_ledger(
+    settings: Settings,
+    url: str,
+    manifest: DeploymentManifest,
+    deployer_key: bytes,
+    grants: Sequence[MaterialRoleGrant],
+) -> DeploymentManifest:
+    """Deploy ``RecycledMaterialLedger`` against the manifest's registry, grant its roles, record it."""
+    from passport.chain.material_ledger import MaterialRole
+    from passport.chain.material_web3 import Web3MaterialLedger, deploy_material_ledger
+    from passport.chain.web3_client import _Nonces, connect
+
+    w3 = connect(url, settings)
+    nonces = _Nonces()
+    delay = manifest.admin_delay
+    address, receipt = deploy_material_ledger(
+        w3, deployer_key, manifest.registry_address, admin_delay=delay, settings=settings, nonces=nonces
+    )
+    client = Web3MaterialLedger(w3, address, deployer_key, settings=settings, _nonces=nonces)
+    granted = []
+    for grant in grants:
+        tx = client.grant_role(MaterialRole[grant.role], grant.account)
+        granted.append(grant.model_copy(update={"tx_hash": "0x" + tx.tx_hash.hex()}))
+    for grant in granted:
+        if not client.has_role(MaterialRole[grant.role], grant.account):
+            raise DeploymentError(f"{grant.account} does not hold material {grant.role} after the grant")
+    log.info("material ledger deployed at %s, %d role grant(s)", address, len(granted))
+    return manifest.model_copy(
+        update={
+            "material_ledger_address": address,
+            "material_ledger_tx_hash": "0x" + receipt.tx_hash.hex(),
+            "material_ledger_code_sha256": hashlib.sha256(_code(url, address)).hexdigest(),
+            "material_ledger_artifacts": ArtifactDigests.of(load_artifact(MATERIAL_LEDGER_CONTRACT)),
+            "material_role_grants": tuple(granted),
+        }
+    )
 
 
 def deploy(
@@ -283,7 +363,15 @@ def deploy(
         if force:
             log.warning("deploying a new registry to %s (forced)", url)
         elif path.exists() and (existing := _existing(settings, url)) is not None:
-            return existing
+            if existing.material_ledger_address is not None:
+                return existing
+            # A manifest from before the material ledger: add it beside the running registry.
+            keys = Keystore.from_settings(settings)
+            upgraded = _with_material_ledger(
+                settings, url, existing, keys.private_key(DEPLOYER), default_material_grants(keys)
+            )
+            write_deployment(upgraded, path)
+            return upgraded
         # Keys are unlocked only now: a no-op run never decrypts them.
         keystore = Keystore.from_settings(settings) if deployer_key is None or role_grants is None else None
         deployer_name = None
@@ -295,6 +383,15 @@ def deploy(
             raise DeploymentError("no deployer key or role grants")
         delay = DEFAULT_ADMIN_DELAY[settings.environment] if admin_delay is None else admin_delay
         manifest = _deploy(settings, url, deployer_key, deployer_name, role_grants, delay)
+        if keystore is not None:
+            material_grants = default_material_grants(keystore)
+        else:  # explicit registry grants: their recyclers record lots; certifiers are granted later
+            material_grants = [
+                MaterialRoleGrant(role="RECYCLER", account=g.account, participant=g.participant)
+                for g in role_grants
+                if g.role is Role.RECYCLER
+            ]
+        manifest = _with_material_ledger(settings, url, manifest, deployer_key, material_grants)
         write_deployment(manifest, path)
         log.info("deployment manifest written to %s", path)
         return manifest
@@ -384,10 +481,13 @@ def _deploy(
 
 __all__ = [
     "DEFAULT_ADMIN_DELAY",
+    "DEFAULT_MATERIAL_ROLES",
     "DEFAULT_ROLES",
     "ArtifactDigests",
     "DeploymentManifest",
+    "MaterialRoleGrant",
     "RoleGrant",
+    "default_material_grants",
     "default_role_holders",
     "deploy",
     "load_deployment",

@@ -52,6 +52,7 @@ PARTICIPANTS: Final[tuple[str, ...]] = (
     "auditor",
     "collector",
     "remanufacturer",
+    "certifier",
 )
 
 #: The participant whose key deploys the registry and holds its admin role.

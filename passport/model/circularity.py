@@ -36,6 +36,9 @@ class RecycledContentShare(PassportModel):
     pre_consumer_percent: Percent | None = None
     post_consumer_percent: Percent | None = None
     total_percent: Percent
+    # The usage certificate the share was certified by (``passport.materials``): a reader follows it
+    # offline to the retired credits, production certificates, lots and recycled batteries.
+    usage_certificate: DocumentRef | None = None
 
     @model_validator(mode="after")
     def _parts_add_up(self) -> RecycledContentShare:

@@ -84,6 +84,7 @@ from scripts.simulation.fleet import Chemistry as PackChemistry
 from scripts.simulation.generator import DayBatch, EndOfFirstLife, FleetSimulation
 from scripts.simulation.health import HealthPilotConfig, PilotHealth
 from scripts.simulation.market import PilotMarket
+from scripts.simulation.recycled import close_the_loop
 from scripts.simulation.report import FleetReport
 from scripts.simulation.safety import SafetyConfig, SafetyPilot
 
@@ -154,6 +155,8 @@ class PilotConfig:
     market: bool = True
     # Inspections around used-pack transfers and injected incidents (scripts.simulation.safety).
     safety: SafetyConfig = field(default_factory=SafetyConfig)
+    # Close the recycled-material loop after the run (recycled packs -> lot -> credits -> new passports).
+    recycled_loop: bool = True
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
@@ -183,6 +186,8 @@ class PilotReport:
     outputs: dict[str, str] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
     safety: dict[str, Any] = field(default_factory=dict)
+    # The recycled-material loop run after the pilot (``scripts.simulation.recycled``).
+    recycled_material: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -203,6 +208,7 @@ class PilotReport:
             "health": self.health,
             "outputs": self.outputs,
             "safety": self.safety,
+            "recycled_material": self.recycled_material,
         }
 
     def deterministic(self) -> dict[str, Any]:
@@ -675,9 +681,13 @@ class Pilot:
             naive = self.naive(batches)
         with self.stage("statuses"):
             statuses = self.statuses()
+        # After the checks above: the loop adds its own contract, passports and transactions.
+        with self.stage("recycled_material"):
+            recycled_material = close_the_loop(self) if self.config.recycled_loop else {}
         report = self.report(
             self.fleet_report, batches, verification, audit, naive, statuses, started, run_seconds
         )
+        report.recycled_material = recycled_material
         report.health = health
         return report
 

@@ -18,8 +18,9 @@ from api.auth import ApiRole
 from api.services import Services
 from devtools.samples import sample_passport
 from oracle.devices import DeviceKey
+from passport.chain.material_web3 import deploy_material_ledger
 from tests.api.api_stack import PARTICIPANTS, build_services, new_battery_id
-from tests.chain_backends import running_backend
+from tests.chain_backends import SETTINGS, running_backend
 
 # The participant whose key speaks for each role (``anonymous`` sends none).
 ROLE_PARTICIPANT: dict[str, str | None] = {
@@ -59,6 +60,15 @@ def contract_world(data_dir: Path) -> Iterator[ContractWorld]:
         # eth-tester is not built for concurrent callers: routes sync the index themselves, so the
         # background follower only needs to tick rarely.
         services.index_interval = 3600.0
+        # The recycled-material ledger beside the registry, so its routes answer from a real contract.
+        admin = backend.actors["admin"]
+        services.material_ledger_address, _ = deploy_material_ledger(
+            backend.w3,
+            admin.key,
+            backend.registry_address,
+            settings=SETTINGS,
+            nonces=admin.client._sender.nonces,
+        )
         try:
             battery_id = new_battery_id()
             passport = sample_passport(battery_id)
