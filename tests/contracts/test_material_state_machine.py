@@ -239,7 +239,7 @@ def test_material_ledger_state_machine(
     run_state_machine_as_test(
         make_machine(eth_tester_backend, world, passports),
         # Sized for CI (each step is several eth-tester transactions): about two minutes on a loaded
-        # 2-core machine. Raise locally with HYPOTHESIS settings profiles when changing the contract.
+        # 2-core machine. Raise max_examples locally when changing the contract.
         settings=settings(
             max_examples=4,
             stateful_step_count=12,
