@@ -16,6 +16,7 @@ from passport.chain.records import (
     BusinessRecord,
     CustodyOffer,
     LedgerEvent,
+    PassportIssue,
     PassportRecord,
     Role,
     TxReceipt,
@@ -85,6 +86,11 @@ class ChainClient(Protocol):
     def issue_passport(
         self, passport_id: bytes, battery_id_hash: bytes, manifest_digest: bytes, signature: bytes
     ) -> TxReceipt: ...
+
+    def issue_passports(self, passports: Sequence[PassportIssue]) -> TxReceipt:
+        """Issue several passports in one transaction, each with its own signature and ``PassportIssued``
+        event; all or nothing (the first invalid entry's revert refuses the whole batch)."""
+        ...
 
     def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
         """Record a new version (new document digest) with the same status."""

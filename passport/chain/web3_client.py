@@ -49,6 +49,7 @@ from passport.chain.records import (
     BusinessRecord,
     CustodyOffer,
     LedgerEvent,
+    PassportIssue,
     PassportRecord,
     Role,
     TxReceipt,
@@ -580,6 +581,13 @@ class Web3ChainClient:
         return self._transact(
             "issuePassport", _b32(passport_id), _b32(battery_id_hash), _b32(manifest_digest), bytes(signature)
         )
+
+    def issue_passports(self, passports: Sequence[PassportIssue]) -> TxReceipt:
+        entries = [
+            (_b32(p.passport_id), _b32(p.battery_id_hash), _b32(p.manifest_digest), bytes(p.signature))
+            for p in passports
+        ]
+        return self._transact("issuePassports", entries)
 
     def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
         return self._transact("updatePassport", _b32(passport_id), _b32(manifest_digest), bytes(signature))
