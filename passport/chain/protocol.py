@@ -7,7 +7,7 @@ eth-tester in process). Callers pass and receive plain bytes/ints/str and the re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from passport.chain.inclusion import BlockHeader
@@ -43,6 +43,11 @@ class ChainClient(Protocol):
 
     def as_account(self, private_key: bytes) -> ChainClient:
         """A client for the same chain and registry that acts as another account."""
+        ...
+
+    def on_receipt(self, callback: Callable[[TxReceipt], None]) -> None:
+        """Call ``callback`` with the receipt of every transaction this client, or any client
+        ``as_account`` derives from the same one, gets mined (before the write returns)."""
         ...
 
     # -- chain ------------------------------------------------------------------------------------

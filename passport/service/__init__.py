@@ -7,6 +7,7 @@ from passport.service.passport_service import (
     PassportService,
     stamp,
 )
+from passport.service.read_model import ModelEntry, PassportReadModel, passports_named
 from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
 from passport.service.version_log import Anchor, VersionLog, VersionRecord
 
@@ -16,10 +17,13 @@ __all__ = [
     "Anchor",
     "FetchedPassport",
     "IssuedVersion",
+    "ModelEntry",
     "PassportIdLike",
+    "PassportReadModel",
     "PassportService",
     "VersionInfo",
     "VersionLog",
     "VersionRecord",
+    "passports_named",
     "stamp",
 ]

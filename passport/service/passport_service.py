@@ -347,7 +347,13 @@ class PassportService:
 
     # -- reads --------------------------------------------------------------------------------------
 
-    def fetch(self, passport_id: PassportIdLike, tiers: Collection[AccessTier]) -> FetchedPassport:
+    def fetch(
+        self,
+        passport_id: PassportIdLike,
+        tiers: Collection[AccessTier],
+        *,
+        record: PassportRecord | None = None,
+    ) -> FetchedPassport:
         """The on-chain record and the sections of ``tiers``, checked against the on-chain digest.
 
         Restricted sections are decrypted with the service's key ring; deciding which tiers a caller
@@ -359,7 +365,7 @@ class PassportService:
         except ValueError as exc:
             raise DocumentValidationError(f"unknown access tier: {exc}") from None
         wanted = [tier for tier in TIER_ORDER if tier in asked]
-        record = self._existing(passport_id)
+        record = self._given_or_existing(passport_id, record)
         manifest, cid = self._manifest(record)
         sections = open_passport(manifest, store=self._store, keyring=self._keyring, tiers=wanted)
         return FetchedPassport(
@@ -414,7 +420,9 @@ class PassportService:
         """
         return self._bundle(self._existing(passport_id))
 
-    def verify(self, passport_id: PassportIdLike) -> VerificationReport:
+    def verify(
+        self, passport_id: PassportIdLike, *, record: PassportRecord | None = None
+    ) -> VerificationReport:
         """``verify_bundle`` of the current version's bundle, with the ledger and the trusted issuers.
 
         The bundle carries the public section only, so ``store.sections`` then checks every section
@@ -422,8 +430,11 @@ class PassportService:
         a rewritten restricted section fails verification for every reader. Content the store no
         longer holds intact is reported as failed checks (``store.content`` when the bundle cannot be
         built) rather than raised: it is a finding about this passport, like any other failed check.
+
+        ``record``: the passport's ledger record as the caller already read it (a read model), instead
+        of asking the chain again; the chain checks still ask the chain.
         """
-        record = self._existing(passport_id)
+        record = self._given_or_existing(passport_id, record)
         try:
             manifest, _ = self._manifest(record)
         except (ContentIntegrityError, ContentNotFound) as exc:
@@ -436,7 +447,26 @@ class PassportService:
         report = verify_bundle(bundle, self._trusted, self._chain)
         return report.model_copy(update={"checks": [*report.checks, sections]})
 
+    def store_checks(self, record: PassportRecord) -> list[Check]:
+        """The stored content's checks alone, as ``verify`` reports them: the manifest against the
+        record's digest (``store.content``), every stored section against the manifest
+        (``store.sections``). Local reads and hashing only, no chain call."""
+        try:
+            manifest, _ = self._manifest(record)
+        except (ContentIntegrityError, ContentNotFound) as exc:
+            return [Check(name=STORE_CHECK, status=CheckStatus.FAIL, reason=str(exc))]
+        return [self._sections_check(manifest)]
+
     # -- internals ----------------------------------------------------------------------------------
+
+    def _given_or_existing(
+        self, passport_id: PassportIdLike, record: PassportRecord | None
+    ) -> PassportRecord:
+        if record is None:
+            return self._existing(passport_id)
+        if record.passport_id != passport_id_bytes32(_passport_uuid(passport_id)):
+            raise InvalidIdentifier(f"the record given is not passport {_passport_uuid(passport_id)}'s")
+        return record
 
     def _store_failure(self, record: PassportRecord, exc: Exception, *found: Check) -> VerificationReport:
         return VerificationReport(
