@@ -23,6 +23,7 @@ from api.routes import (
     health,
     interop,
     pages,
+    passport_batches,
     passports,
     products,
     qr,
@@ -39,6 +40,8 @@ from passport.settings import Settings
 # Ingestion carries batches of device readings; everything else is small documents.
 DEFAULT_BODY_LIMIT = 256 * 1024
 TELEMETRY_BODY_LIMIT = 4 * 1024 * 1024
+# Batched issuance carries up to 500 whole passport documents.
+BATCH_BODY_LIMIT = 16 * 1024 * 1024
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -110,11 +113,12 @@ def create_app(
     app.add_middleware(
         BodySizeLimit,
         max_bytes=DEFAULT_BODY_LIMIT,
-        overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT},
+        overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT, "/api/v1/passport-batches": BATCH_BODY_LIMIT},
     )
     for module in (
         health,
         passports,
+        passport_batches,
         custody,
         evaluations,
         businesses,

@@ -18,6 +18,8 @@ State and threads held here:
 * a read-only chain client and, per keystore participant, a client acting as it (all sharing one
   connection and nonce book, so concurrent requests for one account never reuse a nonce);
 * the content store, the key ring, the passport version log, one ``PassportService`` per participant;
+* the read model (``PassportReadModel``): passport records and what is derived from them, kept
+  current by the follower's events, reorgs and the receipts of this process's own writes;
 * the audit index and its ``IndexFollower``, run by a background thread that ``start()`` launches and
   ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
 * the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
@@ -41,18 +43,35 @@ from oracle.health import GradingPolicy, grading_policy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
-from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
+from passport.audit import (
+    CustodyCrossCheck,
+    EventQuery,
+    FollowerConfig,
+    IndexFollower,
+    SqliteAuditIndex,
+    cross_check_custody,
+    with_check,
+)
 from passport.chain.protocol import ChainClient
+from passport.chain.records import PassportRecord, TxReceipt
 from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
 from passport.envelope import KeyRing
 from passport.errors import ConfigError
 from passport.ledger import ParticipantClients, open_ledger
 from passport.model import AccessTier, BatteryPassport
-from passport.service import PassportService, VersionLog
+from passport.service import (
+    SECTIONS_CHECK,
+    STORE_CHECK,
+    PassportReadModel,
+    PassportService,
+    VersionLog,
+    passports_named,
+)
 from passport.settings import Settings
 from passport.signing import address_of
 from passport.store import open_store
 from passport.store.protocol import ContentStore
+from passport.verify import Check, VerificationReport
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +110,7 @@ class Services:
     _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
+    read_model: PassportReadModel = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _sync_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
@@ -103,6 +123,8 @@ class Services:
         except UnknownGradingPolicy as exc:
             raise ConfigError(f"PASSPORT_GRADING_POLICY: {exc}") from None
         self._clients = ParticipantClients(self.reader, self.keys.__getitem__)
+        self.read_model = PassportReadModel(self.reader)
+        self.reader.on_receipt(self._receipt_mined)
         self._follower = IndexFollower(
             self.audit,
             FollowerConfig(confirmations=self.settings.confirmations, start_block=self.start_block),
@@ -189,9 +211,57 @@ class Services:
 
     def sync_index(self) -> None:
         """Bring the audit index up to the chain's confirmed head now (serialised with the thread), so
-        a request reads its own writes without waiting for the next tick."""
+        a request reads its own writes without waiting for the next tick; the read model then drops
+        every passport the new events name (everything after a reorg) and its provisional entries."""
         with self._sync_lock:
-            self._follower.sync(self.reader)
+            result = self._follower.sync(self.reader)
+            touched: list[bytes] = []
+            if result.from_block is not None and result.to_block is not None and result.events_added:
+                query = EventQuery(from_block=result.from_block, to_block=result.to_block, limit=1000)
+                for event in self.audit.iter_events(query):
+                    touched.extend(passports_named(event.args))
+            synced = -1 if result.cursor is None else result.cursor.number
+            self.read_model.apply_sync(synced, touched, reorged=bool(result.reorgs))
+
+    def _receipt_mined(self, receipt: TxReceipt) -> None:
+        # Any write through this process (any participant's client): read-your-writes at once.
+        self.read_model.invalidate(pid for event in receipt.events for pid in passports_named(event.args))
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def custody_check(self, pid: uuid.UUID, record: PassportRecord) -> CustodyCrossCheck:
+        """The index's custody timeline of the passport checked against the chain (memoised per record)."""
+        return self.read_model.derived(
+            record,
+            "custody",
+            lambda: cross_check_custody(self.audit, self.reader, pid, start_block=self.start_block),
+        )
+
+    def verification(self, pid: uuid.UUID, record: PassportRecord) -> VerificationReport:
+        """``PassportService.verify`` plus ``index.custody``, for the ledger state ``record`` reflects.
+
+        The chain's answers (signature, anchor inclusion, custody) are facts about that ledger state and
+        are memoised with it (only while every check passes); the stored content is checked against the
+        record's digest on every call (``store.content``, ``store.sections``), so a rewritten document
+        fails at once.
+        """
+        reader = self._reader_service
+
+        def full() -> VerificationReport:
+            report = reader.verify(pid, record=record)
+            return with_check(report, self.custody_check(pid, record).check)
+
+        report = self.read_model.derived(record, "verification", full, keep=lambda r: r.ok)
+        fresh = reader.store_checks(record)
+        checks: list[Check] = []
+        for check in report.checks:
+            if check.name == SECTIONS_CHECK:
+                checks.extend(fresh)
+            elif check.name != STORE_CHECK:
+                checks.append(check)
+        if not any(c.name in (SECTIONS_CHECK, STORE_CHECK) for c in report.checks):
+            checks.extend(fresh)
+        return report.model_copy(update={"checks": checks})
 
     # -- per-caller access --------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ ids the ledger already has 409), so a well-formed batch is refused only by the c
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Final
 
 from fastapi import APIRouter
@@ -49,7 +50,7 @@ def issue_passport_batch(
     """Issue up to 500 passports (issuer role) in batched ``issuePassports`` transactions."""
     services.client_for(caller)
     ids = [p.passport_id for p in body.passports]
-    repeated = sorted({str(pid) for pid in ids if ids.count(pid) > 1})
+    repeated = sorted(str(pid) for pid, n in Counter(ids).items() if n > 1)
     if repeated:
         raise ApiError(
             "a batch names a passport more than once",
@@ -60,8 +61,8 @@ def issue_passport_batch(
     existing = [str(pid) for pid in ids if services.reader.get_passport(passport_id_bytes32(pid)) is not None]
     if existing:
         raise Conflict(f"passports already on the ledger: {', '.join(existing)}")
+    # The read model learns of the new passports from the receipts (``Services``' receipt hook).
     issued = services.passports_for(caller).issue_many(body.passports)
-    services.passports_written(issued)
     return PassportBatchPublic(
         issued=[PassportVersionPublic.of(one) for one in issued],
         transactions=list(dict.fromkeys("0x" + one.tx_hash.hex() for one in issued)),

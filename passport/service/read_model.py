@@ -97,11 +97,33 @@ class PassportReadModel:
                 self._entries[passport_id] = entry
         return entry
 
-    def derived(self, record: PassportRecord, kind: str, compute: Callable[[], T]) -> T:
+    def peek(self, passport_id: bytes) -> ModelEntry | None:
+        """The passport's entry if the model holds it (no chain call), else None."""
+        with self._lock:
+            entry = self._entries.get(passport_id)
+            if entry is not None:
+                self.hits += 1
+            return entry
+
+    def cached(self, record: PassportRecord, kind: str) -> Any | None:
+        """What ``derived`` memoised for exactly ``record`` under ``kind``, else None (computes nothing)."""
+        with self._lock:
+            found = self._derived.get(record.passport_id, {}).get(kind)
+            return found[1] if found is not None and found[0] == record else None
+
+    def derived(
+        self,
+        record: PassportRecord,
+        kind: str,
+        compute: Callable[[], T],
+        *,
+        keep: Callable[[T], bool] | None = None,
+    ) -> T:
         """``compute()``, memoised for exactly ``record`` (dropped when the passport is invalidated).
 
         ``compute`` runs outside the lock; two concurrent first requests may both compute (same result).
-        A value is kept only while the model still holds ``record`` for the passport.
+        A value is kept only while the model still holds ``record`` for the passport, and only if
+        ``keep(value)`` (when given) says so.
         """
         with self._lock:
             found = self._derived.get(record.passport_id, {}).get(kind)
@@ -109,6 +131,8 @@ class PassportReadModel:
                 value: T = found[1]
                 return value
         value = compute()
+        if keep is not None and not keep(value):
+            return value
         with self._lock:
             held = self._entries.get(record.passport_id)
             if held is not None and held.record == record:
