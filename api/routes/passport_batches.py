@@ -9,7 +9,7 @@ ids the ledger already has 409), so a well-formed batch is refused only by the c
 from __future__ import annotations
 
 from collections import Counter
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,10 +27,17 @@ router = APIRouter(tags=["passports"])
 MAX_BATCH: Final = 500
 
 
+def _say_cross_field_rules(schema: dict[str, Any]) -> None:
+    schema["description"] = str(schema.get("description") or "") + (
+        " Each document's cross-field rules (an organisation needs a name or an identifier, min <= nominal"
+        " <= max voltage, dates in order, ...) are checked after the schema: breaking one is a 422 naming it."
+    )
+
+
 class PassportBatchCreate(BaseModel):
     """New passports, each a whole document (every tier), issued as version 1 ``ORIGINAL``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_say_cross_field_rules)
 
     passports: list[BatteryPassport] = Field(min_length=1, max_length=MAX_BATCH)
 
