@@ -230,12 +230,16 @@ class Services:
     # -- reads ----------------------------------------------------------------------------------------
 
     def custody_check(self, pid: uuid.UUID, record: PassportRecord) -> CustodyCrossCheck:
-        """The index's custody timeline of the passport checked against the chain (memoised per record)."""
-        return self.read_model.derived(
-            record,
-            "custody",
-            lambda: cross_check_custody(self.audit, self.reader, pid, start_block=self.start_block),
-        )
+        """The index's custody timeline of the passport checked against the chain (memoised per record).
+
+        Computed once per ledger state of the passport, after catching the index up: a transfer just
+        written through this process is in the timeline at once."""
+
+        def check() -> CustodyCrossCheck:
+            self.sync_index()
+            return cross_check_custody(self.audit, self.reader, pid, start_block=self.start_block)
+
+        return self.read_model.derived(record, "custody", check)
 
     def verification(self, pid: uuid.UUID, record: PassportRecord) -> VerificationReport:
         """``PassportService.verify`` plus ``index.custody``, for the ledger state ``record`` reflects.
