@@ -44,13 +44,14 @@ from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
 from passport.audit import (
+    AuditEvent,
     CustodyCrossCheck,
     EventQuery,
     FollowerConfig,
     IndexFollower,
     SqliteAuditIndex,
+    chain_custody_events,
     cross_check_custody,
-    with_check,
 )
 from passport.chain.protocol import ChainClient
 from passport.chain.records import PassportRecord, TxReceipt
@@ -230,32 +231,44 @@ class Services:
     # -- reads ----------------------------------------------------------------------------------------
 
     def custody_check(self, pid: uuid.UUID, record: PassportRecord) -> CustodyCrossCheck:
-        """The index's custody timeline of the passport checked against the chain (memoised per record).
+        """The index's custody timeline of the passport checked against the chain, on every call.
 
-        Computed once per ledger state of the passport, after catching the index up: a transfer just
-        written through this process is in the timeline at once."""
-
-        def check() -> CustodyCrossCheck:
+        The index's side is read every time (it is a local file anyone with access could edit). The
+        chain's side, the passport's custody events up to the index's cursor, is remembered with the
+        record: any later event naming the passport makes the follower drop the record and with it this
+        memo, so the events up to an older cursor are still the events up to a newer one. When the memo
+        is missing the index is caught up first, so a transfer just written here is in the timeline.
+        """
+        if self.read_model.cached(record, "custody-chain") is None:
             self.sync_index()
-            return cross_check_custody(self.audit, self.reader, pid, start_block=self.start_block)
 
-        return self.read_model.derived(record, "custody", check)
+        def chain_events(upto: int) -> list[AuditEvent]:
+            found = self.read_model.cached(record, "custody-chain")
+            if found is not None and found[0] <= upto:
+                events: list[AuditEvent] = found[1]
+                return events
+            events = chain_custody_events(self.reader, pid, self.start_block, upto)
+            self.read_model.remember(record, "custody-chain", (upto, events))
+            return events
+
+        return cross_check_custody(
+            self.audit, self.reader, pid, start_block=self.start_block, chain_events=chain_events
+        )
 
     def verification(self, pid: uuid.UUID, record: PassportRecord) -> VerificationReport:
         """``PassportService.verify`` plus ``index.custody``, for the ledger state ``record`` reflects.
 
-        The chain's answers (signature, anchor inclusion, custody) are facts about that ledger state and
-        are memoised with it (only while every check passes); the stored content is checked against the
-        record's digest on every call (``store.content``, ``store.sections``), so a rewritten document
-        fails at once.
+        The chain's answers (signature, anchor inclusion, on-chain record) are facts about that ledger
+        state and are memoised with it (only while every check passes); the stored content is checked
+        against the record's digest (``store.content``, ``store.sections``) and the index's custody
+        timeline against the chain (``index.custody``) on every call, so a rewritten document or an
+        edited index row fails at once.
         """
         reader = self._reader_service
 
-        def full() -> VerificationReport:
-            report = reader.verify(pid, record=record)
-            return with_check(report, self.custody_check(pid, record).check)
-
-        report = self.read_model.derived(record, "verification", full, keep=lambda r: r.ok)
+        report = self.read_model.derived(
+            record, "verification", lambda: reader.verify(pid, record=record), keep=lambda r: r.ok
+        )
         fresh = reader.store_checks(record)
         checks: list[Check] = []
         for check in report.checks:
@@ -265,6 +278,7 @@ class Services:
                 checks.append(check)
         if not any(c.name in (SECTIONS_CHECK, STORE_CHECK) for c in report.checks):
             checks.extend(fresh)
+        checks.append(self.custody_check(pid, record).check)
         return report.model_copy(update={"checks": checks})
 
     # -- per-caller access --------------------------------------------------------------------------

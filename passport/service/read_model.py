@@ -111,6 +111,13 @@ class PassportReadModel:
             found = self._derived.get(record.passport_id, {}).get(kind)
             return found[1] if found is not None and found[0] == record else None
 
+    def remember(self, record: PassportRecord, kind: str, value: Any) -> None:
+        """Keep ``value`` for exactly ``record`` (as ``derived`` would), while the model holds ``record``."""
+        with self._lock:
+            held = self._entries.get(record.passport_id)
+            if held is not None and held.record == record:
+                self._derived.setdefault(record.passport_id, {})[kind] = (record, value)
+
     def derived(
         self,
         record: PassportRecord,
