@@ -133,7 +133,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(wellknown.router)
     app.include_router(resolver.router)
-    app.dependency_overrides[pages.get_page_caller] = _page_caller
+    app.state.page_caller = _page_caller
     app.mount("/static", pages.static_files(), name="static")
     install_openapi(app)
     return app
