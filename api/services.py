@@ -57,9 +57,10 @@ from passport.chain.protocol import ChainClient
 from passport.chain.records import PassportRecord, TxReceipt
 from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
 from passport.envelope import KeyRing
-from passport.errors import ConfigError
+from passport.errors import ConfigError, PassportError
 from passport.ledger import ParticipantClients, open_ledger
 from passport.model import AccessTier, BatteryPassport
+from passport.sections import Manifest
 from passport.service import (
     SECTIONS_CHECK,
     STORE_CHECK,
@@ -112,6 +113,7 @@ class Services:
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
     read_model: PassportReadModel = field(init=False)
+    _canonical: dict[int, bytes] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _sync_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
@@ -221,6 +223,9 @@ class Services:
                 query = EventQuery(from_block=result.from_block, to_block=result.to_block, limit=1000)
                 for event in self.audit.iter_events(query):
                     touched.extend(passports_named(event.args))
+            if result.reorgs:
+                with self._lock:
+                    self._canonical.clear()
             synced = -1 if result.cursor is None else result.cursor.number
             self.read_model.apply_sync(synced, touched, reorged=bool(result.reorgs))
 
@@ -252,8 +257,27 @@ class Services:
             return events
 
         return cross_check_custody(
-            self.audit, self.reader, pid, start_block=self.start_block, chain_events=chain_events
+            self.audit,
+            self.reader,
+            pid,
+            start_block=self.start_block,
+            chain_events=chain_events,
+            canonical_hash=self._canonical_hash,
         )
+
+    def _canonical_hash(self, number: int) -> bytes | None:
+        # A block's hash, asked once: a reorg is what changes it, and ``sync_index`` forgets them all
+        # when the follower finds one (so for at most one follower tick an old hash may be answered).
+        with self._lock:
+            found = self._canonical.get(number)
+        if found is None:
+            found = self.reader.block_hash(number)
+            if found is not None:
+                with self._lock:
+                    if len(self._canonical) > 4096:
+                        self._canonical.clear()
+                    self._canonical[number] = found
+        return found
 
     def verification(self, pid: uuid.UUID, record: PassportRecord) -> VerificationReport:
         """``PassportService.verify`` plus ``index.custody``, for the ledger state ``record`` reflects.
@@ -269,7 +293,13 @@ class Services:
         report = self.read_model.derived(
             record, "verification", lambda: reader.verify(pid, record=record), keep=lambda r: r.ok
         )
-        fresh = reader.store_checks(record)
+        try:
+            manifest: Manifest | None = self.read_model.derived(
+                record, "manifest", lambda: reader.manifest_of(record)
+            )
+        except PassportError:
+            manifest = None  # store_checks reads it again and reports why it cannot
+        fresh = reader.store_checks(record, manifest=manifest)
         checks: list[Check] = []
         for check in report.checks:
             if check.name == SECTIONS_CHECK:

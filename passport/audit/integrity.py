@@ -461,6 +461,7 @@ def cross_check_custody(
     *,
     start_block: int = 0,
     chain_events: Callable[[int], list[AuditEvent]] | None = None,
+    canonical_hash: Callable[[int], bytes | None] | None = None,
 ) -> CustodyCrossCheck:
     """The index's custody timeline of one passport, checked event by event against the chain.
 
@@ -469,6 +470,7 @@ def cross_check_custody(
     the index. Events above the cursor (written after it was read) are left out of the timeline.
     ``chain_events(upto)``: the chain's side (``chain_custody_events`` up to block ``upto``) as the
     caller remembers it, instead of asking the chain; the index's side is read every time.
+    ``canonical_hash(number)``: the chain's block hash as the caller remembers it (default: ask).
     """
     pid_hex = normalize_passport_id(passport_id)
     cursor = index.cursor()
@@ -483,7 +485,7 @@ def cross_check_custody(
             ),
         )
     shown = [event for event in shown if event.block_number <= cursor.number]
-    canonical = chain.block_hash(cursor.number)
+    canonical = (chain.block_hash if canonical_hash is None else canonical_hash)(cursor.number)
     if canonical != cursor.hash:
         return CustodyCrossCheck(
             shown,

@@ -21,6 +21,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Final
 
 from eth_account import Account
@@ -55,12 +56,14 @@ from passport.sections import (
     hex0x,
     load_manifest,
     open_passport,
+    sha256,
     stored_section_problems,
 )
 from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
 from passport.service.version_log import Anchor, VersionLog, VersionRecord
 from passport.signing import PassportDomain, sign_passport_version
 from passport.store import ContentStore, cid_from_digest
+from passport.store.protocol import DeferredSync
 from passport.verify import (
     Check,
     CheckStatus,
@@ -235,13 +238,12 @@ class PassportService:
 
     def _issue_chunk(self, passports: Sequence[BatteryPassport]) -> list[IssuedVersion]:
         head = self._chain.block_number()
-        prepared = []
-        for passport in passports:
-            document = stamp(passport, version=1, status=LifecycleStatus.ORIGINAL, predecessor=None)
-            committed, pending = self._prepare(
-                document, version=1, status=LifecycleStatus.ORIGINAL, predecessor=ZERO32, sent_from_block=head
-            )
-            prepared.append((document, committed, pending))
+        # Every section and manifest of the chunk made durable by one flush, before anything is sent.
+        durable: AbstractContextManager[None] = (
+            self._store.deferred_sync() if isinstance(self._store, DeferredSync) else nullcontext()
+        )
+        with durable:
+            prepared = [self._prepare_issue(passport, head) for passport in passports]
         rows = [pending for _, _, pending in prepared]
         self._log.record_pending_many(rows)
         try:
@@ -264,6 +266,15 @@ class PassportService:
         return [
             self._issued(document, committed, pending, receipt) for document, committed, pending in prepared
         ]
+
+    def _prepare_issue(
+        self, passport: BatteryPassport, head: int
+    ) -> tuple[BatteryPassport, CommittedPassport, VersionRecord]:
+        document = stamp(passport, version=1, status=LifecycleStatus.ORIGINAL, predecessor=None)
+        committed, pending = self._prepare(
+            document, version=1, status=LifecycleStatus.ORIGINAL, predecessor=ZERO32, sent_from_block=head
+        )
+        return document, committed, pending
 
     def update(self, passport_id: PassportIdLike, passport: BatteryPassport) -> IssuedVersion:
         """Record ``passport`` as the next version with the current status (custodian, issuer, inspector)."""
@@ -447,15 +458,32 @@ class PassportService:
         report = verify_bundle(bundle, self._trusted, self._chain)
         return report.model_copy(update={"checks": [*report.checks, sections]})
 
-    def store_checks(self, record: PassportRecord) -> list[Check]:
+    def store_checks(self, record: PassportRecord, *, manifest: Manifest | None = None) -> list[Check]:
         """The stored content's checks alone, as ``verify`` reports them: the manifest against the
         record's digest (``store.content``), every stored section against the manifest
-        (``store.sections``). Local reads and hashing only, no chain call."""
+        (``store.sections``). Local reads and hashing only, no chain call.
+
+        ``manifest``: the record's manifest as parsed before (``manifest_of``). The stored manifest's
+        bytes are still read and hashed against the record's digest, and only then is the parsed copy
+        used: bytes with that SHA-256 are the bytes it was parsed from.
+        """
         try:
-            manifest, _ = self._manifest(record)
+            if manifest is None:
+                manifest, _ = self._manifest(record)
+            else:
+                stored = self._store.get(cid_from_digest(record.manifest_digest, "raw"))
+                if sha256(stored) != record.manifest_digest:
+                    raise ContentIntegrityError(
+                        f"the stored manifest hashes to {hex0x(sha256(stored))}, not the committed "
+                        f"{hex0x(record.manifest_digest)}"
+                    )
         except (ContentIntegrityError, ContentNotFound) as exc:
             return [Check(name=STORE_CHECK, status=CheckStatus.FAIL, reason=str(exc))]
         return [self._sections_check(manifest)]
+
+    def manifest_of(self, record: PassportRecord) -> Manifest:
+        """The current version's manifest, checked against the ledger's digest and record."""
+        return self._manifest(record)[0]
 
     # -- internals ----------------------------------------------------------------------------------
 
