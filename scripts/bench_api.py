@@ -209,7 +209,8 @@ def serve(settings: Settings, rpc_url: str, log_path: Path) -> tuple[subprocess.
     argv += ["--no-access-log"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    # Startup catches the audit index up with every event so far (one per passport issued).
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ScriptError(f"the API exited with {process.returncode}: {log_path.read_text()[-2000:]}")
@@ -220,7 +221,7 @@ def serve(settings: Settings, rpc_url: str, log_path: Path) -> tuple[subprocess.
             pass
         time.sleep(0.2)
     stop(process)
-    raise ScriptError(f"the API did not answer within 60 s: {log_path.read_text()[-2000:]}")
+    raise ScriptError(f"the API did not answer within 600 s: {log_path.read_text()[-2000:]}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
