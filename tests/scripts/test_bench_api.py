@@ -13,6 +13,7 @@ import pytest
 from scripts import bench_api
 
 KINDS = {
+    "first reads (cold)": {"read", "verify"},
     "reads alone": {"read"},
     "verification alone": {"verify"},
     "uploads alone": {"upload"},
