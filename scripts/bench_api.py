@@ -36,7 +36,6 @@ from typing import Any
 
 import httpx
 
-from api.app import create_app
 from api.auth import ApiKeyStore, ApiRole
 from devtools.localchain import local_chain
 from devtools.localnodes import free_port
@@ -50,11 +49,6 @@ from passport.settings import Settings
 from scripts._console import configure_logging
 from scripts.demo import ISSUER, diagnostics_reading, ensure_demo
 from scripts.errors import ScriptError
-
-
-def bench_app() -> Any:
-    """The ASGI app uvicorn serves (``--factory``): settings from the environment, ledger connected."""
-    return create_app(Settings.load(), connect=True)
 
 
 @dataclass
@@ -230,7 +224,7 @@ def serve(settings: Settings, rpc_url: str, log_path: Path) -> tuple[subprocess.
         "PASSPORT_PUBLIC_BASE_URL": base_url,
         "PASSPORT_POLL_LATENCY": str(settings.poll_latency),
     }
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "scripts.bench_api:bench_app"]
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_environment"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
     argv += ["--no-access-log"]
     with log_path.open("wb") as log:
