@@ -28,6 +28,7 @@ from api.routes import (
     owners,
     pages,
     participants,
+    passport_batches,
     passport_health,
     passports,
     products,
@@ -48,6 +49,8 @@ from passport.settings import Settings
 # Ingestion carries batches of device readings; everything else is small documents.
 DEFAULT_BODY_LIMIT = 256 * 1024
 TELEMETRY_BODY_LIMIT = 4 * 1024 * 1024
+# Batched issuance carries up to 500 whole passport documents.
+BATCH_BODY_LIMIT = 16 * 1024 * 1024
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -111,11 +114,12 @@ def create_app(
     app.add_middleware(
         BodySizeLimit,
         max_bytes=DEFAULT_BODY_LIMIT,
-        overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT},
+        overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT, "/api/v1/passport-batches": BATCH_BODY_LIMIT},
     )
     for module in (
         health,
         passports,
+        passport_batches,
         custody,
         evaluations,
         passport_health,
@@ -143,8 +147,10 @@ def create_app(
     app.include_router(materials_page.router)
     app.include_router(wellknown.router)
     app.include_router(resolver.router)
-    app.dependency_overrides[pages.get_page_caller] = owner_pages.page_caller
-    app.dependency_overrides[pages.get_owner_panel] = owner_pages.owner_panel
+    # Functions of the request, not ``dependency_overrides`` (see ``pages.get_page_caller``): the API key's
+    # holder or the signed-in owner, and the owner's panel under the chart.
+    app.state.page_caller = owner_pages.page_caller
+    app.state.owner_panel = owner_pages.owner_panel
     app.mount("/static", pages.static_files(), name="static")
     install_openapi(app)
     return app

@@ -18,12 +18,14 @@ from api.access import bearer_token, require_custodian, require_role, tiers_for
 from api.auth import ApiRole, Caller
 from api.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from api.openapi import KeyUse, api_key, raises, requires_roles
+from api.reads import run_read
 from api.schemas import ADDRESS_DESCRIPTION, ADDRESS_SCHEMA, BYTES32_SCHEMA, PASSPORT_ID_SCHEMA
 from api.services import Services, ServiceUnavailable
 from passport.chain.records import PassportRecord
 from passport.credentials import PassportCredentials
 from passport.ids import parse_bytes32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier
+from passport.service import ModelEntry
 from passport.settings import Settings
 from passport.signing import checksum_address
 
@@ -218,3 +220,49 @@ def passport_credentials(services: ServicesDep, settings: SettingsDep) -> Passpo
 
 
 CredentialsDep = Annotated[PassportCredentials, Depends(passport_credentials)]
+
+
+# -- reads served from the read model (async: see ``api.reads``) ------------------------------------------
+
+
+@raises(503)
+async def read_services(request: Request) -> Services:
+    """``get_services`` without a thread hop."""
+    return get_services(request)
+
+
+ReadServices = Annotated[Services, Depends(read_services)]
+
+
+@api_key(KeyUse.OPTIONAL)
+@raises(401)
+async def read_caller(request: Request, services: ReadServices) -> Caller | None:
+    """``optional_caller``; an anonymous request needs no thread, a key is checked in the read pool."""
+    token = bearer_token(request)
+    return None if token is None else await run_read(request, services.api_keys.authenticate, token)
+
+
+@raises(400)
+async def read_passport_uuid(passport_id: PassportIdPath) -> uuid.UUID:
+    """``passport_uuid`` without a thread hop."""
+    return parse_passport_id(passport_id)
+
+
+ReadPassportId = Annotated[uuid.UUID, Depends(read_passport_uuid)]
+
+
+@raises(404, 503)
+async def model_entry(request: Request, pid: ReadPassportId, services: ReadServices) -> ModelEntry:
+    """The passport's entry in the read model (the chain is asked, in the read pool, on a miss); 404 if
+    the ledger has no such passport."""
+    pid32 = passport_id_bytes32(pid)
+    entry = services.read_model.peek(pid32)
+    if entry is None:
+        entry = await run_read(request, services.read_model.lookup, pid32)
+    if entry.record is None:
+        raise NotFound(f"no passport {pid} on the ledger")
+    return entry
+
+
+MaybeReadCaller = Annotated[Caller | None, Depends(read_caller)]
+ModelEntryDep = Annotated[ModelEntry, Depends(model_entry)]

@@ -18,6 +18,8 @@ State and threads held here:
 * a read-only chain client and, per keystore participant, a client acting as it (all sharing one
   connection and nonce book, so concurrent requests for one account never reuse a nonce);
 * the content store, the key ring, the passport version log, one ``PassportService`` per participant;
+* the read model (``PassportReadModel``): passport records and what is derived from them, kept
+  current by the follower's events, reorgs and the receipts of this process's own writes;
 * the audit index and its ``IndexFollower``, run by a background thread that ``start()`` launches and
   ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
 * the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
@@ -54,24 +56,43 @@ from oracle.health_refresh import HealthRefresher
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
-from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex
+from passport.audit import (
+    AuditEvent,
+    CustodyCrossCheck,
+    EventQuery,
+    FollowerConfig,
+    IndexFollower,
+    SqliteAuditIndex,
+    chain_custody_events,
+    cross_check_custody,
+)
 from passport.chain.devfunding import fund_in_development
 from passport.chain.keystore import Keystore
 from passport.chain.protocol import ChainClient
+from passport.chain.records import PassportRecord, TxReceipt
 from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
 from passport.directory import BusinessNames
 from passport.envelope import KeyRing
-from passport.errors import ConfigError
+from passport.errors import ConfigError, PassportError
 from passport.ledger import ParticipantClients, open_ledger
 from passport.market import CustodyStep, Market
 from passport.market.wiring import build_market, custody_steps
 from passport.materials import MaterialsService
 from passport.model import AccessTier, BatteryPassport
-from passport.service import PassportService, VersionLog
+from passport.sections import Manifest
+from passport.service import (
+    SECTIONS_CHECK,
+    STORE_CHECK,
+    PassportReadModel,
+    PassportService,
+    VersionLog,
+    passports_named,
+)
 from passport.settings import Settings
 from passport.signing import address_of
 from passport.store import open_store
 from passport.store.protocol import ContentStore
+from passport.verify import Check, VerificationReport
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +147,8 @@ class Services:
     _clients: ParticipantClients = field(init=False)
     _passports: dict[str, PassportService] = field(init=False, default_factory=dict)
     _follower: IndexFollower = field(init=False)
+    read_model: PassportReadModel = field(init=False)
+    _canonical: dict[int, bytes] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _sync_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
@@ -153,6 +176,8 @@ class Services:
             )
         self._clients = ParticipantClients(self.reader, self.keys.__getitem__)
         self.names = BusinessNames(self.reader, self.store, participant_name=self._participant_display_name)
+        self.read_model = PassportReadModel(self.reader)
+        self.reader.on_receipt(self._receipt_mined)
         self._follower = IndexFollower(
             self.audit,
             FollowerConfig(confirmations=self.settings.confirmations, start_block=self.start_block),
@@ -260,9 +285,102 @@ class Services:
 
     def sync_index(self) -> None:
         """Bring the audit index up to the chain's confirmed head now (serialised with the thread), so
-        a request reads its own writes without waiting for the next tick."""
+        a request reads its own writes without waiting for the next tick; the read model then drops
+        every passport the new events name (everything after a reorg) and its provisional entries."""
         with self._sync_lock:
-            self._follower.sync(self.reader)
+            result = self._follower.sync(self.reader)
+            touched: list[bytes] = []
+            if result.from_block is not None and result.to_block is not None and result.events_added:
+                query = EventQuery(from_block=result.from_block, to_block=result.to_block, limit=1000)
+                for event in self.audit.iter_events(query):
+                    touched.extend(passports_named(event.args))
+            if result.reorgs:
+                with self._lock:
+                    self._canonical.clear()
+            synced = -1 if result.cursor is None else result.cursor.number
+            self.read_model.apply_sync(synced, touched, reorged=bool(result.reorgs))
+
+    def _receipt_mined(self, receipt: TxReceipt) -> None:
+        # Any write through this process (any participant's client): read-your-writes at once.
+        self.read_model.invalidate(pid for event in receipt.events for pid in passports_named(event.args))
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def custody_check(self, pid: uuid.UUID, record: PassportRecord) -> CustodyCrossCheck:
+        """The index's custody timeline of the passport checked against the chain, on every call.
+
+        The index's side is read every time (it is a local file anyone with access could edit). The
+        chain's side, the passport's custody events up to the index's cursor, is remembered with the
+        record: any later event naming the passport makes the follower drop the record and with it this
+        memo, so the events up to an older cursor are still the events up to a newer one. When the memo
+        is missing the index is caught up first, so a transfer just written here is in the timeline.
+        """
+        if self.read_model.cached(record, "custody-chain") is None:
+            self.sync_index()
+
+        def chain_events(upto: int) -> list[AuditEvent]:
+            found = self.read_model.cached(record, "custody-chain")
+            if found is not None and found[0] <= upto:
+                events: list[AuditEvent] = found[1]
+                return events
+            events = chain_custody_events(self.reader, pid, self.start_block, upto)
+            self.read_model.remember(record, "custody-chain", (upto, events))
+            return events
+
+        return cross_check_custody(
+            self.audit,
+            self.reader,
+            pid,
+            start_block=self.start_block,
+            chain_events=chain_events,
+            canonical_hash=self._canonical_hash,
+        )
+
+    def _canonical_hash(self, number: int) -> bytes | None:
+        # A block's hash, asked once: a reorg is what changes it, and ``sync_index`` forgets them all
+        # when the follower finds one (so for at most one follower tick an old hash may be answered).
+        with self._lock:
+            found = self._canonical.get(number)
+        if found is None:
+            found = self.reader.block_hash(number)
+            if found is not None:
+                with self._lock:
+                    if len(self._canonical) > 4096:
+                        self._canonical.clear()
+                    self._canonical[number] = found
+        return found
+
+    def verification(self, pid: uuid.UUID, record: PassportRecord) -> VerificationReport:
+        """``PassportService.verify`` plus ``index.custody``, for the ledger state ``record`` reflects.
+
+        The chain's answers (signature, anchor inclusion, on-chain record) are facts about that ledger
+        state and are memoised with it (only while every check passes); the stored content is checked
+        against the record's digest (``store.content``, ``store.sections``) and the index's custody
+        timeline against the chain (``index.custody``) on every call, so a rewritten document or an
+        edited index row fails at once.
+        """
+        reader = self._reader_service
+
+        report = self.read_model.derived(
+            record, "verification", lambda: reader.verify(pid, record=record), keep=lambda r: r.ok
+        )
+        try:
+            manifest: Manifest | None = self.read_model.derived(
+                record, "manifest", lambda: reader.manifest_of(record)
+            )
+        except PassportError:
+            manifest = None  # store_checks reads it again and reports why it cannot
+        fresh = reader.store_checks(record, manifest=manifest)
+        checks: list[Check] = []
+        for check in report.checks:
+            if check.name == SECTIONS_CHECK:
+                checks.extend(fresh)
+            elif check.name != STORE_CHECK:
+                checks.append(check)
+        if not any(c.name in (SECTIONS_CHECK, STORE_CHECK) for c in report.checks):
+            checks.extend(fresh)
+        checks.append(self.custody_check(pid, record).check)
+        return report.model_copy(update={"checks": checks})
 
     # -- per-caller access --------------------------------------------------------------------------
 

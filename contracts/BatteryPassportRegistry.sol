@@ -71,6 +71,23 @@ contract BatteryPassportRegistry is
     }
 
     /// @inheritdoc IBatteryPassportRegistry
+    function issuePassports(PassportIssue[] calldata passports) external onlyRole(ISSUER_ROLE) {
+        uint256 count = passports.length;
+        if (count == 0) revert BatteryPassportRegistryEmptyBatch();
+        for (uint256 i; i < count; ++i) {
+            PassportIssue calldata entry = passports[i];
+            _create(
+                entry.passportId,
+                entry.batteryIdHash,
+                LifecycleStatus.Original,
+                entry.manifestDigest,
+                bytes32(0),
+                entry.signature
+            );
+        }
+    }
+
+    /// @inheritdoc IBatteryPassportRegistry
     function updatePassport(bytes32 passportId, bytes32 manifestDigest, bytes calldata signature) external {
         Passport storage passport = _writable(passportId);
         if (

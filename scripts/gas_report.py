@@ -18,13 +18,14 @@ from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.types import Wei
 
 from devtools.localnodes import ManagedProcess, free_port, node_tool
-from passport.chain import Role, TxReceipt, Web3ChainClient, connect, deploy_registry
+from passport.chain import PassportIssue, Role, TxReceipt, Web3ChainClient, connect, deploy_registry
 from passport.ids import ZERO32
 from passport.model import AnchorKind, BusinessKind, InspectionKind, LifecycleStatus
 from passport.settings import Settings
 from passport.signing import PassportDomain, PassportVersion, sign_passport_version
 
 RECORDS_PER_BATCH = 1000
+BATCH_PASSPORTS = 50
 ROLES = ("admin", "issuer", "inspector", "repurposer", "recycler", "oracle", "business")
 
 
@@ -80,6 +81,20 @@ def run(w3: Web3, settings: Settings) -> list[tuple[str, int, str]]:
         lambda: c["issuer"].issue_passport(
             pid, _h("battery"), m[1], sign("issuer", pid, 1, LifecycleStatus.ORIGINAL, m[1])
         ),
+    )
+    batch = [_h(f"batch-passport{i}") for i in range(BATCH_PASSPORTS)]
+    issued = c["issuer"].issue_passports(
+        [
+            PassportIssue(b, _h("battery"), m[1], sign("issuer", b, 1, LifecycleStatus.ORIGINAL, m[1]))
+            for b in batch
+        ]
+    )
+    rows.append(
+        (
+            "issuePassports",
+            issued.gas_used,
+            f"{issued.gas_used / BATCH_PASSPORTS:,.0f} gas/passport at {BATCH_PASSPORTS}",
+        )
     )
     record(
         "updatePassport",

@@ -8,7 +8,7 @@ Two override points let the application plug in the real services:
 
 * ``app.state.page_source``: a ``PassportPageSource`` (``create_app(page_source=…)`` sets it);
 * ``get_page_caller``: who is looking. Anonymous (``None``) by default, since a QR scan carries no API
-  key; override it with ``app.dependency_overrides[get_page_caller]`` to recognise signed-in owners.
+  key; ``app.state.page_caller`` (a function of the request) recognises signed-in owners.
 
 Pages are in English or Korean (``api.web.i18n``): ``?lang=`` wins, then ``Accept-Language``, then
 English. Error pages follow the same choice.
@@ -17,7 +17,7 @@ English. Error pages follow the same choice.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -96,15 +96,21 @@ def get_page_source(request: Request) -> PassportPageSource:
     return source
 
 
-def get_page_caller() -> Caller | None:
-    """Who is viewing the page; anonymous unless the application overrides this dependency."""
-    return None
+def get_page_caller(request: Request) -> Caller | None:
+    """Who is viewing the page: ``app.state.page_caller(request)`` when the application set one, else
+    anonymous. (Not ``dependency_overrides``: with any override registered, FastAPI re-analyses every
+    dependency of every route on every request, which cost ~10 ms a request here. Tests still override.)"""
+    identify = getattr(request.app.state, "page_caller", None)
+    return None if identify is None else cast(Caller | None, identify(request))
 
 
-def get_owner_panel() -> dict[str, Any] | None:
-    """The owner's sign-in form or history under the chart; none unless the application overrides this
-    dependency (``api.routes.owner_pages``)."""
-    return None
+def get_owner_panel(request: Request) -> dict[str, Any] | None:
+    """The owner's sign-in form or history under the chart: ``app.state.owner_panel(request, passport_id)``
+    when the application set one (``api.routes.owner_pages``), else none."""
+    panel = getattr(request.app.state, "owner_panel", None)
+    if panel is None:
+        return None
+    return cast(dict[str, Any] | None, panel(request, str(request.path_params.get("passport_id", ""))))
 
 
 def static_files() -> StaticFiles:

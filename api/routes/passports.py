@@ -10,18 +10,21 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import tiers_for
 from api.deps import (
     AuthCaller,
     ExistingRecord,
     HeldOpenRecord,
     IssuerCaller,
-    MaybeCaller,
+    MaybeReadCaller,
+    ModelEntryDep,
     PassportId,
-    ReadableTiers,
+    ReadPassportId,
+    ReadServices,
     RecyclerCaller,
     RepurposerCaller,
     ServicesDep,
@@ -29,8 +32,9 @@ from api.deps import (
 from api.errors import ApiError, Conflict
 from api.openapi import raises
 from api.owners import log_restricted_read
+from api.reads import not_modified, read_headers, record_etag, run_read
 from api.schemas import PassportVersionPublic
-from passport.audit import cross_check_custody, with_check
+from api.services import Services
 from passport.chain.records import PassportRecord
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, BatteryPassport, LifecycleStatus
@@ -165,21 +169,77 @@ def issue_passport(
     return PassportVersionPublic.of(issued)
 
 
-@router.get("/passports/{passport_id}", operation_id="get_passport")
-@raises(422, 502)
-def get_passport(
-    caller: MaybeCaller, pid: PassportId, tiers: ReadableTiers, services: ServicesDep
-) -> PassportPublic:
-    """The passport's current version: public for anyone, restricted sections by the caller's rights."""
-    fetched = services.passports_for(None).fetch(pid, tiers)
-    log_restricted_read(services, caller, pid, fetched.record, tiers, "passport")
-    return PassportPublic(
-        passport_id=str(pid),
-        tiers=sorted(fetched.tiers, key=list(AccessTier).index),
-        ledger=LedgerRecordPublic.of(fetched.record),
-        manifest_cid=fetched.manifest_cid,
-        data=dict(fetched.view.data),
+_NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the passport is as the `If-None-Match` ETag names"}
+}
+
+
+def _passport_body(
+    services: Services, pid: uuid.UUID, record: PassportRecord, tiers: frozenset[AccessTier]
+) -> bytes:
+    # The stored sections are checked against the record's manifest digest here, on every fill.
+    fetched = services.passports_for(None).fetch(pid, tiers, record=record)
+    return (
+        PassportPublic(
+            passport_id=str(pid),
+            tiers=sorted(fetched.tiers, key=list(AccessTier).index),
+            ledger=LedgerRecordPublic.of(fetched.record),
+            manifest_cid=fetched.manifest_cid,
+            data=dict(fetched.view.data),
+        )
+        .model_dump_json()
+        .encode()
     )
+
+
+def _public_body(services: Services, pid: uuid.UUID, record: PassportRecord) -> bytes:
+    return services.read_model.derived(
+        record, "public", lambda: _passport_body(services, pid, record, _PUBLIC)
+    )
+
+
+_PUBLIC = frozenset({AccessTier.PUBLIC})
+
+
+@router.get(
+    "/passports/{passport_id}",
+    operation_id="get_passport",
+    response_model=PassportPublic,
+    responses=_NOT_MODIFIED,
+)
+@raises(422, 502)
+async def get_passport(
+    request: Request,
+    caller: MaybeReadCaller,
+    pid: ReadPassportId,
+    entry: ModelEntryDep,
+    services: ReadServices,
+) -> Response:
+    """The passport's current version: public for anyone, restricted sections by the caller's rights.
+
+    Served from the read model: ``X-Ledger-Block`` is the block the answer reflects; the ``ETag``
+    changes with the on-chain record and the tiers shown (``If-None-Match`` answers 304).
+    """
+    record = entry.record
+    assert record is not None  # model_entry answered 404 otherwise
+    if caller is None:
+        tiers = _PUBLIC
+    else:
+        tiers = await run_read(request, tiers_for, services, caller, pid, record)
+    etag = record_etag(record, tiers)
+    headers = {**read_headers(services.read_model, entry, public=caller is None), "ETag": etag}
+    if not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    body: bytes | None = None
+    if caller is None:
+        body = services.read_model.cached(record, "public")
+        if body is None:
+            body = await run_read(request, _public_body, services, pid, record)
+    else:
+        body = await run_read(request, _passport_body, services, pid, record, tiers)
+        # Restricted reads go to the owner's access log (who, on which basis, which tiers).
+        await run_read(request, log_restricted_read, services, caller, pid, record, tiers, "passport")
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/passports/{passport_id}/versions", operation_id="list_passport_versions")
@@ -240,14 +300,23 @@ def recycle_passport(
     return PassportVersionPublic.of(services.passports_for(caller).recycle(pid, document))
 
 
-@router.get("/passports/{passport_id}/verification", operation_id="verify_passport")
+@router.get(
+    "/passports/{passport_id}/verification", operation_id="verify_passport", response_model=VerificationReport
+)
 @raises(422, 502)
-def verify_passport(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> VerificationReport:
+async def verify_passport(
+    request: Request, pid: ReadPassportId, entry: ModelEntryDep, services: ReadServices
+) -> Response:
     """Every check by name (documents, CIDs, signature, on-chain record, status, custody), and
-    ``index.custody``: the audit index's custody timeline of this passport against the chain's events."""
-    report = services.passports_for(None).verify(pid)
-    index = cross_check_custody(services.audit, services.reader, pid, start_block=services.start_block)
-    return with_check(report, index.check)
+    ``index.custody``: the audit index's custody timeline of this passport against the chain's events.
+
+    For the ledger state ``X-Ledger-Block`` names: the chain's answers about that state are remembered
+    with it, the stored documents are hashed against its digests on every request."""
+    record = entry.record
+    assert record is not None  # model_entry answered 404 otherwise
+    report = await run_read(request, services.verification, pid, record)
+    headers = {**read_headers(services.read_model, entry, public=False), "Cache-Control": "no-cache"}
+    return Response(report.model_dump_json().encode(), media_type="application/json", headers=headers)
 
 
 @router.get(

@@ -37,7 +37,7 @@ from api.web.views import (
     bundle_path,
     qr_svg_path,
 )
-from passport.audit import AuditEvent, cross_check_custody, with_check
+from passport.audit import AuditEvent
 from passport.errors import ContentIntegrityError, ContentNotFound, DocumentError
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, PassportView
@@ -107,24 +107,25 @@ class LedgerPageSource:
         services = self.services
         pid = parse_passport_id(passport_id)
         pid32 = passport_id_bytes32(pid)
-        record = services.reader.get_passport(pid32)
+        record = services.read_model.lookup(pid32).record
         if record is None:
             raise NotFound(f"no passport {pid} on the ledger")
         tiers = tiers_for(services, caller, pid, record)
         reader = services.passports_for(None)
         view: PassportView | None
         try:
-            view = reader.fetch(pid, tiers).view
+            view = reader.fetch(pid, tiers, record=record).view
         except (ContentIntegrityError, ContentNotFound, DocumentError) as exc:
             # Verification below names the failed check; the page shows the ledger's facts only.
             log.warning("passport %s: stored documents unreadable: %s", pid, exc)
             view = None
-        services.sync_index()
         # The timeline comes from the audit index, a file anyone with access could edit: it is shown
         # only together with its cross-check against the chain, which fails the verdict if it differs.
-        index = cross_check_custody(services.audit, services.reader, pid, start_block=services.start_block)
+        # Both are read for the ledger state the read model holds (its follower keeps the index current,
+        # and this process's own writes refresh it at once).
+        index = services.custody_check(pid, record)
         custody = custody_entries(index.events, record.updated_at, services.names.name_of)
-        report = with_check(reader.verify(pid), index.check)
+        report = services.verification(pid, record)
         health = None
         device_health: DeviceHealthView | None = None
         alerts: tuple[AlertView, ...] = ()

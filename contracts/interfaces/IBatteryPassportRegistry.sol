@@ -39,6 +39,14 @@ interface IBatteryPassportRegistry {
         uint64 expiresAt;
     }
 
+    /// @notice One passport of an `issuePassports` batch: what `issuePassport` takes, as a struct.
+    struct PassportIssue {
+        bytes32 passportId;
+        bytes32 batteryIdHash;
+        bytes32 manifestDigest;
+        bytes signature;
+    }
+
     /// @notice The passport id (or battery id hash, manifest digest) was zero.
     error BatteryPassportRegistryInvalidValue(bytes32 passportId);
     /// @notice No passport `passportId` exists.
@@ -47,6 +55,8 @@ interface IBatteryPassportRegistry {
     error BatteryPassportRegistryPassportExists(bytes32 passportId);
     /// @notice The passport is superseded or recycled and accepts no further writes.
     error BatteryPassportRegistryPassportClosed(bytes32 passportId);
+    /// @notice An `issuePassports` batch held no passport.
+    error BatteryPassportRegistryEmptyBatch();
     /// @notice Version `version` of the passport was never recorded.
     error BatteryPassportRegistryUnknownVersion(bytes32 passportId, uint32 version);
     /// @notice `account` is not the passport's custodian.
@@ -164,6 +174,14 @@ interface IBatteryPassportRegistry {
      */
     function issuePassport(bytes32 passportId, bytes32 batteryIdHash, bytes32 manifestDigest, bytes calldata signature)
         external;
+
+    /**
+     * @notice Issue several passports in one transaction (ISSUER_ROLE), each exactly as `issuePassport`
+     * would: its own EIP-712 signature by the sender and its own `PassportIssued` event, in order.
+     * @dev All or nothing: the first invalid entry reverts the whole batch with that entry's error.
+     * @param passports The passports to issue (at least one).
+     */
+    function issuePassports(PassportIssue[] calldata passports) external;
 
     /**
      * @notice Record a new version with the same status (issuer, custodian, or INSPECTOR_ROLE).

@@ -26,7 +26,7 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -460,12 +460,17 @@ def cross_check_custody(
     passport_id: str | bytes | uuid.UUID,
     *,
     start_block: int = 0,
+    chain_events: Callable[[int], list[AuditEvent]] | None = None,
+    canonical_hash: Callable[[int], bytes | None] | None = None,
 ) -> CustodyCrossCheck:
     """The index's custody timeline of one passport, checked event by event against the chain.
 
     Compared up to the index's cursor (what it claims to cover), so an index that merely lags the chain
     passes; the cursor block's hash is checked too. ``start_block`` comes from the deployment, not from
     the index. Events above the cursor (written after it was read) are left out of the timeline.
+    ``chain_events(upto)``: the chain's side (``chain_custody_events`` up to block ``upto``) as the
+    caller remembers it, instead of asking the chain; the index's side is read every time.
+    ``canonical_hash(number)``: the chain's block hash as the caller remembers it (default: ask).
     """
     pid_hex = normalize_passport_id(passport_id)
     cursor = index.cursor()
@@ -480,7 +485,7 @@ def cross_check_custody(
             ),
         )
     shown = [event for event in shown if event.block_number <= cursor.number]
-    canonical = chain.block_hash(cursor.number)
+    canonical = (chain.block_hash if canonical_hash is None else canonical_hash)(cursor.number)
     if canonical != cursor.hash:
         return CustodyCrossCheck(
             shown,
@@ -491,10 +496,11 @@ def cross_check_custody(
                 "(the index was edited, or a reorg has not been followed yet)",
             ),
         )
-    expected = [
-        _audit_event(event, chain)
-        for event in _passport_events(chain, passport_id_bytes32(passport_id), start_block, cursor.number)
-    ]
+    expected = (
+        chain_custody_events(chain, passport_id, start_block, cursor.number)
+        if chain_events is None
+        else chain_events(cursor.number)
+    )
     problems = _timeline_problems(shown, expected)
     return CustodyCrossCheck(
         shown,
@@ -504,6 +510,14 @@ def cross_check_custody(
             "the audit index's custody timeline differs from the chain: " + "; ".join(problems),
         ),
     )
+
+
+def chain_custody_events(
+    chain: EventSource, passport_id: str | bytes | uuid.UUID, start_block: int, end_block: int
+) -> list[AuditEvent]:
+    """The passport's custody events on the chain in ``[start_block, end_block]``, as the index has them."""
+    pid = passport_id_bytes32(passport_id)
+    return [_audit_event(event, chain) for event in _passport_events(chain, pid, start_block, end_block)]
 
 
 def with_check(report: VerificationReport, check: Check) -> VerificationReport:

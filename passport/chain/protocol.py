@@ -7,7 +7,7 @@ eth-tester in process). Callers pass and receive plain bytes/ints/str and the re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from passport.chain.inclusion import BlockHeader
@@ -16,6 +16,7 @@ from passport.chain.records import (
     BusinessRecord,
     CustodyOffer,
     LedgerEvent,
+    PassportIssue,
     PassportRecord,
     Role,
     SafetyState,
@@ -44,6 +45,11 @@ class ChainClient(Protocol):
 
     def as_account(self, private_key: bytes) -> ChainClient:
         """A client for the same chain and registry that acts as another account."""
+        ...
+
+    def on_receipt(self, callback: Callable[[TxReceipt], None]) -> None:
+        """Call ``callback`` with the receipt of every transaction this client, or any client
+        ``as_account`` derives from the same one, gets mined (before the write returns)."""
         ...
 
     # -- chain ------------------------------------------------------------------------------------
@@ -87,6 +93,11 @@ class ChainClient(Protocol):
     def issue_passport(
         self, passport_id: bytes, battery_id_hash: bytes, manifest_digest: bytes, signature: bytes
     ) -> TxReceipt: ...
+
+    def issue_passports(self, passports: Sequence[PassportIssue]) -> TxReceipt:
+        """Issue several passports in one transaction, each with its own signature and ``PassportIssued``
+        event; all or nothing (the first invalid entry's revert refuses the whole batch)."""
+        ...
 
     def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
         """Record a new version (new document digest) with the same status."""

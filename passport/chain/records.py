@@ -37,6 +37,16 @@ class TxReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class PassportIssue:
+    """One passport of an ``issue_passports`` batch: what ``issue_passport`` takes, signed by the sender."""
+
+    passport_id: bytes
+    battery_id_hash: bytes
+    manifest_digest: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class PassportRecord:
     """One passport's on-chain state (public lifecycle facts and digests only)."""
 

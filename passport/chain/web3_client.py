@@ -50,6 +50,7 @@ from passport.chain.records import (
     BusinessRecord,
     CustodyOffer,
     LedgerEvent,
+    PassportIssue,
     PassportRecord,
     Role,
     SafetyState,
@@ -416,6 +417,7 @@ class Web3ChainClient:
         *,
         settings: Settings,
         _nonces: _Nonces | None = None,
+        _receipt_hooks: list[Callable[[TxReceipt], None]] | None = None,
     ) -> None:
         if not is_address(registry_address):
             raise InvalidIdentifier(f"invalid registry address {registry_address!r}")
@@ -432,6 +434,8 @@ class Web3ChainClient:
         self._sender = _Sender(
             w3, signer, _nonces or _Nonces(), self._settings, _RevertDecoder(w3, artifact.abi)
         )
+        # Shared with every ``as_account`` client, like the nonce book.
+        self._receipt_hooks = [] if _receipt_hooks is None else _receipt_hooks
         self._events_by_topic: dict[bytes, str] = {
             keccak(text=f"{e['name']}({','.join(str(i['type']) for i in e['inputs'])})"): str(e["name"])
             for e in artifact.abi
@@ -476,7 +480,11 @@ class Web3ChainClient:
             private_key,
             settings=self._settings,
             _nonces=self._sender.nonces,
+            _receipt_hooks=self._receipt_hooks,
         )
+
+    def on_receipt(self, callback: Callable[[TxReceipt], None]) -> None:
+        self._receipt_hooks.append(callback)
 
     def forget_nonces(self) -> None:
         """Drop every locally counted nonce (after a snapshot revert or an external sender's transactions)."""
@@ -583,8 +591,10 @@ class Web3ChainClient:
             return getattr(self._contract.functions, name)(*args).call()
 
     def _transact(self, name: str, *args: Any) -> TxReceipt:
-        receipt = self._sender.transact(getattr(self._contract.functions, name)(*args))
-        return self._receipt(receipt)
+        receipt = self._receipt(self._sender.transact(getattr(self._contract.functions, name)(*args)))
+        for hook in self._receipt_hooks:
+            hook(receipt)
+        return receipt
 
     def _receipt(self, receipt: Web3TxReceipt) -> TxReceipt:
         events = tuple(event for entry in receipt["logs"] if (event := self._decode_log(entry)) is not None)
@@ -652,6 +662,13 @@ class Web3ChainClient:
         return self._transact(
             "issuePassport", _b32(passport_id), _b32(battery_id_hash), _b32(manifest_digest), bytes(signature)
         )
+
+    def issue_passports(self, passports: Sequence[PassportIssue]) -> TxReceipt:
+        entries = [
+            (_b32(p.passport_id), _b32(p.battery_id_hash), _b32(p.manifest_digest), bytes(p.signature))
+            for p in passports
+        ]
+        return self._transact("issuePassports", entries)
 
     def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
         return self._transact("updatePassport", _b32(passport_id), _b32(manifest_digest), bytes(signature))

@@ -7,6 +7,7 @@ from passport.service.passport_service import (
     PassportService,
     stamp,
 )
+from passport.service.read_model import ModelEntry, PassportReadModel, passports_named
 from passport.service.results import FetchedPassport, IssuedVersion, VersionInfo
 from passport.service.safety import KIND_OF_STAGE, SafetyRecords
 from passport.service.version_log import Anchor, VersionLog, VersionRecord
@@ -18,11 +19,14 @@ __all__ = [
     "Anchor",
     "FetchedPassport",
     "IssuedVersion",
+    "ModelEntry",
     "PassportIdLike",
+    "PassportReadModel",
     "PassportService",
     "SafetyRecords",
     "VersionInfo",
     "VersionLog",
     "VersionRecord",
+    "passports_named",
     "stamp",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +70,9 @@ _COLUMNS = (
 )
 # Built from the constant column list only; every value goes through a ``?`` parameter.
 _INSERT = f"INSERT OR REPLACE INTO versions ({_COLUMNS}) VALUES ({', '.join('?' * 15)})"  # noqa: S608
+_KEY = "chain_id = ? AND registry = ? AND passport_id = ? AND version = ? AND manifest_digest = ?"
+_ANCHOR = f"UPDATE versions SET tx_hash = ?, block_number = ?, block_hash = ? WHERE {_KEY}"  # noqa: S608
+_DISCARD = f"DELETE FROM versions WHERE {_KEY} AND tx_hash IS NULL"  # noqa: S608
 _SELECT = f"SELECT {_COLUMNS} FROM versions WHERE chain_id = ? AND registry = ? AND passport_id = ?"  # noqa: S608
 
 
@@ -208,7 +212,29 @@ class VersionLog:
 
     def record_pending(self, record: VersionRecord) -> None:
         """Store ``record`` before its transaction is sent (replacing a row for the same content)."""
-        values = (
+        self._write(_INSERT, self._row(record))
+
+    def record_pending_many(self, records: Sequence[VersionRecord]) -> None:
+        """``record_pending`` for every record, in one SQLite transaction (one fsync for a batch)."""
+        self._write_many(_INSERT, [self._row(record) for record in records])
+
+    def record_anchor_many(self, records: Sequence[VersionRecord], anchor: Anchor) -> None:
+        """``record_anchor`` for every record of one transaction, in one SQLite transaction."""
+        self._write_many(
+            _ANCHOR,
+            [
+                (_hex(anchor.tx_hash), anchor.block_number, _hex(anchor.block_hash), *self._key(r))
+                for r in records
+            ],
+        )
+
+    def discard_many(self, records: Sequence[VersionRecord]) -> None:
+        """``discard`` for every record of a refused batch, in one SQLite transaction."""
+        self._write_many(_DISCARD, [self._key(record) for record in records])
+
+    @staticmethod
+    def _row(record: VersionRecord) -> tuple[object, ...]:
+        return (
             record.chain_id,
             record.registry,
             _hex(record.passport_id),
@@ -225,13 +251,11 @@ class VersionLog:
             None if record.block_hash is None else _hex(record.block_hash),
             datetime.now(UTC).isoformat(),
         )
-        self._write(_INSERT, values)
 
     def record_anchor(self, record: VersionRecord, anchor: Anchor) -> None:
         """Mark ``record`` as anchored by the transaction ``anchor`` names."""
         self._write(
-            "UPDATE versions SET tx_hash = ?, block_number = ?, block_hash = ? "
-            "WHERE chain_id = ? AND registry = ? AND passport_id = ? AND version = ? AND manifest_digest = ?",
+            _ANCHOR,
             (
                 _hex(anchor.tx_hash),
                 anchor.block_number,
@@ -242,11 +266,7 @@ class VersionLog:
 
     def discard(self, record: VersionRecord) -> None:
         """Forget a pending record whose transaction the ledger refused."""
-        self._write(
-            "DELETE FROM versions WHERE chain_id = ? AND registry = ? AND passport_id = ? AND version = ? "
-            "AND manifest_digest = ? AND tx_hash IS NULL",
-            self._key(record),
-        )
+        self._write(_DISCARD, self._key(record))
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -284,6 +304,19 @@ class VersionLog:
         with self._lock:
             try:
                 self._db.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise VersionLogError(f"cannot write the version log {self.path}: {exc}") from exc
+
+    def _write_many(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany(sql, rows)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise VersionLogError(f"cannot write the version log {self.path}: {exc}") from exc
 

@@ -6,6 +6,7 @@ Kubo RPC API). For the same bytes both return the same CID, so content can move 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Protocol, runtime_checkable
 
 
@@ -33,3 +34,10 @@ class ContentStore(Protocol):
     def size(self, cid: str) -> int:
         """Size in bytes of the content behind ``cid``."""
         ...
+
+
+@runtime_checkable
+class DeferredSync(Protocol):
+    """A store that can make many puts durable at once (``EmbeddedStore``): see its ``deferred_sync``."""
+
+    def deferred_sync(self) -> contextlib.AbstractContextManager[None]: ...

@@ -1,0 +1,94 @@
+"""``PassportService.issue_many``: batched issuance through ``issuePassports``, on every chain backend."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from devtools.samples import sample_passport
+from passport.envelope import KeyRing
+from passport.errors import ContractRevert, DocumentValidationError
+from passport.ids import passport_id_bytes32
+from passport.model import AccessTier, BatteryPassport
+from passport.model import LifecycleStatus as S
+from passport.service import PassportService, VersionLog
+from passport.store import EmbeddedStore
+from passport.verify import CheckStatus
+from tests.chain_backends import Actor, ChainBackend
+
+
+def documents(n: int, tag: str) -> list[BatteryPassport]:
+    return [
+        sample_passport(f"HES-BATCH-{tag}-{i:04d}", passport_id=uuid.uuid5(uuid.NAMESPACE_URL, f"{tag}/{i}"))
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def service(ledger: ChainBackend, tmp_path: Path, issuer: Actor) -> PassportService:
+    return PassportService(
+        issuer.client,
+        EmbeddedStore(tmp_path / "store", durable=False),
+        KeyRing(tmp_path / "keys"),
+        versions=VersionLog(tmp_path / "versions.sqlite3"),
+        trusted_issuers=[issuer.address],
+        signer_key=issuer.key,
+    )
+
+
+def test_issue_many_issues_each_passport_in_chunks(service: PassportService, issuer: Actor) -> None:
+    docs = documents(5, "ok")
+    issued = service.issue_many(docs, per_transaction=2)
+
+    assert [i.passport_id for i in issued] == [d.passport_id for d in docs]
+    assert len({i.tx_hash for i in issued}) == 3  # 2 + 2 + 1
+    for one in issued:
+        events = [e.args for e in one.receipt.events if e.name == "PassportIssued"]
+        assert {
+            "passportId": passport_id_bytes32(one.passport_id),
+            "manifestDigest": one.manifest_digest,
+        } in [{"passportId": e["passportId"], "manifestDigest": e["manifestDigest"]} for e in events]
+        assert (one.version, one.status, one.signer) == (1, S.ORIGINAL, issuer.address)
+        record = issuer.client.get_passport(passport_id_bytes32(one.passport_id))
+        assert record is not None
+        assert record.manifest_digest == one.manifest_digest
+        fetched = service.fetch(one.passport_id, frozenset(AccessTier))
+        assert fetched.passport() == one.document
+    # A batched version verifies like a single one: signature, inclusion proof, stored sections.
+    report = service.verify(issued[-1].passport_id)
+    failed = [c.name for c in report.checks if c.status is CheckStatus.FAIL]
+    assert failed == []
+    entry = service.version_log.get(
+        issuer.client.chain_id, issuer.client.registry_address, issued[0].passport_id_bytes32, 1,
+        issued[0].manifest_digest,
+    )  # fmt: skip
+    assert entry is not None
+    assert entry.tx_hash == issued[0].tx_hash
+
+
+def test_repeated_ids_are_refused_before_anything_is_written(service: PassportService, issuer: Actor) -> None:
+    docs = documents(2, "dup")
+    with pytest.raises(DocumentValidationError, match="more than once"):
+        service.issue_many([docs[0], docs[1], docs[0]])
+    assert issuer.client.get_passport(passport_id_bytes32(docs[0].passport_id)) is None
+
+
+def test_a_refused_chunk_raises_and_leaves_no_pending_rows(service: PassportService, issuer: Actor) -> None:
+    docs = documents(3, "refused")
+    service.issue(docs[2])  # already on the ledger: the second chunk reverts
+    with pytest.raises(ContractRevert) as info:
+        service.issue_many(docs, per_transaction=2)
+    assert info.value.error == "BatteryPassportRegistryPassportExists"
+    # The first chunk stays issued; the refused chunk's new passport is not, and left no log row.
+    assert issuer.client.get_passport(passport_id_bytes32(docs[0].passport_id)) is not None
+    refused = passport_id_bytes32(docs[2].passport_id)
+    rows = service.version_log.for_passport(issuer.client.chain_id, issuer.client.registry_address, refused)
+    assert all(row.tx_hash is not None for row in rows)
+    assert len(rows) == 1  # the single issue's row only
+
+
+def test_per_transaction_must_be_positive(service: PassportService) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        service.issue_many(documents(1, "zero"), per_transaction=0)
