@@ -15,6 +15,7 @@ from web3.types import Wei
 
 from passport.chain.material_ledger import DEFAULT_MAX_RECOVERY_BPS, MaterialRole
 from passport.chain.material_web3 import Web3MaterialLedger, deploy_material_ledger
+from passport.model import InspectionKind
 from passport.model import LifecycleStatus as S
 from tests.chain_backends import SETTINGS, Actor, ChainBackend, digest, passport_id
 
@@ -77,6 +78,14 @@ def waste_in_custody(
     issuer.client.change_status(
         pid, S.WASTE, digest(f"{label}:2"), issuer.sign_next(pid, digest(f"{label}:2"), S.WASTE)
     )
+    if holder not in ("issuer", "recycler"):
+        # A used battery goes to a non-recycler only after a passed pre-distribution inspection.
+        inspector: Actor = backend.actors["inspector"]
+        manifest = digest(f"{label}:inspected")
+        inspector.client.record_inspection(
+            pid, InspectionKind.PRE_DISTRIBUTION, True, backend.now() + 3600, manifest,
+            inspector.sign_next(pid, manifest),
+        )  # fmt: skip
     if holder != "issuer":
         issuer.client.offer_custody(pid, receiver.address, backend.now() + 3600)
         receiver.client.accept_custody(pid)
