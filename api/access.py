@@ -35,6 +35,7 @@ from fastapi import Request
 
 from api.auth import ApiRole, Caller
 from api.errors import Forbidden, Unauthenticated
+from api.ownership import OwnerLink
 from api.services import Services
 from passport.chain.records import CustodyOffer, PassportRecord
 from passport.ids import battery_id_hash, passport_id_bytes32
@@ -80,6 +81,29 @@ def owns_battery(caller: Caller, record: PassportRecord) -> bool:
     )
 
 
+def current_owner_link(
+    services: Services, caller: Caller, pid: uuid.UUID, record: PassportRecord
+) -> OwnerLink | None:
+    """``caller``'s current owner link to the passport; ends (and returns None for) one whose battery has
+    changed custody since it was made."""
+    if not caller.has(ApiRole.OWNER):
+        return None
+    for link in services.ownership.links(participant=caller.name, passport_id=str(pid)):
+        if _same(link.custodian, record.custodian):
+            return link
+        services.ownership.unlink(str(pid), "custody transferred", participant=caller.name)
+        services.api_keys.unlink_battery(caller.name, link.battery_id)
+    return None
+
+
+def is_owner(services: Services, caller: Caller, pid: uuid.UUID, record: PassportRecord) -> bool:
+    """An owner by a current claim, or one seeded with the battery in its key (demo, migrations)."""
+    if current_owner_link(services, caller, pid, record) is not None:
+        return True
+    seeded = services.ownership.links(participant=caller.name, passport_id=str(pid), current=False)
+    return not seeded and owns_battery(caller, record)
+
+
 def readable_tiers(
     caller: Caller | None, account: str | None, record: PassportRecord, offer: CustodyOffer | None
 ) -> frozenset[AccessTier]:
@@ -107,6 +131,9 @@ def tiers_for(
     """``readable_tiers`` for ``caller`` on passport ``pid``: resolves its account and pending offer."""
     if caller is None:
         return _PUBLIC
+    if owns_battery(caller, record) and not is_owner(services, caller, pid, record):
+        # The owner's claim ended when the battery changed custody (a sale): no restricted tier.
+        caller = caller.model_copy(update={"roles": caller.roles - {ApiRole.OWNER}})
     offer = services.reader.get_custody_offer(passport_id_bytes32(pid))
     return readable_tiers(caller, services.account_of(caller), record, offer)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from api.access import owns_battery, readable_tiers
+from api.access import current_owner_link, is_owner, owns_battery, readable_tiers
 from api.auth import ApiKeyStore, ApiRole, Caller
 from api.errors import Forbidden, NotFound
 from api.ownership import OwnerLink, OwnershipStore, Share
@@ -43,29 +43,6 @@ READING_KINDS: tuple[str, ...] = ("charging", "safety", "parking", "diagnostics"
 
 def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.lower() == b.lower()
-
-
-def current_owner_link(
-    services: Services, caller: Caller, pid: uuid.UUID, record: PassportRecord
-) -> OwnerLink | None:
-    """``caller``'s current owner link to the passport; ends (and returns None for) one whose battery has
-    changed custody since it was made."""
-    if not caller.has(ApiRole.OWNER):
-        return None
-    for link in services.ownership.links(participant=caller.name, passport_id=str(pid)):
-        if _same(link.custodian, record.custodian):
-            return link
-        services.ownership.unlink(str(pid), "custody transferred", participant=caller.name)
-        services.api_keys.unlink_battery(caller.name, link.battery_id)
-    return None
-
-
-def is_owner(services: Services, caller: Caller, pid: uuid.UUID, record: PassportRecord) -> bool:
-    """An owner by a current claim, or one seeded with the battery in its key (demo, migrations)."""
-    if current_owner_link(services, caller, pid, record) is not None:
-        return True
-    seeded = services.ownership.links(participant=caller.name, passport_id=str(pid), current=False)
-    return not seeded and owns_battery(caller, record)
 
 
 def battery_of(services: Services, pid: uuid.UUID, record: PassportRecord) -> str:

@@ -22,11 +22,11 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.access import bearer_token
+from api.access import bearer_token, is_owner
 from api.auth import ApiRole, Caller
 from api.deps import PassportIdPath
 from api.errors import ApiError, Forbidden
-from api.owners import READING_KINDS, battery_of, is_owner, redeem
+from api.owners import READING_KINDS, battery_of, redeem
 from api.services import Services
 from api.web.i18n import choose_locale
 from api.web.render import page_templates

@@ -20,7 +20,7 @@ import segno
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import require_role
+from api.access import current_owner_link, is_owner, require_role
 from api.auth import ApiRole, Caller
 from api.deps import AuthCaller, ExistingRecord, PassportId, ServicesDep, SettingsDep
 from api.device_models import DeviceEventPublic
@@ -30,8 +30,6 @@ from api.owners import (
     DATA_KINDS,
     READING_KINDS,
     battery_of,
-    current_owner_link,
-    is_owner,
     may_manage,
     read_basis,
     redeem,

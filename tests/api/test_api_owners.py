@@ -374,6 +374,17 @@ def test_custody_transfer_ends_the_owner_link(world: World) -> None:
     assert stack.call("GET", f"/passports/{pid}", owner).json()["tiers"] == ["public"]
 
 
+def test_custody_transfer_ends_the_restricted_read_at_once(world: World) -> None:
+    """The passport route itself, not only the owner routes, stops serving a sold battery's tiers."""
+    stack = world.stack
+    pid = str(stack.issue(new_battery_id()).passport_id)
+    owner = new_owner(stack)
+    claim(stack, pid, owner)
+    assert "legitimate_interest" in stack.call("GET", f"/passports/{pid}", owner).json()["tiers"]
+    stack.transfer(pid, "issuer", "business")
+    assert stack.call("GET", f"/passports/{pid}", owner).json()["tiers"] == ["public"]
+
+
 # -- sharing -----------------------------------------------------------------------------------------
 
 
