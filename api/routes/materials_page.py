@@ -16,6 +16,7 @@ from api.errors import _library_status
 from api.services import Services
 from api.web.i18n import choose_locale
 from api.web.render import page_templates
+from api.web.responses import error_page, page_headers
 from passport.errors import PassportError
 from passport.ids import parse_passport_id
 from passport.materials import collect_evidence, verify_evidence
@@ -28,31 +29,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"])
 
 _BAR_WIDTH = 300  # px of the longest stage bar
-# The passport page's headers (``api.routes.pages.PAGE_HEADERS``; routers do not import each other).
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "Vary": "Accept-Language",
-}
-
-
-def _headers(locale: str) -> dict[str, str]:
-    return {**_PAGE_HEADERS, "Content-Language": locale}
-
-
-def _error_page(request: Request, locale: str, status: int, title: str, detail: str) -> HTMLResponse:
-    return page_templates(locale).TemplateResponse(
-        request,
-        "error.html",
-        {"status": status, "title": title, "detail": detail, "detail_lang": "en"},
-        status_code=status,
-        headers=_headers(locale),
-    )
 
 
 @dataclass(frozen=True)
@@ -83,7 +59,7 @@ def get_materials_page(
     locale = choose_locale(lang, request.headers.get("accept-language"))
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
-        return _error_page(request, locale, 503, "Service unavailable", "this server has no ledger")
+        return error_page(request, locale, 503, "Service unavailable", "this server has no ledger")
     try:
         document = services.current_document(parse_passport_id(passport_id))
         shares: list[RecycledContentShare] = list(document.circularity.recycled_content)
@@ -98,7 +74,7 @@ def get_materials_page(
         status, title = _library_status(exc)
         if status >= 500:
             log.error("materials page %s failed: %r", passport_id, exc)
-        return _error_page(request, locale, status, title, str(exc))
+        return error_page(request, locale, status, title, str(exc))
     carbon = document.carbon_footprint
     return page_templates(locale).TemplateResponse(
         request,
@@ -112,5 +88,5 @@ def get_materials_page(
             "bars": stage_bars(carbon.stage_values()),
             "stages": LIFECYCLE_STAGES,
         },
-        headers=_headers(locale),
+        headers=page_headers(locale),
     )

@@ -28,8 +28,8 @@ from api.deps import PassportIdPath
 from api.errors import ApiError, Forbidden
 from api.owners import READING_KINDS, battery_of, redeem
 from api.services import Services
-from api.web.i18n import choose_locale
 from api.web.render import page_templates
+from api.web.responses import error_page, get_page_locale, page_headers
 from passport.errors import PassportError
 from passport.ids import parse_passport_id, passport_id_bytes32
 
@@ -38,40 +38,6 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 SESSION_COOKIE = "bpl_owner_session"
 SESSION_TTL_S = 30 * 60
 MAX_FORM_BYTES = 4096
-
-
-# As on the passport page (``api.routes.pages``): nothing inline runs, forms post only to this origin.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the page's own form
-    # posts (owner sign-in), which the CSRF check must refuse; other sites still get no referrer.
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-
-def get_page_locale(request: Request, lang: Annotated[str | None, Query()] = None) -> str:
-    """The page's language (``?lang=``, then ``Accept-Language``, then English)."""
-    return choose_locale(lang, request.headers.get("accept-language"))
-
-
-def _headers(locale: str) -> dict[str, str]:
-    return {**PAGE_HEADERS, "Content-Language": locale}
-
-
-def _error_page(request: Request, locale: str, status: int, title: str, detail: str) -> HTMLResponse:
-    """An error page in the passport page's style (the detail is the service's English wording)."""
-    return page_templates(locale).TemplateResponse(
-        request,
-        "error.html",
-        {"status": status, "title": title, "detail": detail, "detail_lang": "en"},
-        status_code=status,
-        headers=_headers(locale),
-    )
 
 
 def _services(request: Request) -> Services | None:
@@ -181,12 +147,12 @@ def sign_in_link_page(
     try:
         pid = parse_passport_id(passport_id)
     except PassportError as exc:
-        return _error_page(request, locale, 400, "Invalid identifier", str(exc))
+        return error_page(request, locale, 400, "Invalid identifier", str(exc))
     return page_templates(locale).TemplateResponse(
         request,
         "owner_sign_in.html",
         {"action": f"/p/{pid}/sign-in", "token": token},
-        headers=_headers(locale),
+        headers=page_headers(locale),
     )
 
 
@@ -195,9 +161,9 @@ async def sign_in(request: Request, passport_id: PassportIdPath, locale: Locale)
     """Sign the owner in with a claim code (creating their owner participant) or a one-time link token."""
     services = _services(request)
     if services is None:
-        return _error_page(request, locale, 503, "Service unavailable", "this server has no ledger")
+        return error_page(request, locale, 503, "Service unavailable", "this server has no ledger")
     if not _same_origin(request, services):
-        return _error_page(request, locale, 403, "Forbidden", "sign-in must be posted from this site's page")
+        return error_page(request, locale, 403, "Forbidden", "sign-in must be posted from this site's page")
     try:
         pid = parse_passport_id(passport_id)
         form = await _form(request)
@@ -214,9 +180,9 @@ async def sign_in(request: Request, passport_id: PassportIdPath, locale: Locale)
         else:
             raise ApiError("enter the claim code", status=422, title="Invalid request")
     except ApiError as exc:
-        return _error_page(request, locale, exc.status, exc.title, exc.detail)
+        return error_page(request, locale, exc.status, exc.title, exc.detail)
     except PassportError as exc:
-        return _error_page(request, locale, 400, "Invalid identifier", str(exc))
+        return error_page(request, locale, 400, "Invalid identifier", str(exc))
     return _signed_in(request, pid, services, participant)
 
 
@@ -225,7 +191,7 @@ def sign_out(request: Request, passport_id: PassportIdPath, locale: Locale) -> R
     """End the owner's session and clear the cookie."""
     services = _services(request)
     if services is None or not _same_origin(request, services):
-        return _error_page(request, locale, 403, "Forbidden", "sign-out must be posted from this site's page")
+        return error_page(request, locale, 403, "Forbidden", "sign-out must be posted from this site's page")
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         services.ownership.end_session(token[:100])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
@@ -28,9 +28,10 @@ from api.deps import PassportIdPath
 from api.errors import ApiError, _library_status
 from api.services import Services
 from api.web.chart import soh_chart
-from api.web.i18n import N_, PageFormat, choose_locale
+from api.web.i18n import PageFormat
 from api.web.market_chart import price_chart
 from api.web.render import STATIC_DIR, page_templates
+from api.web.responses import error_page, get_page_locale, page_headers
 from api.web.views import PassportPageSource, PassportPageView, latest_health, sorted_health
 from passport.errors import PassportError
 from passport.ids import parse_passport_id
@@ -38,40 +39,6 @@ from passport.ids import parse_passport_id
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["pages"])
-
-# The page draws everything from this origin; nothing inline may run, nothing may frame it.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the page's own form
-    # posts (owner sign-in), which the CSRF check must refuse; other sites still get no referrer.
-    "Referrer-Policy": "same-origin",
-    # Verification is re-run on every view and restricted data depends on the caller: never cache.
-    "Cache-Control": "no-store",
-    "Vary": "Accept-Language",
-}
-
-
-# The error titles a page can show (``api.errors``'s English titles), so the catalogues translate them;
-# a title not listed here is shown as it is.
-ERROR_TITLES = frozenset(
-    {
-        N_("Invalid identifier"),
-        N_("Not found"),
-        N_("Passport not found"),
-        N_("Content not found"),
-        N_("Invalid document"),
-        N_("Cannot verify"),
-        N_("Stored content failed its integrity check"),
-        N_("Chain unavailable"),
-        N_("Content store unavailable"),
-        N_("Service unavailable"),
-        N_("Internal error"),
-    }
-)
 
 # The statuses the page answers with besides 200, each as an HTML page (a person is reading it).
 _PAGE_ERRORS = {
@@ -118,33 +85,6 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC_DIR)
 
 
-def get_page_locale(
-    request: Request,
-    # Any value is accepted: an unsupported one falls back to the header, then English.
-    lang: Annotated[str | None, Query(description="Page language: en or ko")] = None,
-) -> str:
-    """The page's language (``?lang=``, then ``Accept-Language``, then English)."""
-    return choose_locale(lang, request.headers.get("accept-language"))
-
-
-def _headers(locale: str) -> dict[str, str]:
-    return {**PAGE_HEADERS, "Content-Language": locale}
-
-
-def _error_page(
-    request: Request, locale: str, status: int, title: str, detail: str, *, detail_lang: str = "en"
-) -> HTMLResponse:
-    """An error page; ``detail`` is the service's English wording unless ``detail_lang`` says otherwise."""
-    shown = PageFormat(locale).gettext(title) if title in ERROR_TITLES else title
-    return page_templates(locale).TemplateResponse(
-        request,
-        "error.html",
-        {"status": status, "title": shown, "detail": detail, "detail_lang": detail_lang},
-        status_code=status,
-        headers=_headers(locale),
-    )
-
-
 def _render(
     request: Request, locale: str, view: PassportPageView, owner_panel: dict[str, Any] | None = None
 ) -> HTMLResponse:
@@ -159,7 +99,7 @@ def _render(
             "chart": soh_chart(health, PageFormat(locale)) if health else None,
             "owner_panel": owner_panel,
         },
-        headers=_headers(locale),
+        headers=page_headers(locale),
     )
 
 
@@ -184,7 +124,7 @@ def get_passport_page(
     try:
         view = source.page_view(str(parse_passport_id(passport_id)), caller)
     except ApiError as exc:
-        return _error_page(request, locale, exc.status, exc.title, exc.detail)
+        return error_page(request, locale, exc.status, exc.title, exc.detail)
     except PassportError as exc:
         status, title = _library_status(exc)
         detail, detail_lang = str(exc), "en"
@@ -193,7 +133,7 @@ def get_passport_page(
             log.error("passport page %s failed: %r", passport_id, exc)
             detail = PageFormat(locale).gettext("The ledger cannot be reached right now; try again later.")
             detail_lang = locale
-        return _error_page(request, locale, status, title, detail, detail_lang=detail_lang)
+        return error_page(request, locale, status, title, detail, detail_lang=detail_lang)
     return _render(request, locale, view, owner_panel)
 
 
@@ -211,7 +151,7 @@ def get_market_page(request: Request, locale: Annotated[str, Depends(get_page_lo
     """The market page: active listings and the public price index with its chart."""
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
-        return _error_page(
+        return error_page(
             request, locale, 503, "Service unavailable", "this server is not connected to a ledger"
         )
     market = services.market()
@@ -221,10 +161,10 @@ def get_market_page(request: Request, locale: Annotated[str, Depends(get_page_lo
     except PassportError as exc:
         log.error("market page failed: %r", exc)
         detail = PageFormat(locale).gettext("The ledger cannot be reached right now; try again later.")
-        return _error_page(request, locale, 503, "Service unavailable", detail, detail_lang=locale)
+        return error_page(request, locale, 503, "Service unavailable", detail, detail_lang=locale)
     return page_templates(locale).TemplateResponse(
         request,
         "market.html",
         {"listings": listings, "index": index, "chart": price_chart(index)},
-        headers=_headers(locale),
+        headers=page_headers(locale),
     )
