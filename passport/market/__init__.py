@@ -4,7 +4,17 @@ See ``service.Market`` for the workflow, ``rules`` for the fair-trade rules and 
 sale terms whose digest the ledger records.
 """
 
-from passport.market.book import Listing, ListingState, MarketBook, Offer, OfferState, Sale, SaleStatus
+from passport.market.book import (
+    IntentState,
+    Listing,
+    ListingState,
+    MarketBook,
+    Offer,
+    OfferState,
+    Sale,
+    SaleIntent,
+    SaleStatus,
+)
 from passport.market.errors import (
     BusinessNotActive,
     DeliveryRejectionUnfounded,
@@ -22,7 +32,14 @@ from passport.market.errors import (
 )
 from passport.market.index import PriceGroup, PriceIndex, price_index
 from passport.market.rules import DEFAULT_POLICY, FairTradePolicy
-from passport.market.service import ListingCreate, Market, OfferCreate, Party, TermsCheck
+from passport.market.service import (
+    ListingCreate,
+    Market,
+    OfferCreate,
+    Party,
+    Reconciliation,
+    TermsCheck,
+)
 from passport.market.source import (
     LedgerPassportSource,
     PassportSource,
@@ -41,6 +58,7 @@ __all__ = [
     "FairTradePolicy",
     "FairTradeViolation",
     "GradeChangedWithoutEvaluation",
+    "IntentState",
     "LedgerPassportSource",
     "Listing",
     "ListingCreate",
@@ -61,7 +79,9 @@ __all__ = [
     "PassportUnverified",
     "PriceGroup",
     "PriceIndex",
+    "Reconciliation",
     "Sale",
+    "SaleIntent",
     "SaleStatus",
     "SellerNotCustodian",
     "TermsCheck",

@@ -4,6 +4,11 @@ The ledger stays the authority on custody and on each sale's state and terms dig
 what the chain must not (prices, locations, the disclosed summary) and mirrors each sale's state, which
 ``Market`` refreshes from the chain. Writes are committed before the call returns (WAL, synchronous
 FULL), so an accepted listing or offer is never lost.
+
+A sale is written twice: as an intent (``sale_intents``: the prepared row with its terms digest and CID)
+before ``agreeSale`` is sent, and as the sale itself after it is mined (``accept``, which marks the
+intent recorded in the same transaction). An intent still pending after a crash is reconciled against
+the chain by ``Market.reconcile``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,12 @@ class SaleStatus(StrEnum):
     CANCELLED = "cancelled"
     DISPUTED = "disputed"
     RESOLVED = "resolved"
+
+
+class IntentState(StrEnum):
+    PENDING = "pending"  # written before agreeSale was sent; its outcome is not known yet
+    RECORDED = "recorded"  # the sale row was written (the sale is on-chain)
+    ROLLED_BACK = "rolled_back"  # no sale on-chain and its transaction is no longer expected
 
 
 class Listing(BaseModel):
@@ -90,6 +101,14 @@ class Sale(BaseModel):
     note: str | None
 
 
+class SaleIntent(BaseModel):
+    """A sale about to be agreed on-chain: the row ``accept`` will write, kept until the chain decides."""
+
+    sale: Sale
+    state: IntentState
+    created_at: int
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS listings (
     id TEXT PRIMARY KEY, passport_id TEXT NOT NULL, seller TEXT NOT NULL, asking_price INTEGER NOT NULL,
@@ -112,6 +131,12 @@ CREATE TABLE IF NOT EXISTS sales (
     agreed_at INTEGER NOT NULL, closed_at INTEGER, note TEXT
 );
 CREATE INDEX IF NOT EXISTS sales_state ON sales (state);
+CREATE TABLE IF NOT EXISTS sale_intents (
+    sale_id TEXT PRIMARY KEY, offer_id TEXT NOT NULL REFERENCES offers (id), listing_id TEXT NOT NULL,
+    terms_digest TEXT NOT NULL, terms_cid TEXT NOT NULL, sale TEXT NOT NULL, state TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sale_intents_state ON sale_intents (state);
 """
 
 
@@ -272,10 +297,50 @@ class MarketBook:
                     "UPDATE listings SET state = 'sold', state_reason = NULL, updated_at = ? WHERE id = ?",
                     (at, sale.listing_id),
                 )
+                self._db.execute(
+                    "UPDATE sale_intents SET state = 'recorded' WHERE sale_id = ?", (sale.sale_id,)
+                )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    # -- sale intents -------------------------------------------------------------------------------
+    def add_intent(self, sale: Sale, at: int) -> None:
+        """Record (or renew, for a retried acceptance of the same offer) the intent to agree ``sale``."""
+        self._write(
+            "INSERT OR REPLACE INTO sale_intents VALUES (?,?,?,?,?,?,?,?)",
+            (
+                sale.sale_id,
+                sale.offer_id,
+                sale.listing_id,
+                sale.terms_digest,
+                sale.terms_cid,
+                sale.model_dump_json(),
+                IntentState.PENDING.value,
+                at,
+            ),
+        )
+
+    def intents(self, state: IntentState, listing_id: str | None = None) -> list[SaleIntent]:
+        """Intents in ``state`` (of one listing if given), oldest first."""
+        sql = "SELECT sale, state, created_at FROM sale_intents WHERE state = ?"
+        params: tuple[Any, ...] = (state.value,)
+        if listing_id is not None:
+            sql += " AND listing_id = ?"
+            params += (listing_id,)
+        rows = self._rows(sql + " ORDER BY created_at, sale_id", params)
+        return [
+            SaleIntent(
+                sale=Sale.model_validate_json(r["sale"]),
+                state=IntentState(r["state"]),
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ]
+
+    def set_intent_state(self, sale_id: str, state: IntentState) -> None:
+        self._write("UPDATE sale_intents SET state = ? WHERE sale_id = ?", (state.value, sale_id))
 
     # -- sales --------------------------------------------------------------------------------------
     def sale(self, sale_id: str) -> Sale:

@@ -4,10 +4,17 @@
 in ``MarketBook``; the ledger decides custody and each sale's state. A sale completes only when the
 buyer accepts custody on the ledger (``acceptCustody``), so the market learns of completion by reading
 the chain (``sync_sales``), never by being told.
+
+Crash safety: ``accept_offer`` writes a sale intent before sending ``agreeSale``; ``reconcile`` (run when
+the market opens and before every read) completes an intent whose sale is on-chain, and rolls back one
+with no sale on-chain once its transaction can no longer be pending (it failed, or ``intent_grace``
+seconds passed). A rolled-back intent is checked again when the market opens, so a transaction mined
+late is still recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import uuid
@@ -21,16 +28,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from passport.canonical import canonical_json
 from passport.chain.records import PassportRecord
 from passport.chain.sales import SalesChain, SaleState
-from passport.errors import PassportNotFound
+from passport.errors import ChainError, ContractRevert, PassportNotFound
 from passport.ids import passport_id_bytes32
 from passport.market import rules
 from passport.market.book import (
+    IntentState,
     Listing,
     ListingState,
     MarketBook,
     Offer,
     OfferState,
     Sale,
+    SaleIntent,
     SaleStatus,
 )
 from passport.market.errors import DisclosureStale, MarketStateError, NotAParty, TermsMismatch
@@ -81,6 +90,14 @@ class OfferCreate(BaseModel):
     conditions: str | None = Field(default=None, max_length=2000)
 
 
+class Reconciliation(BaseModel):
+    """What one ``Market.reconcile`` pass did with the sale intents it found."""
+
+    completed: list[str] = Field(default_factory=list, description="Sale ids recorded from the chain.")
+    rolled_back: list[str] = Field(default_factory=list, description="Sale ids with no sale on-chain.")
+    pending: list[str] = Field(default_factory=list, description="Sale ids whose transaction may mine.")
+
+
 class TermsCheck(BaseModel):
     """A sale's stored terms checked against the ledger."""
 
@@ -115,6 +132,7 @@ class Market:
         policy: rules.FairTradePolicy = rules.DEFAULT_POLICY,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         chain_time: Callable[[], int] = lambda: int(time.time()),
+        intent_grace: int = 900,
     ) -> None:
         self.book = book
         self._source = source
@@ -125,6 +143,43 @@ class Market:
         self._policy = policy
         self._clock = clock
         self._chain_time = chain_time
+        self._intent_grace = intent_grace
+        with contextlib.suppress(ChainError):  # the ledger is unreachable now; every read reconciles
+            self.reconcile(recheck_rolled_back=True)
+
+    # -- crash recovery -----------------------------------------------------------------------------
+    def reconcile(self, *, recheck_rolled_back: bool = False) -> Reconciliation:
+        """Settle sale intents left by an acceptance that did not finish: record the sale if the chain
+        has it (then mirror its on-chain state), roll the intent back if the chain has none and its
+        transaction is no longer expected. ``recheck_rolled_back`` also looks again at rolled-back
+        intents whose offer is still open (a transaction mined after its intent was rolled back)."""
+        done = Reconciliation()
+        intents = self.book.intents(IntentState.PENDING)
+        if recheck_rolled_back:
+            intents += [
+                i
+                for i in self.book.intents(IntentState.ROLLED_BACK)
+                if self.book.offer(i.sale.offer_id).state is OfferState.OPEN
+            ]
+        for intent in intents:
+            outcome = self._settle(intent, tx_failed=False)
+            getattr(done, outcome).append(intent.sale.sale_id)
+        return done
+
+    def _settle(self, intent: SaleIntent, *, tx_failed: bool) -> str:
+        sale_id = intent.sale.sale_id
+        record = self._reader.get_sale(bytes.fromhex(sale_id[2:]))
+        if record is not None and record.state is not SaleState.NONE:
+            sale = intent.sale.model_copy(update={"agreed_at": record.agreed_at or intent.sale.agreed_at})
+            self.book.accept(sale, self._now())
+            self.sync_sale(sale)
+            return "completed"
+        if intent.state is IntentState.ROLLED_BACK:
+            return "rolled_back"
+        if tx_failed or self._now() - intent.created_at >= self._intent_grace:
+            self.book.set_intent_state(sale_id, IntentState.ROLLED_BACK)
+            return "rolled_back"
+        return "pending"
 
     # -- listings -----------------------------------------------------------------------------------
     def _record(self, passport_id: uuid.UUID) -> PassportRecord:
@@ -195,10 +250,12 @@ class Market:
         return self.book.listing(listing.id)
 
     def listing(self, listing_id: str) -> Listing:
+        self.reconcile()
         return self.refresh(self.book.listing(listing_id))
 
     def listings(self, state: ListingState | None = ListingState.ACTIVE) -> list[Listing]:
         """Listings in ``state`` (None: all), active ones refreshed first."""
+        self.reconcile()
         for listing in self.book.listings(ListingState.ACTIVE):
             self.refresh(listing)
         return self.book.listings(state)
@@ -273,6 +330,7 @@ class Market:
         return created
 
     def offers(self, listing_id: str) -> list[Offer]:
+        self.reconcile()
         self.book.listing(listing_id)
         return self.book.offers_for(listing_id)
 
@@ -286,6 +344,8 @@ class Market:
         if offer.state is not OfferState.OPEN:
             raise MarketStateError(f"offer {offer_id} is {offer.state.value}")
         listing = self._active(listing.id)
+        if any(i.sale.offer_id != offer_id for i in self.book.intents(IntentState.PENDING, listing.id)):
+            raise MarketStateError(f"listing {listing.id} has a sale being recorded; try again later")
         self._require_business(seller.account, "seller")
         self._require_business(offer.buyer, "buyer")
         pid = uuid.UUID(listing.passport_id)
@@ -303,7 +363,6 @@ class Market:
             ],
         )
         cid = self._store.put(document)
-        seller.chain.agree_sale(sale_id, pid32, offer.buyer, digest, self._chain_time() + expires_in)
         summary = listing.summary
         sale = Sale(
             sale_id=_hex(sale_id),
@@ -324,6 +383,15 @@ class Market:
             closed_at=None,
             note=None,
         )
+        self.book.add_intent(sale, self._now())
+        try:
+            seller.chain.agree_sale(sale_id, pid32, offer.buyer, digest, self._chain_time() + expires_in)
+        except ContractRevert:
+            # This transaction failed; the sale may still be on-chain from an earlier attempt.
+            intent = SaleIntent(sale=sale, state=IntentState.PENDING, created_at=0)
+            if self._settle(intent, tx_failed=True) == "completed":
+                return self.book.sale(sale.sale_id)
+            raise
         self.book.accept(sale, self._now())
         return sale
 
@@ -346,9 +414,11 @@ class Market:
         return self.book.sale(sale.sale_id)
 
     def sale(self, sale_id: str) -> Sale:
+        self.reconcile()
         return self.sync_sale(self.book.sale(sale_id))
 
     def sales(self) -> list[Sale]:
+        self.reconcile()
         return [self.sync_sale(s) for s in self.book.sales()]
 
     def _party_of(self, sale: Sale, party: Party) -> str:
