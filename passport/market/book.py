@@ -263,10 +263,15 @@ class MarketBook:
         return [self._offer(r) for r in rows]
 
     def accept(self, sale: Sale, at: int) -> None:
-        """One transaction: record the sale, accept its offer, decline the others, mark the listing sold."""
+        """One transaction: record the sale, accept its offer, decline the others, mark the listing sold.
+
+        Idempotent: a sale already recorded (by a concurrent reconciliation) is left as it is."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if self._db.execute("SELECT 1 FROM sales WHERE sale_id = ?", (sale.sale_id,)).fetchone():
+                    self._db.execute("COMMIT")
+                    return
                 self._db.execute(
                     "INSERT INTO sales VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (

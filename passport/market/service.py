@@ -392,8 +392,8 @@ class Market:
             if self._settle(intent, tx_failed=True) == "completed":
                 return self.book.sale(sale.sale_id)
             raise
-        self.book.accept(sale, self._now())
-        return sale
+        self.book.accept(sale, self._now())  # a read may have recorded it already (reconcile)
+        return self.book.sale(sale.sale_id)
 
     # -- sales --------------------------------------------------------------------------------------
     def sync_sale(self, sale: Sale) -> Sale:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Iterable
 
@@ -55,4 +56,6 @@ def build_market(
         PassportDomain(passports.chain.chain_id, passports.chain.registry_address),
         min_group_size=settings.market_min_group_size,
         chain_time=lambda: chain_now(reader),
+        # An intent is rolled back only long after its transaction would have timed out.
+        intent_grace=max(900, 10 * math.ceil(settings.tx_timeout)),
     )

@@ -209,3 +209,25 @@ def test_a_transaction_mined_after_its_intent_rolled_back_is_recorded_at_the_nex
     assert market.book.intents(IntentState.ROLLED_BACK) == []
     assert market.book.listing(listing.id).state is ListingState.SOLD
     assert market.check_terms(sale_id).matches
+
+
+def test_a_read_that_records_the_sale_first_does_not_fail_the_acceptance(
+    world: MarketWorld, seller: Actor, buyer: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid, _ = world.issue_held_by(seller)
+    listing = world.market.list_battery(world.party(seller), pid, ASK)
+    offer = world.market.make_offer(world.party(buyer), listing.id, OfferCreate(price=2_800_000))
+    agree = seller.client.agree_sale
+    read: list[SaleStatus] = []
+
+    def agree_then_a_concurrent_read(*args: object) -> object:
+        receipt = agree(*args)  # type: ignore[arg-type]
+        read.extend(s.state for s in world.market.sales())  # another request reconciles in between
+        return receipt
+
+    monkeypatch.setattr(seller.client, "agree_sale", agree_then_a_concurrent_read)
+    sale = world.market.accept_offer(world.party(seller), offer.id)
+    assert read == [SaleStatus.AGREED]
+    assert sale.state is SaleStatus.AGREED
+    assert [s.sale_id for s in world.market.book.sales()] == [sale.sale_id]
+    assert [i.sale.sale_id for i in world.market.book.intents(IntentState.RECORDED)] == [sale.sale_id]
