@@ -24,6 +24,7 @@ from api.openapi import raises
 from api.schemas import PassportVersionPublic
 from oracle.device_health import HealthEvidence
 from oracle.early_warnings import Alert, StoredAlert
+from oracle.errors import InsufficientData
 from passport.model import AccessTier, DeviceHealth
 
 router = APIRouter(tags=["health"])
@@ -76,11 +77,15 @@ def get_health(pid: PassportId, tiers: ReadableTiers, services: ServicesDep) -> 
 
 
 @router.get("/passports/{passport_id}/health/evidence", operation_id="get_passport_health_evidence")
-@raises(403, 422, 502, 503)
+@raises(403, 404, 502, 503)
 def get_health_evidence(pid: PassportId, tiers: ReadableTiers, services: ServicesDep) -> HealthEvidence:
     """The evidence bundle: the readings used, their proofs and roots, the policy; verifiable offline."""
     _legitimate_interest(tiers, "the health evidence")
-    return services.health().evidence(pid, services.passports_for(None))
+    try:
+        return services.health().evidence(pid, services.passports_for(None))
+    except InsufficientData as exc:
+        # Nothing to prove yet (no refresh has run): the bundle does not exist, as on GET …/health.
+        raise NotFound(str(exc)) from None
 
 
 @router.get("/passports/{passport_id}/warnings", operation_id="list_passport_warnings")
