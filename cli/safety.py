@@ -208,7 +208,6 @@ def inspect_state_command(
     )
 
 
-
 @inspect_app.command("evidence")
 def inspect_evidence_command(
     ctx: typer.Context,
@@ -231,6 +230,7 @@ def inspect_evidence_command(
     except OSError as exc:
         die(f"cannot write {output}: {exc.strerror or exc}")
     typer.echo(f"wrote {output} ({len(evidence.data)} bytes, {evidence.media_type})", err=True)
+
 
 # -- incident -------------------------------------------------------------------------------------------
 

@@ -78,9 +78,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def seal_evidence(
-    data: bytes, *, passport_id: bytes, title: str, media_type: str, keyring: KeyRing
-) -> bytes:
+def seal_evidence(data: bytes, *, passport_id: bytes, title: str, media_type: str, keyring: KeyRing) -> bytes:
     """The stored form of ``data``: a canonical JSON sealed-evidence object (see the module doc)."""
     sha256 = hashlib.sha256(data).hexdigest()
     sealed = seal_bytes(
@@ -130,9 +128,7 @@ def _parse_sealed(stored: bytes) -> tuple[SealedSection, str] | None:
     return envelope, media_type
 
 
-def open_evidence(
-    stored: bytes, *, passport_id: bytes, ref: DocumentRef, keyring: KeyRing
-) -> Evidence:
+def open_evidence(stored: bytes, *, passport_id: bytes, ref: DocumentRef, keyring: KeyRing) -> Evidence:
     """The plaintext of the evidence ``ref`` links, from its ``stored`` bytes.
 
     Raises ``DecryptionError`` when a sealed object does not authenticate (tampered, or bound to another
@@ -172,9 +168,7 @@ def store_evidence(
     data: bytes,
 ) -> DocumentRef:
     """Seal ``data``, store only the ciphertext, and return the reference an inspection links."""
-    stored = seal_evidence(
-        data, passport_id=passport_id, title=title, media_type=media_type, keyring=keyring
-    )
+    stored = seal_evidence(data, passport_id=passport_id, title=title, media_type=media_type, keyring=keyring)
     cid = store.put(stored)
     return DocumentRef(
         title=title, content=f"{_IPFS}{cid}", content_type="URL", sha256=hashlib.sha256(data).hexdigest()
@@ -197,9 +191,7 @@ def find_evidence(document: BatteryPassport, sha256: str) -> DocumentRef:
     raise ContentNotFound(f"no stored evidence with SHA-256 {sha256} in this passport's safety record")
 
 
-def read_evidence(
-    store: ContentStore, keyring: KeyRing, *, passport_id: bytes, ref: DocumentRef
-) -> Evidence:
+def read_evidence(store: ContentStore, keyring: KeyRing, *, passport_id: bytes, ref: DocumentRef) -> Evidence:
     """Fetch and open the evidence ``ref`` links (see ``open_evidence`` for the errors)."""
     stored = store.get(ref.content.removeprefix(_IPFS))
     return open_evidence(stored, passport_id=passport_id, ref=ref, keyring=keyring)

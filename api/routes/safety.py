@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -98,9 +97,7 @@ class Unprocessable(ApiError):
     title = "Refused by a safety rule"
 
 
-def _store_evidence(
-    services: Services, pid: PassportIdLike, files: list[EvidenceFile]
-) -> list[DocumentRef]:
+def _store_evidence(services: Services, pid: PassportIdLike, files: list[EvidenceFile]) -> list[DocumentRef]:
     """Seal each inline file under the ``legitimate_interest`` key and store only its ciphertext."""
     refs = []
     for index, item in enumerate(files):
@@ -253,7 +250,6 @@ def get_safety_state(pid: PassportId, record: ExistingRecord, services: Services
     return SafetyStatePublic.of(str(pid), services.reader.get_safety_state(record.passport_id))
 
 
-
 @router.get(
     "/passports/{passport_id}/evidence/{sha256}",
     operation_id="get_evidence",
@@ -275,9 +271,7 @@ def get_evidence(
     """
     _legitimate(tiers, "evidence files")
     ref = find_evidence(services.current_document(pid), sha256)
-    evidence = read_evidence(
-        services.store, services.keyring, passport_id=passport_id_bytes32(pid), ref=ref
-    )
+    evidence = read_evidence(services.store, services.keyring, passport_id=passport_id_bytes32(pid), ref=ref)
     return Response(
         content=evidence.data,
         media_type=evidence.media_type,
@@ -288,6 +282,7 @@ def get_evidence(
             "Cache-Control": "private, no-store",
         },
     )
+
 
 # -- incidents --------------------------------------------------------------------------------------
 

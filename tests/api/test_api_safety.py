@@ -116,7 +116,6 @@ def test_inspection_with_evidence_is_a_verifiable_version_and_opens_custody(stac
     assert stack.call("GET", f"/passports/{pid}/inspections").status_code == 403
 
 
-
 def _photo_inspection(stack: ApiStack, pid: str, photo: bytes) -> dict[str, Any]:
     created = _inspect(
         stack,

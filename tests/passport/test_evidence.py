@@ -34,9 +34,7 @@ def store(tmp_path: Path) -> EmbeddedStore:
 
 
 def _stored(store: EmbeddedStore, keyring: KeyRing) -> DocumentRef:
-    return store_evidence(
-        store, keyring, passport_id=PID, title="Photo", media_type="image/png", data=PHOTO
-    )
+    return store_evidence(store, keyring, passport_id=PID, title="Photo", media_type="image/png", data=PHOTO)
 
 
 def test_only_ciphertext_is_stored_and_the_reference_pins_the_plaintext(
@@ -47,7 +45,7 @@ def test_only_ciphertext_is_stored_and_the_reference_pins_the_plaintext(
     assert PHOTO not in stored
     assert json.loads(stored)["format"] == FORMAT
     assert ref.sha256 == hashlib.sha256(PHOTO).hexdigest()
-    assert ref.content_type == "URL" and ref.title == "Photo"
+    assert (ref.content_type, ref.title) == ("URL", "Photo")
     opened = read_evidence(store, keyring, passport_id=PID, ref=ref)
     assert (opened.data, opened.media_type, opened.sealed) == (PHOTO, "image/png", True)
 
