@@ -9,8 +9,8 @@ custom error, input the model refuses (a shipment above its class's state-of-cha
 
 from __future__ import annotations
 
-import hashlib
 import json
+import mimetypes
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from cli.output import JsonOption, console, die, echo_json, emit, receipt_fields
 from cli.session import Session
 from passport.audit import EventQuery
 from passport.chain.clock import chain_now
+from passport.evidence import find_evidence, read_evidence, store_evidence
 from passport.ids import parse_passport_id, passport_id_bytes32
 from passport.model import (
     AccessTier,
@@ -71,7 +72,8 @@ def _version_fields(issued: IssuedVersion) -> dict[str, Any]:
     } | receipt_fields(issued.receipt)
 
 
-def _evidence(passports: PassportService, files: list[Path]) -> list[DocumentRef]:
+def _evidence(passports: PassportService, pid: uuid.UUID, files: list[Path]) -> list[DocumentRef]:
+    """Seal each file under the ``legitimate_interest`` key; only its ciphertext is stored."""
     refs = []
     for path in files:
         try:
@@ -80,13 +82,18 @@ def _evidence(passports: PassportService, files: list[Path]) -> list[DocumentRef
             die(f"cannot read evidence {path}: {exc.strerror or exc}")
         if len(data) > MAX_EVIDENCE_BYTES:
             die(f"evidence {path} exceeds {MAX_EVIDENCE_BYTES} bytes")
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         with reported():
-            cid = passports.store.put(data)
-        refs.append(
-            DocumentRef(
-                title=path.name[:100], content=f"ipfs://{cid}", sha256=hashlib.sha256(data).hexdigest()
+            refs.append(
+                store_evidence(
+                    passports.store,
+                    passports.keyring,
+                    passport_id=passport_id_bytes32(pid),
+                    title=path.name[:100],
+                    media_type=media_type,
+                    data=data,
+                )
             )
-        )
     return refs
 
 
@@ -150,7 +157,7 @@ def inspect_record_command(
             equipment=equipment or [],
             checks=parsed,
             valid_until=now + timedelta(days=valid_days) if passed and valid_days else None,
-            evidence=_evidence(passports, evidence or []),
+            evidence=_evidence(passports, pid, evidence or []),
         )
     except ValidationError as exc:
         _invalid(exc)
@@ -201,6 +208,30 @@ def inspect_state_command(
     )
 
 
+@inspect_app.command("evidence")
+def inspect_evidence_command(
+    ctx: typer.Context,
+    passport_id: PassportArg,
+    sha256: Annotated[str, typer.Argument(help="The SHA-256 the inspection or incident records.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the opened file.")],
+) -> None:
+    """Write an inspection's or incident's evidence file, opened and checked against its SHA-256."""
+    pid = arguments.passport_id(passport_id)
+    session = Session.of(ctx)
+    passports = session.passports(None)
+    document = _current(session, pid)
+    with reported():
+        ref = find_evidence(document, sha256)
+        evidence = read_evidence(
+            passports.store, passports.keyring, passport_id=passport_id_bytes32(pid), ref=ref
+        )
+    try:
+        output.write_bytes(evidence.data)
+    except OSError as exc:
+        die(f"cannot write {output}: {exc.strerror or exc}")
+    typer.echo(f"wrote {output} ({len(evidence.data)} bytes, {evidence.media_type})", err=True)
+
+
 # -- incident -------------------------------------------------------------------------------------------
 
 
@@ -235,7 +266,7 @@ def incident_report_command(
             reported_by=reported_by or participant,
             reporter_role=role,
             serious=serious,
-            documents=_evidence(passports, evidence or []),
+            documents=_evidence(passports, pid, evidence or []),
         )
     except ValidationError as exc:
         _invalid(exc)

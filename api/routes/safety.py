@@ -5,8 +5,9 @@ what follows from it, so nothing here can be bypassed by writing to the chain di
 
 * ``POST …/inspections`` (inspector role): a passed pre-distribution inspection clears a used battery for
   distribution until ``valid_until``; a failed one withdraws the clearance; a passed clearance inspection
-  lifts an incident flag. Evidence files sent inline go to the content store and are linked by CID and
-  SHA-256 from the inspection.
+  lifts an incident flag. Evidence files sent inline are sealed under the ``legitimate_interest`` key
+  (``passport.evidence``): only ciphertext goes to the content store, linked by its CID and the
+  plaintext's SHA-256. ``GET …/evidence/{sha256}`` (legitimate-interest readers) returns a file opened.
 * ``POST …/incidents``: an inspector or the custodian writes as itself; an owner of the battery, or a
   registered business that is not its custodian (a workshop), reports through the server's incident
   relay participant (``Settings.incident_relay``, an inspector), and the event records who reported it
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from api.access import owns_battery
@@ -49,6 +50,7 @@ from oracle.incidents import device_negative_events
 from passport.audit import EventQuery
 from passport.chain.clock import chain_now
 from passport.chain.records import PassportRecord, SafetyState
+from passport.evidence import find_evidence, read_evidence, store_evidence
 from passport.ids import parse_passport_id, passport_id_bytes32
 from passport.model import (
     AccessTier,
@@ -66,6 +68,7 @@ from passport.model.korea import InspectionResult, InspectionStage
 from passport.model.parties import Facility
 from passport.model.performance import NegativeEvent, NegativeEventKind
 from passport.service import SafetyRecords
+from passport.service.passport_service import PassportIdLike
 
 router = APIRouter(tags=["safety"])
 
@@ -94,7 +97,8 @@ class Unprocessable(ApiError):
     title = "Refused by a safety rule"
 
 
-def _store_evidence(services: Services, files: list[EvidenceFile]) -> list[DocumentRef]:
+def _store_evidence(services: Services, pid: PassportIdLike, files: list[EvidenceFile]) -> list[DocumentRef]:
+    """Seal each inline file under the ``legitimate_interest`` key and store only its ciphertext."""
     refs = []
     for index, item in enumerate(files):
         try:
@@ -106,13 +110,14 @@ def _store_evidence(services: Services, files: list[EvidenceFile]) -> list[Docum
             ) from None
         if len(data) > MAX_EVIDENCE_BYTES:
             raise Unprocessable(f"evidence file {index} exceeds {MAX_EVIDENCE_BYTES} bytes")
-        cid = services.store.put(data)
         refs.append(
-            DocumentRef(
+            store_evidence(
+                services.store,
+                services.keyring,
+                passport_id=passport_id_bytes32(pid),
                 title=item.title,
-                content=f"ipfs://{cid}",
-                content_type="URL",
-                sha256=hashlib.sha256(data).hexdigest(),
+                media_type=item.content_type,
+                data=data,
             )
         )
     return refs
@@ -211,7 +216,7 @@ def record_inspection(
             equipment=body.equipment,
             checks=body.checks,
             valid_until=now + timedelta(days=body.valid_for_days) if passed and body.valid_for_days else None,
-            evidence=[*body.evidence, *_store_evidence(services, body.evidence_files)],
+            evidence=[*body.evidence, *_store_evidence(services, pid, body.evidence_files)],
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise _document_problem(exc) from None
@@ -243,6 +248,40 @@ def list_inspections(pid: PassportId, tiers: ReadableTiers, services: ServicesDe
 def get_safety_state(pid: PassportId, record: ExistingRecord, services: ServicesDep) -> SafetyStatePublic:
     """The passport's on-chain safety state (public: the flag and the clearance are ledger facts)."""
     return SafetyStatePublic.of(str(pid), services.reader.get_safety_state(record.passport_id))
+
+
+@router.get(
+    "/passports/{passport_id}/evidence/{sha256}",
+    operation_id="get_evidence",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+@raises(403, 404, 422, 502)
+def get_evidence(
+    pid: PassportId,
+    sha256: Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$", description="The file's SHA-256.")],
+    tiers: ReadableTiers,
+    services: ServicesDep,
+) -> Response:
+    """An inspection's or incident's evidence file, opened (``legitimate_interest`` tier).
+
+    The file is found by the SHA-256 its inspection or negative event records, decrypted, and served only
+    if its plaintext hashes to that digest; a stored file that fails to authenticate is a problem, never
+    served. It is sent as an attachment in a sandbox, so a file cannot run as a page of this origin.
+    """
+    _legitimate(tiers, "evidence files")
+    ref = find_evidence(services.current_document(pid), sha256)
+    evidence = read_evidence(services.store, services.keyring, passport_id=passport_id_bytes32(pid), ref=ref)
+    return Response(
+        content=evidence.data,
+        media_type=evidence.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{ref.sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 # -- incidents --------------------------------------------------------------------------------------
@@ -312,7 +351,7 @@ def report_incident(
         reported_by=caller.name,
         reporter_role=role,
         serious=body.serious,
-        documents=[*body.documents, *_store_evidence(services, body.evidence_files)],
+        documents=[*body.documents, *_store_evidence(services, pid, body.evidence_files)],
     )
     safety = SafetyRecords(services.passports_for(writer))
     issued = safety.report_incident(pid, services.current_document(pid), event)

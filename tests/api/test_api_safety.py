@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from passport.canonical import canonical_json
+from passport.evidence import seal_evidence
+from passport.ids import passport_id_bytes32
+from passport.store import EmbeddedStore
 from tests.api.api_stack import ApiStack, api_stack
 from tests.builders import safety
 
@@ -94,7 +99,13 @@ def test_inspection_with_evidence_is_a_verifiable_version_and_opens_custody(stac
     body = created.json()
     [evidence] = body["inspection"]["evidence"]
     assert evidence["sha256"] == hashlib.sha256(photo).hexdigest()
-    assert stack.services.store.get(evidence["content"].removeprefix("ipfs://")) == photo
+    stored = stack.services.store.get(evidence["content"].removeprefix("ipfs://"))
+    assert photo not in stored  # sealed: the store holds only ciphertext
+    opened = stack.call("GET", f"/passports/{pid}/evidence/{evidence['sha256']}", "business")
+    assert opened.status_code == 200, opened.text
+    assert opened.content == photo
+    assert opened.headers["content-type"] == "image/png"
+    assert opened.headers["content-disposition"].startswith("attachment")
     assert body["safety"]["distribution_valid_until"] > 0
     assert _verified(stack, pid)
     stack.transfer(pid, "business", "issuer2")
@@ -103,6 +114,75 @@ def test_inspection_with_evidence_is_a_verifiable_version_and_opens_custody(stac
     listed = stack.call("GET", f"/passports/{pid}/inspections", "issuer2")
     assert [i["stage"] for i in listed.json()][-2:] == ["pre_distribution", "post_distribution"]
     assert stack.call("GET", f"/passports/{pid}/inspections").status_code == 403
+
+
+def _photo_inspection(stack: ApiStack, pid: str, photo: bytes) -> dict[str, Any]:
+    created = _inspect(
+        stack,
+        pid,
+        "post_distribution",
+        evidence_files=[{"title": "Photo", "data_base64": base64.b64encode(photo).decode()}],
+    )
+    assert created.status_code == 201, created.text
+    evidence: dict[str, Any] = created.json()["inspection"]["evidence"][0]
+    return evidence
+
+
+def test_evidence_is_read_only_by_legitimate_interest_readers(stack: ApiStack) -> None:
+    pid = _issued(stack)
+    photo = b"evidence only inspectors and the custodian may see"
+    sha = _photo_inspection(stack, pid, photo)["sha256"]
+    path = f"/passports/{pid}/evidence/{sha}"
+    for reader in ("inspector", "issuer", "authority"):
+        response = stack.call("GET", path, reader)
+        assert response.status_code == 200, (reader, response.text)
+        assert response.content == photo
+        assert response.headers["content-type"] == "application/octet-stream"
+    anonymous = stack.call("GET", path)
+    assert anonymous.status_code == 403
+    assert anonymous.headers["content-type"].startswith("application/problem+json")
+    assert stack.call("GET", path, "issuer2").status_code == 403  # a business that is not its custodian
+    unknown = stack.call("GET", f"/passports/{pid}/evidence/{'0' * 64}", "inspector")
+    assert unknown.status_code == 404
+    assert stack.call("GET", f"/passports/{pid}/evidence/not-a-digest", "inspector").status_code == 400
+
+
+def test_tampered_evidence_is_a_named_problem_never_served(stack: ApiStack) -> None:
+    pid = _issued(stack)
+    photo = b"evidence whose stored copy is damaged"
+    ref = _photo_inspection(stack, pid, photo)
+    cid = ref["content"].removeprefix("ipfs://")
+    # Bytes changed in the store no longer hash to their CID.
+    store = stack.services.store
+    assert isinstance(store, EmbeddedStore)
+    stored_path = store._path(cid)
+    stored_path.write_bytes(stored_path.read_bytes().replace(b'"ciphertext":"', b'"ciphertext":"AAAA'))
+    damaged = stack.call("GET", f"/passports/{pid}/evidence/{ref['sha256']}", "inspector")
+    assert damaged.status_code == 502, damaged.text
+    assert damaged.headers["content-type"].startswith("application/problem+json")
+    assert damaged.json()["title"] == "Stored content failed its integrity check"
+    # A sealed object with a flipped ciphertext byte, stored under its own CID and linked by an
+    # inspection, does not authenticate: a named problem, not the bytes.
+    other = b"evidence forged after sealing"
+    sealed = json.loads(
+        seal_evidence(
+            other,
+            passport_id=passport_id_bytes32(pid),
+            title="Photo",
+            media_type="image/png",
+            keyring=stack.services.keyring,
+        )
+    )
+    raw = bytearray(base64.b64decode(sealed["ciphertext"]))
+    raw[0] ^= 1
+    forged = store.put(canonical_json(sealed | {"ciphertext": base64.b64encode(bytes(raw)).decode()}))
+    digest = hashlib.sha256(other).hexdigest()
+    linked = {"title": "Photo", "content": f"ipfs://{forged}", "sha256": digest}
+    assert _inspect(stack, pid, "post_distribution", evidence=[linked]).status_code == 201
+    refused = stack.call("GET", f"/passports/{pid}/evidence/{digest}", "inspector")
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "sealed evidence ciphertext does not authenticate" in refused.json()["detail"]
 
 
 def test_inspection_rules_are_422s(stack: ApiStack) -> None:

@@ -168,6 +168,18 @@ def test_lang_parameter_overrides_the_header(client: TestClient) -> None:
     assert '<html lang="ko">' in html
 
 
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "Recycled content and carbon footprint"), ("ko", "재활용 원료 함량과 탄소발자국")],
+)
+def test_the_page_links_to_the_materials_page_in_its_language(
+    client: TestClient, lang: str, text: str
+) -> None:
+    html = client.get(f"/p/{PASSPORT_ID}?lang={lang}").text
+    link = f'<a href="/p/{PASSPORT_ID}/materials?lang={lang}" data-testid="materials-link">{text}</a>'
+    assert link in html
+
+
 @pytest.mark.parametrize("lang", ["fr", "", "<script>", "ko" * 1000])
 def test_an_unsupported_lang_is_not_an_error(client: TestClient, lang: str) -> None:
     response = client.get(f"/p/{PASSPORT_ID}", params={"lang": lang})

@@ -66,6 +66,15 @@ def test_inspect_incident_alerts_ship_and_store(with_inspector: Actor, tmp_path:
     [*_, last] = ok("inspect", "list", pid)
     assert (last["stage"], last["checks"][1]["value"]) == ("pre_distribution", "540 MOhm")
     assert last["evidence"][0]["content"].startswith("ipfs://")
+    # The evidence was stored sealed; `inspect evidence` opens it and checks its SHA-256.
+    opened = tmp_path / "opened.png"
+    read = runner.invoke(app, ["inspect", "evidence", pid, last["evidence"][0]["sha256"], "-o", str(opened)])
+    assert read.exit_code == 0, read.output
+    assert opened.read_bytes() == photo.read_bytes()
+    assert "image/png" in read.output
+    unknown = runner.invoke(app, ["inspect", "evidence", pid, "0" * 64, "-o", str(tmp_path / "x")])
+    assert unknown.exit_code == EXIT_INVALID
+    assert "ContentNotFound" in unknown.output
 
     reported = ok(
         "incident", "report", pid, "--kind", "thermal_event", "--description", "smoke after a collision",
