@@ -23,7 +23,7 @@ from api.app import create_app
 from api.auth import ApiRole, Caller
 from devtools.samples import sample_passport
 from passport.model import AccessTier
-from passport.service import STORE_CHECK
+from passport.service import SECTIONS_CHECK
 from passport.settings import Settings
 from passport.store import EmbeddedStore
 from tests.api.api_stack import build_services, new_battery_id
@@ -92,8 +92,9 @@ class LedgerScenario:
     on anvil (built as ``tests/api/api_stack.py`` builds them), showing a passport issued for real.
 
     ``tamper`` rewrites the bytes of the passport's stored public section in the embedded store, as
-    someone with access to the store's disk could; the store re-hashes every read, so verification
-    reports the failed ``store.content`` check.
+    someone with access to the store's disk could. The manifest is intact, so verification (served from
+    the read model, which re-hashes the stored content on every request) reports the failed
+    ``store.sections`` check: a stored section no longer hashes to the manifest's digest.
     """
 
     def __init__(self) -> None:
@@ -132,7 +133,7 @@ class LedgerScenario:
         section = json.loads(path.read_bytes())
         section["data"]["general"]["battery_id"] = "FORGED-0001"
         path.write_bytes(json.dumps(section).encode())
-        return STORE_CHECK
+        return SECTIONS_CHECK
 
     def close(self) -> None:
         self._cleanup.close()
