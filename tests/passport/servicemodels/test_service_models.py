@@ -67,9 +67,11 @@ def test_a_lease_round_trips_through_store_and_chain(
     lessor = models(services, store, "lessor", SERVICE_KEYS["lessor"])
     lease = contract(services, pid, ledger.now())
     stored = lessor.record_lease(lease)
-    assert stored.receipt is not None and stored.receipt.events[0].name == "LeaseRecorded"
+    assert stored.receipt is not None
+    assert stored.receipt.events[0].name == "LeaseRecorded"
     view = ServiceModels(services["stranger"], store).read_lease(bytes.fromhex(lease.lease_id[2:]))
-    assert view.contract == lease and view.lease.lessee == services["stranger"].account
+    assert view.contract == lease
+    assert view.lease.lessee == services["stranger"].account
     assert view.cid == stored.cid
     overview = ServiceModels(services["stranger"], store).overview(pid)
     assert overview.legal_owner == services["lessor"].account
@@ -134,8 +136,10 @@ def test_the_overview_gathers_binding_storage_consents_and_claims(
     overview = ServiceModels(services["stranger"], store, from_block=ledger.deploy_block).overview(pid)
     assert overview.legal_owner == services["lessor"].account
     assert [c.action for c in overview.consents] == [ConsentAction.RECYCLE]
-    assert overview.binding is not None and overview.binding.kind is HolderKind.STATION
-    assert overview.storage is not None and overview.storage.rated_energy_wh == 20_000
+    assert overview.binding is not None
+    assert overview.binding.kind is HolderKind.STATION
+    assert overview.storage is not None
+    assert overview.storage.rated_energy_wh == 20_000
     assert [(c.period, c.quantity) for c in overview.claims] == [(202611, 410_000)]
     assert repurposer.claim(pid, ClaimKind.ENERGY_DELIVERED, 202611).evidence_digest == digest("proof")
     with pytest.raises(ServiceRecordNotFound):
