@@ -83,7 +83,7 @@ class BindingsPublic(BaseModel):
 
 @router.post("/passports/{passport_id}/binding", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 422, 503)
-def install(pid: PassportId, body: InstallCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
+def install_pack(pid: PassportId, body: InstallCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
     """Install the pack in a vehicle or station (409 if it is bound elsewhere or the caller may not)."""
     from passport.errors import InvalidIdentifier
 
@@ -97,7 +97,7 @@ def install(pid: PassportId, body: InstallCreate, caller: AuthCaller, services: 
 
 @router.post("/passports/{passport_id}/binding/removal", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def remove(pid: PassportId, body: RemovalCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
+def remove_pack(pid: PassportId, body: RemovalCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
     """Remove the pack from where it is bound."""
     models = services.service_models_for(caller)
     return ReceiptPublic.of(models.remove(passport_id_bytes32(pid), body.reading.hand_over()))
@@ -105,7 +105,7 @@ def remove(pid: PassportId, body: RemovalCreate, caller: AuthCaller, services: S
 
 @router.get("/passports/{passport_id}/bindings", response_model=BindingsPublic)
 @raises(400, 503)
-def bindings(pid: PassportId, services: ServicesDep) -> BindingsPublic:
+def get_pack_bindings(pid: PassportId, services: ServicesDep) -> BindingsPublic:
     """The pack's current binding and its full binding history."""
     models = services.service_models_for(None)
     pid32 = passport_id_bytes32(pid)
@@ -129,7 +129,7 @@ def bindings(pid: PassportId, services: ServicesDep) -> BindingsPublic:
 
 @router.post("/swaps", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def swap(body: SwapCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
+def swap_packs(body: SwapCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
     """Swap the vehicle's pack for the station's at once (409, and nothing recorded, if a leg fails)."""
     models = services.service_models_for(caller)
     receipt = models.swap(
