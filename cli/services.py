@@ -20,6 +20,7 @@ from cli.output import EXIT_INVALID, JsonOption, die, emit, receipt_fields, repo
 from cli.recycled import read_model
 from cli.session import Session
 from passport.chain.clock import chain_now
+from passport.chain.services import ServicesRole
 from passport.ids import passport_id_bytes32
 from passport.servicemodels import (
     ClaimKind,
@@ -290,6 +291,21 @@ def claim_command(
     with reported():
         receipt = service.record_claim(pid, ClaimKind[kind.upper()], period, quantity, digest)
     emit({"period": period, "quantity": quantity} | receipt_fields(receipt), json_output)
+
+
+@app.command("grant-operator")
+def grant_operator_command(
+    ctx: typer.Context,
+    account: AccountArg,
+    participant: Annotated[str, as_option("the services contract's admin; default admin")] = "admin",
+    json_output: JsonOption = False,
+) -> None:
+    """Let ``account`` (a fleet or swap-station operator) bind any open pack and record swaps."""
+    operator = arguments.address(account)
+    service = models(ctx, participant)
+    with reported():
+        receipt = service.ledger.grant_role(ServicesRole.OPERATOR, operator)
+    emit({"operator": operator} | receipt_fields(receipt), json_output)
 
 
 @app.command("show")

@@ -47,3 +47,12 @@ def test_owner_consent_binding_and_a_claim_once(
     assert bad.exit_code == EXIT_UNREADABLE
     both = runner.invoke(app, ["services", "install", pid, "--as", "issuer"])
     assert both.exit_code == EXIT_UNREADABLE
+    # Not the holder: refused by the contract until the admin makes the account an operator.
+    stranger = runner.invoke(app, ["services", "remove", pid, "--as", "oracle"])
+    assert stranger.exit_code == EXIT_INVALID
+    assert "BatteryServicesUnauthorized" in stranger.output
+    oracle = Keystore.from_settings(ledger_settings).address("oracle")
+    assert ok("services", "grant-operator", oracle)["operator"] == oracle
+    assert (
+        ok("services", "remove", pid, "--soc", "30", "--as", "oracle")["events"][0]["name"] == "PackRemoved"
+    )
