@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.openapi import raises
-from api.routes.service_common import BindingPublic, ClaimPublic, LeasePublic, ReceiptPublic, StoragePublic
 from api.schemas import BYTES32_SCHEMA, Address
+from api.service_schemas import BindingPublic, ClaimPublic, LeasePublic, ReceiptPublic, StoragePublic
 from passport.ids import parse_bytes32, passport_id_bytes32
 from passport.servicemodels import ConsentAction, LeaseContract, ServiceOverview
 

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.openapi import raises
-from api.routes.service_common import ClaimKindName, ClaimPublic, ReceiptPublic
 from api.schemas import BYTES32_SCHEMA
+from api.service_schemas import ClaimKindName, ClaimPublic, ReceiptPublic
 from passport.ids import parse_bytes32, passport_id_bytes32
 from passport.servicemodels import ClaimKind
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.errors import NotFound
 from api.openapi import raises
-from api.routes.service_common import ReceiptPublic, StoragePublic, StorageRoleName
+from api.service_schemas import ReceiptPublic, StoragePublic, StorageRoleName
 from passport.ids import passport_id_bytes32
 from passport.servicemodels import StorageRole, site_hash
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.openapi import raises
-from api.routes.service_common import BindingPublic, Reading, ReceiptPublic
+from api.service_schemas import BindingPublic, Reading, ReceiptPublic
 from passport.errors import InvalidIdentifier
 from passport.ids import parse_passport_id, passport_id_bytes32
 from passport.servicemodels import HolderKind, station_hash, vehicle_hash

@@ -1,4 +1,4 @@
-"""Shapes shared by the battery-service routers (leases, bindings, storage, claims): receipts and the
+"""Shapes shared by the battery-service routers (leases, bindings, storage, claims): receipts, hand-over
 hand-over readings. Writes sign with the caller's custodial key; ``BatteryServices`` decides who may do
 what, so a refused write is a 409 naming the contract's error (``ledger_error``)."""
 
