@@ -22,6 +22,7 @@ from api.routes import (
     evaluations,
     health,
     interop,
+    leases,
     market,
     materials_page,
     owner_pages,
@@ -37,7 +38,10 @@ from api.routes import (
     reports,
     resolver,
     safety,
+    service_claims,
+    storage_installations,
     telemetry,
+    vehicle_bindings,
     wellknown,
 )
 from api.services import Services
@@ -138,6 +142,10 @@ def create_app(
         safety,
         recycled,
         carbon,
+        leases,
+        vehicle_bindings,
+        storage_installations,
+        service_claims,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(owner_pages.router)

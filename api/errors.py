@@ -23,6 +23,7 @@ from oracle import errors as oerr
 from passport import errors as perr
 from passport import market as market_errors
 from passport.materials.errors import MassBalanceError, MaterialNotFound, MaterialsError
+from passport.servicemodels.errors import ServiceModelError, ServiceRecordNotFound
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,8 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
         (perr.IssuerNotHosted, 409, "Issuer not hosted here"),
         (perr.CredentialInvalid, 422, "Invalid credential"),
         (perr.DidResolutionError, 502, "DID document unavailable"),
+        (ServiceRecordNotFound, 404, "Not found"),
+        (ServiceModelError, 422, "Invalid battery-service document"),
         (MaterialNotFound, 404, "Not found"),
         (MassBalanceError, 422, "Amounts do not balance"),
         (MaterialsError, 422, "Invalid recycled-material or carbon document"),

@@ -88,6 +88,7 @@ from passport.service import (
     VersionLog,
     passports_named,
 )
+from passport.servicemodels import ServiceModels
 from passport.settings import Settings
 from passport.signing import address_of
 from passport.store import open_store
@@ -132,6 +133,8 @@ class Services:
     # the certification bodies whose certificates the offline verifier trusts.
     material_ledger_address: str | None = None
     trusted_certifiers: frozenset[str] = frozenset()
+    # The battery-services contract (issue #19; None: not deployed, its routes answer 503).
+    services_address: str | None = None
     ingestor: Ingestor | None = field(init=False, default=None)
     devices: DeviceRegistry | None = field(init=False, default=None)
     history: BatteryHistory | None = field(init=False, default=None)
@@ -235,6 +238,7 @@ class Services:
             keystore=ledger.keystore,
             funder=partial(fund_in_development, settings),
             material_ledger_address=ledger.deployment.material_ledger_address,
+            services_address=ledger.deployment.services_address,
             trusted_certifiers=frozenset(
                 g.account for g in ledger.deployment.material_role_grants if g.role == "CERTIFIER"
             ),
@@ -454,6 +458,26 @@ class Services:
         ledger = Web3MaterialLedger.for_client(client, self.material_ledger_address, key)
         return MaterialsService(
             ledger, self.store, chain=client, signer_key=None if caller is None else self.keys[caller.name]
+        )
+
+    def service_models_for(self, caller: Caller | None) -> ServiceModels:
+        """The battery service models acting (and signing leases) as ``caller``, or read-only."""
+        from passport.chain.services_web3 import Web3BatteryServices
+        from passport.chain.web3_client import Web3ChainClient
+
+        if self.services_address is None:
+            raise ServiceUnavailable("no battery-services contract is deployed beside this registry")
+        client = self.reader if caller is None else self.client_for(caller)
+        if not isinstance(client, Web3ChainClient):
+            raise ServiceUnavailable("the battery-services contract needs a web3 chain client")
+        key = secrets.token_bytes(32) if caller is None else self.keys[caller.name]
+        ledger = Web3BatteryServices.for_client(client, self.services_address, key)
+        return ServiceModels(
+            ledger,
+            self.store,
+            chain=client,
+            signer_key=None if caller is None else self.keys[caller.name],
+            from_block=self.start_block,
         )
 
     def current_document(self, pid: uuid.UUID) -> BatteryPassport:

@@ -9,6 +9,7 @@ import {BatterySales} from "./BatterySales.sol";
 import {BusinessRegistry} from "./BusinessRegistry.sol";
 import {DataAnchors} from "./DataAnchors.sol";
 import {IBatteryPassportRegistry} from "./interfaces/IBatteryPassportRegistry.sol";
+import {IOwnerConsent} from "./interfaces/IOwnerConsent.sol";
 import {SafetyRecords} from "./SafetyRecords.sol";
 
 /**
@@ -50,6 +51,8 @@ contract BatteryPassportRegistry is
     mapping(bytes32 passportId => Passport) private _passports;
     mapping(bytes32 passportId => mapping(uint32 version => bytes32 manifestDigest)) private _versionDigests;
     mapping(bytes32 passportId => CustodyOffer) private _offers;
+    /// @dev The battery-services contract asked for the legal owner's consent (zero: no owners recorded).
+    IOwnerConsent private _services;
 
     /**
      * @param initialDelay Delay (seconds) before a default-admin transfer can be accepted.
@@ -129,6 +132,7 @@ contract BatteryPassportRegistry is
             revert BatteryPassportRegistryInvalidTransition(predecessorId, predecessor.status, status);
         }
         _requireNotFlagged(predecessorId);
+        _requireConsent(predecessorId, IOwnerConsent.ConsentAction.Repurpose, msg.sender);
         _create(passportId, batteryIdHash, status, manifestDigest, predecessorId, signature);
         predecessor.successor = passportId;
         predecessor.updatedAt = uint48(block.timestamp);
@@ -145,6 +149,7 @@ contract BatteryPassportRegistry is
         if (passport.status != LifecycleStatus.Waste) {
             revert BatteryPassportRegistryInvalidTransition(passportId, passport.status, LifecycleStatus.Recycled);
         }
+        _requireConsent(passportId, IOwnerConsent.ConsentAction.Recycle, msg.sender);
         uint32 version = _recordVersion(passportId, passport, LifecycleStatus.Recycled, manifestDigest, signature);
         emit PassportRecycled(passportId, msg.sender, version, manifestDigest);
         _dropOffer(passportId);
@@ -168,6 +173,7 @@ contract BatteryPassportRegistry is
         if (pending != address(0)) revert BatteryPassportRegistryCustodyOfferPending(passportId, pending);
         _requireActiveBusiness(to);
         _requireDistributionInspection(passportId, to);
+        _requireConsent(passportId, IOwnerConsent.ConsentAction.Transfer, to);
         _offers[passportId] = CustodyOffer(to, expiresAt);
         emit CustodyOffered(passportId, msg.sender, to, expiresAt);
     }
@@ -183,6 +189,7 @@ contract BatteryPassportRegistry is
         }
         _requireActiveBusiness(msg.sender);
         _requireDistributionInspection(passportId, msg.sender);
+        _requireConsent(passportId, IOwnerConsent.ConsentAction.Transfer, msg.sender);
         address from = passport.custodian;
         passport.custodian = msg.sender;
         passport.updatedAt = uint48(block.timestamp);
@@ -196,6 +203,19 @@ contract BatteryPassportRegistry is
         _writableByCustodian(passportId);
         if (_offers[passportId].to == address(0)) revert BatteryPassportRegistryNoCustodyOffer(passportId);
         _dropOffer(passportId);
+    }
+
+    // -- battery services ----------------------------------------------------------------------------
+
+    /// @inheritdoc IBatteryPassportRegistry
+    function setServices(address services_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _services = IOwnerConsent(services_);
+        emit ServicesSet(services_);
+    }
+
+    /// @inheritdoc IBatteryPassportRegistry
+    function services() external view returns (address) {
+        return address(_services);
     }
 
     // -- views ---------------------------------------------------------------------------------------
@@ -310,6 +330,17 @@ contract BatteryPassportRegistry is
         passport.status = status;
         passport.updatedAt = uint48(block.timestamp);
         _versionDigests[passportId][version] = manifestDigest;
+    }
+
+    /// @dev Ask the services contract (if set) whether the legal owner lets the custodian do `action`.
+    function _requireConsent(bytes32 passportId, IOwnerConsent.ConsentAction action, address counterparty)
+        private
+        view
+    {
+        IOwnerConsent services_ = _services;
+        if (address(services_) != address(0)) {
+            services_.requireConsent(passportId, action, _passports[passportId].custodian, counterparty);
+        }
     }
 
     /// @dev Reverts unless `signature` over `digest` recovers to the sender.

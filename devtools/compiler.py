@@ -29,7 +29,7 @@ EVM_VERSION = "shanghai"
 # Tuned for runtime cost: anchors are sent every batch, the registry is deployed once.
 OPTIMIZER_RUNS = 10000
 # Contracts whose artifacts ship with the package (the ones anything deploys or talks to).
-ARTIFACT_CONTRACTS: tuple[str, ...] = ("BatteryPassportRegistry", "RecycledMaterialLedger")
+ARTIFACT_CONTRACTS: tuple[str, ...] = ("BatteryPassportRegistry", "RecycledMaterialLedger", "BatteryServices")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"

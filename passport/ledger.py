@@ -25,11 +25,13 @@ if TYPE_CHECKING:  # web3 loads in about a second; only ``open_ledger`` needs it
     from passport.chain.deployment import DeploymentManifest
     from passport.chain.keystore import Keystore
     from passport.chain.material_ledger import MaterialLedger
+    from passport.chain.services import BatteryServicesLedger
     from passport.credentials import PassportCredentials
     from passport.envelope import KeyRing
     from passport.market import CustodyStep, Market
     from passport.materials import MaterialsService
     from passport.service import PassportService, VersionLog
+    from passport.servicemodels import ServiceModels
     from passport.store.protocol import ContentStore
 
 #: Roles whose holders the ledger trusts as signers of passport versions. Not only ISSUER: the registry
@@ -145,6 +147,34 @@ class Ledger:
             store if store is not None else open_store(self.settings),
             chain=self.client(participant),
             signer_key=None if participant is None else self.key(participant),
+        )
+
+    def services_ledger(self, participant: str | None) -> BatteryServicesLedger:
+        """The ``BatteryServices`` client acting as ``participant`` (None: read-only), sharing the
+        registry client's connection and nonce book; ``DeploymentError`` if none is deployed."""
+        from passport.chain.services_web3 import Web3BatteryServices
+        from passport.chain.web3_client import Web3ChainClient
+
+        address = self.deployment.services_address
+        if address is None:
+            raise DeploymentError("no battery-services contract in the deployment manifest: deploy again")
+        client = self.client(participant)
+        if not isinstance(client, Web3ChainClient):  # pragma: no cover - open_ledger builds web3 clients
+            raise DeploymentError("the services contract needs a web3 chain client")
+        key = secrets.token_bytes(32) if participant is None else self.key(participant)
+        return Web3BatteryServices.for_client(client, address, key)
+
+    def service_models(self, participant: str | None, *, store: ContentStore | None = None) -> ServiceModels:
+        """``ServiceModels`` acting (and signing leases) as ``participant`` (None: read-only)."""
+        from passport.servicemodels import ServiceModels
+        from passport.store import open_store
+
+        return ServiceModels(
+            self.services_ledger(participant),
+            store if store is not None else open_store(self.settings),
+            chain=self.client(participant),
+            signer_key=None if participant is None else self.key(participant),
+            from_block=self.deployment.deploy_block_number,
         )
 
     def credentials(

@@ -256,6 +256,25 @@ interface IBatteryPassportRegistry {
     function cancelCustodyOffer(bytes32 passportId) external;
 
     /**
+     * @notice Emitted when the admin sets (or clears, with zero) the battery-services contract.
+     * @param services The contract asked for the legal owner's consent, or zero.
+     */
+    event ServicesSet(address indexed services);
+
+    /**
+     * @notice Set the battery-services contract (default admin only): from then on custody offers and
+     * acceptances, successor issues and recycling ask it for the legal owner's consent; zero turns it off.
+     * @param services_ The `IOwnerConsent` contract, or zero.
+     */
+    function setServices(address services_) external;
+
+    /**
+     * @notice The battery-services contract asked for owner consent (zero when none is set).
+     * @return The contract's address.
+     */
+    function services() external view returns (address);
+
+    /**
      * @notice A passport's current state (reverts for unknown passports).
      * @param passportId The passport.
      * @return passport Its state.

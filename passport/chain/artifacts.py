@@ -12,6 +12,8 @@ from typing import Any
 from passport.errors import DeploymentError
 
 REGISTRY_CONTRACT = "BatteryPassportRegistry"
+# The services contract the registry asks for owner consent: its custom errors surface from registry calls.
+SERVICES_CONTRACT = "BatteryServices"
 # Where `scripts.compile_contracts` writes them (in a source checkout; the package reads via resources).
 ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "_artifacts"
 
@@ -30,6 +32,11 @@ class ContractArtifact:
 def artifact_text(artifact: dict[str, Any]) -> str:
     """The committed form of an artifact: stable key order, so a rebuild compares byte for byte."""
     return json.dumps(artifact, indent=1, sort_keys=True) + "\n"
+
+
+def registry_error_abi() -> list[dict[str, Any]]:
+    """The registry's ABI plus the services contract's (a consent refusal reverts with its error)."""
+    return [*load_artifact(REGISTRY_CONTRACT).abi, *load_artifact(SERVICES_CONTRACT).abi]
 
 
 @cache

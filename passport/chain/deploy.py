@@ -8,7 +8,7 @@ from eth_account import Account
 from eth_utils.address import is_address, to_checksum_address
 from web3 import Web3
 
-from passport.chain.artifacts import load_artifact
+from passport.chain.artifacts import load_artifact, registry_error_abi
 from passport.chain.records import TxReceipt
 from passport.chain.web3_client import Web3ChainClient, _Nonces, _RevertDecoder, _Sender, connect
 from passport.errors import DeploymentError, InvalidIdentifier
@@ -45,7 +45,7 @@ def deploy_registry(
     if not 0 <= admin_delay <= MAX_ADMIN_DELAY:
         raise DeploymentError(f"admin delay {admin_delay} is outside 0..2**48-1")
     artifact = load_artifact()
-    sender = _Sender(w3, signer, _Nonces(), settings, _RevertDecoder(w3, artifact.abi))
+    sender = _Sender(w3, signer, _Nonces(), settings, _RevertDecoder(w3, registry_error_abi()))
     factory = w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
     receipt = sender.transact(factory.constructor(admin_delay, to_checksum_address(admin)))
     address = receipt["contractAddress"]

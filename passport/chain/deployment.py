@@ -42,7 +42,7 @@ from pydantic import (
     ValidationError,
 )
 
-from passport.chain.artifacts import REGISTRY_CONTRACT, ContractArtifact, load_artifact
+from passport.chain.artifacts import REGISTRY_CONTRACT, SERVICES_CONTRACT, ContractArtifact, load_artifact
 from passport.chain.jsonrpc import json_rpc
 from passport.chain.keystore import DEPLOYER, Keystore, refuse_dev_key
 from passport.chain.material_ledger import MATERIAL_LEDGER_CONTRACT
@@ -72,6 +72,11 @@ DEFAULT_MATERIAL_ROLES: Final[Mapping[str, Literal["RECYCLER", "CERTIFIER"]]] = 
     "recycler": "RECYCLER",
     "certifier": "CERTIFIER",
 }
+
+#: Which keystore participants hold ``BatteryServices``' OPERATOR role (bind any open pack, record swaps).
+#: In a development stack the collector business runs the swap stations; elsewhere the admin grants
+#: OPERATOR to the station operators it accredits.
+DEFAULT_SERVICE_OPERATORS: Final[tuple[str, ...]] = ("collector",)
 
 #: Seconds an admin hand-over must wait (OpenZeppelin ``AccessControlDefaultAdminRules``). Outside
 #: development and test a stolen admin key cannot pass the ledger to its thief at once; three days
@@ -178,6 +183,13 @@ class DeploymentManifest(BaseModel):
     material_ledger_code_sha256: str | None = None
     material_ledger_artifacts: ArtifactDigests | None = None
     material_role_grants: tuple[MaterialRoleGrant, ...] = ()
+    # The battery-services contract (issue #19) the registry asks for owner consent (absent in manifests
+    # written before it existed; ``deploy`` then adds it beside the running registry).
+    services_address: Address | None = None
+    services_tx_hash: Hash32 | None = None
+    services_code_sha256: str | None = None
+    services_artifacts: ArtifactDigests | None = None
+    services_operators: tuple[str, ...] = ()
 
     @property
     def role_holders(self) -> dict[Role, list[str]]:
@@ -276,6 +288,12 @@ def stale_reason(
             return f"the code at {manifest.material_ledger_address} is not the material ledger deployed there"
         if manifest.material_ledger_artifacts != ArtifactDigests.of(load_artifact(MATERIAL_LEDGER_CONTRACT)):
             return "the packaged material-ledger artifact changed since the deployment (recompiled contracts)"
+    if manifest.services_address is not None:
+        code = _code(rpc_url, manifest.services_address)
+        if hashlib.sha256(code).hexdigest() != manifest.services_code_sha256:
+            return f"the code at {manifest.services_address} is not the services contract deployed there"
+        if manifest.services_artifacts != ArtifactDigests.of(load_artifact(SERVICES_CONTRACT)):
+            return "the packaged services artifact changed since the deployment (recompiled contracts)"
     return None
 
 
@@ -341,6 +359,54 @@ def _with_material_ledger(
     )
 
 
+def default_service_operators(keystore: Keystore) -> list[str]:
+    """Addresses of the keystore's participants named in ``DEFAULT_SERVICE_OPERATORS``."""
+    present = set(keystore.names())
+    return [keystore.address(name) for name in DEFAULT_SERVICE_OPERATORS if name in present]
+
+
+def _with_services(
+    settings: Settings,
+    url: str,
+    manifest: DeploymentManifest,
+    deployer_key: bytes,
+    operators: Sequence[str],
+) -> DeploymentManifest:
+    """Deploy ``BatteryServices`` against the manifest's registry, grant OPERATOR, point the registry at
+    it (so owner consent is enforced from now on) and record it."""
+    from passport.chain.services import ServicesRole
+    from passport.chain.services_web3 import Web3BatteryServices, deploy_services
+    from passport.chain.web3_client import Web3ChainClient, _Nonces, connect
+
+    w3 = connect(url, settings)
+    nonces = _Nonces()
+    address, receipt = deploy_services(
+        w3,
+        deployer_key,
+        manifest.registry_address,
+        admin_delay=manifest.admin_delay,
+        settings=settings,
+        nonces=nonces,
+    )
+    services = Web3BatteryServices(w3, address, deployer_key, settings=settings, _nonces=nonces)
+    for operator in operators:
+        services.grant_role(ServicesRole.OPERATOR, operator)
+    registry = Web3ChainClient(w3, manifest.registry_address, deployer_key, settings=settings, _nonces=nonces)
+    registry.set_services(address)
+    if registry.services_address() != address:
+        raise DeploymentError(f"the registry does not ask {address} for consent after setServices")
+    log.info("battery services deployed at %s, %d operator(s)", address, len(operators))
+    return manifest.model_copy(
+        update={
+            "services_address": address,
+            "services_tx_hash": "0x" + receipt.tx_hash.hex(),
+            "services_code_sha256": hashlib.sha256(_code(url, address)).hexdigest(),
+            "services_artifacts": ArtifactDigests.of(load_artifact(SERVICES_CONTRACT)),
+            "services_operators": tuple(to_checksum_address(o) for o in operators),
+        }
+    )
+
+
 def deploy(
     settings: Settings,
     *,
@@ -363,13 +429,19 @@ def deploy(
         if force:
             log.warning("deploying a new registry to %s (forced)", url)
         elif path.exists() and (existing := _existing(settings, url)) is not None:
-            if existing.material_ledger_address is not None:
+            if existing.material_ledger_address is not None and existing.services_address is not None:
                 return existing
-            # A manifest from before the material ledger: add it beside the running registry.
+            # A manifest from before the material ledger or the services: add them beside the registry.
             keys = Keystore.from_settings(settings)
-            upgraded = _with_material_ledger(
-                settings, url, existing, keys.private_key(DEPLOYER), default_material_grants(keys)
-            )
+            upgraded = existing
+            if upgraded.material_ledger_address is None:
+                upgraded = _with_material_ledger(
+                    settings, url, upgraded, keys.private_key(DEPLOYER), default_material_grants(keys)
+                )
+            if upgraded.services_address is None:
+                upgraded = _with_services(
+                    settings, url, upgraded, keys.private_key(DEPLOYER), default_service_operators(keys)
+                )
             write_deployment(upgraded, path)
             return upgraded
         # Keys are unlocked only now: a no-op run never decrypts them.
@@ -392,6 +464,8 @@ def deploy(
                 if g.role is Role.RECYCLER
             ]
         manifest = _with_material_ledger(settings, url, manifest, deployer_key, material_grants)
+        operators = default_service_operators(keystore) if keystore is not None else []
+        manifest = _with_services(settings, url, manifest, deployer_key, operators)
         write_deployment(manifest, path)
         log.info("deployment manifest written to %s", path)
         return manifest
@@ -483,12 +557,14 @@ __all__ = [
     "DEFAULT_ADMIN_DELAY",
     "DEFAULT_MATERIAL_ROLES",
     "DEFAULT_ROLES",
+    "DEFAULT_SERVICE_OPERATORS",
     "ArtifactDigests",
     "DeploymentManifest",
     "MaterialRoleGrant",
     "RoleGrant",
     "default_material_grants",
     "default_role_holders",
+    "default_service_operators",
     "deploy",
     "load_deployment",
     "stale_reason",

@@ -169,6 +169,16 @@ class ChainClient(Protocol):
 
     def get_custody_offer(self, passport_id: bytes) -> CustodyOffer | None: ...
 
+    # -- battery services -------------------------------------------------------------------------
+    def set_services(self, services_address: str | None) -> TxReceipt:
+        """Point the registry at the ``BatteryServices`` contract (default admin; None turns it off):
+        custody offers/acceptances, successor issues and recycling then need the legal owner's consent."""
+        ...
+
+    def services_address(self) -> str | None:
+        """The services contract the registry asks for consent, or None."""
+        ...
+
     # -- safety records ---------------------------------------------------------------------------
     def record_inspection(
         self,

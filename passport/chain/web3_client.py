@@ -43,7 +43,7 @@ from web3.exceptions import (
 from web3.types import BlockIdentifier, Nonce, TxParams, Wei
 from web3.types import TxReceipt as Web3TxReceipt
 
-from passport.chain.artifacts import load_artifact
+from passport.chain.artifacts import load_artifact, registry_error_abi
 from passport.chain.inclusion import BlockHeader, encode_receipt, encode_transaction
 from passport.chain.records import (
     AnchorRecord,
@@ -432,7 +432,7 @@ class Web3ChainClient:
         except (ValueError, TypeError) as exc:
             raise InvalidIdentifier(f"invalid private key: {exc}") from None
         self._sender = _Sender(
-            w3, signer, _nonces or _Nonces(), self._settings, _RevertDecoder(w3, artifact.abi)
+            w3, signer, _nonces or _Nonces(), self._settings, _RevertDecoder(w3, registry_error_abi())
         )
         # Shared with every ``as_account`` client, like the nonce book.
         self._receipt_hooks = [] if _receipt_hooks is None else _receipt_hooks
@@ -792,6 +792,16 @@ class Web3ChainClient:
             to_address=to_checksum_address(to),
             expires_at=int(expires_at),
         )
+
+    # -- battery services ---------------------------------------------------------------------------
+    def set_services(self, services_address: str | None) -> TxReceipt:
+        return self._transact(
+            "setServices", ZERO_ADDRESS if services_address is None else _address(services_address)
+        )
+
+    def services_address(self) -> str | None:
+        address = to_checksum_address(self._call("services"))
+        return None if address == ZERO_ADDRESS else address
 
     # -- sales (BatterySales) -----------------------------------------------------------------------
     def agree_sale(
