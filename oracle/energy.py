@@ -39,7 +39,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, Protocol, runtime_checkable
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -51,11 +51,15 @@ from oracle.merkle import keccak256, verify_proof
 from oracle.ports import AnchorReader
 from oracle.proofs import AnchoredRecord
 from oracle.readings import StorageMeterReading, parse_reading
-from passport.bundle import AnchorReceipt, decode_header, prove_anchor
+from passport.bundle import Address, AnchorReceipt, Hex32, decode_header, prove_anchor
 from passport.canonical import canonical_json, parse_canonical_object
-from passport.chain.inclusion import decode_receipt, proven_value
+from passport.chain.inclusion import HEADER_FIELDS, decode_receipt, proven_value
 from passport.chain.protocol import ChainClient
+from passport.chain.records import LedgerEvent
+from passport.chain.services import StorageInstallation as StorageRecord
+from passport.chain.services import StorageRole
 from passport.errors import PassportError
+from passport.ids import passport_id_bytes32
 from passport.model import AnchorKind
 
 PROOF_FORMAT: Final = "battery-passport-energy-proof/1"
@@ -67,6 +71,9 @@ METER_SLACK_WH: Final = 2
 #: topic0 of ``IDataAnchors.BatchAnchored(bytes32 indexed root, bytes32 indexed cidDigest, AnchorKind
 #: kind, uint32 recordCount)``.
 BATCH_ANCHORED_TOPIC: Final = keccak256(b"BatchAnchored(bytes32,bytes32,uint8,uint32)")
+#: topic0 of ``IBatteryServices.StorageInstalled(bytes32 indexed passportId, bytes32 indexed siteHash,
+#: uint64 ratedEnergyWh, StorageRole role, address indexed recordedBy)``.
+STORAGE_INSTALLED_TOPIC: Final = keccak256(b"StorageInstalled(bytes32,bytes32,uint64,uint8,address)")
 
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 
@@ -158,16 +165,103 @@ def previous_meter_reading(journal: Journal, battery_id: str, device_id: str) ->
 
 
 class StorageInstallation(BaseModel):
-    """The successor passport's storage installation, as recorded when the pack was installed."""
+    """The successor passport's storage installation as ``BatteryServices`` recorded it, with the proof:
+    ``receipt`` is the recording transaction's receipt, proven against its block header, which holds
+    the ``StorageInstalled`` event of ``services``; ``installed_at`` is that block's timestamp."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     passport_id: UUID
     battery_id: str
-    site: Annotated[str, Field(min_length=1, max_length=200)]
-    role: Annotated[str, Field(min_length=1, max_length=100)]
+    services: Address = Field(description="The BatteryServices contract that recorded the installation.")
+    site_hash: Hex32
+    role: Annotated[str, Field(description="StorageRole name, lower case (e.g. peak_shaving)")]
     rated_energy_wh: Annotated[int, Field(gt=0, le=1_000_000)]
     installed_at: AwareDatetime
+    receipt: AnchorReceipt
+
+
+def installation_facts(
+    passport_id: UUID,
+    battery_id: str,
+    services: str,
+    recorded: StorageRecord,
+    receipt: AnchorReceipt,
+) -> StorageInstallation:
+    """The proof's installation facts from the services contract's record and the recording receipt."""
+    return StorageInstallation(
+        passport_id=passport_id,
+        battery_id=battery_id,
+        services=services,
+        site_hash="0x" + recorded.site_hash.hex(),
+        role=recorded.role.name.lower(),
+        rated_energy_wh=recorded.rated_energy_wh,
+        installed_at=datetime.fromtimestamp(recorded.installed_at, UTC),
+        receipt=receipt,
+    )
+
+
+@runtime_checkable
+class InstallationEvents(Protocol):
+    """What finding the installation's transaction needs of the services client (``passport_events``
+    of ``passport.chain.services_web3.Web3BatteryServices``)."""
+
+    def passport_events(
+        self, passport_id: bytes, names: Sequence[str], from_block: int = 0
+    ) -> list[LedgerEvent]: ...
+
+
+def installation_tx(
+    services: InstallationEvents, passport_id: UUID, from_block: int = 0
+) -> tuple[bytes, bytes]:
+    """(tx hash, block hash) of the latest ``StorageInstalled`` of the passport; ``MonthNotCovered`` if
+    none was recorded."""
+    events = services.passport_events(passport_id_bytes32(passport_id), ("StorageInstalled",), from_block)
+    if not events:
+        raise MonthNotCovered(f"passport {passport_id} has no storage installation recorded")
+    return events[-1].tx_hash, events[-1].block_hash
+
+
+def _installation_checks(installation: StorageInstallation, check: _Checker) -> None:
+    """``installation.receipt``: the facts are those of a ``StorageInstalled`` event in a receipt proven
+    against a header hashing to the stated block; ``installation.time``: installed at its timestamp."""
+    anchor = installation.receipt
+    try:
+        header = decode_header(anchor)
+        receipt = decode_receipt(proven_value(header.receipts_root, anchor.tx_index, anchor.receipt_nodes()))
+    except PassportError as exc:
+        check("installation.receipt", False, f"installation receipt: {exc}")
+        return
+    try:
+        role = StorageRole[installation.role.upper()]
+    except KeyError:
+        check("installation.receipt", False, f"no storage role {installation.role!r}")
+        return
+    wanted = (
+        bytes.fromhex(installation.services[2:]),
+        (
+            STORAGE_INSTALLED_TOPIC,
+            passport_id_bytes32(installation.passport_id),
+            bytes.fromhex(installation.site_hash[2:]),
+        ),
+        installation.rated_energy_wh.to_bytes(32) + int(role).to_bytes(32),
+    )
+    found = any(
+        (log.address, log.topics[:3], log.data) == wanted for log in receipt.logs if len(log.topics) == 4
+    )
+    check(
+        "installation.receipt",
+        "0x" + header.hash.hex() == anchor.block_hash and receipt.succeeded and found,
+        f"the receipt of {anchor.tx_hash} in block {anchor.block_hash} holds no StorageInstalled event of "
+        f"{installation.services} with these facts",
+    )
+    stamp = int.from_bytes(header.fields[HEADER_FIELDS.index("timestamp")])
+    check(
+        "installation.time",
+        stamp == int(installation.installed_at.timestamp()),
+        f"the installation block's timestamp is {datetime.fromtimestamp(stamp, UTC).isoformat()}, not "
+        f"{installation.installed_at.isoformat()}",
+    )
 
 
 class MonthEnergy(BaseModel):
@@ -333,6 +427,8 @@ EnergyCheckName = Literal[
     "anchor.receipt",
     "anchor.registry",
     "record.anchor",
+    "installation.receipt",
+    "installation.time",
     "installation.rated",
     "installation.before",
     "window.opening",
@@ -444,6 +540,7 @@ def verify_energy_proof(proof: EnergyProof, *, chain: AnchorReader | None = None
     """
     check = _Checker()
     installation, stated = proof.installation, proof.energy
+    _installation_checks(installation, check)
     anchored = _anchored_roots(proof, check)
     meter: list[MeterRecord] = []
     for i, item in enumerate(proof.records):
@@ -576,6 +673,8 @@ __all__ = [
     "StorageInstallation",
     "anchoring_of",
     "build_energy_proof",
+    "installation_facts",
+    "installation_tx",
     "meter_step_problems",
     "month_bounds",
     "month_energy",

@@ -4,7 +4,6 @@ the boundary rule, and the offline proof (built on the real registry, checked wi
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,9 +13,10 @@ import pytest
 from oracle.energy import (
     EnergyProof,
     MeterRecord,
-    StorageInstallation,
     anchoring_of,
     build_energy_proof,
+    installation_facts,
+    installation_tx,
     meter_step_problems,
     month_bounds,
     month_energy,
@@ -27,10 +27,14 @@ from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
 from oracle.readings import StorageMeterReading, parse_reading
+from passport.bundle import prove_anchor
 from passport.canonical import canonical_json
+from passport.chain.services import StorageRole, site_hash
+from passport.ids import parse_passport_id
 from passport.model import AnchorKind
 from passport.store import EmbeddedStore
 from tests.chain_backends import Actor, ChainBackend
+from tests.contracts.services_world import repurposed, services_world
 from tests.oracle.oracle_samples import Fleet, anchorer, journal_keyring
 
 RATED_WH = 60_000  # a 60 kWh repurposed EV pack
@@ -191,61 +195,83 @@ def test_the_boundary_rule_partitions_the_meter_history() -> None:
 # -- the proof on the registry ----------------------------------------------------------------------------
 
 
-def _installation(fleet: Fleet) -> StorageInstallation:
-    return StorageInstallation(
-        passport_id=uuid.UUID(int=7),
-        battery_id=fleet.battery_id(0),
-        site="Jeju PV farm 3, container 2",
-        role="pv_self_consumption",
-        rated_energy_wh=RATED_WH,
-        installed_at=INSTALLED,
-    )
-
-
 @pytest.fixture(scope="module")
-def march(
+def proven_month(
     chain_backend: ChainBackend, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[EnergyProof, Actor]]:
-    """A pack installed on 10 Feb, read daily into April, anchored in batches of 8; March's proof.
+) -> Iterator[tuple[EnergyProof, Actor, list[dict[str, Any]]]]:
+    """A repurposed pack installed in storage (recorded on ``BatteryServices``), its meter read daily
+    for 70 days, anchored in batches of 8; the proof of the month after the installation month.
 
     Built once per backend for the module (the tampering cases only edit copies of the file)."""
     tmp_path = tmp_path_factory.mktemp("energy")
     oracle = chain_backend.actors["oracle"]
     store = EmbeddedStore(tmp_path / "store", durable=False)
     with chain_backend.isolated(), Journal(tmp_path / "journal.db") as journal:
+        world = services_world(chain_backend)
+        world.wire(chain_backend)
+        pid = repurposed(chain_backend, "energy-proof")
+        tx = world["repurposer"].record_storage_installation(
+            pid, site_hash("jeju-pv-3/container-2"), RATED_WH, StorageRole.RENEWABLE_FIRMING
+        )
+        recorded = world["repurposer"].get_storage_installation(pid)
+        assert recorded is not None
+        installed = datetime.fromtimestamp(recorded.installed_at, UTC)
         fleet = Fleet(journal, Ingestor(journal))
         fleet.device(0).register(journal)
-        readings = daily(INSTALLED.replace(hour=12), 55)
+        readings = daily(installed + HOUR, 70)
         for start in range(0, len(readings), 10):
             _, rejected = _ingest(fleet, readings[start : start + 10])
             assert not rejected
         report = anchorer(journal, store, oracle.client, batch_size=8).drain()
         assert report.error is None
         proofs = RecordProofs(journal, store, keyring=journal_keyring(journal))
-        history = proofs.battery_history(fleet.battery_id(0), chain=oracle.client)
         battery = fleet.battery_id(0)
-        proof = build_energy_proof(
-            _installation(fleet), "2026-03", history, anchoring_of(journal, battery), oracle.client
+        history = proofs.battery_history(battery, chain=oracle.client)
+        assert installation_tx(world["repurposer"], parse_passport_id(pid)) == (tx.tx_hash, tx.block_hash)
+        installation = installation_facts(
+            parse_passport_id(pid),
+            battery,
+            world.address,
+            recorded,
+            prove_anchor(oracle.client, tx.tx_hash, tx.block_hash),
         )
-        yield proof, oracle
+        month = _next_month(installed)
+        proof = build_energy_proof(
+            installation, month, history, anchoring_of(journal, battery), oracle.client
+        )
+        yield proof, oracle, readings
+
+
+def _next_month(at: datetime) -> str:
+    return f"{at.year + at.month // 12}-{at.month % 12 + 1:02d}"
 
 
 @pytest.fixture
-def march_proof(march: tuple[EnergyProof, Actor]) -> EnergyProof:
-    return march[0]
+def month_proof(proven_month: tuple[EnergyProof, Actor, list[dict[str, Any]]]) -> EnergyProof:
+    return proven_month[0]
 
 
-def test_a_month_is_proven_offline_and_on_the_registry(march: tuple[EnergyProof, Actor]) -> None:
-    march_proof, oracle = march
-    proof = EnergyProof.parse(march_proof.model_dump_json())  # what a reader gets: the file
+def test_a_month_is_proven_offline_and_on_the_registry(
+    proven_month: tuple[EnergyProof, Actor, list[dict[str, Any]]],
+) -> None:
+    month_proof, oracle, readings = proven_month
+    proof = EnergyProof.parse(month_proof.model_dump_json())  # what a reader gets: the file
     result = verify_energy_proof(proof)
     assert result.ok, result.failed()
-    assert result.energy_delivered_wh == proof.energy.energy_delivered_wh == 31 * 36_000
-    assert result.record_count == 32  # 28 Feb 12:00 .. 31 Mar 12:00
+    # Daily readings: the month's figure is 36 kWh per reading-to-reading day from opening to closing.
+    start, end = month_bounds(proof.energy.month)
+    times = [parsed(r).measured_at for r in readings]
+    opening = max(i for i, t in enumerate(times) if t <= start)
+    closing = max(i for i, t in enumerate(times) if t <= end)
+    assert result.energy_delivered_wh == proof.energy.energy_delivered_wh == 36_000 * (closing - opening)
+    assert result.energy_received_wh == 40_000 * (closing - opening)
+    assert result.record_count == closing - opening + 1
     # Batches of 8: several roots, anchored together in one or more transactions, each receipt proven.
     assert len({r.root for r in proof.records}) >= 4
     assert len(proof.anchors) >= 1
-    assert {c.name for c in result.checks} >= {
+    names = {c.name for c in result.checks}
+    assert names >= {
+        "installation.receipt",
         "record.proof",
         "anchor.receipt",
         "window.inside",
@@ -296,6 +322,10 @@ def _other_installation(data: dict[str, Any]) -> None:
     data["installation"]["rated_energy_wh"] = 80_000
 
 
+def _other_role(data: dict[str, Any]) -> None:
+    data["installation"]["role"] = "backup"
+
+
 def _drop_the_closing(data: dict[str, Any]) -> None:
     data["records"].pop()
 
@@ -310,13 +340,14 @@ def _drop_the_closing(data: dict[str, Any]) -> None:
         (_stated_more, {"energy.recompute"}),
         (_forged_receipt, {"anchor.receipt"}),
         (_other_installation, {"installation.rated"}),
+        (_other_role, {"installation.receipt"}),
         (_drop_the_closing, {"energy.recompute"}),
     ],
 )
 def test_tampering_fails_a_named_check(
-    march_proof: EnergyProof, change: Callable[[dict[str, Any]], None], failing: set[str]
+    month_proof: EnergyProof, change: Callable[[dict[str, Any]], None], failing: set[str]
 ) -> None:
-    result = verify_energy_proof(_edit(march_proof, change))
+    result = verify_energy_proof(_edit(month_proof, change))
     assert not result.ok
     assert failing <= {c.name for c in result.failed()}, result.failed()
 
