@@ -207,3 +207,7 @@ class MonthNotCovered(EnergyError, LookupError):
 
 class MalformedEnergyProof(EnergyError, ValueError):
     """Raised when an energy proof bundle cannot be parsed (its checks never ran)."""
+
+
+class EnergyProofInvalid(EnergyError, ValueError):
+    """Raised when a claim is asked for on an energy proof that fails one of its checks."""

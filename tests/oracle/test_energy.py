@@ -22,19 +22,20 @@ from oracle.energy import (
     month_energy,
     verify_energy_proof,
 )
-from oracle.errors import InvalidMonth, MalformedEnergyProof, MonthNotCovered
+from oracle.energy_proofs import claim_energy, claim_period, proof_digest
+from oracle.errors import EnergyProofInvalid, InvalidMonth, MalformedEnergyProof, MonthNotCovered
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
 from oracle.proofs import RecordProofs
 from oracle.readings import StorageMeterReading, parse_reading
 from passport.bundle import prove_anchor
 from passport.canonical import canonical_json
-from passport.chain.services import StorageRole, site_hash
-from passport.ids import parse_passport_id
+from passport.chain.services import ClaimKind, StorageRole, site_hash
+from passport.ids import parse_passport_id, passport_id_bytes32
 from passport.model import AnchorKind
 from passport.store import EmbeddedStore
-from tests.chain_backends import Actor, ChainBackend
-from tests.contracts.services_world import repurposed, services_world
+from tests.chain_backends import Actor, ChainBackend, reverts
+from tests.contracts.services_world import ServicesWorld, repurposed, services_world
 from tests.oracle.oracle_samples import Fleet, anchorer, journal_keyring
 
 RATED_WH = 60_000  # a 60 kWh repurposed EV pack
@@ -195,10 +196,11 @@ def test_the_boundary_rule_partitions_the_meter_history() -> None:
 # -- the proof on the registry ----------------------------------------------------------------------------
 
 
+Proven = tuple[EnergyProof, Actor, list[dict[str, Any]], ServicesWorld]
+
+
 @pytest.fixture(scope="module")
-def proven_month(
-    chain_backend: ChainBackend, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[EnergyProof, Actor, list[dict[str, Any]]]]:
+def proven_month(chain_backend: ChainBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proven]:
     """A repurposed pack installed in storage (recorded on ``BatteryServices``), its meter read daily
     for 70 days, anchored in batches of 8; the proof of the month after the installation month.
 
@@ -239,7 +241,7 @@ def proven_month(
         proof = build_energy_proof(
             installation, month, history, anchoring_of(journal, battery), oracle.client
         )
-        yield proof, oracle, readings
+        yield proof, oracle, readings, world
 
 
 def _next_month(at: datetime) -> str:
@@ -247,14 +249,14 @@ def _next_month(at: datetime) -> str:
 
 
 @pytest.fixture
-def month_proof(proven_month: tuple[EnergyProof, Actor, list[dict[str, Any]]]) -> EnergyProof:
+def month_proof(proven_month: Proven) -> EnergyProof:
     return proven_month[0]
 
 
 def test_a_month_is_proven_offline_and_on_the_registry(
-    proven_month: tuple[EnergyProof, Actor, list[dict[str, Any]]],
+    proven_month: Proven,
 ) -> None:
-    month_proof, oracle, readings = proven_month
+    month_proof, oracle, readings, _ = proven_month
     proof = EnergyProof.parse(month_proof.model_dump_json())  # what a reader gets: the file
     result = verify_energy_proof(proof)
     assert result.ok, result.failed()
@@ -357,3 +359,23 @@ def test_a_file_that_is_not_a_proof_is_malformed() -> None:
         EnergyProof.parse(json.dumps({"format": "battery-passport-energy-proof/1"}))
     with pytest.raises(MalformedEnergyProof):
         EnergyProof.parse("not json")
+
+
+def test_the_month_is_claimed_once_and_only_from_a_valid_proof(proven_month: Proven) -> None:
+    proof, _, _, world = proven_month
+    custodian = world["repurposer"]
+    pid = passport_id_bytes32(proof.installation.passport_id)
+    period = claim_period(proof.energy.month)
+    with pytest.raises(EnergyProofInvalid, match=r"energy\.recompute"):
+        claim_energy(custodian, _edit(proof, _stated_more))  # nothing is sent
+    assert custodian.get_claim(pid, ClaimKind.ENERGY_DELIVERED, period) is None
+    receipt = claim_energy(custodian, proof)
+    (event,) = [e for e in receipt.events if e.name == "ClaimRecorded"]
+    assert event.args["quantity"] == proof.energy.energy_delivered_wh
+    claim = custodian.get_claim(pid, ClaimKind.ENERGY_DELIVERED, period)
+    assert claim is not None
+    assert (claim.quantity, claim.evidence_digest) == (proof.energy.energy_delivered_wh, proof_digest(proof))
+    with reverts("BatteryServicesClaimExists"):
+        claim_energy(custodian, proof)
+    with reverts("BatteryServicesClaimExists"):  # the same month from a re-built (equal) proof too
+        claim_energy(custodian, EnergyProof.parse(proof.model_dump_json()))
