@@ -13,10 +13,6 @@ import pytest
 from oracle.energy import (
     EnergyProof,
     MeterRecord,
-    anchoring_of,
-    build_energy_proof,
-    installation_facts,
-    installation_tx,
     meter_step_problems,
     month_bounds,
     month_energy,
@@ -26,45 +22,14 @@ from oracle.energy_proofs import claim_energy, claim_period, proof_digest
 from oracle.errors import EnergyProofInvalid, InvalidMonth, MalformedEnergyProof, MonthNotCovered
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
-from oracle.proofs import RecordProofs
-from oracle.readings import StorageMeterReading, parse_reading
-from passport.bundle import prove_anchor
+from oracle.readings import parse_reading
 from passport.canonical import canonical_json
-from passport.chain.services import ClaimKind, StorageRole, site_hash
-from passport.ids import parse_passport_id, passport_id_bytes32
+from passport.chain.services import ClaimKind
+from passport.ids import passport_id_bytes32
 from passport.model import AnchorKind
-from passport.store import EmbeddedStore
-from tests.chain_backends import Actor, ChainBackend, reverts
-from tests.contracts.services_world import ServicesWorld, repurposed, services_world
-from tests.oracle.oracle_samples import Fleet, anchorer, journal_keyring
-
-RATED_WH = 60_000  # a 60 kWh repurposed EV pack
-INSTALLED = datetime(2026, 2, 10, 9, tzinfo=UTC)
-
-
-def meter(at: datetime, energy_in_wh: int, energy_out_wh: int, **overrides: Any) -> dict[str, Any]:
-    """A storage meter reading as a device sends it."""
-    return {
-        "kind": "storage_meter",
-        "measured_at": at.isoformat(),
-        "energy_in_wh": energy_in_wh,
-        "energy_out_wh": energy_out_wh,
-        "soc_pct": 50.0,
-        "rated_energy_wh": RATED_WH,
-        **overrides,
-    }
-
-
-def parsed(reading: dict[str, Any]) -> StorageMeterReading:
-    model = parse_reading(canonical_json(reading))
-    assert isinstance(model, StorageMeterReading)
-    return model
-
-
-def daily(start: datetime, days: int, *, in_wh: int = 0, out_wh: int = 0) -> list[dict[str, Any]]:
-    """One reading a day from ``start``: 40 kWh in and 36 kWh out each day (a 90 % round trip)."""
-    return [meter(start + timedelta(days=d), in_wh + 40_000 * d, out_wh + 36_000 * d) for d in range(days)]
-
+from tests.chain_backends import ChainBackend, reverts
+from tests.oracle.energy_samples import HOUR, INSTALLED, Proven, daily, ingest, meter, parsed, proven_month_on
+from tests.oracle.oracle_samples import Fleet
 
 # -- the reading and its continuity ---------------------------------------------------------------------
 
@@ -96,9 +61,6 @@ def test_a_malformed_meter_reading_is_rejected(override: dict[str, Any], path: s
     assert path in {p for p, _ in caught.value.problems}
 
 
-HOUR = timedelta(hours=1)
-
-
 @pytest.mark.parametrize(
     ("after", "fields", "words"),
     [
@@ -121,20 +83,14 @@ def test_a_meter_step_must_follow_on(after: dict[str, Any], fields: set[str], wo
     assert all(words in why for _, why in problems)
 
 
-def _ingest(fleet: Fleet, readings: list[dict[str, Any]]) -> tuple[list[int], dict[int, list[str]]]:
-    ack = fleet.ingestor.ingest(fleet.upload(0, readings))
-    assert ack.status == "accepted"
-    return [a.index for a in ack.accepted], {r.index: [p.path for p in r.problems] for r in ack.rejected}
-
-
 def test_ingestion_refuses_a_meter_going_backwards_across_uploads(journal: Journal) -> None:
     fleet = Fleet(journal, Ingestor(journal))
     fleet.device(0).register(journal)
     first = meter(INSTALLED, 10_000, 9_000)
-    assert _ingest(fleet, [first]) == ([0], {})
+    assert ingest(fleet, [first]) == ([0], {})
     # Within one upload and against the journaled reading of the previous upload: each reading must
     # follow the last one accepted, so the rejected one is not the reference for the next.
-    accepted, rejected = _ingest(
+    accepted, rejected = ingest(
         fleet,
         [
             meter(INSTALLED + HOUR, 9_999, 9_000),  # backwards against the journal
@@ -196,56 +152,12 @@ def test_the_boundary_rule_partitions_the_meter_history() -> None:
 # -- the proof on the registry ----------------------------------------------------------------------------
 
 
-Proven = tuple[EnergyProof, Actor, list[dict[str, Any]], ServicesWorld]
-
-
 @pytest.fixture(scope="module")
 def proven_month(chain_backend: ChainBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proven]:
-    """A repurposed pack installed in storage (recorded on ``BatteryServices``), its meter read daily
-    for 70 days, anchored in batches of 8; the proof of the month after the installation month.
-
-    Built once per backend for the module (the tampering cases only edit copies of the file)."""
-    tmp_path = tmp_path_factory.mktemp("energy")
-    oracle = chain_backend.actors["oracle"]
-    store = EmbeddedStore(tmp_path / "store", durable=False)
-    with chain_backend.isolated(), Journal(tmp_path / "journal.db") as journal:
-        world = services_world(chain_backend)
-        world.wire(chain_backend)
-        pid = repurposed(chain_backend, "energy-proof")
-        tx = world["repurposer"].record_storage_installation(
-            pid, site_hash("jeju-pv-3/container-2"), RATED_WH, StorageRole.RENEWABLE_FIRMING
-        )
-        recorded = world["repurposer"].get_storage_installation(pid)
-        assert recorded is not None
-        installed = datetime.fromtimestamp(recorded.installed_at, UTC)
-        fleet = Fleet(journal, Ingestor(journal))
-        fleet.device(0).register(journal)
-        readings = daily(installed + HOUR, 70)
-        for start in range(0, len(readings), 10):
-            _, rejected = _ingest(fleet, readings[start : start + 10])
-            assert not rejected
-        report = anchorer(journal, store, oracle.client, batch_size=8).drain()
-        assert report.error is None
-        proofs = RecordProofs(journal, store, keyring=journal_keyring(journal))
-        battery = fleet.battery_id(0)
-        history = proofs.battery_history(battery, chain=oracle.client)
-        assert installation_tx(world["repurposer"], parse_passport_id(pid)) == (tx.tx_hash, tx.block_hash)
-        installation = installation_facts(
-            parse_passport_id(pid),
-            battery,
-            world.address,
-            recorded,
-            prove_anchor(oracle.client, tx.tx_hash, tx.block_hash),
-        )
-        month = _next_month(installed)
-        proof = build_energy_proof(
-            installation, month, history, anchoring_of(journal, battery), oracle.client
-        )
-        yield proof, oracle, readings, world
-
-
-def _next_month(at: datetime) -> str:
-    return f"{at.year + at.month // 12}-{at.month % 12 + 1:02d}"
+    """The month proof of ``proven_month_on``, built once per backend for the module (the tampering
+    cases only edit copies of the file)."""
+    with proven_month_on(chain_backend, tmp_path_factory.mktemp("energy")) as proven:
+        yield proven
 
 
 @pytest.fixture
