@@ -56,7 +56,7 @@ def _proof(services: Services, pid: PassportId, month: str) -> EnergyProof:
 
 
 @router.get("/passports/{passport_id}/energy/{month}/proof", operation_id="get_passport_energy_proof")
-@raises(403, 404, 409, 422, 502, 503)
+@raises(400, 403, 404, 409, 422, 502, 503)
 def get_energy_proof(
     pid: PassportId, month: MonthPath, tiers: ReadableTiers, services: ServicesDep
 ) -> EnergyProof:
