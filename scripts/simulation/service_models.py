@@ -100,7 +100,12 @@ def run_service_models(pilot: Pilot, config: ServiceModelsConfig) -> dict[str, A
     clients = {name: Web3BatteryServices.for_client(admin, address, key) for name, key in keys.items()}
     pilot.tx("grant_role", clients["admin"].grant_role(ServicesRole.OPERATOR, clients["station"].account))
     rng = np.random.default_rng(pilot.config.fleet.seed)
-    in_service = sorted(pilot.current.values(), key=lambda p: p.battery_id)
+    # A pack removed on the run's last day is still ``current`` (no replacement came): its passport is
+    # closed (recycled, or superseded by its successor).
+    closed = set(pilot.recycled) | set(pilot.successors.values())
+    in_service = sorted(
+        (p for p in pilot.current.values() if p.passport_id not in closed), key=lambda p: p.battery_id
+    )
     leased_count = round(config.subscription_share * len(in_service))
     leased, rest = in_service[:leased_count], in_service[leased_count:]
     return {
