@@ -32,6 +32,7 @@ from cli import (
     recycled,
     report,
     safety,
+    services,
     shares,
     simulate,
     telemetry,
@@ -85,6 +86,7 @@ app.add_typer(safety.ship_app, name="ship")
 
 app.add_typer(recycled.app, name="recycled")
 app.add_typer(carbon.app, name="carbon")
+app.add_typer(services.app, name="services")
 app.add_typer(simulate.app)  # simulate (development: the pilot on a managed local node)
 
 __all__ = ["app"]

@@ -19,6 +19,18 @@ from web3.types import Wei
 
 from devtools.localnodes import ManagedProcess, free_port, node_tool
 from passport.chain import PassportIssue, Role, TxReceipt, Web3ChainClient, connect, deploy_registry
+from passport.chain.services import (
+    ClaimKind,
+    ConsentAction,
+    HandOver,
+    HolderKind,
+    ServicesRole,
+    StorageRole,
+    site_hash,
+    station_hash,
+    vehicle_hash,
+)
+from passport.chain.services_web3 import Web3BatteryServices, deploy_services
 from passport.ids import ZERO32
 from passport.model import AnchorKind, BusinessKind, InspectionKind, LifecycleStatus
 from passport.settings import Settings
@@ -26,7 +38,7 @@ from passport.signing import PassportDomain, PassportVersion, sign_passport_vers
 
 RECORDS_PER_BATCH = 1000
 BATCH_PASSPORTS = 50
-ROLES = ("admin", "issuer", "inspector", "repurposer", "recycler", "oracle", "business")
+ROLES = ("admin", "issuer", "inspector", "repurposer", "recycler", "oracle", "business", "lessor", "operator")
 
 
 def _h(label: str) -> bytes:
@@ -181,6 +193,98 @@ def run(w3: Web3, settings: Settings) -> list[tuple[str, int, str]]:
             f"{many.gas_used / (16 * RECORDS_PER_BATCH):.1f} gas/record at 16 x {RECORDS_PER_BATCH:,}",
         )
     )
+    rows += _services_rows(w3, settings, keys, admin, sign)
+    return rows
+
+
+def _services_rows(
+    w3: Web3,
+    settings: Settings,
+    keys: dict[str, bytes],
+    admin: Web3ChainClient,
+    sign: Callable[..., bytes],
+) -> list[tuple[str, int, str]]:
+    """``BatteryServices`` (issue #19) beside the registry, and what its consent check adds to custody."""
+    rows: list[tuple[str, int, str]] = []
+    address, deployed = deploy_services(
+        w3, keys["admin"], admin.registry_address, settings=settings, nonces=admin._sender.nonces
+    )
+    rows.append(("BatteryServices deployment", deployed.gas_used, "once, beside the registry"))
+    c = {name: admin.as_account(key) for name, key in keys.items()}
+    s = {name: Web3BatteryServices.for_client(admin, address, key) for name, key in keys.items()}
+    rows.append(("setServices", admin.set_services(address).gas_used, "registry admin: consent checks on"))
+    s["admin"].grant_role(ServicesRole.OPERATOR, s["operator"].account)
+    a, b, r = _h("svc-a"), _h("svc-b"), _h("svc-r")
+    for pid in (a, b, r):
+        c["issuer"].issue_passport(
+            pid, _h("battery"), _h("m1"), sign("issuer", pid, 1, LifecycleStatus.ORIGINAL, _h("m1"))
+        )
+    rows.append(
+        (
+            "recordOwner",
+            s["issuer"].record_owner(a, s["lessor"].account).gas_used,
+            "issuer sets the legal owner",
+        )
+    )
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    rows.append(
+        (
+            "grantConsent",
+            s["lessor"]
+            .grant_consent(a, ConsentAction.TRANSFER, c["repurposer"].account, now + 3600)
+            .gas_used,
+            "owner consents to a transfer to one business",
+        )
+    )
+    rows.append(
+        (
+            "offerCustody (legal owner set)",
+            c["issuer"].offer_custody(a, c["repurposer"].account, now + 3600).gas_used,
+            "plus the registry's consent call to BatteryServices",
+        )
+    )
+    rows.append(
+        (
+            "acceptCustody (legal owner set)",
+            c["repurposer"].accept_custody(a).gas_used,
+            "consent checked again at acceptance",
+        )
+    )
+    lease = s["lessor"].record_lease(
+        _h("lease"), a, c["business"].account, _h("lease-doc"), now, now + 86_400 * 365
+    )
+    rows.append(("recordLease", lease.gas_used, "digest, parties and term of a signed contract"))
+    full, low = HandOver(10_000, 9_700), HandOver(1_500, 9_650)
+    vin, station = vehicle_hash("KMHXX81XXMU000001"), station_hash("station-1")
+    rows.append(
+        (
+            "installPack",
+            s["operator"].install_pack(b, HolderKind.VEHICLE, vin, full).gas_used,
+            "into a vehicle",
+        )
+    )
+    s["operator"].install_pack(r, HolderKind.STATION, station, full)
+    rows.append(
+        (
+            "swap",
+            s["operator"].swap(vin, station, b, r, low, full).gas_used,
+            "two packs, both legs, one transaction",
+        )
+    )
+    rows.append(("removePack", s["operator"].remove_pack(b, low).gas_used, "out of the station"))
+    c["issuer"].offer_custody(r, c["repurposer"].account, now + 3600)
+    c["repurposer"].accept_custody(r)
+    second = _h("svc-second-life")
+    c["repurposer"].issue_successor(
+        r, second, _h("battery"), LifecycleStatus.REPURPOSED, _h("m2"),
+        sign("repurposer", second, 1, LifecycleStatus.REPURPOSED, _h("m2"), r),
+    )  # fmt: skip
+    storage = s["repurposer"].record_storage_installation(
+        second, site_hash("ess-1"), 48_000, StorageRole.PEAK_SHAVING
+    )
+    rows.append(("recordStorageInstallation", storage.gas_used, "second-life pack in stationary storage"))
+    claim = s["repurposer"].record_claim(second, ClaimKind.ENERGY_DELIVERED, 202611, 812_500, _h("proof"))
+    rows.append(("recordClaim", claim.gas_used, "once per battery, kind and month"))
     return rows
 
 

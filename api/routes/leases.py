@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.openapi import raises
-from api.routes.service_common import BindingPublic, ClaimPublic, LeasePublic, ReceiptPublic, StoragePublic
 from api.schemas import BYTES32_SCHEMA, Address
+from api.service_schemas import BindingPublic, ClaimPublic, LeasePublic, ReceiptPublic, StoragePublic
 from passport.ids import parse_bytes32, passport_id_bytes32
 from passport.servicemodels import ConsentAction, LeaseContract, ServiceOverview
 
@@ -106,14 +106,14 @@ def _action_name(action: ConsentAction) -> ActionName:
 
 @router.get("/passports/{passport_id}/services", response_model=ServicesPublic)
 @raises(400, 503)
-def get_services(pid: PassportId, services: ServicesDep) -> ServicesPublic:
+def get_battery_services(pid: PassportId, services: ServicesDep) -> ServicesPublic:
     """The battery's legal owner, consents, binding, storage installation, leases and claims."""
     return ServicesPublic.of(services.service_models_for(None).overview(passport_id_bytes32(pid)))
 
 
 @router.post("/passports/{passport_id}/legal-owner", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def record_owner(
+def record_legal_owner(
     pid: PassportId, body: OwnerCreate, caller: AuthCaller, services: ServicesDep
 ) -> ReceiptPublic:
     """Record the battery's first legal owner (the passport's issuer or custodian; 409 if already set)."""
@@ -124,7 +124,7 @@ def record_owner(
 
 @router.post("/passports/{passport_id}/legal-owner/transfers", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def transfer_owner(
+def transfer_legal_owner(
     pid: PassportId, body: OwnerCreate, caller: AuthCaller, services: ServicesDep
 ) -> ReceiptPublic:
     """Move legal ownership (the legal owner only); its consents lapse."""
@@ -134,7 +134,7 @@ def transfer_owner(
 
 @router.post("/passports/{passport_id}/consents", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def grant_consent(
+def grant_owner_consent(
     pid: PassportId, body: ConsentCreate, caller: AuthCaller, services: ServicesDep
 ) -> ReceiptPublic:
     """Consent, as legal owner, to the custodian transferring / repurposing / recycling the battery."""
@@ -147,7 +147,7 @@ def grant_consent(
 
 @router.delete("/passports/{passport_id}/consents/{action}", response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def revoke_consent(
+def revoke_owner_consent(
     pid: PassportId, action: ActionName, caller: AuthCaller, services: ServicesDep
 ) -> ReceiptPublic:
     """Withdraw a consent (the legal owner)."""

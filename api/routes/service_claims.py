@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.openapi import raises
-from api.routes.service_common import ClaimKindName, ClaimPublic, ReceiptPublic
 from api.schemas import BYTES32_SCHEMA
+from api.service_schemas import ClaimKindName, ClaimPublic, ReceiptPublic
 from passport.ids import parse_bytes32, passport_id_bytes32
 from passport.servicemodels import ClaimKind
 
@@ -29,7 +29,7 @@ class ClaimCreate(BaseModel):
 
 @router.post("/passports/{passport_id}/claims", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def record_claim(
+def record_service_claim(
     pid: PassportId, body: ClaimCreate, caller: AuthCaller, services: ServicesDep
 ) -> ReceiptPublic:
     """Record a claim for one month (the custodian or legal owner; 409 if that month is already claimed)."""
@@ -46,7 +46,7 @@ def record_claim(
 
 @router.get("/passports/{passport_id}/claims", response_model=list[ClaimPublic])
 @raises(400, 503)
-def list_claims(pid: PassportId, services: ServicesDep) -> list[ClaimPublic]:
+def list_service_claims(pid: PassportId, services: ServicesDep) -> list[ClaimPublic]:
     """Every claim recorded for the battery, in chain order."""
     models = services.service_models_for(None)
     return [ClaimPublic.of(c) for c in models.ledger.claims_of(passport_id_bytes32(pid), models.from_block)]

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.errors import NotFound
 from api.openapi import raises
-from api.routes.service_common import ReceiptPublic, StoragePublic, StorageRoleName
+from api.service_schemas import ReceiptPublic, StoragePublic, StorageRoleName
 from passport.ids import passport_id_bytes32
 from passport.servicemodels import StorageRole, site_hash
 
@@ -28,7 +28,7 @@ class StorageCreate(BaseModel):
 
 @router.post("/passports/{passport_id}/storage-installation", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def record_storage(
+def record_storage_installation(
     pid: PassportId, body: StorageCreate, caller: AuthCaller, services: ServicesDep
 ) -> ReceiptPublic:
     """Record the Repurposed pack's storage installation (409 for a passport in another status)."""
@@ -44,7 +44,7 @@ def record_storage(
 
 @router.get("/passports/{passport_id}/storage-installation", response_model=StoragePublic)
 @raises(400, 404, 503)
-def get_storage(pid: PassportId, services: ServicesDep) -> StoragePublic:
+def get_storage_installation(pid: PassportId, services: ServicesDep) -> StoragePublic:
     """The pack's storage installation (404 when none is recorded)."""
     found = services.service_models_for(None).ledger.get_storage_installation(passport_id_bytes32(pid))
     if found is None:

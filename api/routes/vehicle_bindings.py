@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.openapi import raises
-from api.routes.service_common import BindingPublic, Reading, ReceiptPublic
+from api.service_schemas import BindingPublic, Reading, ReceiptPublic
+from passport.errors import InvalidIdentifier
 from passport.ids import parse_passport_id, passport_id_bytes32
 from passport.servicemodels import HolderKind, station_hash, vehicle_hash
 
@@ -83,10 +84,10 @@ class BindingsPublic(BaseModel):
 
 @router.post("/passports/{passport_id}/binding", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 422, 503)
-def install(pid: PassportId, body: InstallCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
+def install_pack(
+    pid: PassportId, body: InstallCreate, caller: AuthCaller, services: ServicesDep
+) -> ReceiptPublic:
     """Install the pack in a vehicle or station (409 if it is bound elsewhere or the caller may not)."""
-    from passport.errors import InvalidIdentifier
-
     try:
         kind, holder = body.holder()
     except ValueError as exc:
@@ -97,7 +98,9 @@ def install(pid: PassportId, body: InstallCreate, caller: AuthCaller, services: 
 
 @router.post("/passports/{passport_id}/binding/removal", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def remove(pid: PassportId, body: RemovalCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
+def remove_pack(
+    pid: PassportId, body: RemovalCreate, caller: AuthCaller, services: ServicesDep
+) -> ReceiptPublic:
     """Remove the pack from where it is bound."""
     models = services.service_models_for(caller)
     return ReceiptPublic.of(models.remove(passport_id_bytes32(pid), body.reading.hand_over()))
@@ -105,7 +108,7 @@ def remove(pid: PassportId, body: RemovalCreate, caller: AuthCaller, services: S
 
 @router.get("/passports/{passport_id}/bindings", response_model=BindingsPublic)
 @raises(400, 503)
-def bindings(pid: PassportId, services: ServicesDep) -> BindingsPublic:
+def get_pack_bindings(pid: PassportId, services: ServicesDep) -> BindingsPublic:
     """The pack's current binding and its full binding history."""
     models = services.service_models_for(None)
     pid32 = passport_id_bytes32(pid)
@@ -129,7 +132,7 @@ def bindings(pid: PassportId, services: ServicesDep) -> BindingsPublic:
 
 @router.post("/swaps", status_code=201, response_model=ReceiptPublic)
 @raises(400, 401, 403, 409, 503)
-def swap(body: SwapCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
+def swap_packs(body: SwapCreate, caller: AuthCaller, services: ServicesDep) -> ReceiptPublic:
     """Swap the vehicle's pack for the station's at once (409, and nothing recorded, if a leg fails)."""
     models = services.service_models_for(caller)
     receipt = models.swap(

@@ -27,6 +27,7 @@ from api.services import Services
 from api.web.groups import passport_groups
 from api.web.health_views import AlertView, DeviceHealthView, alert_views, device_health_view
 from api.web.safety import safety_view
+from api.web.service_views import ServicesView, services_view
 from api.web.views import (
     UNAVAILABLE,
     CustodyEntryView,
@@ -38,7 +39,7 @@ from api.web.views import (
     qr_svg_path,
 )
 from passport.audit import AuditEvent
-from passport.errors import ContentIntegrityError, ContentNotFound, DocumentError
+from passport.errors import ContentIntegrityError, ContentNotFound, DocumentError, PassportError
 from passport.ids import ZERO32, parse_passport_id, passport_id_bytes32
 from passport.model import AccessTier, PassportView
 
@@ -170,4 +171,25 @@ class LedgerPageSource:
             device_health=device_health,
             alerts=alerts,
             safety=safety,
+            services=self._services_view(pid32),
         )
+
+    def _services_view(self, pid32: bytes) -> ServicesView | None:
+        """The battery-services section, or None (no contract deployed, nothing recorded, or the node
+        failed: the rest of the page does not depend on it)."""
+        services = self.services
+        if services.services_address is None:
+            return None
+        try:
+            ledger = services.service_models_for(None).ledger
+            owner = ledger.legal_owner(pid32)
+            view = services_view(
+                owner,
+                None if owner is None else services.names.name_of(owner),
+                ledger.get_binding(pid32),
+                ledger.get_storage_installation(pid32),
+            )
+        except PassportError as exc:
+            log.warning("battery services of 0x%s unreadable: %s", pid32.hex(), exc)
+            return None
+        return None if view.empty else view

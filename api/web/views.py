@@ -20,6 +20,7 @@ from api.auth import Caller
 from api.web.health_views import AlertView, DeviceHealthView
 from api.web.i18n import N_
 from api.web.safety import SafetyView
+from api.web.service_views import ServicesView
 from passport.ids import parse_passport_id
 from passport.model import AccessTier
 
@@ -303,6 +304,9 @@ class PassportPageView(_View):
 
     # Inspections, incidents and the incident flag (``api.web.safety``); None when not built.
     safety: SafetyView | None = None
+    # Legal owner, vehicle / station binding, storage installation (``api.web.service_views``); None when
+    # no battery-services contract is deployed or it holds nothing about this battery.
+    services: ServicesView | None = None
 
     @model_validator(mode="after")
     def _canonical_ids(self) -> PassportPageView:

@@ -19,6 +19,7 @@ from api.services import Services
 from devtools.samples import sample_passport
 from oracle.devices import DeviceKey
 from passport.chain.material_web3 import deploy_material_ledger
+from passport.chain.services_web3 import deploy_services
 from tests.api.api_stack import PARTICIPANTS, build_services, new_battery_id
 from tests.chain_backends import SETTINGS, running_backend
 
@@ -69,6 +70,15 @@ def contract_world(data_dir: Path) -> Iterator[ContractWorld]:
             settings=SETTINGS,
             nonces=admin.client._sender.nonces,
         )
+        # The battery-services contract too, wired into the registry (consent is then asked on custody).
+        services.services_address, _ = deploy_services(
+            backend.w3,
+            admin.key,
+            backend.registry_address,
+            settings=SETTINGS,
+            nonces=admin.client._sender.nonces,
+        )
+        admin.client.set_services(services.services_address)
         try:
             battery_id = new_battery_id()
             passport = sample_passport(battery_id)

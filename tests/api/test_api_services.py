@@ -180,3 +180,32 @@ def test_storage_and_claims_over_http(api: Api) -> None:
     claims = api.call("GET", f"/passports/{uid(pid)}/claims").json()
     assert [(c["period"], c["unit"]) for c in claims] == [(202611, "Wh")]
     assert api.call("GET", "/passports/not-an-id/claims").status_code == 400
+
+
+def test_the_passport_page_shows_owner_binding_and_storage(api: Api) -> None:
+    pid = repurposed(api.backend, "api-page")
+    lessor = api.account("lessor")
+    assert (
+        api.call(
+            "POST", f"/passports/{uid(pid)}/legal-owner", "repurposer", json={"owner": lessor}
+        ).status_code
+        == 201
+    )
+    body = {"kind": "station", "station_id": "rack-7", "reading": {"soc_percent": 40, "soh_percent": 81.5}}
+    assert api.call("POST", f"/passports/{uid(pid)}/binding", "repurposer", json=body).status_code == 201
+    storage = {"site_id": "ess/ulsan-02", "rated_energy_wh": 32_500, "role": "frequency_regulation"}
+    assert (
+        api.call(
+            "POST", f"/passports/{uid(pid)}/storage-installation", "repurposer", json=storage
+        ).status_code
+        == 201
+    )
+    page = api.client.get(f"/p/{uid(pid)}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'data-testid="services"' in html
+    assert lessor in html.split('data-testid="legal-owner"')[1].split("</dd>")[0]
+    assert "81.5" in html.split('data-testid="binding"')[1].split("</dd>")[0]
+    assert "32.5 kWh, frequency regulation" in html
+    plain = api.client.get(f"/p/{uid(issued(api.backend, 'api-page-plain'))}")
+    assert 'data-testid="services"' not in plain.text

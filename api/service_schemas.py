@@ -1,6 +1,6 @@
-"""Shapes shared by the battery-service routers (leases, bindings, storage, claims): receipts and the
-hand-over readings. Writes sign with the caller's custodial key; ``BatteryServices`` decides who may do
-what, so a refused write is a 409 naming the contract's error (``ledger_error``)."""
+"""Shapes shared by the battery-service routers (leases, bindings, storage, claims): receipts, hand-over
+readings and the public records. Writes sign with the caller's custodial key; ``BatteryServices``
+decides who may do what, so a refused write is a 409 naming the contract's error (``ledger_error``)."""
 
 from __future__ import annotations
 
