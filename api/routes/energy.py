@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from api.deps import AuthCaller, PassportId, ReadableTiers, ServicesDep
 from api.errors import Forbidden
 from api.openapi import raises
-from api.routes.service_common import ReceiptPublic
+from api.service_schemas import ReceiptPublic
 from api.services import Services
 from oracle.energy import EnergyProof
 from oracle.energy_proofs import EnergyProver, claim_energy, claim_period, proof_digest
