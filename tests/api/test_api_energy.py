@@ -64,3 +64,12 @@ def test_a_claim_without_a_caller_is_401(client: TestClient) -> None:
         headers={"Authorization": ""},
     )
     assert response.status_code == 401, response.text
+
+
+def test_a_passport_without_a_stored_document_or_installation_is_a_problem_not_a_500(
+    client: TestClient, eth_tester_backend: ChainBackend
+) -> None:
+    pid = uuid.UUID(bytes=issued(eth_tester_backend, "energy-api-bare")[16:])
+    response = _get(client, f"/passports/{pid}/energy/2026-03/proof")
+    assert 400 <= response.status_code < 500 or response.status_code in (502, 503), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
