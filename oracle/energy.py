@@ -388,8 +388,9 @@ def build_energy_proof(
     # A replaced meter starts its counters again: the month is read on one meter, the current one.
     by_digest = {a.record.digest: a for a in anchored if a.record.device_id == latest_device}
     meter = [
-        MeterRecord(d, a.record.device_id, a.record.battery_id, a.record.reading)  # type: ignore[arg-type]
+        MeterRecord(d, a.record.device_id, a.record.battery_id, reading)
         for d, a in by_digest.items()
+        if isinstance(reading := a.record.reading, StorageMeterReading)
     ]
     energy = month_energy(meter, month, installation.installed_at)
     _, _, span = _window(meter, month, installation.installed_at)
