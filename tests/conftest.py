@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -87,3 +88,16 @@ def business(ledger: ChainBackend) -> Actor:
 @pytest.fixture
 def stranger(ledger: ChainBackend) -> Actor:
     return ledger.actors["stranger"]
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_running(request: pytest.FixtureRequest) -> None:
+    """Fail a test that starts while an earlier one left an event loop running in this thread.
+
+    Playwright's sync API marks its loop as running while open (the browser package closes it after its
+    tests); a leak would make every later ``asyncio.run()`` fail far from its cause.
+    """
+    if request.node.path.parent.name == "browser":
+        return
+    leaked = asyncio.events._get_running_loop()
+    assert leaked is None, f"an earlier test left an event loop running in this thread: {leaked!r}"

@@ -65,13 +65,16 @@ def live_server(scenario: PageScenario) -> Iterator[LiveServer]:
     assert not thread.is_alive(), "uvicorn did not stop"
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open it leaves its event loop marked as
+# running in this thread, so every later test calling asyncio.run() would fail ("cannot be called from a
+# running event loop"). Closing it after the browser tests keeps them from leaking into the rest.
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
