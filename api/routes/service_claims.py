@@ -4,7 +4,7 @@ claim for the same battery, kind and month is a 409 (``BatteryServicesClaimExist
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import AuthCaller, PassportId, ServicesDep
 from api.openapi import raises
@@ -26,9 +26,16 @@ class ClaimCreate(BaseModel):
         json_schema_extra=BYTES32_SCHEMA, description="e.g. the energy proof's digest"
     )
 
+    @field_validator("period")
+    @classmethod
+    def _month(cls, value: int) -> int:
+        if not 1 <= value % 100 <= 12:
+            raise ValueError("the period is a month, yyyymm, with mm in 01..12")
+        return value
+
 
 @router.post("/passports/{passport_id}/claims", status_code=201, response_model=ReceiptPublic)
-@raises(400, 401, 403, 409, 503)
+@raises(400, 401, 403, 409, 422, 503)
 def record_service_claim(
     pid: PassportId, body: ClaimCreate, caller: AuthCaller, services: ServicesDep
 ) -> ReceiptPublic:

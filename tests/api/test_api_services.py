@@ -169,7 +169,7 @@ def test_storage_and_claims_over_http(api: Api) -> None:
         api.call(
             "POST", f"/passports/{uid(pid)}/claims", "repurposer", json={**claim, "period": 202613}
         ).status_code
-        == 409
+        == 422
     )
     assert (
         api.call(
