@@ -35,6 +35,7 @@ class LedgerEvent(StrEnum):
     SALE_COMPLETED = "SaleCompleted"
     SALE_DISPUTE_RESOLVED = "SaleDisputeResolved"
     SALE_DISPUTED = "SaleDisputed"
+    SERVICES_SET = "ServicesSet"
 
 
 # A passport's custody chain: who offered it to whom, who accepted, which offers were withdrawn.
