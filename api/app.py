@@ -19,6 +19,7 @@ from api.routes import (
     credentials,
     custody,
     devices,
+    energy,
     evaluations,
     health,
     interop,
@@ -146,6 +147,7 @@ def create_app(
         vehicle_bindings,
         storage_installations,
         service_claims,
+        energy,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(owner_pages.router)

@@ -22,6 +22,7 @@ from cli import (
     custody,
     devices,
     did,
+    energy,
     health,
     interop,
     market,
@@ -75,6 +76,7 @@ app.add_typer(worker.app, name="worker")
 app.add_typer(credentials.app, name="vc")
 app.add_typer(did.app, name="did")
 app.add_typer(health.app, name="health")
+app.add_typer(energy.app, name="energy")
 app.add_typer(market.app, name="market")
 app.add_typer(report.app)  # report, verify-report
 

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from oracle.errors import DocumentMismatch, SealedDocumentError
 from oracle.journal import RecordRow
 from oracle.merkle import MerkleTree, keccak256
-from oracle.readings import KIND_NAME, READING_ADAPTER, DeviceReading
+from oracle.readings import KIND_NAME, READING_ADAPTER, DeviceReading, ReadingKind
 from passport.canonical import canonical_json, parse_canonical_object
 from passport.envelope import ALGORITHM, TELEMETRY_KEYS, KeyRing, SealedSection, open_bytes, seal_bytes
 from passport.errors import DecryptionError
@@ -160,7 +160,7 @@ def parse_batch_document(data: bytes) -> BatchDocument:
 _Hex32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$")]
 _Hex12 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{24}$")]
 _HexBytes = Annotated[str, StringConstraints(pattern=r"^0x(?:[0-9a-f]{2})+$")]
-_KindName = Literal["charging", "safety", "parking", "diagnostics"]
+_KindName = ReadingKind
 _NAME_KIND = {name: kind for kind, name in KIND_NAME.items()}
 
 

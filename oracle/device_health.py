@@ -48,7 +48,14 @@ from oracle.health import GradingPolicy, RatedValues, evaluate_health, grading_p
 from oracle.merkle import keccak256, verify_proof
 from oracle.ports import AnchorReader
 from oracle.proofs import AnchoredRecord, HexBytes
-from oracle.readings import ChargingSession, DiagnosticSnapshot, ParkingPeriod, SafetyEvent, parse_reading
+from oracle.readings import (
+    ChargingSession,
+    DiagnosticSnapshot,
+    ParkingPeriod,
+    Parsed,
+    SafetyEvent,
+    parse_reading,
+)
 from passport.canonical import canonical_digest, canonical_json, parse_canonical_object
 from passport.model import (
     BatteryPassport,
@@ -118,7 +125,7 @@ class UsedRecord:
     root: bytes
     canonical: bytes
     battery_id: str
-    reading: ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot
+    reading: Parsed
 
     @classmethod
     def parse(cls, canonical: bytes, root: bytes) -> UsedRecord:

@@ -188,3 +188,26 @@ class MalformedEvidence(HealthError, ValueError):
 
 class WarningStoreError(OracleError):
     """Raised when the early-warning alert store cannot be read or written."""
+
+
+# -- second-life energy ------------------------------------------------------------------------------
+
+
+class EnergyError(OracleError):
+    """Raised when a storage system's metered energy cannot be computed or proven."""
+
+
+class InvalidMonth(EnergyError, ValueError):
+    """Raised when a month is not spelled ``YYYY-MM`` (a calendar month, UTC)."""
+
+
+class MonthNotCovered(EnergyError, LookupError):
+    """Raised when the anchored meter readings cannot open or close the month asked about."""
+
+
+class MalformedEnergyProof(EnergyError, ValueError):
+    """Raised when an energy proof bundle cannot be parsed (its checks never ran)."""
+
+
+class EnergyProofInvalid(EnergyError, ValueError):
+    """Raised when a claim is asked for on an energy proof that fails one of its checks."""

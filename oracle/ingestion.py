@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -42,10 +42,11 @@ from oracle.devices import (
     upload_body,
     verify_signature,
 )
+from oracle.energy import meter_step_problems, previous_meter_reading
 from oracle.errors import ReadingRejected, ReplayDetected, UnknownDevice, UploadRejected, WrongBattery
 from oracle.journal import Journal, NewRecord
 from oracle.merkle import keccak256
-from oracle.readings import ANCHOR_KIND, ReadingKind, parse_readings
+from oracle.readings import ANCHOR_KIND, ReadingKind, StorageMeterReading, parse_readings
 from passport.canonical import canonical_json
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,9 @@ class _Prepared:
     records: list[NewRecord]
     kinds: list[ReadingKind]
     rejections: list[tuple[int, bytes, list[tuple[str, str]]]]
+    # Storage meter readings by index: whether each follows on from the meter's previous reading can
+    # only be decided inside the journal transaction (``_meter_checked``).
+    meter: dict[int, tuple[bytes, StorageMeterReading]] = field(default_factory=dict)
 
 
 def _record_prefix(battery_id: str, device_id: str) -> bytes:
@@ -229,11 +233,14 @@ class Ingestor:
         records: list[NewRecord] = []
         kinds: list[ReadingKind] = []
         rejections: list[tuple[int, bytes, list[tuple[str, str]]]] = []
+        meter: dict[int, tuple[bytes, StorageMeterReading]] = {}
         prefix = _record_prefix(upload.battery_id, upload.device_id)
         for index, (reading, parsed) in enumerate(zip(readings, parse_readings(readings), strict=True)):
             if isinstance(parsed, ReadingRejected):
                 rejections.append((index, reading, parsed.problems))
                 continue
+            if isinstance(parsed, StorageMeterReading):
+                meter[index] = (reading, parsed)
             canonical = _record_bytes(prefix, upload.seq, index, reading)
             kinds.append(parsed.kind)
             records.append(
@@ -245,7 +252,31 @@ class Ingestor:
                     digest=keccak256(canonical),
                 )
             )
-        return _Prepared(upload, body, keccak256(body), records, kinds, rejections)
+        return _Prepared(upload, body, keccak256(body), records, kinds, rejections, meter)
+
+    def _meter_checked(self, item: _Prepared) -> _Prepared:
+        """``item`` with each meter reading that does not follow on from the meter's previous accepted
+        one (journaled, or earlier in this upload) moved to the rejections (``meter_step_problems``)."""
+        upload = item.upload
+        previous = previous_meter_reading(self.journal, upload.battery_id, upload.device_id)
+        refused: dict[int, list[tuple[str, str]]] = {}
+        for index in sorted(item.meter):
+            current = item.meter[index][1]
+            problems = [] if previous is None else meter_step_problems(previous, current)
+            if problems:
+                refused[index] = problems
+            else:
+                previous = current
+        if not refused:
+            return item
+        keep = [i for i, r in enumerate(item.records) if r.idx not in refused]
+        rejections = item.rejections + [(i, item.meter[i][0], problems) for i, problems in refused.items()]
+        return replace(
+            item,
+            records=[item.records[i] for i in keep],
+            kinds=[item.kinds[i] for i in keep],
+            rejections=sorted(rejections, key=lambda r: r[0]),
+        )
 
     def _commit(self, item: _Prepared) -> Acknowledgement:
         upload = item.upload
@@ -264,6 +295,8 @@ class Ingestor:
             raise ReplayDetected(
                 f"device {upload.device_id} sent seq {upload.seq}, last accepted is {device.last_seq}"
             )
+        if item.meter:
+            item = self._meter_checked(item)
         gap_before = upload.seq - device.last_seq - 1
         gap = SequenceGap(first=device.last_seq + 1, last=upload.seq - 1) if gap_before else None
         if gap is not None:

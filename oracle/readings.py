@@ -1,7 +1,8 @@
 """Typed readings reported by the collection devices, validated against physically plausible ranges.
 
-Four kinds travel in one discriminated union on ``kind``: ``charging``, ``safety``, ``parking`` and
-``diagnostics``; each maps to the ``AnchorKind`` its batches are anchored under.
+Five kinds travel in one discriminated union on ``kind``: ``charging``, ``safety``, ``parking``,
+``diagnostics`` and ``storage_meter`` (a second-life storage system's energy meter); each maps to the
+``AnchorKind`` its batches are anchored under.
 
 Readings are validated *strictly* from their canonical JSON bytes: a number must be a JSON number, a
 time an RFC 3339 string with an offset, an unknown field is an error. A reading that fails is rejected
@@ -216,16 +217,51 @@ class DiagnosticSnapshot(BaseModel):
         return self.measured_at
 
 
+# A storage system built from one repurposed road pack: at most the largest road pack (1 MWh).
+RatedEnergyWh = Annotated[int, Field(gt=0, le=1_000_000, description="Wh, the installation's rated energy")]
+# Lifetime counters: 1 MWh cycled daily for 100 years is ~3.7e10 Wh; 1e12 leaves room, catches garbage.
+MeterWh = Annotated[int, Field(ge=0, le=1_000_000_000_000, description="Wh, cumulative")]
+
+
+class StorageMeterReading(BaseModel):
+    """A second-life storage system's energy meter: cumulative Wh in and out, state of charge.
+
+    Counters are integers (meters count whole Wh) so that a month's delta is exact. Whether a reading
+    follows on from the meter's previous one (counters never go back, the power the deltas imply is
+    plausible for the rated energy) is checked at ingestion (``oracle.energy.meter_step_problems``).
+    """
+
+    model_config = _MODEL_CONFIG
+
+    kind: Literal["storage_meter"] = "storage_meter"
+    measured_at: Timestamp
+    energy_in_wh: MeterWh = Field(description="Wh taken in since the meter was installed (charging)")
+    energy_out_wh: MeterWh = Field(description="Wh delivered since the meter was installed")
+    soc_pct: Percent
+    rated_energy_wh: RatedEnergyWh
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StorageMeterReading:
+        _check_time(self.measured_at, "measured_at")
+        return self
+
+    @property
+    def observed_at(self) -> datetime:
+        return self.measured_at
+
+
 DeviceReading: TypeAlias = Annotated[
-    ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot, Field(discriminator="kind")
+    ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot | StorageMeterReading,
+    Field(discriminator="kind"),
 ]
-ReadingKind = Literal["charging", "safety", "parking", "diagnostics"]
+ReadingKind = Literal["charging", "safety", "parking", "diagnostics", "storage_meter"]
 
 ANCHOR_KIND: dict[str, AnchorKind] = {
     "charging": AnchorKind.CHARGING,
     "safety": AnchorKind.SAFETY,
     "parking": AnchorKind.PARKING,
     "diagnostics": AnchorKind.DIAGNOSTICS,
+    "storage_meter": AnchorKind.ENERGY,
 }
 KIND_NAME: dict[AnchorKind, str] = {value: key for key, value in ANCHOR_KIND.items()}
 
@@ -257,7 +293,9 @@ def problems_of(error: ValidationError) -> list[tuple[str, str]]:
     return found
 
 
-def parse_reading(canonical: bytes) -> ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot:
+def parse_reading(
+    canonical: bytes,
+) -> ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot | StorageMeterReading:
     """Validate one reading from its canonical JSON bytes; raise ``ReadingRejected`` with every problem."""
     try:
         return READING_ADAPTER.validate_json(canonical, strict=True)
@@ -267,7 +305,7 @@ def parse_reading(canonical: bytes) -> ChargingSession | SafetyEvent | ParkingPe
         raise ReadingRejected(f"reading rejected: {summary}", problems) from None
 
 
-Parsed: TypeAlias = ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot
+Parsed: TypeAlias = ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot | StorageMeterReading
 
 
 def parse_readings(canonicals: list[bytes]) -> list[Parsed | ReadingRejected]:

@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 /**
  * @title IDataAnchors
  * @notice Merkle roots of batches of collection-device records (charging, safety, parking,
- * diagnostics), anchored once each by an oracle. Records stay off-chain; any one of them can be proven
+ * diagnostics, second-life storage energy meters), anchored once each by an oracle. Records stay off-chain; any one of them can be proven
  * against its anchored root with OpenZeppelin's sorted-pair Merkle proofs.
  */
 interface IDataAnchors {
@@ -13,7 +13,8 @@ interface IDataAnchors {
         Charging,
         Safety,
         Parking,
-        Diagnostics
+        Diagnostics,
+        Energy
     }
 
     /// @notice An anchored batch, packed into one storage slot.

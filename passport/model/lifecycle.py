@@ -27,6 +27,7 @@ class AnchorKind(IntEnum):
     SAFETY = 1
     PARKING = 2
     DIAGNOSTICS = 3
+    ENERGY = 4  # a second-life storage system's energy meter
 
 
 class BusinessKind(IntFlag):

@@ -87,6 +87,7 @@ from scripts.simulation.market import PilotMarket
 from scripts.simulation.recycled import close_the_loop
 from scripts.simulation.report import FleetReport
 from scripts.simulation.safety import SafetyConfig, SafetyPilot
+from scripts.simulation.service_models import ServiceModelsConfig, run_service_models
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,8 @@ class PilotConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     # Close the recycled-material loop after the run (recycled packs -> lot -> credits -> new passports).
     recycled_loop: bool = True
+    # Subscription share, swap station and second-life storage after the run (simulation.service_models).
+    service_models: ServiceModelsConfig = field(default_factory=ServiceModelsConfig)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
@@ -191,6 +194,8 @@ class PilotReport:
     safety: dict[str, Any] = field(default_factory=dict)
     # The recycled-material loop run after the pilot (``scripts.simulation.recycled``).
     recycled_material: dict[str, Any] = field(default_factory=dict)
+    # The service-model scenarios run last (``scripts.simulation.service_models``).
+    service_models: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -212,6 +217,7 @@ class PilotReport:
             "outputs": self.outputs,
             "safety": self.safety,
             "recycled_material": self.recycled_material,
+            "service_models": self.service_models,
         }
 
     def deterministic(self) -> dict[str, Any]:
@@ -230,6 +236,13 @@ class PilotReport:
         }
         # How many anchor transactions precede the audit follows the wall clock (sealing by age).
         data["audit"] = {k: v for k, v in (self.audit or {}).items() if k != "to_block"}
+        # A storage month's energy sums the days of the calendar month the run's date falls before.
+        storage = (self.service_models or {}).get("second_life_storage", {})
+        if storage:
+            data["service_models"] = {
+                **data["service_models"],
+                "second_life_storage": {k: v for k, v in storage.items() if k != "energy_delivered_kwh"},
+            }
         return data
 
 
@@ -712,6 +725,8 @@ class Pilot:
             self.fleet_report, batches, verification, audit, naive, statuses, started, run_seconds
         )
         report.recycled_material = recycled_material
+        with self.stage("service_models"):
+            report.service_models = run_service_models(self, self.config.service_models)
         report.health = health
         return report
 

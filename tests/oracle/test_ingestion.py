@@ -222,7 +222,7 @@ def test_bad_readings_are_rejected_individually_with_reasons(fleet: Fleet) -> No
     assert [a.index for a in ack.accepted] == [0, 4]
     assert {r.index: [(p.path, p.reason) for p in r.problems] for r in ack.rejected} == {
         1: [("energy_kwh", "Input should be less than or equal to 1000")],
-        2: [("kind", "kind must be one of charging, safety, parking, diagnostics")],
+        2: [("kind", "kind must be one of charging, safety, parking, diagnostics, storage_meter")],
         3: [("soce_pct", "Input should be greater than or equal to 0")],
     }
     # The rejected readings are journaled too, reasons included: nothing vanishes silently.
