@@ -6,6 +6,12 @@ already holds is served on the event loop without a thread, and work that must b
 asks the chain, reading and decrypting stored sections, verification) runs in threads gated by a limiter
 of its own (``READ_THREADS``), so reads never hold more than that many of the threads writes use.
 
+An anonymous ``GET /api/v1/passports/{id}`` whose rendered answer the read model already holds is served
+by ``PublicReadFastPath`` before FastAPI routes it (no dependency resolution, no thread, headers ready):
+a dictionary lookup and two ASGI messages. Anything else (a key, a miss, a malformed id, another path)
+goes on to the routes, which fill the model; the memo is keyed by the exact record it was rendered
+from, so whatever invalidates the record (a write's receipt, a follower event, a reorg) drops it too.
+
 Every read answer says which ledger state it reflects (``X-Ledger-Block``: see
 ``PassportReadModel.reflects``); passport reads carry an ``ETag`` that changes with any field of the
 on-chain record (version, digest, status, custodian, links) and with the tiers shown, and answer
@@ -17,12 +23,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Final, TypeVar
 
 import anyio
 from fastapi import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passport.chain.records import PassportRecord
+from passport.errors import PassportError
+from passport.ids import passport_id_bytes32
 from passport.model import AccessTier
 from passport.service import ModelEntry, PassportReadModel
 
@@ -33,6 +43,10 @@ READ_THREADS: Final = 8
 #: How long a shared cache may serve an anonymous read before revalidating it (seconds).
 PUBLIC_MAX_AGE: Final = 5
 LEDGER_BLOCK_HEADER: Final = "X-Ledger-Block"
+#: The read model's memo kind of an anonymous passport answer (a ``PublicAnswer``).
+PUBLIC_ANSWER: Final = "public"
+_PUBLIC_CACHE_CONTROL: Final = f"public, max-age={PUBLIC_MAX_AGE}"
+_PASSPORTS_PREFIX: Final = "/api/v1/passports/"
 
 
 def _limiter(request: Request) -> anyio.CapacityLimiter:
@@ -59,16 +73,93 @@ def record_etag(record: PassportRecord, tiers: Collection[AccessTier]) -> str:
 def not_modified(request: Request, etag: str) -> bool:
     """Whether the request's ``If-None-Match`` names ``etag`` (weak comparison, ``*`` included)."""
     header = request.headers.get("if-none-match")
-    if header is None:
-        return False
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
+    return header is not None and _names(header, etag)
 
 
 def read_headers(model: PassportReadModel, entry: ModelEntry, *, public: bool) -> dict[str, str]:
     """``X-Ledger-Block`` and ``Cache-Control`` for an answer from ``entry``."""
     return {
         LEDGER_BLOCK_HEADER: str(model.reflects(entry)),
-        "Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}" if public else "private, no-cache",
+        "Cache-Control": _PUBLIC_CACHE_CONTROL if public else "private, no-cache",
         "Vary": "Authorization",
     }
+
+
+@dataclass(frozen=True, slots=True)
+class PublicAnswer:
+    """An anonymous passport answer rendered once per record: the body, its ETag, and the fixed headers
+    (as raw ASGI pairs) the fast path sends with it."""
+
+    body: bytes
+    etag: str
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+
+    @classmethod
+    def of(cls, body: bytes, etag: str) -> PublicAnswer:
+        return cls(
+            body,
+            etag,
+            (
+                (b"etag", etag.encode()),
+                (b"cache-control", _PUBLIC_CACHE_CONTROL.encode()),
+                (b"vary", b"Authorization"),
+            ),
+        )
+
+
+class PublicReadFastPath:
+    """ASGI middleware: answer an anonymous passport read from the read model's rendered answer.
+
+    Only ``GET /api/v1/passports/{id}`` without ``Authorization`` and with the answer already memoised
+    for the record the model holds; everything else, restricted reads above all, goes on to the app.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            if path.startswith(_PASSPORTS_PREFIX) and await self._answer(scope, path, send):
+                return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, path: str, send: Send) -> bool:
+        raw_id = path[len(_PASSPORTS_PREFIX) :]
+        if not raw_id or "/" in raw_id:
+            return False
+        if_none_match: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                return False  # a caller with a key: tiers, access log, private answer (the route)
+            if name == b"if-none-match":
+                if_none_match = value
+        services = getattr(scope["app"].state, "services", None)
+        if services is None:
+            return False
+        try:
+            pid32 = passport_id_bytes32(raw_id)
+        except PassportError:
+            return False  # the route answers the 400
+        model: PassportReadModel = services.read_model
+        entry = model.peek(pid32)
+        if entry is None or entry.record is None:
+            return False
+        answer = model.cached(entry.record, PUBLIC_ANSWER)
+        if not isinstance(answer, PublicAnswer):
+            return False
+        block = (LEDGER_BLOCK_HEADER.lower().encode(), str(model.reflects(entry)).encode())
+        if if_none_match is not None and _names(if_none_match.decode("latin-1"), answer.etag):
+            status, body, headers = 304, b"", [*answer.raw_headers, block]
+        else:
+            status, body = 200, answer.body
+            length = (b"content-length", str(len(body)).encode())
+            headers = [(b"content-type", b"application/json"), length, *answer.raw_headers, block]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+
+def _names(header: str, etag: str) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag in tags

@@ -28,13 +28,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import uvloop
 
 from api.auth import ApiKeyStore, ApiRole
 from devtools.localchain import local_chain
@@ -49,6 +51,8 @@ from passport.settings import Settings
 from scripts._console import configure_logging
 from scripts.demo import ISSUER, diagnostics_reading, ensure_demo
 from scripts.errors import ScriptError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,46 +88,75 @@ class Fixture:
     seqs: dict[str, int] = field(default_factory=dict)
 
 
-async def _worker(
-    client: httpx.AsyncClient,
-    kind: Kind,
-    deadline: float,
-    request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
-    expected: int,
-) -> None:
+#: One request: its status and (for the error list) the start of its body.
+Request = Callable[[], Awaitable[tuple[int, str]]]
+
+
+class LeanConnection:
+    """One keep-alive HTTP/1.1 connection for the read load: write a GET, read the head and the
+    ``Content-Length`` body. httpx spends ~0.5 ms of the client's CPU per request, which on two shared
+    cores caps the load this process can offer well below what the server answers."""
+
+    def __init__(self, base_url: str) -> None:
+        url = httpx.URL(base_url)
+        self.host, self.port = url.host, url.port or 80
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def get(self, path: str) -> tuple[int, str]:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._streams
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.lower().split(b"\r\n"):
+            if line.startswith(b"content-length:"):
+                length = int(line[15:])
+            elif line.startswith(b"transfer-encoding:"):
+                raise ScriptError(f"GET {path}: a chunked answer (the lean client reads Content-Length only)")
+        body = await reader.readexactly(length) if length else b""
+        return status, body[:200].decode(errors="replace")
+
+    async def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            self._streams = None
+
+
+async def _worker(kind: Kind, deadline: float, request: Request, expected: int) -> None:
     while time.perf_counter() < deadline:
         started = time.perf_counter()
-        response = await request(client)
+        status, text = await request()
         kind.latencies.append(time.perf_counter() - started)
-        if response.status_code != expected:
-            kind.unexpected.append(f"{response.status_code} {response.text[:200]}")
+        if status != expected:
+            kind.unexpected.append(f"{status} {text}")
 
 
-def _read(fx: Fixture, path: str) -> Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]:
-    async def request(client: httpx.AsyncClient) -> httpx.Response:
+def _read(fx: Fixture, path: str, connection: LeanConnection) -> Request:
+    async def request() -> tuple[int, str]:
         pid = random.choice(fx.passports)  # noqa: S311 (load spread, not security)
-        return await client.get(f"/api/v1/passports/{pid}{path}")
+        return await connection.get(f"/api/v1/passports/{pid}{path}")
 
     return request
 
 
-def _upload(
-    fx: Fixture, device: int, readings: int
-) -> Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]:
+def _upload(fx: Fixture, device: int, readings: int, client: httpx.AsyncClient) -> Request:
     device_id, battery_id, key, api_key = fx.devices[device]
     start = datetime.now(UTC) - timedelta(days=60)
 
-    async def request(client: httpx.AsyncClient) -> httpx.Response:
+    async def request() -> tuple[int, str]:
         seq = fx.seqs[device_id] = fx.seqs.get(device_id, 0) + 1
         batch = [
             diagnostics_reading(start + timedelta(seconds=60 * (seq * readings + i))) for i in range(readings)
         ]
         upload = sign_upload(key, device_id, battery_id, seq, batch)
-        return await client.post(
+        response = await client.post(
             "/api/v1/telemetry/uploads",
             json=upload.model_dump(),
             headers={"Authorization": f"Bearer {api_key}"},
         )
+        return response.status_code, response.text[:200]
 
     return request
 
@@ -135,21 +168,25 @@ async def scenario(
     limits = httpx.Limits(
         max_connections=sum(kinds.values()) + 4, max_keepalive_connections=sum(kinds.values()) + 4
     )
+    connections: list[LeanConnection] = []
     async with httpx.AsyncClient(base_url=fx.base_url, limits=limits, timeout=60) as client:
         results = {name: Kind(name) for name in kinds}
         deadline = time.perf_counter() + seconds
         tasks = []
         for name, concurrency in kinds.items():
             for i in range(concurrency):
-                if name == "read":
-                    request, expected = _read(fx, ""), 200
-                elif name == "verify":
-                    request, expected = _read(fx, "/verification"), 200
+                if name == "upload":
+                    request = _upload(fx, i, readings, client)
                 else:
-                    request, expected = _upload(fx, i, readings), 200
-                tasks.append(_worker(client, results[name], deadline, request, expected))
+                    connections.append(LeanConnection(fx.base_url))
+                    request = _read(fx, "" if name == "read" else "/verification", connections[-1])
+                tasks.append(_worker(results[name], deadline, request, 200))
         started = time.perf_counter()
-        await asyncio.gather(*tasks)
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for connection in connections:
+                await connection.close()
         elapsed = time.perf_counter() - started
     return {name: {**kind.summary(elapsed), "concurrency": kinds[name]} for name, kind in results.items()} | {
         "_unexpected": {name: kind.unexpected[:3] for name, kind in results.items() if kind.unexpected}
@@ -178,6 +215,21 @@ async def warm(fx: Fixture, concurrency: int) -> dict[str, Any]:
     return {name: {**kind.summary(elapsed), "concurrency": concurrency} for name, kind in kinds.items()} | {
         "_unexpected": {name: kind.unexpected[:3] for name, kind in kinds.items() if kind.unexpected}
     }
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to completion on a fresh uvloop loop in a thread of its own.
+
+    ``asyncio.run`` refuses to start inside a thread whose loop is running (``main`` called from async
+    code, or a test suite whose earlier test left a loop running in the thread); a new thread has none.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="bench-api-client") as pool:
+        return pool.submit(_run_on_uvloop, coroutine).result()
+
+
+def _run_on_uvloop(coroutine: Coroutine[Any, Any, T]) -> T:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
 
 
 def prepare(settings: Settings, passports: int, devices: int) -> tuple[list[str], list[Any], dict[str, Any]]:
@@ -212,7 +264,9 @@ def prepare(settings: Settings, passports: int, devices: int) -> tuple[list[str]
     return ids, rows, issuance
 
 
-def serve(settings: Settings, rpc_url: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    settings: Settings, rpc_url: str, log_path: Path, *, loop: str = "uvloop", http: str = "httptools"
+) -> tuple[subprocess.Popen[bytes], str]:
     """uvicorn (one worker) on a free loopback port, in its own process; waits for /api/v1/health."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -226,6 +280,7 @@ def serve(settings: Settings, rpc_url: str, log_path: Path) -> tuple[subprocess.
     }
     argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_environment"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
+    argv += ["--loop", loop, "--http", http]
     argv += ["--no-access-log"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -271,7 +326,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         settings = settings.model_copy(update={"rpc_url": node.url})
         deploy(settings, rpc_url=node.url)
         ids, devices, issuance = prepare(settings, args.passports, max(args.concurrency, 1))
-        process, base_url = serve(settings, node.url, workdir / "uvicorn.log")
+        process, base_url = serve(settings, node.url, workdir / "uvicorn.log", loop=args.loop, http=args.http)
         try:
             fx = Fixture(base_url, ids, devices)
             c, s, n = args.concurrency, args.seconds, args.readings
@@ -284,8 +339,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             # The first read of a passport fills the read model (two RPCs, the stored sections read and
             # checked): timed on its own over the read set, then the steady state is measured.
             fx.passports = ids[: args.read_set]
-            cold = asyncio.run(warm(fx, c))
-            results = {name: asyncio.run(scenario(fx, kinds, s, n)) for name, kinds in scenarios.items()}
+            cold = run_async(warm(fx, c))
+            results = {name: run_async(scenario(fx, kinds, s, n)) for name, kinds in scenarios.items()}
         finally:
             stop(process)
     finally:
@@ -302,6 +357,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "readings_per_upload": args.readings,
             "passports": args.passports,
             "read_set": min(args.read_set, len(ids)),
+            "server": f"uvicorn --loop {args.loop} --http {args.http}",
         },
         "loadavg_before": list(args.loadavg),
         "loadavg_after": list(os.getloadavg()),
@@ -339,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight per kind")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each scenario")
     parser.add_argument("--readings", type=int, default=10, help="readings per upload")
+    parser.add_argument("--loop", default="uvloop", help="uvicorn's --loop (asyncio: the standard loop)")
+    parser.add_argument("--http", default="httptools", help="uvicorn's --http (h11: the pure-Python parser)")
     parser.add_argument("--quick", action="store_true", help="CI mode: 20 passports, 4 in flight, 1 s each")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument("--keep", type=Path, help="work in this directory (kept) instead of a temp dir")
