@@ -17,8 +17,10 @@ KINDS = {
     "first reads (cold)": {"read", "verify"},
     "reads alone": {"read"},
     "verification alone": {"verify"},
+    "verification alone, 1 in flight": {"verify"},
     "uploads alone": {"upload"},
     "reads + uploads": {"read", "upload"},
+    "uploads alone (after)": {"upload"},
 }
 
 
