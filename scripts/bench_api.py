@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -304,6 +305,19 @@ def serve(
     raise ScriptError(f"the API did not answer within 600 s: {log_path.read_text()[-2000:]}")
 
 
+def profile(pid: int, directory: Path, scenario: str, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server for one scenario (``--nonblocking``: the server is never paused),
+    collapsed stacks to ``directory/<scenario>.txt`` (summary: ``python -m scripts.bench_api_profile``)."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise ScriptError("--profile needs py-spy (a dev dependency: uv sync --group dev)")
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / (scenario.replace(" ", "_").replace(",", "").replace("+", "and") + ".txt")
+    argv = [spy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "200"]
+    argv += ["--nonblocking", "--format", "raw", "--output", str(out)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """Stop the server we started, by its PID."""
     if process.poll() is None:
@@ -350,7 +364,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             # checked): timed on its own over the read set, then the steady state is measured.
             fx.passports = ids[: args.read_set]
             cold = run_async(warm(fx, c))
-            results = {name: run_async(scenario(fx, kinds, s, n)) for name, kinds in scenarios.items()}
+            results = {}
+            for name, kinds in scenarios.items():
+                spy = profile(process.pid, args.profile, name, s) if args.profile is not None else None
+                results[name] = run_async(scenario(fx, kinds, s, n))
+                if spy is not None:
+                    spy.wait(timeout=60)
         finally:
             stop(process)
     finally:
@@ -414,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readings", type=int, default=10, help="readings per upload")
     parser.add_argument("--loop", default="uvloop", help="uvicorn's --loop (asyncio: the standard loop)")
     parser.add_argument("--http", default="httptools", help="uvicorn's --http (h11: the pure-Python parser)")
+    parser.add_argument("--profile", type=Path, help="py-spy the server per scenario into this directory")
     parser.add_argument("--quick", action="store_true", help="CI mode: 20 passports, 4 in flight, 1 s each")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument("--keep", type=Path, help="work in this directory (kept) instead of a temp dir")

@@ -244,8 +244,15 @@ def test_fast_path_answers_like_the_route(stack: ApiStack) -> None:
         == 304
     )
     assert revalidate(stack, f"/passports/{pid}", {"If-None-Match": "*"}).status_code == 304
+    checked = [stack.call("GET", f"/passports/{pid}/verification") for _ in range(2)]  # route, fast path
+    assert [c.json()["ok"] for c in checked] == [True, True]
+    assert checked[1].json()["checks"] == checked[0].json()["checks"]
+    for name in ("Cache-Control", "Vary", "Content-Type", "X-Ledger-Block"):
+        assert checked[1].headers[name] == checked[0].headers[name], name
     # What the fast path leaves to the routes: bad ids, unknown passports, other methods and paths.
     assert stack.call("GET", "/passports/not-a-uuid").status_code == 400
     assert stack.call("GET", f"/passports/{uuid.uuid4()}").status_code == 404
     assert stack.call("HEAD", f"/passports/{pid}").status_code == 405
     assert stack.call("GET", f"/passports/{pid}/versions").status_code == 200
+    assert stack.call("GET", "/passports/not-a-uuid/verification").status_code == 400
+    assert stack.call("GET", f"/passports/{uuid.uuid4()}/verification").status_code == 404
