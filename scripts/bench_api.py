@@ -271,7 +271,13 @@ def prepare(settings: Settings, passports: int, devices: int) -> tuple[list[str]
 
 
 def serve(
-    settings: Settings, rpc_url: str, log_path: Path, *, loop: str = "uvloop", http: str = "httptools"
+    settings: Settings,
+    rpc_url: str,
+    log_path: Path,
+    *,
+    loop: str = "uvloop",
+    http: str = "httptools",
+    source: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """uvicorn (one worker) on a free loopback port, in its own process; waits for /api/v1/health."""
     port = free_port()
@@ -288,8 +294,10 @@ def serve(
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
     argv += ["--loop", loop, "--http", http]
     argv += ["--no-access-log"]
+    if source is not None:  # another checkout's ``api`` (a baseline), same interpreter and packages
+        env["PYTHONPATH"] = str(source)
     with log_path.open("wb") as log:
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=source)
     # Startup catches the audit index up with every event so far (one per passport issued).
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -345,7 +353,14 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         settings = settings.model_copy(update={"rpc_url": node.url})
         deploy(settings, rpc_url=node.url)
         ids, devices, issuance = prepare(settings, args.passports, max(args.concurrency, 1))
-        process, base_url = serve(settings, node.url, workdir / "uvicorn.log", loop=args.loop, http=args.http)
+        process, base_url = serve(
+            settings,
+            node.url,
+            workdir / "uvicorn.log",
+            loop=args.loop,
+            http=args.http,
+            source=args.server_source,
+        )
         try:
             fx = Fixture(base_url, ids, devices)
             c, s, n = args.concurrency, args.seconds, args.readings
@@ -391,6 +406,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "passports": args.passports,
             "read_set": min(args.read_set, len(ids)),
             "server": f"uvicorn --loop {args.loop} --http {args.http}",
+            "server_source": None if args.server_source is None else str(args.server_source),
         },
         "loadavg_before": list(args.loadavg),
         "loadavg_after": list(os.getloadavg()),
@@ -433,6 +449,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readings", type=int, default=10, help="readings per upload")
     parser.add_argument("--loop", default="uvloop", help="uvicorn's --loop (asyncio: the standard loop)")
     parser.add_argument("--http", default="httptools", help="uvicorn's --http (h11: the pure-Python parser)")
+    parser.add_argument(
+        "--server-source",
+        type=Path,
+        help="serve the API from this checkout (e.g. `git archive` of a baseline)",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy the server per scenario into this directory")
     parser.add_argument("--quick", action="store_true", help="CI mode: 20 passports, 4 in flight, 1 s each")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
