@@ -130,13 +130,22 @@ class LeanConnection:
             self._streams = None
 
 
-async def _worker(kind: Kind, deadline: float, request: Request, expected: int) -> None:
-    while time.perf_counter() < deadline:
-        started = time.perf_counter()
+async def _worker(
+    kind: Kind, deadline: float, request: Request, expected: int, pace: tuple[float, float] | None = None
+) -> None:
+    """Requests back to back until ``deadline``; with ``pace`` = (first offset, interval) s, one per
+    interval on a fixed schedule, each timed from its scheduled start (a late server is not hidden)."""
+    scheduled = time.perf_counter() + (pace[0] if pace else 0.0)
+    while scheduled < deadline:
+        now = time.perf_counter()
+        if pace is not None and scheduled > now:
+            await asyncio.sleep(scheduled - now)
+        started = scheduled if pace is not None else time.perf_counter()
         status, text = await request()
         kind.latencies.append(time.perf_counter() - started)
         if status != expected:
             kind.unexpected.append(f"{status} {text}")
+        scheduled = scheduled + pace[1] if pace is not None else time.perf_counter()
 
 
 def _read(fx: Fixture, path: str, connection: LeanConnection) -> Request:
@@ -168,9 +177,10 @@ def _upload(fx: Fixture, device: int, readings: int, client: httpx.AsyncClient) 
 
 
 async def scenario(
-    fx: Fixture, kinds: dict[str, int], seconds: float, readings: int
+    fx: Fixture, kinds: dict[str, int], seconds: float, readings: int, read_rate: float | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Run each kind with its concurrency for ``seconds``; one summary per kind."""
+    """Run each kind with its concurrency for ``seconds``; one summary per kind. ``read_rate``: the
+    readers offer that many reads per second between them (paced) instead of reading back to back."""
     limits = httpx.Limits(
         max_connections=sum(kinds.values()) + 4, max_keepalive_connections=sum(kinds.values()) + 4
     )
@@ -181,12 +191,15 @@ async def scenario(
         tasks = []
         for name, concurrency in kinds.items():
             for i in range(concurrency):
+                pace = None
                 if name == "upload":
                     request = _upload(fx, i, readings, client)
                 else:
                     connections.append(LeanConnection(fx.base_url))
                     request = _read(fx, "" if name == "read" else "/verification", connections[-1])
-                tasks.append(_worker(results[name], deadline, request, 200))
+                    if name == "read" and read_rate:
+                        pace = (i / read_rate, concurrency / read_rate)
+                tasks.append(_worker(results[name], deadline, request, 200, pace))
         started = time.perf_counter()
         try:
             await asyncio.gather(*tasks)
@@ -364,7 +377,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         try:
             fx = Fixture(base_url, ids, devices)
             c, s, n = args.concurrency, args.seconds, args.readings
-            v = args.verify_concurrency
+            v, rate = args.verify_concurrency, args.mixed_read_rate
             # Uploads alone run right before and right after the mixed scenario: the ratio compares
             # the mixed rate with their mean, so a change in the machine's load mid-run shows in both.
             scenarios = {
@@ -373,6 +386,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 f"verification alone, {v} in flight": {"verify": v},
                 "uploads alone": {"upload": c},
                 "reads + uploads": {"read": c, "upload": c},
+                f"reads at {rate:g}/s + uploads": {"read": c, "upload": c},
                 "uploads alone (after)": {"upload": c},
             }
             # The first read of a passport fills the read model (two RPCs, the stored sections read and
@@ -382,7 +396,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             results = {}
             for name, kinds in scenarios.items():
                 spy = profile(process.pid, args.profile, name, s) if args.profile is not None else None
-                results[name] = run_async(scenario(fx, kinds, s, n))
+                paced = rate if name.startswith("reads at") else None
+                results[name] = run_async(scenario(fx, kinds, s, n, paced))
                 if spy is not None:
                     spy.wait(timeout=60)
         finally:
@@ -394,10 +409,12 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         + results["uploads alone (after)"]["upload"]["req_per_s"]
     ) / 2
     mixed = results["reads + uploads"]["upload"]["req_per_s"]
+    paced_mixed = results[f"reads at {args.mixed_read_rate:g}/s + uploads"]["upload"]["req_per_s"]
     return {
         "issuance": issuance,
         "scenarios": {"first reads (cold)": cold, **results},
         "uploads_mixed_vs_alone": round(mixed / alone, 3) if alone else None,
+        "uploads_paced_mixed_vs_alone": round(paced_mixed / alone, 3) if alone else None,
         "config": {
             "concurrency": args.concurrency,
             "verify_concurrency": args.verify_concurrency,
@@ -429,7 +446,8 @@ def table(report: dict[str, Any]) -> str:
     issuance = report["issuance"]
     lines.append("")
     lines.append(
-        f"uploads mixed / alone: {report['uploads_mixed_vs_alone']}; issuance: {issuance['passports']} "
+        f"uploads mixed / alone: {report['uploads_mixed_vs_alone']} (reads back to back), "
+        f"{report['uploads_paced_mixed_vs_alone']} (reads paced); issuance: {issuance['passports']} "
         f"passports in {issuance['seconds']} s ({issuance['passports_per_s']}/s, "
         f"{issuance['transactions']} transactions); "
         f"load average {report['loadavg_before']} before, {report['loadavg_after']} after"
@@ -446,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--verify-concurrency", type=int, default=4, help="in flight in the second verification scenario"
     )
+    parser.add_argument(
+        "--mixed-read-rate", type=float, default=2000, help="reads/s offered in the paced mixed scenario"
+    )
     parser.add_argument("--readings", type=int, default=10, help="readings per upload")
     parser.add_argument("--loop", default="uvloop", help="uvicorn's --loop (asyncio: the standard loop)")
     parser.add_argument("--http", default="httptools", help="uvicorn's --http (h11: the pure-Python parser)")
@@ -461,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.passports, args.concurrency, args.seconds, args.read_set = 20, 4, 1.0, 10
-        args.verify_concurrency = 1
+        args.verify_concurrency, args.mixed_read_rate = 1, 100
     args.loadavg = os.getloadavg()
     configure_logging(verbose=False)
     try:

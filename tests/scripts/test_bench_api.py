@@ -20,6 +20,7 @@ KINDS = {
     "verification alone, 1 in flight": {"verify"},
     "uploads alone": {"upload"},
     "reads + uploads": {"read", "upload"},
+    "reads at 100/s + uploads": {"read", "upload"},
     "uploads alone (after)": {"upload"},
 }
 
@@ -45,6 +46,7 @@ def test_quick_run_is_complete_and_error_free(tmp_path: Path, capsys: pytest.Cap
     assert report["issuance"]["passports"] == 20
     assert report["issuance"]["transactions"] == 1
     assert report["uploads_mixed_vs_alone"] is not None
+    assert report["uploads_paced_mixed_vs_alone"] is not None
     assert (tmp_path / "uvicorn.log").is_file()  # the server ran in its own process
     assert report["config"]["server"] == "uvicorn --loop uvloop --http httptools"
 
@@ -72,6 +74,7 @@ def test_the_table_names_every_scenario() -> None:
         },
         "issuance": {"passports": 1, "seconds": 1.0, "passports_per_s": 1.0, "transactions": 1},
         "uploads_mixed_vs_alone": 1.0,
+        "uploads_paced_mixed_vs_alone": 1.0,
         "loadavg_before": [1.0, 1.0, 1.0],
         "loadavg_after": [1.0, 1.0, 1.0],
     }
