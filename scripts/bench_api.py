@@ -166,11 +166,14 @@ def _upload(fx: Fixture, device: int, readings: int, client: httpx.AsyncClient) 
             diagnostics_reading(start + timedelta(seconds=60 * (seq * readings + i))) for i in range(readings)
         ]
         upload = sign_upload(key, device_id, battery_id, seq, batch)
-        response = await client.post(
-            "/api/v1/telemetry/uploads",
-            json=upload.model_dump(),
-            headers={"Authorization": f"Bearer {api_key}"},
-        )
+        try:
+            response = await client.post(
+                "/api/v1/telemetry/uploads",
+                json=upload.model_dump(),
+                headers={"Authorization": f"Bearer {api_key}"},
+            )
+        except httpx.TransportError as exc:  # counted as an unexpected answer, the run goes on
+            return 0, f"{type(exc).__name__}: {exc}"
         return response.status_code, response.text[:200]
 
     return request
@@ -305,7 +308,8 @@ def serve(
     }
     argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_environment"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
-    argv += ["--loop", loop, "--http", http]
+    # Keep-alive past any scenario: a pooled connection closed while idle races the next request on it.
+    argv += ["--loop", loop, "--http", http, "--timeout-keep-alive", "120"]
     argv += ["--no-access-log"]
     if source is not None:  # another checkout's ``api`` (a baseline), same interpreter and packages
         env["PYTHONPATH"] = str(source)
