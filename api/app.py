@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.openapi import install_openapi
+from api.reads import PublicReadFastPath
 from api.routes import (
     audit,
     businesses,
@@ -121,6 +122,8 @@ def create_app(
         max_bytes=DEFAULT_BODY_LIMIT,
         overrides={"/api/v1/telemetry": TELEMETRY_BODY_LIMIT, "/api/v1/passport-batches": BATCH_BODY_LIMIT},
     )
+    # Outermost: an anonymous passport read the read model has rendered never reaches the routing.
+    app.add_middleware(PublicReadFastPath)
     for module in (
         health,
         passports,

@@ -32,7 +32,7 @@ from api.deps import (
 from api.errors import ApiError, Conflict
 from api.openapi import raises
 from api.owners import log_restricted_read
-from api.reads import not_modified, read_headers, record_etag, run_read
+from api.reads import PUBLIC_ANSWER, PublicAnswer, not_modified, read_headers, record_etag, run_read
 from api.schemas import PassportVersionPublic
 from api.services import Services
 from passport.chain.records import PassportRecord
@@ -192,9 +192,12 @@ def _passport_body(
     )
 
 
-def _public_body(services: Services, pid: uuid.UUID, record: PassportRecord) -> bytes:
+def _public_answer(services: Services, pid: uuid.UUID, record: PassportRecord) -> PublicAnswer:
+    # Memoised for exactly this record: ``PublicReadFastPath`` serves it until the record changes.
     return services.read_model.derived(
-        record, "public", lambda: _passport_body(services, pid, record, _PUBLIC)
+        record,
+        PUBLIC_ANSWER,
+        lambda: PublicAnswer.of(_passport_body(services, pid, record, _PUBLIC), record_etag(record, _PUBLIC)),
     )
 
 
@@ -230,11 +233,14 @@ async def get_passport(
     headers = {**read_headers(services.read_model, entry, public=caller is None), "ETag": etag}
     if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    body: bytes | None = None
     if caller is None:
-        body = services.read_model.cached(record, "public")
-        if body is None:
-            body = await run_read(request, _public_body, services, pid, record)
+        held = services.read_model.cached(record, PUBLIC_ANSWER)
+        answer = (
+            held
+            if isinstance(held, PublicAnswer)
+            else await run_read(request, _public_answer, services, pid, record)
+        )
+        body = answer.body
     else:
         body = await run_read(request, _passport_body, services, pid, record, tiers)
         # Restricted reads go to the owner's access log (who, on which basis, which tiers).

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -87,6 +88,13 @@ def parse_cid(text: str) -> Cid:
     """Parse a CID string; raise ``InvalidCid`` saying why it is not one we accept."""
     if not isinstance(text, str):
         raise InvalidCid(f"a CID is a string, not {type(text).__name__}")
+    return _parse_cid(text)
+
+
+# Memoised: every verification request parses the same few CIDs again (base32 is ~0.25 ms of a 1.7 ms
+# verification). A ``Cid`` is immutable and a rejected text raises, which the cache never keeps.
+@functools.lru_cache(maxsize=65_536)
+def _parse_cid(text: str) -> Cid:
     if text.startswith("Qm") and len(text) == 46:
         raise InvalidCid(f"{text!r} is a CIDv0: add content with cid-version=1 and raw-leaves")
     if not text.startswith("b"):

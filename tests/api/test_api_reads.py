@@ -5,6 +5,7 @@ batched issuance."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from devtools.samples import sample_passport
 from passport.chain import Web3ChainClient
 from passport.ids import passport_id_bytes32
 from passport.model import LifecycleStatus
-from passport.service import SECTIONS_CHECK
+from passport.service import SECTIONS_CHECK, PassportService
 from passport.signing import PassportDomain, PassportVersion, sign_passport_version
 from tests.api.api_stack import ApiStack, api_stack, new_battery_id
 from tests.chain_backends import ACTOR_KEYS, SETTINGS, digest
@@ -146,3 +147,112 @@ def test_batched_issuance(stack: ApiStack) -> None:
     assert (
         stack.call("POST", "/passport-batches", "business", json={"passports": docs[:1]}).status_code == 403
     )
+
+
+# -- the public fast path (``api.reads.PublicReadFastPath``) ----------------------------------------------
+
+
+def outside_client(stack: ApiStack, who: str) -> Web3ChainClient:
+    """``who``'s own chain client, outside this API process: its receipts never reach the read model."""
+    return Web3ChainClient.from_web3(
+        stack.backend.w3, ACTOR_KEYS[who], stack.backend.registry_address, settings=SETTINGS
+    )
+
+
+def cached_public_read(stack: ApiStack, pid: str) -> httpx.Response:
+    """An anonymous read served from the rendered answer: read twice (the first fills the model)."""
+    stack.services.sync_index()  # index the issue: the entry is no longer provisional
+    stack.call("GET", f"/passports/{pid}")
+    second = stack.call("GET", f"/passports/{pid}")
+    assert second.status_code == 200, second.text
+    return second
+
+
+@pytest.mark.parametrize("change", ["version", "status", "custody"])
+def test_the_follower_drops_a_cached_public_answer_when_the_chain_changes(
+    stack: ApiStack, change: str
+) -> None:
+    document = stack.issue()
+    pid = document.passport_id
+    before = cached_public_read(stack, str(pid))
+    issuer = outside_client(stack, "issuer")
+    # The service's own code over this stack's store, signing through a client outside the API
+    # process: no receipt reaches the read model, only the follower can tell it.
+    outside = PassportService(
+        issuer,
+        stack.services.store,
+        stack.services.keyring,
+        versions=stack.services.versions,
+        trusted_issuers=sorted(stack.services.trusted_issuers),
+        signer_key=ACTOR_KEYS["issuer"],
+    )
+    if change == "version":
+        outside.update(pid, document)
+    elif change == "status":
+        outside.change_status(pid, LifecycleStatus.WASTE, document)
+    else:
+        pid32 = passport_id_bytes32(pid)
+        issuer.offer_custody(pid32, stack.address("business"), int(time.time()) + 3600)
+        outside_client(stack, "business").accept_custody(pid32)
+    stack.services.sync_index()  # what the follower thread does every tick
+    after = stack.call("GET", f"/passports/{pid}")
+    assert after.status_code == 200, after.text
+    assert after.headers["ETag"] != before.headers["ETag"]
+    ledger, was = after.json()["ledger"], before.json()["ledger"]
+    if change == "custody":
+        assert (ledger["custodian"], was["custodian"]) == (stack.address("business"), stack.address("issuer"))
+    else:
+        assert ledger["version"] == was["version"] + 1
+        assert ledger["status"] == ("WASTE" if change == "status" else was["status"])
+    stale = revalidate(stack, f"/passports/{pid}", {"If-None-Match": before.headers["ETag"]})
+    assert stale.status_code == 200  # the old validator no longer matches
+    assert int(after.headers["X-Ledger-Block"]) >= int(before.headers["X-Ledger-Block"])
+
+
+def test_a_restricted_read_never_gets_the_public_answer(stack: ApiStack) -> None:
+    pid = str(stack.issue().passport_id)
+    public = cached_public_read(stack, pid)
+    assert public.json()["tiers"] == ["public"]
+    logged = len(stack.call("GET", f"/passports/{pid}/access-log", "authority").json())
+    # The same ETag from a key holder is not a 304 of the public answer: its validator names its tiers.
+    owned = stack.http.get(
+        f"/api/v1/passports/{pid}",
+        headers={**stack.headers("authority"), "If-None-Match": public.headers["ETag"]},
+    )
+    assert owned.status_code == 200
+    assert owned.headers["Cache-Control"] == "private, no-cache"
+    assert set(owned.json()["tiers"]) > {"public"}
+    assert owned.headers["ETag"] != public.headers["ETag"]
+    # The restricted read went to the access log, as every one does.
+    assert len(stack.call("GET", f"/passports/{pid}/access-log", "authority").json()) == logged + 1
+    # A wrong or malformed key is refused, never answered from the public memo.
+    for header in ("Bearer bpl_nope_nope", "Basic abc", ""):
+        refused = stack.http.get(f"/api/v1/passports/{pid}", headers={"Authorization": header})
+        assert refused.status_code == 401, (header, refused.status_code)
+
+
+def test_fast_path_answers_like_the_route(stack: ApiStack) -> None:
+    pid = str(stack.issue().passport_id)
+    stack.services.sync_index()
+    first = stack.call("GET", f"/passports/{pid}")  # the route renders and memoises
+    second = stack.call("GET", f"/passports/{pid}")  # the fast path answers
+    assert second.content == first.content
+    for name in ("ETag", "Cache-Control", "Vary", "Content-Type", "X-Ledger-Block"):
+        assert second.headers[name] == first.headers[name], name
+    assert (
+        revalidate(stack, f"/passports/{pid}", {"If-None-Match": f"W/{first.headers['ETag']}"}).status_code
+        == 304
+    )
+    assert revalidate(stack, f"/passports/{pid}", {"If-None-Match": "*"}).status_code == 304
+    checked = [stack.call("GET", f"/passports/{pid}/verification") for _ in range(2)]  # route, fast path
+    assert [c.json()["ok"] for c in checked] == [True, True]
+    assert checked[1].json()["checks"] == checked[0].json()["checks"]
+    for name in ("Cache-Control", "Vary", "Content-Type", "X-Ledger-Block"):
+        assert checked[1].headers[name] == checked[0].headers[name], name
+    # What the fast path leaves to the routes: bad ids, unknown passports, other methods and paths.
+    assert stack.call("GET", "/passports/not-a-uuid").status_code == 400
+    assert stack.call("GET", f"/passports/{uuid.uuid4()}").status_code == 404
+    assert stack.call("HEAD", f"/passports/{pid}").status_code == 405
+    assert stack.call("GET", f"/passports/{pid}/versions").status_code == 200
+    assert stack.call("GET", "/passports/not-a-uuid/verification").status_code == 400
+    assert stack.call("GET", f"/passports/{uuid.uuid4()}/verification").status_code == 404
