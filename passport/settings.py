@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     )
 
     # -- content store ----------------------------------------------------------------------------
-    store_backend: Literal["embedded", "ipfs"] = "embedded"
+    # mirrored: every put to the embedded directory and the node (content survives either; reads fall back).
+    store_backend: Literal["embedded", "ipfs", "mirrored"] = "embedded"
     ipfs_api_url: str = "http://127.0.0.1:5001"
     ipfs_timeout: float = Field(default=10.0, gt=0)
 
