@@ -22,6 +22,17 @@ class Settings(BaseSettings):
     environment: Environment = "development"
     data_dir: Path = Field(default=Path(".data"), description="Where chain DB, store, keys live.")
 
+    # -- shared state -----------------------------------------------------------------------------
+    # None: every store is its own SQLite file under data_dir (one machine, what `make run` uses).
+    # A postgresql:// URL: every store is a schema of that database, shared by all API and oracle
+    # processes (README "Running beyond one machine").
+    database_url: str | None = Field(
+        default=None,
+        pattern=r"^postgres(ql)?://",
+        description="PostgreSQL URL for shared state; None means embedded SQLite files.",
+    )
+    database_pool_size: int = Field(default=8, ge=1, le=100, description="Connections per store per process.")
+
     # -- chain ------------------------------------------------------------------------------------
     rpc_url: str | None = Field(default=None, description="JSON-RPC URL; None means the managed node.")
     local_chain: Literal["ganache", "anvil"] = "ganache"
