@@ -200,7 +200,7 @@ class Services:
             participants={address_of(key): name for name, key in self.keys.items()},
         )
         # Owners, sessions, shares and the access log: always under this server's data directory.
-        self.ownership = OwnershipStore(self.settings.ownership_path)
+        self.ownership = OwnershipStore.from_settings(self.settings)
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
             self.devices = DeviceRegistry(self.journal)
@@ -209,7 +209,7 @@ class Services:
             self.uploads = GroupCommitter(self.ingestor)
             # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
             self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
-            self.alerts = AlertStore(self.settings.warnings_path)
+            self.alerts = AlertStore.from_settings(self.settings)
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -228,7 +228,7 @@ class Services:
             keyring=KeyRing.from_settings(settings),
             versions=VersionLog.from_settings(settings),
             audit=SqliteAuditIndex(settings.audit_index_path),
-            api_keys=ApiKeyStore(settings.api_keys_path),
+            api_keys=ApiKeyStore.from_settings(settings),
             journal=Journal(settings.journal_path),
             trusted_issuers=frozenset(ledger.trusted_issuers),
             start_block=ledger.deployment.deploy_block_number,

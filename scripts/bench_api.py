@@ -190,7 +190,7 @@ def prepare(settings: Settings, passports: int, devices: int) -> tuple[list[str]
     issue_s = time.perf_counter() - started
     issuer.version_log.close()
     rows = []
-    store = ApiKeyStore(settings.api_keys_path)
+    store = ApiKeyStore.from_settings(settings)
     try:
         with Journal(settings.journal_path) as journal:
             for i in range(devices):
