@@ -21,7 +21,10 @@ State and threads held here:
 * the read model (``PassportReadModel``): passport records and what is derived from them, kept
   current by the follower's events, reorgs and the receipts of this process's own writes;
 * the audit index and its ``IndexFollower``, run by a background thread that ``start()`` launches and
-  ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
+  ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick.
+  With several API processes on one index (``uvicorn --workers N``, or hosts sharing PostgreSQL) only
+  the holder of the ``audit-follower`` lease (``follower_lease``) writes it; the others follow the
+  index it writes (see ``sync_index``) and take the lease over when its holder dies;
 * the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
   anchoring is the oracle worker's job, with its own key, never the API's);
 * the API key store, and ``names`` (display names of ledger addresses, for custody timelines and pages);
@@ -37,6 +40,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,11 +70,13 @@ from passport.audit import (
     chain_custody_events,
     cross_check_custody,
 )
+from passport.audit.records import BlockRef
 from passport.chain.devfunding import fund_in_development
 from passport.chain.keystore import Keystore
 from passport.chain.protocol import ChainClient
 from passport.chain.records import PassportRecord, TxReceipt
 from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
+from passport.db import LeaderLease
 from passport.directory import BusinessNames
 from passport.envelope import KeyRing
 from passport.errors import ConfigError, PassportError
@@ -124,6 +130,10 @@ class Services:
     trusted_issuers: frozenset[str] = frozenset()
     start_block: int = 0
     index_interval: float = 1.0
+    # Several processes on one audit index: who may write it (None: this process alone, always).
+    follower_lease: Callable[[], LeaderLease | None] | None = None
+    # How long a process that does not follow waits for the index to reach the chain's head.
+    catch_up_timeout: float = 5.0
     keystore: Keystore | None = None
     funder: Callable[[str], bool] | None = None
     names: BusinessNames = field(init=False)
@@ -153,6 +163,10 @@ class Services:
     _sync_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
     _thread: threading.Thread | None = field(init=False, default=None)
+    _lease: LeaderLease | None = field(init=False, default=None)
+    _leading: bool = field(init=False, default=True)
+    # The index cursor this process's read model has caught up with (what it last applied).
+    _seen: BlockRef | None = field(init=False, default=None)
     _market: Market | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -220,6 +234,7 @@ class Services:
         """
         ledger = open_ledger(settings)
         keys = {name: ledger.key(name) for name in ledger.keystore.names()}
+        api_keys = ApiKeyStore.from_settings(settings)
         return cls(
             settings=settings,
             reader=ledger.reader,
@@ -228,7 +243,10 @@ class Services:
             keyring=KeyRing.from_settings(settings),
             versions=VersionLog.from_settings(settings),
             audit=SqliteAuditIndex(settings.audit_index_path),
-            api_keys=ApiKeyStore.from_settings(settings),
+            api_keys=api_keys,
+            # One lease for every API process sharing the key store (its SQLite file's host, or the
+            # PostgreSQL database): a flock beside the file, or a session advisory lock.
+            follower_lease=partial(api_keys.database.leader, "audit-follower"),
             journal=Journal(settings.journal_path),
             trusted_issuers=frozenset(ledger.trusted_issuers),
             start_block=ledger.deployment.deploy_block_number,
@@ -244,6 +262,7 @@ class Services:
 
     def start(self) -> None:
         """Catch the audit index up, then keep following the chain in a background thread."""
+        self._claim_lease()
         self.sync_index()
         self._stop.clear()
         self._thread = threading.Thread(target=self._follow, name="audit-index-follower", daemon=True)
@@ -252,18 +271,42 @@ class Services:
     def _follow(self) -> None:
         while not self._stop.wait(self.index_interval):
             try:
+                self._claim_lease()
                 self.sync_index()
             except Exception:  # the thread must outlive a bad tick; the next one retries
                 log.exception("audit index sync failed")
 
+    def _claim_lease(self) -> None:
+        """Check our follower lease, or try to take it (its holder stopped or died): once per tick."""
+        if self.follower_lease is None:
+            return
+        with self._sync_lock:
+            if self._lease is not None and not self._lease.held():
+                log.warning("lost the audit-follower lease")
+                self._lease = None
+            if self._lease is None:
+                self._lease = self.follower_lease()
+                if self._lease is not None:
+                    log.info("this process now follows the chain into the audit index")
+            self._leading = self._lease is not None
+
+    @property
+    def follows_index(self) -> bool:
+        """Whether this process writes the audit index (the follower lease is ours)."""
+        return self._leading
+
     def stop(self) -> None:
-        """Stop the follower thread (the files stay open)."""
+        """Stop the follower thread (the files stay open) and hand the follower lease back."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             if self._thread.is_alive():
                 log.warning("audit index follower did not stop within 10 s")
             self._thread = None
+        with self._sync_lock:
+            if self._lease is not None:
+                self._lease.release()
+                self._lease = None
 
     def close(self) -> None:
         """Stop the follower thread and close every file this object holds."""
@@ -286,9 +329,17 @@ class Services:
     def sync_index(self) -> None:
         """Bring the audit index up to the chain's confirmed head now (serialised with the thread), so
         a request reads its own writes without waiting for the next tick; the read model then drops
-        every passport the new events name (everything after a reorg) and its provisional entries."""
+        every passport the new events name (everything after a reorg) and its provisional entries.
+
+        A process that does not hold the follower lease does not write the index: it waits (at most
+        ``catch_up_timeout``) for the leader to index up to the head it sees, then applies what the
+        index gained since its last look to its own read model."""
+        if not self._leading:
+            self._catch_up()
+            return
         with self._sync_lock:
             result = self._follower.sync(self.reader)
+            self._seen = result.cursor
             touched: list[bytes] = []
             if result.from_block is not None and result.to_block is not None and result.events_added:
                 query = EventQuery(from_block=result.from_block, to_block=result.to_block, limit=1000)
@@ -299,6 +350,37 @@ class Services:
                     self._canonical.clear()
             synced = -1 if result.cursor is None else result.cursor.number
             self.read_model.apply_sync(synced, touched, reorged=bool(result.reorgs))
+
+    def _catch_up(self) -> None:
+        target = self.reader.block_number() - self.settings.confirmations
+        deadline = time.monotonic() + self.catch_up_timeout
+        cursor = self.audit.cursor()
+        while (cursor is None or cursor.number < target) and time.monotonic() < deadline:
+            time.sleep(min(0.05, self.index_interval))
+            cursor = self.audit.cursor()
+        with self._sync_lock:
+            seen = self._seen
+            if cursor == seen:
+                return
+            # The leader rolled back past what we saw (a reorg) unless the block we saw is still stored
+            # as it was. Unsure (it may have been pruned as an old checkpoint), or on the first look:
+            # forget everything, which only costs re-reads.
+            reorged = (
+                seen is None
+                or cursor is None
+                or cursor.number < seen.number
+                or self.audit.recent_blocks(seen.number, 1) != [seen]
+            )
+            touched: list[bytes] = []
+            if cursor is not None and seen is not None and not reorged:
+                query = EventQuery(from_block=seen.number + 1, to_block=cursor.number, limit=1000)
+                for event in self.audit.iter_events(query):
+                    touched.extend(passports_named(event.args))
+            if reorged:
+                with self._lock:
+                    self._canonical.clear()
+            self._seen = cursor
+            self.read_model.apply_sync(-1 if cursor is None else cursor.number, touched, reorged=reorged)
 
     def _receipt_mined(self, receipt: TxReceipt) -> None:
         # Any write through this process (any participant's client): read-your-writes at once.
