@@ -23,8 +23,9 @@ State and threads held here:
 * the audit index and its ``IndexFollower``, run by a background thread that ``start()`` launches and
   ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick.
   With several API processes on one index (``uvicorn --workers N``, or hosts sharing PostgreSQL) only
-  the holder of the ``audit-follower`` lease (``follower_lease``) writes it; the others follow the
-  index it writes (see ``sync_index``) and take the lease over when its holder dies;
+  the holder of the ``audit-follower`` lease (``follower_lease``) polls the chain into it on every
+  tick; the others read what it writes, catch the index up themselves only when a request needs its
+  own write indexed (processes take turns to sync), and take the lease over when its holder dies;
 * the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
   anchoring is the oracle worker's job, with its own key, never the API's);
 * the API key store, and ``names`` (display names of ledger addresses, for custody timelines and pages);
@@ -40,7 +41,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,10 +130,9 @@ class Services:
     trusted_issuers: frozenset[str] = frozenset()
     start_block: int = 0
     index_interval: float = 1.0
-    # Several processes on one audit index: who may write it (None: this process alone, always).
+    # Several processes on one audit index: which one polls the chain into it on every tick (None: this
+    # one, always). The others only catch it up on demand (``sync_index``).
     follower_lease: Callable[[], LeaderLease | None] | None = None
-    # How long a process that does not follow waits for the index to reach the chain's head.
-    catch_up_timeout: float = 5.0
     keystore: Keystore | None = None
     funder: Callable[[str], bool] | None = None
     names: BusinessNames = field(init=False)
@@ -242,12 +241,12 @@ class Services:
             store=open_store(settings),
             keyring=KeyRing.from_settings(settings),
             versions=VersionLog.from_settings(settings),
-            audit=SqliteAuditIndex(settings.audit_index_path),
+            audit=SqliteAuditIndex.open(settings),
             api_keys=api_keys,
             # One lease for every API process sharing the key store (its SQLite file's host, or the
             # PostgreSQL database): a flock beside the file, or a session advisory lock.
             follower_lease=partial(api_keys.database.leader, "audit-follower"),
-            journal=Journal(settings.journal_path),
+            journal=Journal.open(settings),
             trusted_issuers=frozenset(ledger.trusted_issuers),
             start_block=ledger.deployment.deploy_block_number,
             keystore=ledger.keystore,
@@ -272,7 +271,10 @@ class Services:
         while not self._stop.wait(self.index_interval):
             try:
                 self._claim_lease()
-                self.sync_index()
+                if self._leading:
+                    self.sync_index()
+                else:
+                    self._refresh_from_index()
             except Exception:  # the thread must outlive a bad tick; the next one retries
                 log.exception("audit index sync failed")
 
@@ -329,58 +331,44 @@ class Services:
     def sync_index(self) -> None:
         """Bring the audit index up to the chain's confirmed head now (serialised with the thread), so
         a request reads its own writes without waiting for the next tick; the read model then drops
-        every passport the new events name (everything after a reorg) and its provisional entries.
-
-        A process that does not hold the follower lease does not write the index: it waits (at most
-        ``catch_up_timeout``) for the leader to index up to the head it sees, then applies what the
-        index gained since its last look to its own read model."""
-        if not self._leading:
-            self._catch_up()
-            return
+        every passport the index's new events name (everything after a reorg) and its provisional
+        entries. Processes sharing the index take turns to sync (``IndexFollower.sync``), so any of them
+        may catch it up on demand; only the follower-lease holder also does so on every tick."""
         with self._sync_lock:
             result = self._follower.sync(self.reader)
-            self._seen = result.cursor
-            touched: list[bytes] = []
-            if result.from_block is not None and result.to_block is not None and result.events_added:
-                query = EventQuery(from_block=result.from_block, to_block=result.to_block, limit=1000)
-                for event in self.audit.iter_events(query):
-                    touched.extend(passports_named(event.args))
-            if result.reorgs:
-                with self._lock:
-                    self._canonical.clear()
-            synced = -1 if result.cursor is None else result.cursor.number
-            self.read_model.apply_sync(synced, touched, reorged=bool(result.reorgs))
+            self._apply_index(result.cursor, reorged=bool(result.reorgs))
 
-    def _catch_up(self) -> None:
-        target = self.reader.block_number() - self.settings.confirmations
-        deadline = time.monotonic() + self.catch_up_timeout
-        cursor = self.audit.cursor()
-        while (cursor is None or cursor.number < target) and time.monotonic() < deadline:
-            time.sleep(min(0.05, self.index_interval))
-            cursor = self.audit.cursor()
+    def _refresh_from_index(self) -> None:
+        """Without syncing: apply to the read model what others (the lease holder) wrote to the index."""
         with self._sync_lock:
-            seen = self._seen
-            if cursor == seen:
-                return
-            # The leader rolled back past what we saw (a reorg) unless the block we saw is still stored
-            # as it was. Unsure (it may have been pruned as an old checkpoint), or on the first look:
-            # forget everything, which only costs re-reads.
-            reorged = (
-                seen is None
-                or cursor is None
-                or cursor.number < seen.number
-                or self.audit.recent_blocks(seen.number, 1) != [seen]
-            )
-            touched: list[bytes] = []
-            if cursor is not None and seen is not None and not reorged:
-                query = EventQuery(from_block=seen.number + 1, to_block=cursor.number, limit=1000)
-                for event in self.audit.iter_events(query):
-                    touched.extend(passports_named(event.args))
-            if reorged:
-                with self._lock:
-                    self._canonical.clear()
-            self._seen = cursor
-            self.read_model.apply_sync(-1 if cursor is None else cursor.number, touched, reorged=reorged)
+            self._apply_index(self.audit.cursor(), reorged=False)
+
+    def _apply_index(self, cursor: BlockRef | None, *, reorged: bool) -> None:
+        """Drop from the read model what the index gained since this process last looked, whoever wrote
+        it (this process, another API process, an oracle-side follower)."""
+        seen = self._seen
+        if cursor == seen and not reorged:
+            return
+        # The index was rolled back past what we saw (a reorg) unless the block we saw is still stored
+        # as it was. Unsure (it may have been pruned as an old checkpoint), or on the first look: forget
+        # everything, which only costs re-reads.
+        reorged = (
+            reorged
+            or seen is None
+            or cursor is None
+            or cursor.number < seen.number
+            or self.audit.recent_blocks(seen.number, 1) != [seen]
+        )
+        touched: list[bytes] = []
+        if cursor is not None and seen is not None and not reorged:
+            query = EventQuery(from_block=seen.number + 1, to_block=cursor.number, limit=1000)
+            for event in self.audit.iter_events(query):
+                touched.extend(passports_named(event.args))
+        if reorged:
+            with self._lock:
+                self._canonical.clear()
+        self._seen = cursor
+        self.read_model.apply_sync(-1 if cursor is None else cursor.number, touched, reorged=reorged)
 
     def _receipt_mined(self, receipt: TxReceipt) -> None:
         # Any write through this process (any participant's client): read-your-writes at once.

@@ -67,8 +67,13 @@ class Database(Protocol):
         """One read statement's rows (one statement is its own snapshot on both backends)."""
         ...
 
-    def leader(self, name: str) -> LeaderLease | None:
-        """Become the one leader of ``name`` now, or None if another process is."""
+    def leader(self, name: str, *, wait: bool = False) -> LeaderLease | None:
+        """Become the one leader of ``name`` now, or None if another process is (``wait``: block
+        until the current leader releases it or dies, then take it)."""
+        ...
+
+    def reopen(self) -> Database:
+        """Another handle on the same store with its own connections (as another process opens it)."""
         ...
 
     def close(self) -> None: ...

@@ -80,6 +80,7 @@ class PostgresDatabase:
         self.component = component
         self.schema = component
         self._local = threading.local()
+        self._pool_size = pool_size
         self._conn_kwargs: dict[str, Any] = {
             "autocommit": True,
             "options": f"-c search_path={component}",
@@ -125,8 +126,8 @@ class PostgresDatabase:
                     raise
                 self._local.depth, self._local.cursor = 0, None
                 self._run(conn, "COMMIT")
-        except psycopg_pool.PoolTimeout as exc:
-            raise StorageUnavailable(f"no PostgreSQL connection free for {self.component}: {exc}") from exc
+        except psycopg.Error as exc:  # taking or returning the connection (pool closed, timed out, lost)
+            raise translate_pg_error(exc) from exc
 
     @staticmethod
     def _run(conn: psycopg.Connection[Any], statement: str) -> None:
@@ -148,18 +149,24 @@ class PostgresDatabase:
         try:
             with self._pool.connection() as conn:
                 return self._new_cursor(conn).execute(sql, params).fetchall()
-        except psycopg_pool.PoolTimeout as exc:
-            raise StorageUnavailable(f"no PostgreSQL connection free for {self.component}: {exc}") from exc
+        except psycopg.Error as exc:  # taking or returning the connection (pool closed, timed out, lost)
+            raise translate_pg_error(exc) from exc
 
-    def leader(self, name: str) -> LeaderLease | None:
+    def leader(self, name: str, *, wait: bool = False) -> LeaderLease | None:
         try:
             conn = psycopg.connect(self.url, **self._conn_kwargs)
         except psycopg.Error as exc:
             raise translate_pg_error(exc) from exc
         try:
-            row = conn.execute(
-                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock_key(self.schema, name),)
-            ).fetchone()
+            if wait:
+                conn.execute(
+                    "SELECT pg_advisory_lock(hashtextextended(%s, 0))", (lock_key(self.schema, name),)
+                )
+                row: tuple[Any, ...] | None = (True,)
+            else:
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock_key(self.schema, name),)
+                ).fetchone()
         except psycopg.Error as exc:
             conn.close()
             raise translate_pg_error(exc) from exc
@@ -168,8 +175,14 @@ class PostgresDatabase:
             return None
         return _AdvisoryLease(name, conn)
 
+    def reopen(self) -> PostgresDatabase:
+        return PostgresDatabase(self.url, self.component, pool_size=self._pool_size)
+
     def close(self) -> None:
         self._pool.close()
 
     def __repr__(self) -> str:
-        return f"PostgresDatabase(schema={self.schema!r})"
+        # The URL without its password (if any), so the repr can go into logs.
+        info = psycopg.conninfo.conninfo_to_dict(self.url)
+        where = f"{info.get('host', '')}:{info.get('port', '')}/{info.get('dbname', '')}"
+        return f"PostgresDatabase({where!r}, schema={self.schema!r})"

@@ -58,8 +58,11 @@ class SqliteDatabase:
         self._lock = threading.RLock()
         self._depth = 0
         self._cursor: Cursor | None = None
+        self._pragmas = tuple(pragmas)
+        self._memory = str(path) == ":memory:"  # a throwaway database (tests, a reference index)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not self._memory:
+                path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction spans exactly
             # what the code says (the sqlite3 module's implicit transactions would not).
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -67,7 +70,7 @@ class SqliteDatabase:
             raise StorageUnavailable(f"cannot open {path}: {exc}") from exc
         try:
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode != "wal":
+            if mode != "wal" and not self._memory:
                 raise StorageUnavailable(f"{path}: SQLite refused WAL mode (got {mode!r})")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
@@ -81,7 +84,11 @@ class SqliteDatabase:
             raise
 
     def _new_cursor(self) -> Cursor:
-        return Cursor(self._conn.cursor(), "sqlite", translate_sqlite_error, _DRIVER_ERRORS)
+        try:
+            raw = self._conn.cursor()
+        except sqlite3.Error as exc:  # e.g. used after close()
+            raise translate_sqlite_error(exc) from exc
+        return Cursor(raw, "sqlite", translate_sqlite_error, _DRIVER_ERRORS)
 
     @contextmanager
     def transaction(self, *, isolation: Isolation = "read committed") -> Iterator[Cursor]:
@@ -146,15 +153,20 @@ class SqliteDatabase:
             assert cursor is not None
             return cursor.execute(sql, params).fetchall()
 
-    def leader(self, name: str) -> LeaderLease | None:
+    def leader(self, name: str, *, wait: bool = False) -> LeaderLease | None:
+        if self._memory:
+            return _FileLease(name, os.open(os.devnull, os.O_RDONLY))  # no other process can see it
         lock_path = self.path.with_name(f"{self.path.name}.{name}.leader")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return None
         return _FileLease(name, fd)
+
+    def reopen(self) -> SqliteDatabase:
+        return SqliteDatabase(self.path, self.component, pragmas=self._pragmas)
 
     def close(self) -> None:
         with self._lock:

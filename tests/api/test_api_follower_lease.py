@@ -1,7 +1,7 @@
 """Two ``Services`` on one data directory (as two API processes on one host would be): only the holder of
-the audit-follower lease writes the index; the other reads its own writes through the index the leader
-keeps, never syncing itself, and takes the lease over once the leader lets go.
-(Two real processes on PostgreSQL: ``test_api_workers.py``.)"""
+the audit-follower lease polls the chain into the index on every tick; the other syncs only when a
+request needs its own write indexed, learns from the index what the leader wrote, and takes the lease
+over once the leader lets go. (Two real servers on PostgreSQL: ``test_api_workers.py``.)"""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ class CountingFollower(IndexFollower):
         return super().sync(chain, max_blocks=max_blocks)
 
 
+def stack_key(services: Services) -> str:
+    return services.api_keys.issue_key("issuer")
+
+
 def _leased(services: Services) -> Services:
     services.follower_lease = partial(services.api_keys.database.leader, "audit-follower")
     counting = CountingFollower(services.audit, services._follower.config)
@@ -43,7 +47,7 @@ def backend(tmp_path: Path) -> Iterator[ChainBackend]:
         yield backend
 
 
-def test_only_the_lease_holder_writes_the_index_and_the_other_reads_its_own_writes(
+def test_only_the_lease_holder_polls_and_the_other_syncs_on_demand_and_takes_over(
     backend: ChainBackend, tmp_path: Path
 ) -> None:
     leader = _leased(build_services(backend, tmp_path / "data"))
@@ -52,32 +56,49 @@ def test_only_the_lease_holder_writes_the_index_and_the_other_reads_its_own_writ
     other.start()
     try:
         assert (leader.follows_index, other.follows_index) == (True, False)
-        with serve(other) as base_url:
+        assert isinstance(leader._follower, CountingFollower)
+        assert isinstance(other._follower, CountingFollower)
+        with serve(other) as base_url, serve(leader) as leader_url:
             stack = ApiStack(backend, other, base_url)
+            through_leader = ApiStack(backend, leader, leader_url, keys={"issuer": stack_key(leader)})
             stack.keys["issuer"] = other.api_keys.issue_key("issuer")
-            pid = str(stack.issue().passport_id)
-            # A request on the non-leader reads its own write: it waits for the leader's tick.
-            other.sync_index()
-            assert [e.name for e in other.audit.version_history(pid)] == ["PassportIssued"]
+            stack.keys["auditor"] = other.api_keys.issue_key("auditor")
+            # Ticks go by: the leader syncs on each, the other not at all (it only reads the index).
+            leader_syncs, other_syncs = leader._follower.syncs, other._follower.syncs
+            time.sleep(1.0)
+            assert leader._follower.syncs > leader_syncs
+            assert other._follower.syncs == other_syncs
+
+            # What the leader indexes reaches the other's read model without a sync of its own.
+            first = str(through_leader.issue().passport_id)
+            deadline = time.monotonic() + 10
+            while other._seen != leader.audit.cursor() or not other.audit.version_history(first):
+                assert time.monotonic() < deadline, "the other never saw the leader's writes"
+                time.sleep(0.05)
             seen = other._seen
             assert seen is not None
-            assert seen == leader.audit.cursor()
-            # The cursor block is stored: the next catch-up applies only newer events (no false reorg).
+            # The cursor block is stored: the next look applies only newer events (no false reorg).
             assert other.audit.recent_blocks(seen.number, 1) == [seen]
-            assert isinstance(other._follower, CountingFollower)
-            assert other._follower.syncs == 0
+            assert other._follower.syncs == other_syncs
 
-            # The leader stops (or dies): the other takes the lease at its next tick and writes itself.
+            # A request on the other that needs its own write indexed syncs at once (taking turns).
+            pid = str(stack.issue().passport_id)
+            events = stack.call("GET", "/audit/events", "auditor", params={"passport_id": pid})
+            assert events.status_code == 200, events.text
+            assert [e["name"] for e in events.json()["items"]] == ["PassportIssued"]
+            assert other._follower.syncs > other_syncs
+
+            # The leader stops (or dies): the other takes the lease at its next tick.
             leader.stop()
             deadline = time.monotonic() + 10
             while not other.follows_index:
                 assert time.monotonic() < deadline, "the lease was not taken over"
                 time.sleep(0.05)
-            second = str(stack.issue().passport_id)
-            other.sync_index()
-            assert [e.name for e in other.audit.version_history(second)] == ["PassportIssued"]
-            assert other._follower.syncs > 0
+            syncs = other._follower.syncs
+            time.sleep(1.0)
+            assert other._follower.syncs > syncs
             stack.http.close()
+            through_leader.http.close()
     finally:
         other.close()
         leader.close()
