@@ -20,6 +20,7 @@ from cli import (
     carbon,
     credentials,
     custody,
+    db,
     devices,
     did,
     health,
@@ -71,6 +72,7 @@ app.add_typer(shares.app, name="share")
 app.add_typer(records.app, name="record")
 app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")
+app.add_typer(db.app, name="db")
 app.add_typer(credentials.app, name="vc")
 app.add_typer(did.app, name="did")
 app.add_typer(health.app, name="health")

@@ -192,7 +192,7 @@ def prepare(settings: Settings, passports: int, devices: int) -> tuple[list[str]
     rows = []
     store = ApiKeyStore.from_settings(settings)
     try:
-        with Journal(settings.journal_path) as journal:
+        with Journal.open(settings) as journal:
             for i in range(devices):
                 device_id, battery_id, key = f"bench-device-{i}", f"BENCH-{i:05d}", DeviceKey.generate()
                 journal.register_device(device_id, key.address, battery_id)

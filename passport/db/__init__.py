@@ -6,6 +6,7 @@ from ``Settings.database_url`` (None = SQLite files under the data dir, exactly 
 the component's versioned migrations. psycopg is imported here and nowhere else.
 """
 
+from passport.db._components import SQLITE_FILES, migrate
 from passport.db._database import (
     Cursor,
     Database,
@@ -15,10 +16,11 @@ from passport.db._database import (
     open_sqlite,
     open_url,
 )
-from passport.db._migrations import Migration, migrations_of
+from passport.db._migrations import Migration, apply_migrations, migrations_of
 from passport.errors import StorageError, StorageIntegrityError, StorageUnavailable
 
 __all__ = [
+    "SQLITE_FILES",
     "Cursor",
     "Database",
     "Dialect",
@@ -27,6 +29,8 @@ __all__ = [
     "StorageError",
     "StorageIntegrityError",
     "StorageUnavailable",
+    "apply_migrations",
+    "migrate",
     "migrations_of",
     "open_database",
     "open_sqlite",
