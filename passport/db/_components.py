@@ -14,6 +14,12 @@ from passport.settings import Settings
 SQLITE_FILES: dict[str, Callable[[Settings], Path]] = {
     "journal": lambda s: s.journal_path,
     "audit": lambda s: s.audit_index_path,
+    "keys": lambda s: s.api_keys_path,
+    "ownership": lambda s: s.ownership_path,
+    "versions": lambda s: s.version_log_path,
+    "market": lambda s: s.market_db_path,
+    "alerts": lambda s: s.warnings_path,
+    "credentials": lambda s: s.credential_status_path,
 }
 
 
