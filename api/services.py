@@ -279,22 +279,24 @@ class Services:
                 log.exception("audit index sync failed")
 
     def _claim_lease(self) -> None:
-        """Check our follower lease, or try to take it (its holder stopped or died): once per tick."""
+        """Check our follower lease, or try to take it (its holder stopped or died): once per tick.
+
+        Only ``start`` (before the thread runs), the thread and ``stop`` (after joining it) touch the
+        lease, so no lock is held while the lease's connection is opened."""
         if self.follower_lease is None:
             return
-        with self._sync_lock:
-            if self._lease is not None and not self._lease.held():
-                log.warning("lost the audit-follower lease")
-                self._lease = None
-            if self._lease is None:
-                self._lease = self.follower_lease()
-                if self._lease is not None:
-                    log.info("this process now follows the chain into the audit index")
-            self._leading = self._lease is not None
+        if self._lease is not None and not self._lease.held():
+            log.warning("lost the audit-follower lease")
+            self._lease = None
+        if self._lease is None:
+            self._lease = self.follower_lease()
+            if self._lease is not None:
+                log.info("this process now follows the chain into the audit index")
+        self._leading = self._lease is not None
 
     @property
     def follows_index(self) -> bool:
-        """Whether this process writes the audit index (the follower lease is ours)."""
+        """Whether this process polls the chain into the audit index every tick (the lease is ours)."""
         return self._leading
 
     def stop(self) -> None:
@@ -305,10 +307,9 @@ class Services:
             if self._thread.is_alive():
                 log.warning("audit index follower did not stop within 10 s")
             self._thread = None
-        with self._sync_lock:
-            if self._lease is not None:
-                self._lease.release()
-                self._lease = None
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
 
     def close(self) -> None:
         """Stop the follower thread and close every file this object holds."""
