@@ -8,6 +8,7 @@ the WAL: an acknowledged write survives a crash of this process or of the server
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -121,8 +122,10 @@ class PostgresDatabase:
                     yield cursor
                 except BaseException:
                     self._local.depth, self._local.cursor = 0, None
-                    if not conn.closed:
-                        self._run(conn, "ROLLBACK")
+                    # The caller's error is the one to report; a lost connection rolls back by itself
+                    # (and the pool discards it).
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute(b"ROLLBACK")
                     raise
                 self._local.depth, self._local.cursor = 0, None
                 self._run(conn, "COMMIT")
