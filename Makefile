@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run stop test test-fast lint slither format messages artifacts gas clean
+.PHONY: help install browser postgres run stop test test-fast lint slither format messages artifacts gas clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ node_modules/.installed: package.json package-lock.json
 browser: ## Install Debian's Chromium and Korean fonts (fonts-noto-cjk) for the page (only if missing; needs root)
 	@bash scripts/install_browser.sh
 
+postgres: ## Install Debian's PostgreSQL 15 server binaries for the `postgres` tests (only if missing; needs root)
+	@bash scripts/install_postgres.sh
+
 install: .venv/.installed node_modules/.installed browser ## Install the locked Python/npm dependencies and Chromium (if missing)
 
 run: install ## Start the local chain, deploy the ledger and serve the stack (Ctrl-C stops it)
@@ -33,7 +36,7 @@ run: install ## Start the local chain, deploy the ledger and serve the stack (Ct
 stop: .venv/.installed ## Stop a stack, chain or js-ipfs node an earlier run left running (by PID file)
 	$(UV) run python -m scripts.run_stack --stop
 
-test: install lint ## Lint, type-check and run the whole test suite (slow suites included)
+test: install postgres lint ## Lint, type-check and run the whole test suite (slow suites included)
 	$(UV) run pytest
 
 # The edit-test loop: every package's tests on the in-process chain and embedded store, without Node,
@@ -41,7 +44,7 @@ test: install lint ## Lint, type-check and run the whole test suite (slow suites
 # xdist workers (tried) cost more in start-up and duplicated chains than they win.
 FAST_TESTS := not slow and not node and not browser
 
-test-fast: .venv/.installed ## Quick test loop (~70 s CPU): no slow, Node or browser tests; no lint
+test-fast: .venv/.installed postgres ## Quick test loop (~70 s CPU): no slow, Node or browser tests; no lint
 	$(UV) run pytest -m "$(FAST_TESTS)"
 
 lint: .venv/.installed slither ## ruff + mypy --strict + import contracts (lint-imports) + slither

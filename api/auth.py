@@ -12,11 +12,11 @@ contact) beside their roles. **Keys** are scoped: a key carries a subset of its 
 records when it was last used. ``last_used_at`` is written at most once per ``LAST_USED_RESOLUTION_S``
 per key, so authenticating costs a read, not a write, on almost every request. Revocation and expiry are
 checked on every request against the database, so they take effect at once, in every process sharing
-the file.
+it (the SQLite file, or the ``keys`` schema of PostgreSQL when ``PASSPORT_DATABASE_URL`` is set).
 
-**Migration.** Files written before participants had directory records and keys had scopes gain the new
-columns on open (``ALTER TABLE … ADD COLUMN``, idempotent); their keys keep working unchanged (all roles,
-read-write, no expiry).
+**Migration.** The schema is ``passport/db/migrations/keys``. SQLite files written before participants
+had directory records and keys had scopes gain the new columns on open (``ALTER TABLE … ADD COLUMN``,
+idempotent); their keys keep working unchanged (all roles, read-write, no expiry).
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable
 from enum import StrEnum
@@ -35,30 +33,15 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict
 
 from api.errors import Conflict, NotFound, Unauthenticated
+from passport.db import Database, StorageIntegrityError, open_database, open_sqlite
+from passport.settings import Settings
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS participants (
-    name TEXT PRIMARY KEY,
-    roles TEXT NOT NULL,
-    account TEXT,
-    device_id TEXT
-);
-CREATE TABLE IF NOT EXISTS owned_batteries (
-    participant TEXT NOT NULL REFERENCES participants(name),
-    battery_id TEXT NOT NULL,
-    PRIMARY KEY (participant, battery_id)
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_id TEXT PRIMARY KEY,
-    participant TEXT NOT NULL REFERENCES participants(name),
-    secret_sha256 BLOB NOT NULL,
-    created_at INTEGER NOT NULL,
-    revoked_at INTEGER
-);
-"""
+#: The database component (PostgreSQL schema, migrations folder) of this store.
+COMPONENT: Final = "keys"
 
-# Columns added after the first release: (table, column, SQL type). Added on open when missing.
-_MIGRATIONS: Final[tuple[tuple[str, str, str], ...]] = (
+# Columns added to SQLite files after the first release, before migrations were versioned: (table,
+# column, SQL type). Added on open when missing; the versioned schema has them all.
+_LEGACY_COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("participants", "kind", "TEXT"),
     ("participants", "display_name", "TEXT"),
     ("participants", "country", "TEXT"),
@@ -197,34 +180,41 @@ _KEY_COLUMNS = (
 _PARTICIPANT_COLUMNS = (
     "name, kind, display_name, country, registration_number, contact, roles, account, device_id, created_at"
 )
-# The queries below splice in these constant column lists (and, in _migrate, names from _MIGRATIONS);
-# every value is a bound parameter, hence the S608 (SQL built from strings) exemptions.
+# The queries below splice in these constant column lists (and, in _add_legacy_columns, names from
+# _LEGACY_COLUMNS); every value is a bound parameter, hence the S608 (SQL built from strings) exemptions.
+_INSERT_KEY = (
+    "INSERT INTO api_keys(key_id, participant, secret_sha256, created_at, roles, read_only, expires_at, "
+    "label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class ApiKeyStore:
-    """Participants and their API keys in SQLite (one small file under the data dir)."""
+    """Participants and their API keys: a small SQLite file under the data dir, or the ``keys`` schema of
+    the shared PostgreSQL database (``from_settings`` picks; every API process then sees one store)."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
+    def __init__(self, database: Database | Path) -> None:
+        """``database``: an open database (its ``keys`` migrations applied), or a SQLite file path."""
+        self._db = open_sqlite(database, COMPONENT) if isinstance(database, Path) else database
+        if self._db.dialect == "sqlite":
+            self._add_legacy_columns()
         # key id -> when this process last wrote its last_used_at (monotonic seconds)
         self._last_written: dict[str, float] = {}
 
-    def _migrate(self) -> None:
-        with self._lock:
-            for table, column, sql_type in _MIGRATIONS:
-                present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-                if column not in present:
-                    try:
-                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
-                    except sqlite3.OperationalError as exc:  # another process added it first
-                        if "duplicate column" not in str(exc):
-                            raise
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ApiKeyStore:
+        """The store at ``Settings.api_keys_path``, or in PostgreSQL when ``database_url`` is set."""
+        return cls(open_database(settings, component=COMPONENT, sqlite_path=settings.api_keys_path))
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    def _add_legacy_columns(self) -> None:
+        with self._db.transaction() as cur:
+            for table, column, sql_type in _LEGACY_COLUMNS:
+                cur.execute(f"PRAGMA table_info({table})")
+                if column not in {row[1] for row in cur.fetchall()}:
+                    cur.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
     def close(self) -> None:
         self._db.close()
@@ -241,29 +231,29 @@ class ApiKeyStore:
         battery_ids: Iterable[str] = (),
     ) -> Caller:
         role_text = _role_text(roles)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
+        with self._db.transaction() as cur:
+            cur.execute(
                 "INSERT INTO participants(name, roles, account, device_id, created_at) "
                 "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET roles=excluded.roles, account=excluded.account, "
                 "device_id=excluded.device_id",
                 (name, role_text, account, device_id, int(time.time())),
             )
-            self._db.executemany(
-                "INSERT OR IGNORE INTO owned_batteries(participant, battery_id) VALUES (?, ?)",
-                [(name, b) for b in battery_ids],
-            )
-            self._db.execute("COMMIT")
+            for battery_id in battery_ids:
+                cur.execute(
+                    "INSERT INTO owned_batteries(participant, battery_id) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (name, battery_id),
+                )
         caller = self.participant(name)
         assert caller is not None
         return caller
 
     def create_participant(self, record: Participant) -> Participant:
         """Add a new participant with its directory record; ``Conflict`` if the name is taken."""
-        with self._lock:
-            try:
-                self._db.execute(
+        try:
+            with self._db.transaction() as cur:
+                cur.execute(
                     f"INSERT INTO participants({_PARTICIPANT_COLUMNS}) "  # noqa: S608
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -279,8 +269,8 @@ class ApiKeyStore:
                         record.created_at if record.created_at is not None else int(time.time()),
                     ),
                 )
-            except sqlite3.IntegrityError:
-                raise Conflict(f"participant {record.name!r} already exists") from None
+        except StorageIntegrityError:
+            raise Conflict(f"participant {record.name!r} already exists") from None
         found = self.get_participant(record.name)
         assert found is not None
         return found
@@ -301,14 +291,16 @@ class ApiKeyStore:
             created_at=None if created_at is None else int(str(created_at)),
         )
 
+    def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        return self._db.query(sql, params)
+
     def get_participant(self, name: str) -> Participant | None:
         """The directory record of participant ``name``, or None."""
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE name = ?",  # noqa: S608
-                (name,),
-            ).fetchone()
-        return None if row is None else self._participant_row(row)
+        rows = self._rows(
+            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE name = ?",  # noqa: S608
+            (name,),
+        )
+        return self._participant_row(rows[0]) if rows else None
 
     def require_participant(self, name: str) -> Participant:
         """``get_participant``, or ``NotFound``."""
@@ -321,94 +313,84 @@ class ApiKeyStore:
         self, *, kind: ParticipantKind | None = None, role: ApiRole | None = None
     ) -> list[Participant]:
         """Every participant (filtered by kind and by a role it holds), by name."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants "  # noqa: S608
-                "WHERE (?1 IS NULL OR kind = ?1) ORDER BY name",
-                (None if kind is None else kind.value,),
-            ).fetchall()
+        if kind is None:
+            rows = self._rows(f"SELECT {_PARTICIPANT_COLUMNS} FROM participants ORDER BY name")  # noqa: S608
+        else:
+            rows = self._rows(
+                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE kind = ? ORDER BY name",  # noqa: S608
+                (kind.value,),
+            )
         found = [self._participant_row(row) for row in rows]
         return found if role is None else [p for p in found if role in p.roles]
 
     def participant_by_account(self, account: str) -> Participant | None:
         """The participant whose on-chain account is ``account`` (case-insensitive), or None."""
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants "  # noqa: S608
-                "WHERE lower(account) = lower(?) "
-                "ORDER BY created_at LIMIT 1",
-                (account,),
-            ).fetchone()
-        return None if row is None else self._participant_row(row)
+        rows = self._rows(
+            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants "  # noqa: S608
+            "WHERE lower(account) = lower(CAST(? AS TEXT)) "
+            "ORDER BY created_at, name LIMIT 1",
+            (account,),
+        )
+        return self._participant_row(rows[0]) if rows else None
+
+    def _update(self, sql: str, params: tuple[object, ...]) -> int:
+        """Run one UPDATE/DELETE in its own transaction; the number of rows it touched."""
+        with self._db.transaction() as cur:
+            cur.execute(sql, params)
+            return int(cur.rowcount)
 
     def set_roles(self, name: str, roles: Iterable[ApiRole]) -> Participant:
         """Replace participant ``name``'s API roles (its keys' scopes narrow them further)."""
-        with self._lock:
-            updated = self._db.execute(
-                "UPDATE participants SET roles = ? WHERE name = ?", (_role_text(roles), name)
-            ).rowcount
-        if not updated:
+        if not self._update("UPDATE participants SET roles = ? WHERE name = ?", (_role_text(roles), name)):
             raise NotFound(f"no participant {name!r}")
         return self.require_participant(name)
 
     def set_account(self, name: str, account: str) -> Participant:
         """Record participant ``name``'s on-chain account."""
-        with self._lock:
-            updated = self._db.execute(
-                "UPDATE participants SET account = ? WHERE name = ?", (account, name)
-            ).rowcount
-        if not updated:
+        if not self._update("UPDATE participants SET account = ? WHERE name = ?", (account, name)):
             raise NotFound(f"no participant {name!r}")
         return self.require_participant(name)
 
     def participant(self, name: str) -> Caller | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT roles, account, device_id FROM participants WHERE name = ?", (name,)
-            ).fetchone()
+        with self._db.read() as cur:
+            cur.execute("SELECT roles, account, device_id FROM participants WHERE name = ?", (name,))
+            row = cur.fetchone()
             if row is None:
                 return None
-            owned = self._db.execute(
-                "SELECT battery_id FROM owned_batteries WHERE participant = ?", (name,)
-            ).fetchall()
+            cur.execute("SELECT battery_id FROM owned_batteries WHERE participant = ?", (name,))
+            owned = cur.fetchall()
         return Caller(
             name=name,
             roles=_roles(row[0]),
             account=row[1],
             device_id=row[2],
-            battery_ids=frozenset(b for (b,) in owned),
+            battery_ids=frozenset(str(b[0]) for b in owned),
         )
 
     def link_battery(self, name: str, battery_id: str) -> None:
         """Add ``battery_id`` to participant ``name``'s batteries (an owner's claim, a device's binding)."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO owned_batteries(participant, battery_id) VALUES (?, ?)",
-                (name, battery_id),
-            )
+        self._update(
+            "INSERT INTO owned_batteries(participant, battery_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (name, battery_id),
+        )
 
     def unlink_battery(self, name: str, battery_id: str) -> None:
         """Remove ``battery_id`` from participant ``name``'s batteries (a sale, a device unbound)."""
-        with self._lock:
-            self._db.execute(
-                "DELETE FROM owned_batteries WHERE participant = ? AND battery_id = ?", (name, battery_id)
-            )
+        self._update(
+            "DELETE FROM owned_batteries WHERE participant = ? AND battery_id = ?", (name, battery_id)
+        )
 
     def battery_holders(self, battery_id: str) -> list[str]:
         """The participants whose batteries include ``battery_id`` (owners and devices)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT participant FROM owned_batteries WHERE battery_id = ?", (battery_id,)
-            ).fetchall()
-        return [str(name) for (name,) in rows]
+        rows = self._rows(
+            "SELECT participant FROM owned_batteries WHERE battery_id = ? ORDER BY participant", (battery_id,)
+        )
+        return [str(row[0]) for row in rows]
 
     def device_participants(self, device_id: str) -> list[str]:
         """The participants that act as collection device ``device_id``."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT name FROM participants WHERE device_id = ?", (device_id,)
-            ).fetchall()
-        return [str(name) for (name,) in rows]
+        rows = self._rows("SELECT name FROM participants WHERE device_id = ? ORDER BY name", (device_id,))
+        return [str(row[0]) for row in rows]
 
     # -- keys ---------------------------------------------------------------------------------
 
@@ -435,21 +417,19 @@ class ApiKeyStore:
             raise Conflict(f"participant {name!r} does not hold the role(s) {missing}")
         key_id = secrets.token_hex(16)
         secret = secrets.token_urlsafe(32)
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO api_keys(key_id, participant, secret_sha256, created_at, roles, read_only, "
-                "expires_at, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key_id,
-                    name,
-                    _hash_secret(secret),
-                    int(time.time()),
-                    None if scope is None else _role_text(scope),
-                    int(read_only),
-                    expires_at,
-                    label,
-                ),
-            )
+        self._update(
+            _INSERT_KEY,
+            (
+                key_id,
+                name,
+                _hash_secret(secret),
+                int(time.time()),
+                None if scope is None else _role_text(scope),
+                int(read_only),
+                expires_at,
+                label,
+            ),
+        )
         return f"bpl_{key_id}_{secret}"
 
     @staticmethod
@@ -470,33 +450,28 @@ class ApiKeyStore:
 
     def key_info(self, key_id: str) -> ApiKeyInfo | None:
         """What is known about key ``key_id`` (never its secret), or None."""
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = ?",  # noqa: S608
-                (key_id,),
-            ).fetchone()
-        return None if row is None else self._key_row(row)
+        rows = self._rows(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))  # noqa: S608
+        return self._key_row(rows[0]) if rows else None
 
     def list_keys(self, name: str) -> list[ApiKeyInfo]:
         """Participant ``name``'s keys, oldest first (revoked and expired ones included)."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys "  # noqa: S608
-                "WHERE participant = ? ORDER BY created_at, key_id",
-                (name,),
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT {_KEY_COLUMNS} FROM api_keys "  # noqa: S608
+            "WHERE participant = ? ORDER BY created_at, key_id",
+            (name,),
+        )
         return [self._key_row(row) for row in rows]
 
     def revoke_key(self, key_id: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                (int(time.time()), key_id),
-            )
+        self._update(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+            (int(time.time()), key_id),
+        )
 
     def rotate_key(self, key_id: str, *, expires_at: int | None = None) -> str:
         """A new key with ``key_id``'s scope (and ``expires_at``, or the old expiry); the old key is
-        revoked in the same transaction. ``NotFound`` for an unknown key, ``Conflict`` for a revoked one."""
+        revoked in the same transaction. ``NotFound`` for an unknown key, ``Conflict`` for a revoked one
+        (also when a concurrent rotation or revocation got there first)."""
         old = self.key_info(key_id)
         if old is None:
             raise NotFound(f"no API key {key_id}")
@@ -505,31 +480,27 @@ class ApiKeyStore:
         new_id = secrets.token_hex(16)
         secret = secrets.token_urlsafe(32)
         now = int(time.time())
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO api_keys(key_id, participant, secret_sha256, created_at, roles, read_only, "
-                    "expires_at, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        new_id,
-                        old.participant,
-                        _hash_secret(secret),
-                        now,
-                        None if old.roles is None else _role_text(old.roles),
-                        int(old.read_only),
-                        expires_at if expires_at is not None else old.expires_at,
-                        old.label,
-                    ),
-                )
-                self._db.execute(
-                    "UPDATE api_keys SET revoked_at = ?, replaced_by = ? WHERE key_id = ?",
-                    (now, new_id, key_id),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._db.transaction() as cur:
+            # Revoke first, and only if still active: of two concurrent rotations, one wins.
+            cur.execute(
+                "UPDATE api_keys SET revoked_at = ?, replaced_by = ? WHERE key_id = ? AND revoked_at IS NULL",
+                (now, new_id, key_id),
+            )
+            if not cur.rowcount:
+                raise Conflict(f"API key {key_id} is revoked; issue a new one instead")
+            cur.execute(
+                _INSERT_KEY,
+                (
+                    new_id,
+                    old.participant,
+                    _hash_secret(secret),
+                    now,
+                    None if old.roles is None else _role_text(old.roles),
+                    int(old.read_only),
+                    expires_at if expires_at is not None else old.expires_at,
+                    old.label,
+                ),
+            )
         return f"bpl_{new_id}_{secret}"
 
     def _touch(self, key_id: str, now: float) -> None:
@@ -538,10 +509,7 @@ class ApiKeyStore:
         if last is not None and now - last < LAST_USED_RESOLUTION_S:
             return
         self._last_written[key_id] = now
-        with self._lock:
-            self._db.execute(
-                "UPDATE api_keys SET last_used_at = ? WHERE key_id = ?", (int(time.time()), key_id)
-            )
+        self._update("UPDATE api_keys SET last_used_at = ? WHERE key_id = ?", (int(time.time()), key_id))
 
     def authenticate(self, api_key: str) -> Caller:
         """The caller behind ``api_key``; ``Unauthenticated`` for a malformed, unknown, revoked or
@@ -550,23 +518,24 @@ class ApiKeyStore:
         if len(parts) != 3 or parts[0] != "bpl":
             raise Unauthenticated("malformed API key: expected bpl_<id>_<secret>")
         _, key_id, secret = parts
-        with self._lock:
-            row = self._db.execute(
-                "SELECT participant, secret_sha256, revoked_at, expires_at, roles, read_only "
-                "FROM api_keys WHERE key_id = ?",
-                (key_id,),
-            ).fetchone()
+        rows = self._rows(
+            "SELECT participant, secret_sha256, revoked_at, expires_at, roles, read_only "
+            "FROM api_keys WHERE key_id = ?",
+            (key_id,),
+        )
+        row = rows[0] if rows else None
         # Compare even for unknown ids so timing does not reveal which key ids exist.
-        expected = row[1] if row is not None else b"\x00" * 32
+        expected = bytes(row[1]) if row is not None else b"\x00" * 32  # type: ignore[call-overload]
         if not hmac.compare_digest(expected, _hash_secret(secret)) or row is None:
             raise Unauthenticated("unknown API key")
-        if row[2] is not None:
+        participant, _, revoked_at, expires_at, scope, read_only = row
+        if revoked_at is not None:
             raise Unauthenticated("API key revoked")
-        if row[3] is not None and row[3] <= time.time():
+        if expires_at is not None and int(str(expires_at)) <= time.time():
             raise Unauthenticated("API key expired")
-        caller = self.participant(row[0])
+        caller = self.participant(str(participant))
         if caller is None:
             raise Unauthenticated("API key's participant no longer exists")
         self._touch(key_id, time.monotonic())
-        roles = caller.roles if row[4] is None else caller.roles & _roles(row[4])
-        return caller.model_copy(update={"roles": roles, "key_id": key_id, "read_only": bool(row[5])})
+        roles = caller.roles if scope is None else caller.roles & _roles(str(scope))
+        return caller.model_copy(update={"roles": roles, "key_id": key_id, "read_only": bool(read_only)})

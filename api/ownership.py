@@ -1,8 +1,10 @@
 """Owners and what they consent to: claim codes, owner links, phone sessions, share grants, access log.
 
 One SQLite file (``Settings.ownership_path``), next to the API key store whose participants it refers to
-by name. Every secret handed out here (claim code, sign-in link, session cookie, bearer share link) is
-shown once and stored only as its SHA-256: they carry 80-256 random bits, so a slow hash buys nothing.
+by name, or the ``ownership`` schema of PostgreSQL when ``PASSPORT_DATABASE_URL`` is set (migrations in
+``passport/db/migrations/ownership``). Every secret handed out here (claim code, sign-in link, session
+cookie, bearer share link) is shown once and stored only as its SHA-256: they carry 80-256 random bits,
+so a slow hash buys nothing.
 
 * **Claim codes** — issued per passport by its issuer (or the admin), e.g. printed on the vehicle's
   registration. Redeeming one links the redeeming owner participant to the battery and burns the code;
@@ -22,82 +24,18 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from api.errors import ApiError, Conflict, NotFound
+from passport.db import Database, open_database, open_sqlite
+from passport.settings import Settings
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS claim_codes (
-    code_sha256 BLOB PRIMARY KEY,
-    passport_id TEXT NOT NULL,
-    battery_id  TEXT NOT NULL,
-    issued_by   TEXT NOT NULL,
-    issued_at   REAL NOT NULL,
-    expires_at  REAL NOT NULL,
-    used_at     REAL,
-    used_by     TEXT,
-    voided_at   REAL
-);
-CREATE INDEX IF NOT EXISTS claim_codes_passport ON claim_codes(passport_id);
-CREATE TABLE IF NOT EXISTS owner_links (
-    id          INTEGER PRIMARY KEY,
-    participant TEXT NOT NULL,
-    passport_id TEXT NOT NULL,
-    battery_id  TEXT NOT NULL,
-    custodian   TEXT NOT NULL,
-    linked_at   REAL NOT NULL,
-    unlinked_at REAL,
-    reason      TEXT
-);
-CREATE INDEX IF NOT EXISTS owner_links_passport ON owner_links(passport_id, unlinked_at);
-CREATE INDEX IF NOT EXISTS owner_links_participant ON owner_links(participant, unlinked_at);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_sha256 BLOB PRIMARY KEY,
-    participant  TEXT NOT NULL,
-    created_at   REAL NOT NULL,
-    expires_at   REAL NOT NULL,
-    ended_at     REAL
-);
-CREATE TABLE IF NOT EXISTS sign_in_links (
-    token_sha256 BLOB PRIMARY KEY,
-    participant  TEXT NOT NULL,
-    passport_id  TEXT NOT NULL,
-    expires_at   REAL NOT NULL,
-    used_at      REAL
-);
-CREATE TABLE IF NOT EXISTS shares (
-    id           INTEGER PRIMARY KEY,
-    passport_id  TEXT NOT NULL,
-    battery_id   TEXT NOT NULL,
-    grantor      TEXT NOT NULL,
-    grantee      TEXT,
-    token_sha256 BLOB UNIQUE,
-    tier         TEXT NOT NULL,
-    kinds        TEXT NOT NULL,
-    purpose      TEXT,
-    created_at   REAL NOT NULL,
-    expires_at   REAL NOT NULL,
-    revoked_at   REAL,
-    revoked_by   TEXT
-);
-CREATE INDEX IF NOT EXISTS shares_passport ON shares(passport_id);
-CREATE TABLE IF NOT EXISTS access_log (
-    id          INTEGER PRIMARY KEY,
-    at          REAL NOT NULL,
-    passport_id TEXT NOT NULL,
-    reader      TEXT NOT NULL,
-    basis       TEXT NOT NULL,
-    what        TEXT NOT NULL,
-    detail      TEXT
-);
-CREATE INDEX IF NOT EXISTS access_log_passport ON access_log(passport_id, id);
-"""
+#: The database component (PostgreSQL schema, migrations folder) of this store.
+COMPONENT: Final = "ownership"
 
 # Crockford base32 without the look-alikes: a claim code is typed from paper.
 _CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -192,13 +130,15 @@ def _share(row: tuple[Any, ...]) -> Share:
 class OwnershipStore:
     """Claim codes, owner links, sessions, shares and the access log (see the module docstring)."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, database: Database | Path, *, clock: Callable[[], float] = time.time) -> None:
+        """``database``: an open database (its ``ownership`` migrations applied), or a SQLite file path."""
         self.clock = clock
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(database, COMPONENT) if isinstance(database, Path) else database
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OwnershipStore:
+        """The store at ``Settings.ownership_path``, or in PostgreSQL when ``database_url`` is set."""
+        return cls(open_database(settings, component=COMPONENT, sqlite_path=settings.ownership_path))
 
     def close(self) -> None:
         self._db.close()
@@ -207,19 +147,12 @@ class OwnershipStore:
         return self.clock()
 
     def _rows(self, sql: str, params: Iterable[object] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+        return self._db.query(sql, tuple(params))
 
-    def _write(self, statements: Iterable[tuple[str, tuple[object, ...]]]) -> list[sqlite3.Cursor]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cursors = [self._db.execute(sql, params) for sql, params in statements]
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return cursors
+    def _write(self, statements: Iterable[tuple[str, tuple[object, ...]]]) -> None:
+        with self._db.transaction() as cur:
+            for sql, params in statements:
+                cur.execute(sql, params)
 
     # -- claim codes -------------------------------------------------------------------------------
 
@@ -260,35 +193,28 @@ class OwnershipStore:
         """Burn ``code`` and link ``participant`` to its battery (ending any earlier owner's link)."""
         digest = _sha(normalise_code(code))
         now = self.now()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = self._db.execute(
-                    "UPDATE claim_codes SET used_at = ?, used_by = ? WHERE code_sha256 = ? "
-                    "AND used_at IS NULL AND voided_at IS NULL AND expires_at > ? "
-                    "RETURNING passport_id, battery_id",
-                    (now, participant, digest, now),
-                )
-                row = cursor.fetchone()
-                if row is None:
-                    raise InvalidClaim("the claim code is unknown, already used or expired")
-                passport_id, battery_id = str(row[0]), str(row[1])
-                # Possession of the code proves the vehicle changed hands: earlier owners are unlinked.
-                self._db.execute(
-                    "UPDATE owner_links SET unlinked_at = ?, reason = 'claimed by a new owner' "
-                    "WHERE passport_id = ? AND unlinked_at IS NULL",
-                    (now, passport_id),
-                )
-                link_id = self._db.execute(
-                    "INSERT INTO owner_links (participant, passport_id, battery_id, custodian, linked_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (participant, passport_id, battery_id, custodian, now),
-                ).lastrowid
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        assert link_id is not None
+        with self._db.transaction() as cur:
+            cur.execute(
+                "UPDATE claim_codes SET used_at = ?, used_by = ? WHERE code_sha256 = ? "
+                "AND used_at IS NULL AND voided_at IS NULL AND expires_at > ? "
+                "RETURNING passport_id, battery_id",
+                (now, participant, digest, now),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise InvalidClaim("the claim code is unknown, already used or expired")
+            passport_id, battery_id = str(row[0]), str(row[1])
+            # Possession of the code proves the vehicle changed hands: earlier owners are unlinked.
+            cur.execute(
+                "UPDATE owner_links SET unlinked_at = ?, reason = 'claimed by a new owner' "
+                "WHERE passport_id = ? AND unlinked_at IS NULL",
+                (now, passport_id),
+            )
+            link_id = cur.insert(
+                "INSERT INTO owner_links (participant, passport_id, battery_id, custodian, linked_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (participant, passport_id, battery_id, custodian, now),
+            )
         return OwnerLink(link_id, participant, passport_id, battery_id, custodian, now, None, None)
 
     # -- owner links -------------------------------------------------------------------------------
@@ -374,12 +300,13 @@ class OwnershipStore:
     def redeem_sign_in_link(self, token: str, passport_id: str) -> str:
         """Burn a one-time sign-in link for ``passport_id``; its participant, or ``InvalidClaim``."""
         now = self.now()
-        with self._lock:
-            row = self._db.execute(
+        with self._db.transaction() as cur:
+            cur.execute(
                 "UPDATE sign_in_links SET used_at = ? WHERE token_sha256 = ? AND passport_id = ? "
                 "AND used_at IS NULL AND expires_at > ? RETURNING participant",
                 (now, _sha(token), passport_id, now),
-            ).fetchone()
+            )
+            row = cur.fetchone()
         if row is None:
             raise InvalidClaim("the sign-in link is unknown, already used or expired")
         return str(row[0])
@@ -401,28 +328,24 @@ class OwnershipStore:
         """Record a grant; for a bearer grant (``grantee`` None) also the link token, returned once."""
         token = secrets.token_urlsafe(32) if grantee is None else None
         now = self.now()
-        (cursor,) = self._write(
-            [
+        with self._db.transaction() as cur:
+            share_id = cur.insert(
+                "INSERT INTO shares (passport_id, battery_id, grantor, grantee, token_sha256, tier, "
+                "kinds, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    "INSERT INTO shares (passport_id, battery_id, grantor, grantee, token_sha256, tier, "
-                    "kinds, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        passport_id,
-                        battery_id,
-                        grantor,
-                        grantee,
-                        None if token is None else _sha(token),
-                        tier,
-                        json.dumps(sorted(set(kinds))),
-                        purpose,
-                        now,
-                        expires_at,
-                    ),
-                )
-            ]
-        )
-        assert cursor.lastrowid is not None
-        return self.share(cursor.lastrowid), token
+                    passport_id,
+                    battery_id,
+                    grantor,
+                    grantee,
+                    None if token is None else _sha(token),
+                    tier,
+                    json.dumps(sorted(set(kinds))),
+                    purpose,
+                    now,
+                    expires_at,
+                ),
+            )
+        return self.share(share_id), token
 
     def share(self, share_id: int) -> Share:
         rows = self._rows(f"SELECT {_SHARE_COLUMNS} FROM shares WHERE id = ?", (share_id,))  # noqa: S608

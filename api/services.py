@@ -21,7 +21,11 @@ State and threads held here:
 * the read model (``PassportReadModel``): passport records and what is derived from them, kept
   current by the follower's events, reorgs and the receipts of this process's own writes;
 * the audit index and its ``IndexFollower``, run by a background thread that ``start()`` launches and
-  ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick;
+  ``close()`` stops; ``sync_index()`` lets a request read its own writes without waiting for a tick.
+  With several API processes on one index (``uvicorn --workers N``, or hosts sharing PostgreSQL) only
+  the holder of the ``audit-follower`` lease (``follower_lease``) polls the chain into it on every
+  tick; the others read what it writes, catch the index up themselves only when a request needs its
+  own write indexed (processes take turns to sync), and take the lease over when its holder dies;
 * the oracle journal, its ``Ingestor`` and ``RecordProofs`` (read-only proofs of anchored records:
   anchoring is the oracle worker's job, with its own key, never the API's);
 * the API key store, and ``names`` (display names of ledger addresses, for custody timelines and pages);
@@ -66,11 +70,13 @@ from passport.audit import (
     chain_custody_events,
     cross_check_custody,
 )
+from passport.audit.records import BlockRef
 from passport.chain.devfunding import fund_in_development
 from passport.chain.keystore import Keystore
 from passport.chain.protocol import ChainClient
 from passport.chain.records import PassportRecord, TxReceipt
 from passport.credentials import CredentialKeys, PassportCredentials, StatusIndex
+from passport.db import LeaderLease
 from passport.directory import BusinessNames
 from passport.envelope import KeyRing
 from passport.errors import ConfigError, PassportError
@@ -125,6 +131,9 @@ class Services:
     trusted_issuers: frozenset[str] = frozenset()
     start_block: int = 0
     index_interval: float = 1.0
+    # Several processes on one audit index: which one polls the chain into it on every tick (None: this
+    # one, always). The others only catch it up on demand (``sync_index``).
+    follower_lease: Callable[[], LeaderLease | None] | None = None
     keystore: Keystore | None = None
     funder: Callable[[str], bool] | None = None
     names: BusinessNames = field(init=False)
@@ -156,6 +165,10 @@ class Services:
     _sync_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
     _thread: threading.Thread | None = field(init=False, default=None)
+    _lease: LeaderLease | None = field(init=False, default=None)
+    _leading: bool = field(init=False, default=True)
+    # The index cursor this process's read model has caught up with (what it last applied).
+    _seen: BlockRef | None = field(init=False, default=None)
     _market: Market | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -203,7 +216,7 @@ class Services:
             participants={address_of(key): name for name, key in self.keys.items()},
         )
         # Owners, sessions, shares and the access log: always under this server's data directory.
-        self.ownership = OwnershipStore(self.settings.ownership_path)
+        self.ownership = OwnershipStore.from_settings(self.settings)
         if self.journal is not None:
             self.ingestor = Ingestor(self.journal)
             self.devices = DeviceRegistry(self.journal)
@@ -212,7 +225,7 @@ class Services:
             self.uploads = GroupCommitter(self.ingestor)
             # Anchoring is the oracle worker's job (its own key, ORACLE_ROLE); proofs only read.
             self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
-            self.alerts = AlertStore(self.settings.warnings_path)
+            self.alerts = AlertStore.from_settings(self.settings)
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -223,6 +236,7 @@ class Services:
         """
         ledger = open_ledger(settings)
         keys = {name: ledger.key(name) for name in ledger.keystore.names()}
+        api_keys = ApiKeyStore.from_settings(settings)
         return cls(
             settings=settings,
             reader=ledger.reader,
@@ -230,9 +244,12 @@ class Services:
             store=open_store(settings),
             keyring=KeyRing.from_settings(settings),
             versions=VersionLog.from_settings(settings),
-            audit=SqliteAuditIndex(settings.audit_index_path),
-            api_keys=ApiKeyStore(settings.api_keys_path),
-            journal=Journal(settings.journal_path),
+            audit=SqliteAuditIndex.open(settings),
+            api_keys=api_keys,
+            # One lease for every API process sharing the key store (its SQLite file's host, or the
+            # PostgreSQL database): a flock beside the file, or a session advisory lock.
+            follower_lease=partial(api_keys.database.leader, "audit-follower"),
+            journal=Journal.open(settings),
             trusted_issuers=frozenset(ledger.trusted_issuers),
             start_block=ledger.deployment.deploy_block_number,
             keystore=ledger.keystore,
@@ -248,6 +265,7 @@ class Services:
 
     def start(self) -> None:
         """Catch the audit index up, then keep following the chain in a background thread."""
+        self._claim_lease()
         self.sync_index()
         self._stop.clear()
         self._thread = threading.Thread(target=self._follow, name="audit-index-follower", daemon=True)
@@ -256,18 +274,46 @@ class Services:
     def _follow(self) -> None:
         while not self._stop.wait(self.index_interval):
             try:
-                self.sync_index()
+                self._claim_lease()
+                if self._leading:
+                    self.sync_index()
+                else:
+                    self._refresh_from_index()
             except Exception:  # the thread must outlive a bad tick; the next one retries
                 log.exception("audit index sync failed")
 
+    def _claim_lease(self) -> None:
+        """Check our follower lease, or try to take it (its holder stopped or died): once per tick.
+
+        Only ``start`` (before the thread runs), the thread and ``stop`` (after joining it) touch the
+        lease, so no lock is held while the lease's connection is opened."""
+        if self.follower_lease is None:
+            return
+        if self._lease is not None and not self._lease.held():
+            log.warning("lost the audit-follower lease")
+            self._lease = None
+        if self._lease is None:
+            self._lease = self.follower_lease()
+            if self._lease is not None:
+                log.info("this process now follows the chain into the audit index")
+        self._leading = self._lease is not None
+
+    @property
+    def follows_index(self) -> bool:
+        """Whether this process polls the chain into the audit index every tick (the lease is ours)."""
+        return self._leading
+
     def stop(self) -> None:
-        """Stop the follower thread (the files stay open)."""
+        """Stop the follower thread (the files stay open) and hand the follower lease back."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             if self._thread.is_alive():
                 log.warning("audit index follower did not stop within 10 s")
             self._thread = None
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
 
     def close(self) -> None:
         """Stop the follower thread and close every file this object holds."""
@@ -290,19 +336,44 @@ class Services:
     def sync_index(self) -> None:
         """Bring the audit index up to the chain's confirmed head now (serialised with the thread), so
         a request reads its own writes without waiting for the next tick; the read model then drops
-        every passport the new events name (everything after a reorg) and its provisional entries."""
+        every passport the index's new events name (everything after a reorg) and its provisional
+        entries. Processes sharing the index take turns to sync (``IndexFollower.sync``), so any of them
+        may catch it up on demand; only the follower-lease holder also does so on every tick."""
         with self._sync_lock:
             result = self._follower.sync(self.reader)
-            touched: list[bytes] = []
-            if result.from_block is not None and result.to_block is not None and result.events_added:
-                query = EventQuery(from_block=result.from_block, to_block=result.to_block, limit=1000)
-                for event in self.audit.iter_events(query):
-                    touched.extend(passports_named(event.args))
-            if result.reorgs:
-                with self._lock:
-                    self._canonical.clear()
-            synced = -1 if result.cursor is None else result.cursor.number
-            self.read_model.apply_sync(synced, touched, reorged=bool(result.reorgs))
+            self._apply_index(result.cursor, reorged=bool(result.reorgs))
+
+    def _refresh_from_index(self) -> None:
+        """Without syncing: apply to the read model what others (the lease holder) wrote to the index."""
+        with self._sync_lock:
+            self._apply_index(self.audit.cursor(), reorged=False)
+
+    def _apply_index(self, cursor: BlockRef | None, *, reorged: bool) -> None:
+        """Drop from the read model what the index gained since this process last looked, whoever wrote
+        it (this process, another API process, an oracle-side follower)."""
+        seen = self._seen
+        if cursor == seen and not reorged:
+            return
+        # The index was rolled back past what we saw (a reorg) unless the block we saw is still stored
+        # as it was. Unsure (it may have been pruned as an old checkpoint), or on the first look: forget
+        # everything, which only costs re-reads.
+        reorged = (
+            reorged
+            or seen is None
+            or cursor is None
+            or cursor.number < seen.number
+            or self.audit.recent_blocks(seen.number, 1) != [seen]
+        )
+        touched: list[bytes] = []
+        if cursor is not None and seen is not None and not reorged:
+            query = EventQuery(from_block=seen.number + 1, to_block=cursor.number, limit=1000)
+            for event in self.audit.iter_events(query):
+                touched.extend(passports_named(event.args))
+        if reorged:
+            with self._lock:
+                self._canonical.clear()
+        self._seen = cursor
+        self.read_model.apply_sync(-1 if cursor is None else cursor.number, touched, reorged=reorged)
 
     def _receipt_mined(self, receipt: TxReceipt) -> None:
         # Any write through this process (any participant's client): read-your-writes at once.

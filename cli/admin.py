@@ -79,7 +79,7 @@ def refused() -> Iterator[None]:
 
 
 def _keys(session: Session) -> ApiKeyStore:
-    return ApiKeyStore(session.settings.api_keys_path)
+    return ApiKeyStore.from_settings(session.settings)
 
 
 def _participant(record: Participant, session: Session) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def synced_index(session: Session, chain: ChainClient) -> SqliteAuditIndex:
     settings = session.settings
     start_block = session.ledger().deployment.deploy_block_number
     with reported():
-        index = SqliteAuditIndex(settings.audit_index_path)
+        index = SqliteAuditIndex.open(settings)
     follower = IndexFollower(index, FollowerConfig.from_settings(settings, start_block=start_block))
     try:
         _sync(follower, chain)

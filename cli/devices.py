@@ -73,7 +73,7 @@ def _relink(ctx: typer.Context, device_id: str, old: str | None, new: str | None
     """Keep the device's API-key participant pointed at its battery (as the API does)."""
     from api.auth import ApiKeyStore
 
-    store = ApiKeyStore(Session.of(ctx).settings.api_keys_path)
+    store = ApiKeyStore.from_settings(Session.of(ctx).settings)
     try:
         for name in store.device_participants(device_id):
             if old is not None:
@@ -144,7 +144,7 @@ def device_register_command(
     if key_file is not None:
         from api.auth import ApiKeyStore, ApiRole
 
-        store = ApiKeyStore(Session.of(ctx).settings.api_keys_path)
+        store = ApiKeyStore.from_settings(Session.of(ctx).settings)
         try:
             store.upsert_participant(device_id, [ApiRole.DEVICE], device_id=device_id, battery_ids=[battery])
             _write_secret(key_file, store.issue_key(device_id))

@@ -53,7 +53,7 @@ def _refresher(session: Session, *, alerts: bool) -> HealthRefresher:
         policy = health_policy(settings.health_policy)
         journal = session.journal()
         proofs = RecordProofs(journal, open_store(settings), keyring=KeyRing.from_settings(settings))
-        store = AlertStore(settings.warnings_path) if alerts else None
+        store = AlertStore.from_settings(settings) if alerts else None
     return HealthRefresher(proofs, policy, alerts=store, chain=reader)
 
 
@@ -229,7 +229,7 @@ def health_warnings_command(
         from passport.model import AccessTier
 
         document = session.passports(None).fetch(pid, frozenset(AccessTier)).passport()
-        with AlertStore(session.settings.warnings_path) as store:
+        with AlertStore.from_settings(session.settings) as store:
             alerts = store.of_battery(document.battery_id)
     if json_output:
         echo_json([a.model_dump(mode="json") for a in alerts])

@@ -20,6 +20,7 @@ from cli import (
     carbon,
     credentials,
     custody,
+    db,
     devices,
     did,
     energy,
@@ -35,6 +36,7 @@ from cli import (
     services,
     shares,
     simulate,
+    store,
     telemetry,
     worker,
 )
@@ -73,6 +75,8 @@ app.add_typer(shares.app, name="share")
 app.add_typer(records.app, name="record")
 app.add_typer(interop.app)  # import catenax, export catenax
 app.add_typer(worker.app, name="worker")
+app.add_typer(db.app, name="db")
+app.add_typer(store.app, name="store")
 app.add_typer(credentials.app, name="vc")
 app.add_typer(did.app, name="did")
 app.add_typer(health.app, name="health")

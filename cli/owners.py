@@ -42,8 +42,8 @@ def stores(ctx: typer.Context) -> Iterator[tuple[ApiKeyStore, OwnershipStore]]:
     from api.ownership import OwnershipStore
 
     settings = Session.of(ctx).settings
-    keys = ApiKeyStore(settings.api_keys_path)
-    ownership = OwnershipStore(settings.ownership_path)
+    keys = ApiKeyStore.from_settings(settings)
+    ownership = OwnershipStore.from_settings(settings)
     try:
         yield keys, ownership
     except Exception as exc:

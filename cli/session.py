@@ -74,6 +74,6 @@ class Session:
         settings = self.settings
         with reported("cannot open the oracle journal"):
             try:
-                return Journal(settings.journal_path)
+                return Journal.open(settings)
             except OSError as exc:
                 die(f"cannot open the oracle journal: {exc.strerror or exc}", EXIT_INVALID)

@@ -166,6 +166,10 @@ class BatteryHistory:
         """Per-month summaries of the battery's records of ``kinds`` in ``[since, until)``, oldest month
         first: what ``summarise`` computes from the records, aggregated inside SQLite (one pass over the
         ``records_battery`` index, no row decoded in Python), so a long history costs one query."""
+        if self.journal.dialect != "sqlite":
+            # The aggregation below is SQLite's SQL (json_extract, julianday, bare columns of MAX());
+            # on PostgreSQL the same figures come from the reference ``summarise`` over the records.
+            return summarise(self.records(battery_id, kinds=kinds, since=since, until=until))
         wanted = sorted({int(ANCHOR_KIND[kind]) for kind in kinds})
         if not wanted:
             return []

@@ -45,31 +45,6 @@ DeviceStatus = Literal["active", "unbound", "suspended"]
 
 MAX_TEXT = 200  # model, firmware, vehicle id, reasons, actor names
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS device_profiles (
-    device_id      TEXT PRIMARY KEY REFERENCES devices(device_id),
-    public_key     TEXT,
-    model          TEXT NOT NULL,
-    firmware       TEXT NOT NULL,
-    vehicle_id     TEXT,
-    bound          INTEGER NOT NULL DEFAULT 1,
-    suspended_at   REAL,
-    suspend_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS device_events (
-    id         INTEGER PRIMARY KEY,
-    device_id  TEXT NOT NULL REFERENCES devices(device_id),
-    at         REAL NOT NULL,
-    action     TEXT NOT NULL,
-    battery_id TEXT,
-    vehicle_id TEXT,
-    actor      TEXT NOT NULL,
-    reason     TEXT
-);
-CREATE INDEX IF NOT EXISTS device_events_battery ON device_events(battery_id, id);
-CREATE INDEX IF NOT EXISTS device_events_device ON device_events(device_id, id);
-"""
-
 
 @dataclass(frozen=True, slots=True)
 class DeviceInfo:
@@ -130,11 +105,8 @@ class DeviceRegistry:
     """Device lifecycle on the oracle's journal (see the module docstring)."""
 
     def __init__(self, journal: Journal) -> None:
+        # Its tables (device_profiles, device_events) are journal migration 0002.
         self.journal = journal
-        with journal.transaction() as conn:
-            # ``executescript`` would COMMIT the open transaction: run the statements one by one.
-            for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-                conn.execute(statement)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 

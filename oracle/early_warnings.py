@@ -22,7 +22,8 @@ policies by the SHA-256 of its canonical JSON, and never chosen by a caller):
 Each alert cites the records it rests on (keccak record digests and the Merkle roots anchoring them),
 so anyone can prove them with ``GET /api/v1/audit/records/{digest}/proof``; its id is the SHA-256 of
 (rule, battery, cited digests), so re-scanning the same data records nothing twice. ``AlertStore`` is the
-alert journal (SQLite at ``Settings.warnings_path``).
+alert journal (SQLite at ``Settings.warnings_path``, or the ``alerts`` schema of PostgreSQL when
+``PASSPORT_DATABASE_URL`` is set).
 """
 
 from __future__ import annotations
@@ -30,10 +31,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal
@@ -44,7 +42,9 @@ from oracle.device_health import UsedRecord
 from oracle.errors import WarningStoreError
 from oracle.readings import ChargingSession, DiagnosticSnapshot, ParkingPeriod
 from passport.canonical import canonical_digest
+from passport.db import Database, StorageError, open_database, open_sqlite
 from passport.model import HealthPolicyRef, PolicyId
+from passport.settings import Settings
 
 RuleName = Literal[
     "cell_voltage_spread_rising", "temperature_rise_at_rest", "hot_fast_charging", "sudden_capacity_drop"
@@ -278,34 +278,31 @@ class StoredAlert(BaseModel):
     status: Literal["open", "closed"]
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    alert_id TEXT PRIMARY KEY,
-    battery_id TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    observed_at TEXT NOT NULL,
-    raised_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alerts_battery ON alerts (battery_id, observed_at);
-"""
+#: The database component (PostgreSQL schema, migrations folder) of the alert journal.
+COMPONENT: Final = "alerts"
 
 
 class AlertStore:
-    """The alert journal (SQLite, WAL, fsync at commit): what was raised, once each, never lost."""
+    """The alert journal (SQLite, WAL, fsync at commit; or PostgreSQL): what was raised, once each, never
+    lost."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, database: Database | str | Path) -> None:
+        """``database``: an open database (its ``alerts`` migrations applied), or a SQLite file path."""
+        self._where = str(database) if isinstance(database, str | Path) else repr(database)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise WarningStoreError(f"cannot open the alert store {self.path}: {exc}") from None
-        self._lock = threading.Lock()
+            self._db = open_sqlite(database, COMPONENT) if isinstance(database, str | Path) else database
+        except StorageError as exc:
+            raise WarningStoreError(f"cannot open the alert store {self._where}: {exc}") from None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertStore:
+        """The journal at ``Settings.warnings_path``, or in PostgreSQL when ``database_url`` is set."""
+        if settings.database_url is None:
+            return cls(settings.warnings_path)
+        try:
+            return cls(open_database(settings, COMPONENT, settings.warnings_path))
+        except StorageError as exc:
+            raise WarningStoreError(f"cannot open the alert store: {exc}") from None
 
     def close(self) -> None:
         self._db.close()
@@ -316,40 +313,29 @@ class AlertStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise WarningStoreError(f"alert store {self.path}: {exc}") from None
-
     def record(self, alerts: Sequence[Alert], *, now: datetime | None = None) -> list[Alert]:
         """Journal ``alerts``; returns those not recorded before (the newly raised ones)."""
         raised = (now or datetime.now(UTC)).isoformat()
         new: list[Alert] = []
-        with self._transaction() as db:
-            for alert in alerts:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO alerts (alert_id, battery_id, rule, observed_at, raised_at, body) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        alert.alert_id,
-                        alert.battery_id,
-                        alert.rule,
-                        alert.observed_at.isoformat(),
-                        raised,
-                        alert.model_dump_json(),
-                    ),
-                )
-                if cursor.rowcount:
-                    new.append(alert)
+        try:
+            with self._db.transaction() as cur:
+                for alert in alerts:
+                    cur.execute(
+                        "INSERT INTO alerts (alert_id, battery_id, rule, observed_at, raised_at, body) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        (
+                            alert.alert_id,
+                            alert.battery_id,
+                            alert.rule,
+                            alert.observed_at.isoformat(),
+                            raised,
+                            alert.model_dump_json(),
+                        ),
+                    )
+                    if cur.rowcount:
+                        new.append(alert)
+        except StorageError as exc:
+            raise WarningStoreError(f"alert store {self._where}: {exc}") from None
         return new
 
     def of_battery(self, battery_id: str) -> list[StoredAlert]:
@@ -360,12 +346,11 @@ class AlertStore:
         return self._select("ORDER BY battery_id, observed_at, alert_id", ())
 
     def _select(self, where: str, params: tuple[object, ...]) -> list[StoredAlert]:
-        with self._lock:
-            try:
-                sql = "SELECT body, raised_at, status FROM alerts " + where  # noqa: S608 -- fixed clauses
-                rows = self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise WarningStoreError(f"alert store {self.path}: {exc}") from None
+        try:
+            sql = "SELECT body, raised_at, status FROM alerts " + where  # noqa: S608 -- fixed clauses
+            rows = self._db.query(sql, params)
+        except StorageError as exc:
+            raise WarningStoreError(f"alert store {self._where}: {exc}") from None
         return [
             StoredAlert(
                 alert=Alert.model_validate_json(body), raised_at=datetime.fromisoformat(raised), status=status

@@ -190,6 +190,11 @@ class Ingestor:
                 staged.append(_rejected(upload, exc))
         acks: list[Acknowledgement] = []
         with self.journal.transaction():
+            # Several ingestion processes may share the journal (PostgreSQL): hold this group's devices
+            # so each device's sequence advances in one process at a time.
+            self.journal.lock_devices(
+                [i.upload.device_id for i in staged if not isinstance(i, Acknowledgement)]
+            )
             for item in staged:
                 if isinstance(item, Acknowledgement):
                     acks.append(item)

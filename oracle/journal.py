@@ -1,4 +1,6 @@
-"""The durable journal: SQLite in WAL mode with ``synchronous=FULL``, the oracle's only local state.
+"""The durable journal, the oracle's only state: an SQLite file (WAL, ``synchronous=FULL``) on one
+machine, or the ``journal`` schema of a shared PostgreSQL database (``passport.db``) when ingestion runs
+in several processes.
 
 What lives here and why:
 
@@ -13,18 +15,22 @@ What lives here and why:
   transition is one committed transaction, so after a crash the pipeline resumes from the last state.
 
 Durability rule: a caller acknowledges an upload only after ``transaction()`` has returned, i.e. after
-``COMMIT`` — and with ``synchronous=FULL`` in WAL mode, SQLite fsyncs the WAL on every commit, so an
-acknowledged reading survives a process kill or power loss.
+``COMMIT`` — SQLite fsyncs the WAL on every commit (``synchronous=FULL``), PostgreSQL flushes its WAL
+(``synchronous_commit=on``), so an acknowledged reading survives a process kill or power loss.
 
-One ``Journal`` holds one connection guarded by a lock (the API's threads may share it). Other
-processes (the anchoring worker) open their own ``Journal`` on the same file: WAL gives them
-consistent reads while one writer commits, and ``BEGIN IMMEDIATE`` + a busy timeout serialises writers.
+On SQLite one ``Journal`` holds one connection guarded by a lock (the API's threads may share it);
+other processes open their own on the same file and ``BEGIN IMMEDIATE`` serialises writers. On
+PostgreSQL each thread's transaction takes a pooled connection; ingestion processes serialise per
+device (``lock_devices``: the device rows, locked in id order so two groups never deadlock), record
+ids come from a sequence, and sealing claims records by id list, so the pipeline's invariants hold
+with M ingestion processes and one anchoring leader (``leader``).
+
+Schema: ``passport/db/migrations/journal/`` (one file per version and dialect).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,88 +43,23 @@ from eth_utils.address import is_address, to_checksum_address
 
 from oracle.devices import DeviceRecord, upload_body, validate_device_id
 from oracle.errors import BatchStateError, DeviceAlreadyRegistered, JournalError, RecordNotFound
+from passport.db import Cursor, Database, LeaderLease, StorageError, open_database, open_sqlite
 from passport.ids import validate_battery_id
 from passport.model import AnchorKind
+from passport.settings import Settings
 
 BatchState = Literal["open", "stored", "sent", "anchored", "confirmed"]
 RecordState = Literal["pending", "open", "stored", "sent", "anchored", "confirmed"]
 BATCH_STATES: tuple[BatchState, ...] = ("open", "stored", "sent", "anchored", "confirmed")
 
-SCHEMA_VERSION = 1
+COMPONENT = "journal"
 CACHE_KIB = 64 * 1024  # SQLite page cache per connection
 MMAP_BYTES = 256 * 1024 * 1024  # read-only memory map of the database file
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS devices (
-    device_id     TEXT PRIMARY KEY,
-    address       TEXT NOT NULL,
-    battery_id    TEXT NOT NULL,
-    registered_at REAL NOT NULL,
-    active        INTEGER NOT NULL DEFAULT 1,
-    last_seq      INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS uploads (
-    id          INTEGER PRIMARY KEY,
-    device_id   TEXT NOT NULL REFERENCES devices(device_id),
-    seq         INTEGER NOT NULL,
-    body_digest BLOB NOT NULL,
-    body        BLOB NOT NULL,
-    signature   BLOB NOT NULL,
-    received_at REAL NOT NULL,
-    gap_before  INTEGER NOT NULL DEFAULT 0,
-    ack         TEXT NOT NULL,
-    UNIQUE (device_id, seq)
-);
-CREATE TABLE IF NOT EXISTS batches (
-    id              INTEGER PRIMARY KEY,
-    kind            INTEGER NOT NULL,
-    state           TEXT NOT NULL CHECK (state IN ('open', 'stored', 'sent', 'anchored', 'confirmed')),
-    created_at      REAL NOT NULL,
-    record_count    INTEGER NOT NULL,
-    root            BLOB NOT NULL UNIQUE,
-    document        BLOB NOT NULL,
-    cid             TEXT,
-    cid_digest      BLOB,
-    tx_hash         BLOB,
-    block_number    INTEGER,
-    block_hash      BLOB,
-    confirmed_at    REAL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT,
-    reorgs          INTEGER NOT NULL DEFAULT 0,
-    updated_at      REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS batches_state ON batches(state, id);
-CREATE INDEX IF NOT EXISTS batches_state_block ON batches(state, block_number);
-CREATE TABLE IF NOT EXISTS records (
-    id          INTEGER PRIMARY KEY,
-    upload_id   INTEGER NOT NULL REFERENCES uploads(id),
-    idx         INTEGER NOT NULL,
-    device_id   TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    battery_id  TEXT NOT NULL,
-    kind        INTEGER NOT NULL,
-    observed_at REAL NOT NULL,
-    received_at REAL NOT NULL,
-    canonical   BLOB NOT NULL,
-    digest      BLOB NOT NULL UNIQUE,
-    batch_id    INTEGER REFERENCES batches(id)
-);
-CREATE INDEX IF NOT EXISTS records_pending ON records(kind, id) WHERE batch_id IS NULL;
-CREATE INDEX IF NOT EXISTS records_battery ON records(battery_id, kind, observed_at);
-CREATE INDEX IF NOT EXISTS records_batch ON records(batch_id);
-CREATE TABLE IF NOT EXISTS rejections (
-    upload_id INTEGER NOT NULL REFERENCES uploads(id),
-    idx       INTEGER NOT NULL,
-    reading   BLOB NOT NULL,
-    problems  TEXT NOT NULL,
-    PRIMARY KEY (upload_id, idx)
-);
-CREATE TABLE IF NOT EXISTS batch_batteries (
-    battery_id TEXT NOT NULL,
-    batch_id   INTEGER NOT NULL REFERENCES batches(id),
-    PRIMARY KEY (battery_id, batch_id)
-) WITHOUT ROWID;
-"""
+# Speed only, no durability traded: the page cache and read-only memory map keep the B-trees (the
+# UNIQUE index on random record digests touches a random leaf per record) in memory once the journal
+# outgrows SQLite's 2 MiB default, and temp b-trees for sorts stay off disk. Writes still go through
+# the WAL and its fsync on every COMMIT.
+SQLITE_PRAGMAS = (f"cache_size={-CACHE_KIB}", "temp_store=MEMORY", f"mmap_size={MMAP_BYTES}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,45 +208,57 @@ def _batch_head(row: tuple[Any, ...]) -> BatchHead:
 
 
 class Journal:
-    """The oracle's durable journal on one SQLite file (see the module docstring)."""
+    """The oracle's durable journal on one ``passport.db`` store (see the module docstring)."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
+    def __init__(self, store: str | Path | Database, *, clock: Callable[[], float] = time.time) -> None:
+        """``store``: an SQLite file path (opened here) or an open ``Database`` (which this closes)."""
         self._clock = clock
-        self._lock = threading.RLock()
-        self._depth = 0
+        self._tx = threading.local()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction spans exactly
-            # what the code says (the sqlite3 module's implicit transactions would not).
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode != "wal":
-                raise JournalError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
-            # FULL: every COMMIT fsyncs the WAL, the guarantee behind "acknowledged = durable".
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            # Speed only, no durability traded: the page cache and read-only memory map keep the
-            # B-trees (the UNIQUE index on random record digests touches a random leaf per record)
-            # in memory once the journal outgrows SQLite's 2 MiB default, and temp b-trees for
-            # sorts stay off disk. Writes still go through the WAL and its fsync on every COMMIT.
-            self._conn.execute(f"PRAGMA cache_size={-CACHE_KIB}")
-            self._conn.execute("PRAGMA temp_store=MEMORY")
-            self._conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-            self._conn.executescript(_SCHEMA)
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            elif version != SCHEMA_VERSION:
-                raise JournalError(f"{self.path}: journal schema {version}, this code needs {SCHEMA_VERSION}")
-        except sqlite3.Error as exc:
-            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+            if isinstance(store, str | Path):
+                store = open_sqlite(store, COMPONENT, pragmas=SQLITE_PRAGMAS)
+        except StorageError as exc:
+            raise JournalError(f"cannot open journal {store}: {exc}") from exc
+        self._db: Database = store
+        #: The SQLite file (None on PostgreSQL).
+        self.path: Path | None = getattr(store, "path", None) if store.dialect == "sqlite" else None
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> Journal:
+        """The journal the settings name: ``settings.journal_path``, or PostgreSQL's ``journal`` schema."""
+        try:
+            db = open_database(settings, COMPONENT, settings.journal_path, pragmas=SQLITE_PRAGMAS)
+        except StorageError as exc:
+            raise JournalError(f"cannot open the journal: {exc}") from exc
+        return cls(db, clock=clock)
 
     # -- plumbing ----------------------------------------------------------------------------------
 
+    @property
+    def dialect(self) -> str:
+        return self._db.dialect
+
+    @property
+    def location(self) -> str:
+        """Where the journal lives: the SQLite file, or the PostgreSQL store (for logs and tests)."""
+        return repr(self._db)
+
+    def reopen(self) -> Journal:
+        """Another ``Journal`` on the same store, with its own connections (as another process opens it)."""
+        try:
+            return Journal(self._db.reopen(), clock=self._clock)
+        except StorageError as exc:
+            raise JournalError(f"cannot reopen the journal: {exc}") from exc
+
+    def leader(self, name: str) -> LeaderLease | None:
+        """Become the one ``name`` leader (sealing and anchoring) across processes, or None."""
+        try:
+            return self._db.leader(name)
+        except StorageError as exc:
+            raise JournalError(f"cannot take the {name} lease: {exc}") from exc
+
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -316,45 +269,52 @@ class Journal:
     def now(self) -> float:
         return self._clock()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``…``COMMIT``); nested uses join the outer one.
+    @property
+    def _depth(self) -> int:
+        return int(getattr(self._tx, "depth", 0))
 
-        When the outermost ``with`` block exits normally the data is committed and fsynced; on an
-        exception everything since ``BEGIN`` is rolled back.
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """One write transaction; nested uses (same thread) join the outer one.
+
+        When the outermost ``with`` block exits normally the data is committed and durable; on an
+        exception everything since ``BEGIN`` is rolled back. Storage failures leave as ``JournalError``.
         """
-        with self._lock:
-            if self._depth:
-                self._depth += 1
+        depth = self._depth
+        if depth:
+            self._tx.depth = depth + 1
+            try:
+                yield self._tx.cursor
+            finally:
+                self._tx.depth = depth
+            return
+        try:
+            with self._db.transaction() as cursor:
+                self._tx.depth, self._tx.cursor = 1, cursor
                 try:
-                    yield self._conn
+                    yield cursor
                 finally:
-                    self._depth -= 1
-                return
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise JournalError(f"cannot begin a journal transaction: {exc}") from exc
-            self._depth = 1
-            try:
-                yield self._conn
-            except BaseException:
-                self._depth = 0
-                self._conn.execute("ROLLBACK")
-                raise
-            self._depth = 0
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise JournalError(f"journal commit failed: {exc}") from exc
+                    self._tx.depth, self._tx.cursor = 0, None
+        except StorageError as exc:
+            raise JournalError(f"journal transaction failed: {exc}") from exc
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise JournalError(f"journal read failed: {exc}") from exc
+        try:
+            return self._db.query(sql, params)
+        except StorageError as exc:
+            raise JournalError(f"journal read failed: {exc}") from exc
+
+    def lock_devices(self, device_ids: Sequence[str]) -> None:
+        """Inside ``transaction()``: hold these devices' rows until COMMIT (PostgreSQL), so two ingestion
+        processes never both accept one device's next sequence number. Sorted, so concurrent groups lock
+        in one order and cannot deadlock. SQLite's ``BEGIN IMMEDIATE`` already serialises all writers."""
+        if not self._depth:
+            raise JournalError("lock_devices must run inside Journal.transaction()")
+        if self._db.dialect == "postgresql" and device_ids:
+            self._tx.cursor.execute(
+                "SELECT device_id FROM devices WHERE device_id = ANY(?) ORDER BY device_id FOR UPDATE",
+                (sorted(set(device_ids)),),
+            ).fetchall()
 
     # -- devices -----------------------------------------------------------------------------------
 
@@ -410,24 +370,28 @@ class Journal:
 
     def upload_at(self, device_id: str, seq: int) -> StoredUpload | None:
         """The accepted upload ``device_id``#``seq``, its signed body spliced back from its readings."""
-        with self._lock:
-            rows = self._query(
-                "SELECT id, device_id, seq, body, body_digest, signature, received_at, gap_before, ack "
-                "FROM uploads WHERE device_id = ? AND seq = ?",
-                (device_id, seq),
-            )
-            if not rows:
-                return None
-            upload = StoredUpload(*rows[0])
-            if upload.body:
-                return upload  # journaled whole (by a version that kept bodies)
-            records = self._query(
-                "SELECT idx, battery_id, canonical FROM records WHERE upload_id = ? ORDER BY idx",
-                (upload.id,),
-            )
-            rejected = self._query(
-                "SELECT idx, reading, problems FROM rejections WHERE upload_id = ? ORDER BY idx", (upload.id,)
-            )
+        try:
+            with self._db.read() as cur:  # one snapshot: the upload and its readings together
+                rows = cur.execute(
+                    "SELECT id, device_id, seq, body, body_digest, signature, received_at, gap_before, ack "
+                    "FROM uploads WHERE device_id = ? AND seq = ?",
+                    (device_id, seq),
+                ).fetchall()
+                if not rows:
+                    return None
+                upload = StoredUpload(*rows[0])
+                if upload.body:
+                    return upload  # journaled whole (by a version that kept bodies)
+                records = cur.execute(
+                    "SELECT idx, battery_id, canonical FROM records WHERE upload_id = ? ORDER BY idx",
+                    (upload.id,),
+                ).fetchall()
+                rejected = cur.execute(
+                    "SELECT idx, reading, problems FROM rejections WHERE upload_id = ? ORDER BY idx",
+                    (upload.id,),
+                ).fetchall()
+        except StorageError as exc:
+            raise JournalError(f"journal read failed: {exc}") from exc
         battery_id = str(records[0][1]) if records else self._battery_of(device_id)
         body = _splice_body(
             device_id,
@@ -465,29 +429,28 @@ class Journal:
         """
         if not self._depth:
             raise JournalError("insert_upload must run inside Journal.transaction()")
-        conn = self._conn
+        conn: Cursor = self._tx.cursor
         received_at = self.now()
-        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0] + 1
-        # The ack is built before the upload row is written (the record ids are fixed by ``first``
-        # under the write lock), so the row is written once, not inserted and then updated.
-        ack = make_ack([first + n for n in range(len(records))], received_at)
+        ids = self._new_record_ids(conn, len(records))
+        # The ack is built before the upload row is written (the record ids are fixed first), so the
+        # row is written once, not inserted and then updated.
+        ack = make_ack(ids, received_at)
         # The body is NOT stored: every reading's bytes are already in ``records`` (accepted) or
         # ``rejections`` (refused), and ``upload_at`` splices the exact signed body back from them.
         # A body whose readings are not each journaled once (none today) is kept whole.
         indexes = sorted([r.idx for r in records] + [i for i, _, _ in rejections])
         kept = b"" if indexes and indexes == list(range(len(indexes))) else body
-        cursor = conn.execute(
+        upload_id = conn.insert(
             "INSERT INTO uploads (device_id, seq, body_digest, body, signature, received_at, gap_before, "
             "ack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (device_id, seq, body_digest, kept, signature, received_at, gap_before, ack),
         )
-        upload_id = cursor.lastrowid
         conn.executemany(
             "INSERT INTO records (id, upload_id, idx, device_id, seq, battery_id, kind, observed_at, "
             "received_at, canonical, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    first + n,
+                    ids[n],
                     upload_id,
                     r.idx,
                     device_id,
@@ -509,6 +472,18 @@ class Journal:
             )
         conn.execute("UPDATE devices SET last_seq = ? WHERE device_id = ?", (seq, device_id))
         return ack
+
+    def _new_record_ids(self, conn: Cursor, count: int) -> list[int]:
+        """Ids for ``count`` new records. SQLite: ``MAX(id)`` + 1… under the one write lock, so ids grow
+        in commit order (sealing claims by id range). PostgreSQL: reserved from the sequence, which
+        concurrent ingestion processes share (ids need not commit in order; sealing claims by id list)."""
+        if not count:
+            return []
+        if conn.dialect == "postgresql":
+            rows = conn.execute("SELECT nextval('records_id_seq') FROM generate_series(1, ?)", (count,))
+            return sorted(int(r[0]) for r in rows.fetchall())
+        first = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM records").fetchone()[0]) + 1  # type: ignore[index]
+        return [first + n for n in range(count)]
 
     def gaps(self, device_id: str | None = None) -> list[Gap]:
         """Every sequence gap recorded (optionally for one device), oldest first."""
@@ -602,27 +577,34 @@ class Journal:
             root, document = build(records, created_at)
             try:
                 with self.transaction() as conn:
-                    cursor = conn.execute(
+                    batch_id = conn.insert(
                         "INSERT INTO batches (kind, state, created_at, record_count, root, document, "
                         "updated_at) VALUES (?, 'open', ?, ?, ?, ?, ?)",
                         (int(kind), created_at, len(records), root, document, created_at),
                     )
-                    batch_id = cursor.lastrowid
-                    # Sealed by id range: one statement over the pending index, not one per record.
-                    claimed = conn.execute(
-                        "UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND kind = ? "
-                        "AND id BETWEEN ? AND ?",
-                        (batch_id, int(kind), records[0].id, records[-1].id),
-                    ).rowcount
+                    # One statement over the pending index, not one per record: by id range on SQLite
+                    # (ids grow in commit order there), by id list on PostgreSQL (they need not).
+                    if conn.dialect == "postgresql":
+                        claimed = conn.execute(
+                            "UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND kind = ? "
+                            "AND id = ANY(?)",
+                            (batch_id, int(kind), [r.id for r in records]),
+                        ).rowcount
+                    else:
+                        claimed = conn.execute(
+                            "UPDATE records SET batch_id = ? WHERE batch_id IS NULL AND kind = ? "
+                            "AND id BETWEEN ? AND ?",
+                            (batch_id, int(kind), records[0].id, records[-1].id),
+                        ).rowcount
                     if claimed != len(records):
                         raise _SealRaced
                     conn.executemany(
-                        "INSERT OR IGNORE INTO batch_batteries (battery_id, batch_id) VALUES (?, ?)",
+                        "INSERT INTO batch_batteries (battery_id, batch_id) VALUES (?, ?) "
+                        "ON CONFLICT DO NOTHING",
                         [(battery, batch_id) for battery in sorted({r.battery_id for r in records})],
                     )
             except _SealRaced:
                 continue  # rolled back: nothing of this attempt is journaled
-            assert batch_id is not None  # INSERT always yields a rowid
             return self.batch(batch_id)
         raise JournalError(f"could not seal a {kind.name} batch: other sealers kept taking its records")
 

@@ -21,6 +21,7 @@ from typing import Final
 
 from oracle.anchoring import Anchorer, AnchoringPolicy, RunReport
 from oracle.journal import Journal
+from passport.db import LeaderLease
 from passport.envelope import KeyRing
 from passport.ledger import open_ledger
 from passport.settings import Settings
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 ORACLE: Final = "oracle"
 #: How long ``stop()`` waits for a run in progress (a transaction being mined) to finish.
 STOP_TIMEOUT_S: Final = 30.0
+LEADER_ROLE: Final = "anchoring"  # the lease name: one sealing and anchoring leader per journal
 
 
 class AnchoringWorker:
@@ -69,7 +71,7 @@ class AnchoringWorker:
         """
         chain = open_ledger(settings).client(ORACLE)
         store = open_store(settings)
-        journal = Journal(settings.journal_path)
+        journal = Journal.open(settings)
         anchorer = Anchorer(
             journal,
             store,
@@ -102,12 +104,27 @@ class AnchoringWorker:
     def run(self, stop: threading.Event) -> None:
         """Run passes until ``stop`` is set, waiting ``poll_s`` when idle and the backoff after a failure."""
         log.info("anchoring worker running as %s", self.account or "the given chain client")
-        while not stop.is_set():
-            report = self.run_once()
-            if report.retry_in is not None:
-                stop.wait(report.retry_in)
-            elif report.idle:
-                stop.wait(self.poll_s)
+        lease: LeaderLease | None = None
+        try:
+            while not stop.is_set():
+                # One leader seals and anchors at a time, whichever process (API, ``passport worker``)
+                # and host it runs in: the others wait and take over when its lease drops (it died,
+                # or its database session did). The state machine reconciles a half-sent batch with
+                # the chain, so the new leader never anchors a root twice.
+                if lease is None or not lease.held():
+                    lease = self.anchorer.journal.leader(LEADER_ROLE)
+                    if lease is None:
+                        stop.wait(self.poll_s)
+                        continue
+                    log.info("anchoring worker is the anchoring leader")
+                report = self.run_once()
+                if report.retry_in is not None:
+                    stop.wait(report.retry_in)
+                elif report.idle:
+                    stop.wait(self.poll_s)
+        finally:
+            if lease is not None:
+                lease.release()
         log.info("anchoring worker stopped")
 
     # -- in a background thread ---------------------------------------------------------------------

@@ -141,6 +141,21 @@ class KeystoreError(ChainError):
     """Raised when the local keystore cannot be created, unlocked or read."""
 
 
+# -- shared-state database -----------------------------------------------------------------------
+
+
+class StorageError(PassportError):
+    """Raised when the shared-state database (SQLite file or PostgreSQL) fails a statement."""
+
+
+class StorageIntegrityError(StorageError):
+    """Raised when a write breaks a constraint (duplicate key, foreign key, check); stores map it."""
+
+
+class StorageUnavailable(StorageError, ConnectionError):
+    """Raised when the database cannot be reached or opened."""
+
+
 # -- audit index ---------------------------------------------------------------------------------
 
 

@@ -22,6 +22,17 @@ class Settings(BaseSettings):
     environment: Environment = "development"
     data_dir: Path = Field(default=Path(".data"), description="Where chain DB, store, keys live.")
 
+    # -- shared state -----------------------------------------------------------------------------
+    # None: every store is its own SQLite file under data_dir (one machine, what `make run` uses).
+    # A postgresql:// URL: every store is a schema of that database, shared by all API and oracle
+    # processes (README "Running beyond one machine").
+    database_url: str | None = Field(
+        default=None,
+        pattern=r"^postgres(ql)?://",
+        description="PostgreSQL URL for shared state; None means embedded SQLite files.",
+    )
+    database_pool_size: int = Field(default=8, ge=1, le=100, description="Connections per store per process.")
+
     # -- chain ------------------------------------------------------------------------------------
     rpc_url: str | None = Field(default=None, description="JSON-RPC URL; None means the managed node.")
     local_chain: Literal["ganache", "anvil"] = "ganache"
@@ -39,7 +50,8 @@ class Settings(BaseSettings):
     )
 
     # -- content store ----------------------------------------------------------------------------
-    store_backend: Literal["embedded", "ipfs"] = "embedded"
+    # mirrored: every put to the embedded directory and the node (content survives either; reads fall back).
+    store_backend: Literal["embedded", "ipfs", "mirrored"] = "embedded"
     ipfs_api_url: str = "http://127.0.0.1:5001"
     ipfs_timeout: float = Field(default=10.0, gt=0)
 

@@ -264,9 +264,9 @@ def prepare(settings: Settings, passports: int, devices: int) -> tuple[list[str]
     issue_s = time.perf_counter() - started
     issuer.version_log.close()
     rows = []
-    store = ApiKeyStore(settings.api_keys_path)
+    store = ApiKeyStore.from_settings(settings)
     try:
-        with Journal(settings.journal_path) as journal:
+        with Journal.open(settings) as journal:
             for i in range(devices):
                 device_id, battery_id, key = f"bench-device-{i}", f"BENCH-{i:05d}", DeviceKey.generate()
                 journal.register_device(device_id, key.address, battery_id)

@@ -237,7 +237,7 @@ def _create(settings: Settings, issuer: PassportService) -> Demo:
         "business": BUSINESS,
         "device": device_id,
     }
-    store = ApiKeyStore(settings.api_keys_path)
+    store = ApiKeyStore.from_settings(settings)
     try:
         store.upsert_participant(ISSUER, [ApiRole.ISSUER], account=issuer.account)
         store.upsert_participant(OWNER, [ApiRole.OWNER], battery_ids=[battery_id])

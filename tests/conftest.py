@@ -7,15 +7,26 @@
 * ``registry_admin``, ``issuer``, ``inspector``, ``repurposer``, ``recycler``, ``oracle``, ``business``,
   ``stranger`` — the actors (``Actor``: ``.client`` is a ``Web3ChainClient``, ``.key``, ``.sign(...)``).
 * ``eth_tester_backend`` — the in-process backend alone (for suites that only need one chain).
+* ``postgres_server`` — one throwaway PostgreSQL 15 server per session (``devtools.postgres``);
+  ``postgres_url`` — a fresh database on it per test; ``database_url`` — parametrised over ``sqlite``
+  (None: the embedded files) and ``postgresql`` (marked ``postgres``), so a store's behaviour suite
+  runs on both backends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import psycopg
 import pytest
 
+from devtools.postgres import PostgresServer
 from tests.chain_backends import Actor, ChainBackend, running_backend
 
 
@@ -101,3 +112,43 @@ def _no_event_loop_left_running(request: pytest.FixtureRequest) -> None:
         return
     leaked = asyncio.events._get_running_loop()
     assert leaked is None, f"an earlier test left an event loop running in this thread: {leaked!r}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    # Not under tmp_path: pytest's base directory is private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="passport-pg-"))
+    try:
+        with PostgresServer(base, durable=False) as server:
+            yield server
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def fresh_database(server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on ``server`` (dropped after, whoever is still connected); its URL."""
+    name = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}".encode())
+    try:
+        yield server.url_of(name)
+    finally:
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    with fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None (each store its own SQLite file) or a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    return url

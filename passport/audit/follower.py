@@ -72,7 +72,13 @@ class IndexFollower:
         self.config = config or FollowerConfig()
 
     def sync(self, chain: EventSource, *, max_blocks: int | None = None) -> SyncResult:
-        """Index every confirmed block not yet indexed (at most ``max_blocks`` of them), handling reorgs."""
+        """Index every confirmed block not yet indexed (at most ``max_blocks`` of them), handling reorgs.
+
+        Followers in several processes sharing one index take turns (``AuditIndex.follower_turn``)."""
+        with self.index.follower_turn():
+            return self._sync(chain, max_blocks)
+
+    def _sync(self, chain: EventSource, max_blocks: int | None) -> SyncResult:
         identity = self.index.bind(
             SourceIdentity(chain.chain_id, chain.registry_address, self.config.start_block)
         )

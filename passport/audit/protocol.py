@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -115,6 +116,10 @@ class AuditIndex(Protocol):
 
     def recent_blocks(self, at_or_below: int, limit: int) -> list[BlockRef]:
         """Stored blocks numbered ``<= at_or_below``, newest first (fork-point candidates)."""
+        ...
+
+    def follower_turn(self) -> AbstractContextManager[None]:
+        """Hold the follower role for one sync (processes sharing the index take turns)."""
         ...
 
     def apply(self, batch: IndexBatch) -> int:

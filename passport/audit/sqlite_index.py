@@ -1,4 +1,6 @@
-"""``SqliteAuditIndex``: the audit index in one SQLite file (WAL), safe to read while the follower writes.
+"""``SqliteAuditIndex``: the audit index in one SQLite file (WAL), safe to read while the follower writes,
+or in the ``audit`` schema of a shared PostgreSQL database (``passport.db``) that several API processes
+read while one follower at a time writes (``follower_turn``). Schema: ``passport/db/migrations/audit/``.
 
 Layout:
 
@@ -14,17 +16,17 @@ Layout:
   name only a passport (custody, updates) are still found by battery.
 
 Every byte value is stored as lowercase ``0x``-hex text: the file is meant to be read by auditors with
-the ``sqlite3`` shell as well as through this class.
+the ``sqlite3`` shell (or ``psql``) as well as through this class.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,59 +42,30 @@ from passport.audit.records import (
     encode_page_token,
     normalize_passport_id,
 )
+from passport.db import Cursor, Database, StorageError, open_database, open_sqlite
 from passport.errors import AuditIndexError, IndexChainMismatch
+from passport.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+COMPONENT = "audit"
+# NORMAL under WAL never corrupts the file and keeps the cursor with its rows; at worst a power cut
+# loses the last steps, which the follower simply reads again (the index is derived).
+SQLITE_PRAGMAS = ("synchronous=NORMAL",)
+FOLLOWER_ROLE = "follower"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS cursor (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    block_number INTEGER NOT NULL,
-    block_hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS blocks (
-    number INTEGER PRIMARY KEY,
-    hash TEXT NOT NULL,
-    timestamp INTEGER,
-    has_events INTEGER NOT NULL CHECK (has_events IN (0, 1))
-);
-CREATE TABLE IF NOT EXISTS events (
-    block_number INTEGER NOT NULL,
-    log_index INTEGER NOT NULL,
-    block_hash TEXT NOT NULL,
-    block_timestamp INTEGER,
-    tx_hash TEXT NOT NULL,
-    address TEXT NOT NULL,
-    name TEXT NOT NULL,
-    passport_id TEXT,
-    battery_id_hash TEXT,
-    root TEXT,
-    args TEXT NOT NULL,
-    PRIMARY KEY (block_number, log_index)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_by_name ON events (name, block_number, log_index);
-CREATE INDEX IF NOT EXISTS events_by_time ON events (block_timestamp, block_number, log_index);
-CREATE INDEX IF NOT EXISTS events_by_tx ON events (tx_hash);
-CREATE TABLE IF NOT EXISTS event_refs (
-    kind TEXT NOT NULL CHECK (kind IN ('passport', 'battery', 'actor', 'root')),
-    value TEXT NOT NULL,
-    block_number INTEGER NOT NULL,
-    log_index INTEGER NOT NULL,
-    PRIMARY KEY (kind, value, block_number, log_index)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS event_refs_by_event ON event_refs (block_number, log_index);
-CREATE TABLE IF NOT EXISTS passports (
-    passport_id TEXT PRIMARY KEY,
-    battery_id_hash TEXT NOT NULL,
-    block_number INTEGER NOT NULL
-) WITHOUT ROWID;
-"""
+# A block seen again (a re-read range) keeps has_events if either sighting had events: the two-argument
+# maximum is max() in SQLite and greatest() in PostgreSQL.
+_UPSERT_BLOCK_HEAD = (
+    "INSERT INTO blocks (number, hash, timestamp, has_events) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, "
+    "timestamp = coalesce(excluded.timestamp, blocks.timestamp), "
+)
+_UPSERT_BLOCK = {
+    "sqlite": _UPSERT_BLOCK_HEAD + "has_events = max(blocks.has_events, excluded.has_events)",
+    "postgresql": _UPSERT_BLOCK_HEAD + "has_events = greatest(blocks.has_events, excluded.has_events)",
+}
 
 _EVENT_COLUMNS = (
     "e.block_number, e.log_index, e.block_hash, e.block_timestamp, e.tx_hash, e.address, e.name, "
@@ -100,7 +73,7 @@ _EVENT_COLUMNS = (
 )
 
 
-def _event(row: sqlite3.Row) -> AuditEvent:
+def _event(row: Sequence[Any]) -> AuditEvent:
     return AuditEvent(
         block_number=row[0],
         log_index=row[1],
@@ -117,28 +90,42 @@ def _event(row: sqlite3.Row) -> AuditEvent:
 
 
 class SqliteAuditIndex:
-    """The audit index in a SQLite database file (``":memory:"`` works for throwaway indexes).
+    """The audit index in a SQLite file (``":memory:"`` works for throwaway indexes) or a PostgreSQL schema.
 
-    One connection, serialised by a lock: reads are short (one page at a time), so an API thread never
-    waits long behind the follower, and WAL lets other processes read the file while it writes.
+    SQLite: one connection, serialised by a lock: reads are short (one page at a time), so an API thread
+    never waits long behind the follower, and WAL lets other processes read the file while it writes.
+    PostgreSQL: pooled connections; any number of processes read, one follower writes at a time.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path) if str(path) != ":memory:" else None
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, store: Path | str | Database) -> None:
+        """``store``: an SQLite path (opened here) or an open ``Database`` (which this closes)."""
         self._lock = threading.RLock()
         try:
-            # isolation_level=None: we issue BEGIN ourselves so each follower step is one transaction.
-            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL under WAL never corrupts the file and keeps the cursor with its rows; at worst a
-            # power cut loses the last steps, which the follower simply reads again (the index is derived).
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._check_schema()
-        except sqlite3.Error as exc:
-            raise AuditIndexError(f"cannot open audit index {path}: {exc}") from exc
+            if isinstance(store, str | Path):
+                store = open_sqlite(store, COMPONENT, pragmas=SQLITE_PRAGMAS)
+            self._db: Database = store
+            with self._db.transaction() as cur:
+                self._check_schema(cur)
+        except StorageError as exc:
+            raise AuditIndexError(f"cannot open audit index {store}: {exc}") from exc
+        raw_path = getattr(store, "path", None)
+        #: The SQLite file (None in memory and on PostgreSQL).
+        self.path: Path | None = (
+            Path(raw_path) if raw_path is not None and str(raw_path) != ":memory:" else None
+        )
+
+    @classmethod
+    def open(cls, settings: Settings) -> SqliteAuditIndex:
+        """The index the settings name: ``settings.audit_index_path``, or PostgreSQL's ``audit`` schema."""
+        try:
+            db = open_database(settings, COMPONENT, settings.audit_index_path, pragmas=SQLITE_PRAGMAS)
+        except StorageError as exc:
+            raise AuditIndexError(f"cannot open the audit index: {exc}") from exc
+        return cls(db)
+
+    @property
+    def dialect(self) -> str:
+        return self._db.dialect
 
     def __enter__(self) -> SqliteAuditIndex:
         return self
@@ -150,34 +137,51 @@ class SqliteAuditIndex:
         with self._lock:
             self._db.close()
 
+    @contextmanager
+    def follower_turn(self) -> Iterator[None]:
+        """Hold the follower role for one sync: processes sharing the index sync one at a time (each
+        sync is idempotent, so taking turns is all that is needed for the index to stay exact)."""
+        try:
+            lease = self._db.leader(FOLLOWER_ROLE, wait=True)
+        except StorageError as exc:
+            raise AuditIndexError(f"cannot take the audit follower's turn: {exc}") from exc
+        assert lease is not None  # waited for it
+        try:
+            yield
+        finally:
+            lease.release()
+
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file and empty it (before copying the file)."""
+        if self._db.dialect != "sqlite":
+            return  # the server owns its WAL
         with self._lock:
             try:
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error as exc:
+                self._db.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            except StorageError as exc:
                 raise AuditIndexError(f"cannot checkpoint the audit index: {exc}") from exc
 
-    def _check_schema(self) -> None:
-        stored = self._meta("schema_version")
-        if stored is None:
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+    def _check_schema(self, cur: Cursor) -> None:
+        row = cur.execute("SELECT value FROM meta WHERE key = ?", ("schema_version",)).fetchone()
+        if row is None:
+            cur.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                (str(SCHEMA_VERSION),),
             )
-        elif int(stored) != SCHEMA_VERSION:
+        elif int(row[0]) != SCHEMA_VERSION:
             raise AuditIndexError(
-                f"audit index schema {stored} is not {SCHEMA_VERSION}: rebuild it from the chain"
+                f"audit index schema {row[0]} is not {SCHEMA_VERSION}: rebuild it from the chain"
             )
 
     def _meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if not rows else str(rows[0][0])
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             try:
-                return self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
+                return self._db.query(sql, params)
+            except StorageError as exc:
                 raise AuditIndexError(f"audit index query failed: {exc}") from exc
 
     # -- identity and cursor -------------------------------------------------------------------------
@@ -195,9 +199,9 @@ class SqliteAuditIndex:
         with self._lock:
             stored = self.source()
             if stored is None:
-                with self._transaction():
-                    self._db.executemany(
-                        "INSERT INTO meta (key, value) VALUES (?, ?)",
+                with self._transaction() as cur:
+                    cur.executemany(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
                         [
                             ("chain_id", str(identity.chain_id)),
                             ("registry_address", identity.registry_address),
@@ -210,7 +214,7 @@ class SqliteAuditIndex:
             identity.registry_address.lower(),
         ):
             raise IndexChainMismatch(
-                f"audit index {self.path} describes registry {stored.registry_address} on chain "
+                f"audit index {self._db!r} describes registry {stored.registry_address} on chain "
                 f"{stored.chain_id}, not {identity.registry_address} on chain {identity.chain_id}"
             )
         return stored
@@ -228,21 +232,26 @@ class SqliteAuditIndex:
 
     # -- writing -------------------------------------------------------------------------------------
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        """One write transaction (SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front, so two
+        followers on one file fail fast instead of deadlocking on a lock upgrade halfway through a
+        batch); storage failures leave as ``AuditIndexError``."""
+        try:
+            with self._db.transaction() as cur:
+                yield cur
+        except StorageError as exc:
+            raise AuditIndexError(f"audit index write failed: {exc}") from exc
 
     def apply(self, batch: IndexBatch) -> int:
         rows = [event_row(event) for event in batch.events]
         timestamps = {block.number: block.timestamp for block in batch.blocks}
-        with self._lock, self._transaction():
-            db = self._db
+        upsert_block = _UPSERT_BLOCK[self._db.dialect]
+        with self._lock, self._transaction() as db:
             for block in batch.blocks:
                 # A block seen again (a re-read range) keeps has_events if either sighting had events.
                 db.execute(
-                    "INSERT INTO blocks (number, hash, timestamp, has_events) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, "
-                    "timestamp = coalesce(excluded.timestamp, blocks.timestamp), "
-                    "has_events = max(blocks.has_events, excluded.has_events)",
+                    upsert_block,
                     (block.number, "0x" + block.hash.hex(), block.timestamp, int(block.has_events)),
                 )
             added = 0
@@ -304,8 +313,7 @@ class SqliteAuditIndex:
 
     def rollback(self, to: BlockRef | None) -> int:
         above = -1 if to is None else to.number
-        with self._lock, self._transaction():
-            db = self._db
+        with self._lock, self._transaction() as db:
             removed = db.execute("DELETE FROM events WHERE block_number > ?", (above,)).rowcount
             db.execute("DELETE FROM event_refs WHERE block_number > ?", (above,))
             db.execute("DELETE FROM passports WHERE block_number > ?", (above,))
@@ -380,42 +388,15 @@ class SqliteAuditIndex:
 
         Checkpoint blocks are left out: which ones exist depends on when syncs ran, not on the chain.
         """
-        with self._lock:
+        with self._lock, self._db.read() as cur:
             return {
-                "events": self._db.execute("SELECT * FROM events ORDER BY 1, 2").fetchall(),
-                "event_refs": self._db.execute("SELECT * FROM event_refs ORDER BY 3, 4, 1, 2").fetchall(),
-                "passports": self._db.execute("SELECT * FROM passports ORDER BY 1").fetchall(),
-                "blocks": self._db.execute(
+                "events": cur.execute("SELECT * FROM events ORDER BY 1, 2").fetchall(),
+                "event_refs": cur.execute("SELECT * FROM event_refs ORDER BY 3, 4, 1, 2").fetchall(),
+                "passports": cur.execute("SELECT * FROM passports ORDER BY 1").fetchall(),
+                "blocks": cur.execute(
                     "SELECT number, hash, timestamp FROM blocks WHERE has_events = 1 ORDER BY 1"
                 ).fetchall(),
             }
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error), translating SQLite errors."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        try:
-            # IMMEDIATE takes the write lock up front, so two followers on one file fail fast and
-            # cleanly instead of deadlocking on a lock upgrade halfway through a batch.
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise AuditIndexError(f"cannot write to the audit index: {exc}") from exc
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            try:
-                self._db.execute("COMMIT")
-                return
-            except sqlite3.Error as commit_error:
-                self._db.execute("ROLLBACK")
-                raise AuditIndexError(f"cannot commit to the audit index: {commit_error}") from commit_error
-        self._db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            raise AuditIndexError(f"audit index write failed: {exc}") from exc
 
 
 # Block timestamps never decrease along the chain, so a time range is also a block range: bounding the

@@ -1,9 +1,10 @@
-"""The market's own state: listings, offers and sales in one SQLite file (``Settings.market_db_path``).
+"""The market's own state: listings, offers and sales in one SQLite file (``Settings.market_db_path``), or
+the ``market`` schema of PostgreSQL when ``PASSPORT_DATABASE_URL`` is set (``passport/db/migrations/market``).
 
 The ledger stays the authority on custody and on each sale's state and terms digest; this file holds
 what the chain must not (prices, locations, the disclosed summary) and mirrors each sale's state, which
 ``Market`` refreshes from the chain. Writes are committed before the call returns (WAL, synchronous
-FULL), so an accepted listing or offer is never lost.
+FULL; on PostgreSQL, its durable commit), so an accepted listing or offer is never lost.
 
 A sale is written twice: as an intent (``sale_intents``: the prepared row with its terms digest and CID)
 before ``agreeSale`` is sent, and as the sale itself after it is mined (``accept``, which marks the
@@ -14,16 +15,16 @@ the chain by ``Market.reconcile``.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
 
+from passport.db import Database, open_database, open_sqlite
 from passport.market.errors import ListingNotFound, OfferNotFound
 from passport.market.summary import ListingSummary
+from passport.settings import Settings
 
 
 class ListingState(StrEnum):
@@ -109,73 +110,71 @@ class SaleIntent(BaseModel):
     created_at: int
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS listings (
-    id TEXT PRIMARY KEY, passport_id TEXT NOT NULL, seller TEXT NOT NULL, asking_price INTEGER NOT NULL,
-    currency TEXT NOT NULL, location TEXT NOT NULL, delivery TEXT NOT NULL, notes TEXT,
-    summary TEXT NOT NULL, state TEXT NOT NULL, state_reason TEXT,
-    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS listings_passport ON listings (passport_id, created_at);
-CREATE TABLE IF NOT EXISTS offers (
-    id TEXT PRIMARY KEY, listing_id TEXT NOT NULL REFERENCES listings (id), buyer TEXT NOT NULL,
-    price INTEGER NOT NULL, conditions TEXT, terms_body TEXT NOT NULL, buyer_signature TEXT NOT NULL,
-    state TEXT NOT NULL, created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS offers_listing ON offers (listing_id);
-CREATE TABLE IF NOT EXISTS sales (
-    sale_id TEXT PRIMARY KEY, offer_id TEXT NOT NULL UNIQUE REFERENCES offers (id),
-    listing_id TEXT NOT NULL, passport_id TEXT NOT NULL, seller TEXT NOT NULL, buyer TEXT NOT NULL,
-    price INTEGER NOT NULL, currency TEXT NOT NULL, terms_cid TEXT NOT NULL, terms_digest TEXT NOT NULL,
-    state TEXT NOT NULL, chemistry TEXT NOT NULL, grade TEXT, soh_band TEXT,
-    agreed_at INTEGER NOT NULL, closed_at INTEGER, note TEXT
-);
-CREATE INDEX IF NOT EXISTS sales_state ON sales (state);
-CREATE TABLE IF NOT EXISTS sale_intents (
-    sale_id TEXT PRIMARY KEY, offer_id TEXT NOT NULL REFERENCES offers (id), listing_id TEXT NOT NULL,
-    terms_digest TEXT NOT NULL, terms_cid TEXT NOT NULL, sale TEXT NOT NULL, state TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sale_intents_state ON sale_intents (state);
-"""
+#: The database component (PostgreSQL schema, migrations folder) of the market book.
+COMPONENT: Final = "market"
+
+# Column lists in table order (``INSERT … VALUES`` and ``SELECT`` name them: PostgreSQL's listings has
+# one more column, ``seq``).
+_LISTING = (
+    "id, passport_id, seller, asking_price, currency, location, delivery, notes, summary, state, "
+    "state_reason, created_at, updated_at"
+)
+_OFFER = "id, listing_id, buyer, price, conditions, terms_body, buyer_signature, state, created_at"
+_SALE = (
+    "sale_id, offer_id, listing_id, passport_id, seller, buyer, price, currency, terms_cid, terms_digest, "
+    "state, chemistry, grade, soh_band, agreed_at, closed_at, note"
+)
+_INTENT = "sale_id, offer_id, listing_id, terms_digest, terms_cid, sale, state, created_at"
+# Insertion order of listings: SQLite's rowid, PostgreSQL's identity column.
+_INSERTION_ORDER: Final = {"sqlite": "rowid", "postgresql": "seq"}
+
+
+def _placeholders(columns: str) -> str:
+    return ", ".join("?" for _ in columns.split(","))
+
+
+def _named(columns: str, row: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip((c.strip() for c in columns.split(",")), row, strict=True))
+
+
+# The statements below splice in the constant column lists above; every value is a bound parameter.
+_INSERT_LISTING = f"INSERT INTO listings ({_LISTING}) VALUES ({_placeholders(_LISTING)})"  # noqa: S608
+_INSERT_OFFER = f"INSERT INTO offers ({_OFFER}) VALUES ({_placeholders(_OFFER)})"  # noqa: S608
+_INSERT_SALE = f"INSERT INTO sales ({_SALE}) VALUES ({_placeholders(_SALE)})"  # noqa: S608
+_UPSERT_INTENT = (
+    f"INSERT INTO sale_intents ({_INTENT}) VALUES ({_placeholders(_INTENT)}) "  # noqa: S608
+    "ON CONFLICT (sale_id) DO UPDATE SET offer_id = excluded.offer_id, listing_id = excluded.listing_id, "
+    "terms_digest = excluded.terms_digest, terms_cid = excluded.terms_cid, sale = excluded.sale, "
+    "state = excluded.state, created_at = excluded.created_at"
+)
 
 
 class MarketBook:
-    """The SQLite file; safe to share between threads (one connection, one lock)."""
+    """The market's tables: one SQLite file, or a PostgreSQL schema; safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+    def __init__(self, database: Database | Path) -> None:
+        """``database``: an open database (its ``market`` migrations applied), or a SQLite file path."""
+        self._db = open_sqlite(database, COMPONENT) if isinstance(database, Path) else database
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MarketBook:
+        """The book at ``Settings.market_db_path``, or in PostgreSQL when ``database_url`` is set."""
+        return cls(open_database(settings, COMPONENT, settings.market_db_path))
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(sql, params)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._db.transaction() as cur:
+            cur.execute(sql, params)
 
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._db.execute(sql, params).fetchall())
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._db.query(sql, params)
 
     # -- listings -----------------------------------------------------------------------------------
     def add_listing(self, listing: Listing) -> None:
         self._write(
-            "INSERT INTO listings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            _INSERT_LISTING,
             (
                 listing.id,
                 listing.passport_id,
@@ -200,23 +199,30 @@ class MarketBook:
         )
 
     @staticmethod
-    def _listing(row: sqlite3.Row) -> Listing:
-        data = dict(row)
+    def _listing(row: tuple[Any, ...]) -> Listing:
+        data = _named(_LISTING, row)
         data["summary"] = ListingSummary.model_validate_json(data["summary"])
         return Listing.model_validate(data)
 
     def listing(self, listing_id: str) -> Listing:
-        rows = self._rows("SELECT * FROM listings WHERE id = ?", (listing_id,))
+        rows = self._rows(
+            f"SELECT {_LISTING} FROM listings WHERE id = ?",  # noqa: S608
+            (listing_id,),
+        )
         if not rows:
             raise ListingNotFound(f"no listing {listing_id}")
         return self._listing(rows[0])
 
     def listings(self, state: ListingState | None = None, limit: int = 200) -> list[Listing]:
         if state is None:
-            rows = self._rows("SELECT * FROM listings ORDER BY created_at DESC, id LIMIT ?", (limit,))
+            rows = self._rows(
+                f"SELECT {_LISTING} FROM listings ORDER BY created_at DESC, id LIMIT ?",  # noqa: S608
+                (limit,),
+            )
         else:
             rows = self._rows(
-                "SELECT * FROM listings WHERE state = ? ORDER BY created_at DESC, id LIMIT ?",
+                f"SELECT {_LISTING} FROM listings WHERE state = ? "  # noqa: S608
+                "ORDER BY created_at DESC, id LIMIT ?",
                 (state.value, limit),
             )
         return [self._listing(r) for r in rows]
@@ -224,7 +230,8 @@ class MarketBook:
     def listings_of(self, passport_id: str) -> list[Listing]:
         """Every listing of a passport, newest first."""
         rows = self._rows(
-            "SELECT * FROM listings WHERE passport_id = ? ORDER BY created_at DESC, rowid DESC",
+            f"SELECT {_LISTING} FROM listings WHERE passport_id = ? "  # noqa: S608
+            f"ORDER BY created_at DESC, {_INSERTION_ORDER[self._db.dialect]} DESC",
             (passport_id,),
         )
         return [self._listing(r) for r in rows]
@@ -232,7 +239,7 @@ class MarketBook:
     # -- offers -------------------------------------------------------------------------------------
     def add_offer(self, offer: Offer) -> None:
         self._write(
-            "INSERT INTO offers VALUES (?,?,?,?,?,?,?,?,?)",
+            _INSERT_OFFER,
             (
                 offer.id,
                 offer.listing_id,
@@ -247,74 +254,72 @@ class MarketBook:
         )
 
     @staticmethod
-    def _offer(row: sqlite3.Row) -> Offer:
-        data = dict(row)
+    def _offer(row: tuple[Any, ...]) -> Offer:
+        data = _named(_OFFER, row)
         data["terms_body"] = json.loads(data["terms_body"])
         return Offer.model_validate(data)
 
     def offer(self, offer_id: str) -> Offer:
-        rows = self._rows("SELECT * FROM offers WHERE id = ?", (offer_id,))
+        rows = self._rows(
+            f"SELECT {_OFFER} FROM offers WHERE id = ?",  # noqa: S608
+            (offer_id,),
+        )
         if not rows:
             raise OfferNotFound(f"no offer {offer_id}")
         return self._offer(rows[0])
 
     def offers_for(self, listing_id: str) -> list[Offer]:
-        rows = self._rows("SELECT * FROM offers WHERE listing_id = ? ORDER BY created_at, id", (listing_id,))
+        rows = self._rows(
+            f"SELECT {_OFFER} FROM offers WHERE listing_id = ? ORDER BY created_at, id",  # noqa: S608
+            (listing_id,),
+        )
         return [self._offer(r) for r in rows]
 
     def accept(self, sale: Sale, at: int) -> None:
         """One transaction: record the sale, accept its offer, decline the others, mark the listing sold.
 
         Idempotent: a sale already recorded (by a concurrent reconciliation) is left as it is."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if self._db.execute("SELECT 1 FROM sales WHERE sale_id = ?", (sale.sale_id,)).fetchone():
-                    self._db.execute("COMMIT")
-                    return
-                self._db.execute(
-                    "INSERT INTO sales VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        sale.sale_id,
-                        sale.offer_id,
-                        sale.listing_id,
-                        sale.passport_id,
-                        sale.seller,
-                        sale.buyer,
-                        sale.price,
-                        sale.currency,
-                        sale.terms_cid,
-                        sale.terms_digest,
-                        sale.state.value,
-                        sale.chemistry,
-                        sale.grade,
-                        sale.soh_band,
-                        sale.agreed_at,
-                        sale.closed_at,
-                        sale.note,
-                    ),
-                )
-                self._db.execute(
-                    "UPDATE offers SET state = 'declined' WHERE listing_id = ?", (sale.listing_id,)
-                )
-                self._db.execute("UPDATE offers SET state = 'accepted' WHERE id = ?", (sale.offer_id,))
-                self._db.execute(
-                    "UPDATE listings SET state = 'sold', state_reason = NULL, updated_at = ? WHERE id = ?",
-                    (at, sale.listing_id),
-                )
-                self._db.execute(
-                    "UPDATE sale_intents SET state = 'recorded' WHERE sale_id = ?", (sale.sale_id,)
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._db.transaction() as cur:
+            # ON CONFLICT DO NOTHING: a concurrent reconciliation (in this or another process) may have
+            # recorded the sale first; then nothing else changes either.
+            cur.execute(f"{_INSERT_SALE} ON CONFLICT (sale_id) DO NOTHING", self._sale_row(sale))
+            if not cur.rowcount:
+                return
+            cur.execute("UPDATE offers SET state = 'declined' WHERE listing_id = ?", (sale.listing_id,))
+            cur.execute("UPDATE offers SET state = 'accepted' WHERE id = ?", (sale.offer_id,))
+            cur.execute(
+                "UPDATE listings SET state = 'sold', state_reason = NULL, updated_at = ? WHERE id = ?",
+                (at, sale.listing_id),
+            )
+            cur.execute("UPDATE sale_intents SET state = 'recorded' WHERE sale_id = ?", (sale.sale_id,))
+
+    @staticmethod
+    def _sale_row(sale: Sale) -> tuple[Any, ...]:
+        return (
+            sale.sale_id,
+            sale.offer_id,
+            sale.listing_id,
+            sale.passport_id,
+            sale.seller,
+            sale.buyer,
+            sale.price,
+            sale.currency,
+            sale.terms_cid,
+            sale.terms_digest,
+            sale.state.value,
+            sale.chemistry,
+            sale.grade,
+            sale.soh_band,
+            sale.agreed_at,
+            sale.closed_at,
+            sale.note,
+        )
 
     # -- sale intents -------------------------------------------------------------------------------
     def add_intent(self, sale: Sale, at: int) -> None:
         """Record (or renew, for a retried acceptance of the same offer) the intent to agree ``sale``."""
         self._write(
-            "INSERT OR REPLACE INTO sale_intents VALUES (?,?,?,?,?,?,?,?)",
+            _UPSERT_INTENT,
             (
                 sale.sale_id,
                 sale.offer_id,
@@ -336,12 +341,8 @@ class MarketBook:
             params += (listing_id,)
         rows = self._rows(sql + " ORDER BY created_at, sale_id", params)
         return [
-            SaleIntent(
-                sale=Sale.model_validate_json(r["sale"]),
-                state=IntentState(r["state"]),
-                created_at=r["created_at"],
-            )
-            for r in rows
+            SaleIntent(sale=Sale.model_validate_json(sale), state=IntentState(state), created_at=created_at)
+            for sale, state, created_at in rows
         ]
 
     def set_intent_state(self, sale_id: str, state: IntentState) -> None:
@@ -349,19 +350,20 @@ class MarketBook:
 
     # -- sales --------------------------------------------------------------------------------------
     def sale(self, sale_id: str) -> Sale:
-        rows = self._rows("SELECT * FROM sales WHERE sale_id = ?", (sale_id,))
+        rows = self._rows(f"SELECT {_SALE} FROM sales WHERE sale_id = ?", (sale_id,))  # noqa: S608
         if not rows:
             raise OfferNotFound(f"no sale {sale_id}")
-        return Sale.model_validate(dict(rows[0]))
+        return Sale.model_validate(_named(_SALE, rows[0]))
 
     def sales(self, state: SaleStatus | None = None) -> list[Sale]:
         if state is None:
-            rows = self._rows("SELECT * FROM sales ORDER BY agreed_at, sale_id")
+            rows = self._rows(f"SELECT {_SALE} FROM sales ORDER BY agreed_at, sale_id")  # noqa: S608
         else:
             rows = self._rows(
-                "SELECT * FROM sales WHERE state = ? ORDER BY agreed_at, sale_id", (state.value,)
+                f"SELECT {_SALE} FROM sales WHERE state = ? ORDER BY agreed_at, sale_id",  # noqa: S608
+                (state.value,),
             )
-        return [Sale.model_validate(dict(r)) for r in rows]
+        return [Sale.model_validate(_named(_SALE, r)) for r in rows]
 
     def set_sale_state(
         self, sale_id: str, state: SaleStatus, closed_at: int | None, note: str | None

@@ -49,7 +49,7 @@ def build_market(
     """A market over ``settings.market_db_path``; ``reader`` must be a sales-aware chain client."""
     chain = sales_chain(reader)
     return Market(
-        MarketBook(settings.market_db_path),
+        MarketBook.from_settings(settings),
         LedgerPassportSource(passports, custody),
         chain,
         store,

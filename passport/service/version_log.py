@@ -17,59 +17,45 @@ reset (or a test snapshot reverted) can see the same passport version written ag
 and the old row must neither be overwritten blindly nor be mistaken for the new one. Readers always look a
 version up together with the digest the ledger holds for it.
 
-One SQLite file in WAL mode (readers do not block the writer); byte values are lowercase ``0x``-hex text
-so the file can be read with the ``sqlite3`` shell.
+One SQLite file in WAL mode (readers do not block the writer), or the ``versions`` schema of PostgreSQL
+when ``PASSPORT_DATABASE_URL`` is set (migrations in ``passport/db/migrations/versions``); byte values
+are lowercase ``0x``-hex text so the file can be read with the ``sqlite3`` shell.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 from passport.chain.records import TxReceipt
+from passport.db import Database, StorageError, open_database, open_sqlite
 from passport.errors import VersionLogError
 from passport.model import LifecycleStatus
 from passport.settings import Settings
 
 SCHEMA_VERSION: Final = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS versions (
-    chain_id INTEGER NOT NULL,
-    registry TEXT NOT NULL,
-    passport_id TEXT NOT NULL,
-    version INTEGER NOT NULL CHECK (version >= 1),
-    manifest_digest TEXT NOT NULL,
-    manifest_cid TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    predecessor TEXT NOT NULL,
-    signature TEXT NOT NULL,
-    signer TEXT NOT NULL,
-    sent_from_block INTEGER NOT NULL,
-    tx_hash TEXT,
-    block_number INTEGER,
-    block_hash TEXT,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (chain_id, registry, passport_id, version, manifest_digest)
-) WITHOUT ROWID;
-"""
+#: The database component (PostgreSQL schema, migrations folder) of the version log.
+COMPONENT: Final = "versions"
 
 _COLUMNS = (
     "chain_id, registry, passport_id, version, manifest_digest, manifest_cid, status, predecessor, "
     "signature, signer, sent_from_block, tx_hash, block_number, block_hash, recorded_at"
 )
 # Built from the constant column list only; every value goes through a ``?`` parameter.
-_INSERT = f"INSERT OR REPLACE INTO versions ({_COLUMNS}) VALUES ({', '.join('?' * 15)})"  # noqa: S608
+_KEY_COLUMNS = "chain_id, registry, passport_id, version, manifest_digest"
+_INSERT = (
+    f"INSERT INTO versions ({_COLUMNS}) VALUES ({', '.join('?' * 15)}) "  # noqa: S608
+    f"ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET "
+    + ", ".join(
+        f"{column} = excluded.{column}"
+        for column in _COLUMNS.replace(" ", "").split(",")
+        if column not in _KEY_COLUMNS.replace(" ", "").split(",")
+    )
+)
 _KEY = "chain_id = ? AND registry = ? AND passport_id = ? AND version = ? AND manifest_digest = ?"
 _ANCHOR = f"UPDATE versions SET tx_hash = ?, block_number = ?, block_hash = ? WHERE {_KEY}"  # noqa: S608
 _DISCARD = f"DELETE FROM versions WHERE {_KEY} AND tx_hash IS NULL"  # noqa: S608
@@ -144,61 +130,82 @@ class VersionRecord:
         )
 
 
-def _record(row: sqlite3.Row) -> VersionRecord:
+def _record(row: tuple[Any, ...]) -> VersionRecord:
+    (
+        chain_id,
+        registry,
+        passport_id,
+        version,
+        manifest_digest,
+        manifest_cid,
+        status,
+        predecessor,
+        signature,
+        signer,
+        sent_from_block,
+        tx_hash,
+        block_number,
+        block_hash,
+        recorded_at,
+    ) = row
     return VersionRecord(
-        chain_id=row["chain_id"],
-        registry=row["registry"],
-        passport_id=_unhex(row["passport_id"]),
-        version=row["version"],
-        manifest_digest=_unhex(row["manifest_digest"]),
-        manifest_cid=row["manifest_cid"],
-        status=LifecycleStatus(row["status"]),
-        predecessor=_unhex(row["predecessor"]),
-        signature=_unhex(row["signature"]),
-        signer=row["signer"],
-        sent_from_block=row["sent_from_block"],
-        tx_hash=None if row["tx_hash"] is None else _unhex(row["tx_hash"]),
-        block_number=row["block_number"],
-        block_hash=None if row["block_hash"] is None else _unhex(row["block_hash"]),
-        recorded_at=datetime.fromisoformat(row["recorded_at"]),
+        chain_id=int(chain_id),
+        registry=str(registry),
+        passport_id=_unhex(passport_id),
+        version=int(version),
+        manifest_digest=_unhex(manifest_digest),
+        manifest_cid=str(manifest_cid),
+        status=LifecycleStatus(status),
+        predecessor=_unhex(predecessor),
+        signature=_unhex(signature),
+        signer=str(signer),
+        sent_from_block=int(sent_from_block),
+        tx_hash=None if tx_hash is None else _unhex(tx_hash),
+        block_number=None if block_number is None else int(block_number),
+        block_hash=None if block_hash is None else _unhex(block_hash),
+        recorded_at=datetime.fromisoformat(recorded_at),
     )
 
 
 class VersionLog:
-    """The version log in one SQLite file; safe to share between threads (one connection, one lock)."""
+    """The version log: one SQLite file, or a PostgreSQL schema; safe to share between threads."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+    def __init__(self, database: Database | Path | str) -> None:
+        """``database``: an open database (its ``versions`` migrations applied), or a SQLite file path."""
+        #: The SQLite file (None on PostgreSQL).
+        self.path = Path(database) if isinstance(database, Path | str) else None
+        self._where = str(self.path) if self.path is not None else f"{database!r}"
         try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One connection guarded by a lock: the API calls the service from a thread pool.
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a row is on disk before the transaction it describes is sent.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if found is None:
-                self._db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif found["value"] != str(SCHEMA_VERSION):
+            # synchronous=FULL (the layer's default): a row is on disk before the transaction it describes
+            # is sent.
+            self._db = open_sqlite(database, COMPONENT) if isinstance(database, Path | str) else database
+            found = self._db.query("SELECT value FROM meta WHERE key = 'schema'")
+            if not found:
+                with self._db.transaction() as cur:
+                    cur.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT DO NOTHING",
+                        (str(SCHEMA_VERSION),),
+                    )
+            elif found[0][0] != str(SCHEMA_VERSION):
+                self._db.close()
                 raise VersionLogError(
-                    f"{self.path} has version log schema {found['value']}; this code reads {SCHEMA_VERSION}"
+                    f"{self._where} has version log schema {found[0][0]}; this code reads {SCHEMA_VERSION}"
                 )
-        except sqlite3.Error as exc:
-            raise VersionLogError(f"cannot open the version log {self.path}: {exc}") from exc
-        self._lock = threading.Lock()
+        except StorageError as exc:
+            raise VersionLogError(f"cannot open the version log {self._where}: {exc}") from exc
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VersionLog:
-        """The log at ``Settings.version_log_path``."""
-        return cls(settings.version_log_path)
+        """The log at ``Settings.version_log_path``, or in PostgreSQL when ``database_url`` is set."""
+        if settings.database_url is None:
+            return cls(settings.version_log_path)
+        try:
+            return cls(open_database(settings, COMPONENT, settings.version_log_path))
+        except StorageError as exc:
+            raise VersionLogError(f"cannot open the version log: {exc}") from exc
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -215,11 +222,11 @@ class VersionLog:
         self._write(_INSERT, self._row(record))
 
     def record_pending_many(self, records: Sequence[VersionRecord]) -> None:
-        """``record_pending`` for every record, in one SQLite transaction (one fsync for a batch)."""
+        """``record_pending`` for every record, in one transaction (one fsync for a batch)."""
         self._write_many(_INSERT, [self._row(record) for record in records])
 
     def record_anchor_many(self, records: Sequence[VersionRecord], anchor: Anchor) -> None:
-        """``record_anchor`` for every record of one transaction, in one SQLite transaction."""
+        """``record_anchor`` for every record of one transaction, in one transaction."""
         self._write_many(
             _ANCHOR,
             [
@@ -229,7 +236,7 @@ class VersionLog:
         )
 
     def discard_many(self, records: Sequence[VersionRecord]) -> None:
-        """``discard`` for every record of a refused batch, in one SQLite transaction."""
+        """``discard`` for every record of a refused batch, in one transaction."""
         self._write_many(_DISCARD, [self._key(record) for record in records])
 
     @staticmethod
@@ -301,28 +308,17 @@ class VersionLog:
         )
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
-        with self._lock:
-            try:
-                self._db.execute(sql, params)
-            except sqlite3.Error as exc:
-                raise VersionLogError(f"cannot write the version log {self.path}: {exc}") from exc
+        self._write_many(sql, [params])
 
     def _write_many(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._db.executemany(sql, rows)
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise VersionLogError(f"cannot write the version log {self.path}: {exc}") from exc
+        try:
+            with self._db.transaction() as cur:
+                cur.executemany(sql, rows)
+        except StorageError as exc:
+            raise VersionLogError(f"cannot write the version log {self._where}: {exc}") from exc
 
-    def _read(self, sql: str, params: tuple[object, ...]) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise VersionLogError(f"cannot read the version log {self.path}: {exc}") from exc
+    def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.query(sql, params)
+        except StorageError as exc:
+            raise VersionLogError(f"cannot read the version log {self._where}: {exc}") from exc

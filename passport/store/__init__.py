@@ -1,8 +1,9 @@
 """Content-addressed storage of passport sections and batch documents (IPFS CIDs).
 
 Two backends, one protocol, the same CIDs: ``EmbeddedStore`` (a directory; the default) and
-``IpfsRpcStore`` (an IPFS node's RPC API). ``open_store(settings)`` picks one; ``cid_of(data)`` gives
-the CID either returns for ``data``, and ``cid_digest(cid)`` the 32 bytes the ledger anchors.
+``IpfsRpcStore`` (an IPFS node's RPC API), and ``MirroredStore`` writing to both. ``open_store(settings)``
+picks one; ``cid_of(data)`` gives the CID each returns for ``data``, and ``cid_digest(cid)`` the 32 bytes
+the ledger anchors.
 """
 
 from passport.store.backends import open_store
@@ -10,6 +11,7 @@ from passport.store.car import read_car, write_car
 from passport.store.cid import Cid, Codec, cid_digest, cid_from_digest, is_cid, parse_cid
 from passport.store.embedded import EmbeddedStore
 from passport.store.ipfs_rpc import IpfsRpcStore, NodeHealth
+from passport.store.mirrored import MirroredStore, RepairReport
 from passport.store.protocol import ContentStore
 from passport.store.unixfs import CHUNK_SIZE, MAX_LINKS, Block, cid_of, file_cid, iter_file_blocks
 
@@ -22,7 +24,9 @@ __all__ = [
     "ContentStore",
     "EmbeddedStore",
     "IpfsRpcStore",
+    "MirroredStore",
     "NodeHealth",
+    "RepairReport",
     "cid_digest",
     "cid_from_digest",
     "cid_of",

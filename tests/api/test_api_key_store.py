@@ -1,11 +1,15 @@
-"""The key store on its own: a file from before scopes migrates in place, last-used is written at most once
-a minute per key, scopes narrow roles, and the first admin is bootstrapped only once."""
+"""The key store on its own, on SQLite and on PostgreSQL (``database_url``): last-used is written at most
+once a minute per key, scopes narrow roles, rotation and revocation hold across processes sharing the
+database, and the first admin is bootstrapped only once; a SQLite file from before scopes migrates in
+place."""
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ import api.auth
 from api.auth import LAST_USED_RESOLUTION_S, ApiKeyStore, ApiRole, Participant, ParticipantKind
 from api.errors import Conflict, NotFound, Unauthenticated
 from api.onboarding import bootstrap_admin
+from passport.settings import Settings
 
 # The schema main shipped before participants had records and keys had scopes (verbatim).
 OLD_SCHEMA = """
@@ -30,9 +35,14 @@ CREATE TABLE api_keys (
 
 
 @pytest.fixture
-def keys(tmp_path: Path) -> ApiKeyStore:
-    store = ApiKeyStore(tmp_path / "keys.sqlite3")
-    yield store  # type: ignore[misc]
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url)
+
+
+@pytest.fixture
+def keys(settings: Settings) -> Iterator[ApiKeyStore]:
+    store = ApiKeyStore.from_settings(settings)
+    yield store
     store.close()
 
 
@@ -78,7 +88,8 @@ def test_last_used_is_written_at_most_once_a_minute(
     info = keys.key_info(key_id)
     assert info is not None
     assert info.last_used_at is not None
-    keys._db.execute("UPDATE api_keys SET last_used_at = 7 WHERE key_id = ?", (key_id,))
+    with keys.database.transaction() as cur:
+        cur.execute("UPDATE api_keys SET last_used_at = 7 WHERE key_id = ?", (key_id,))
     clock[0] += LAST_USED_RESOLUTION_S - 1
     keys.authenticate(key)
     info = keys.key_info(key_id)
@@ -141,3 +152,75 @@ def test_bootstrap_on_an_empty_installation_then_only_with_force(keys: ApiKeySto
     _, second = bootstrap_admin(keys, "0x" + "11" * 20, force=True)
     assert keys.authenticate(second).name == "admin"
     assert len(keys.list_keys("admin")) == 2
+
+
+def test_settings_pick_the_backend(keys: ApiKeyStore, settings: Settings) -> None:
+    assert keys.database.dialect == ("sqlite" if settings.database_url is None else "postgresql")
+    assert settings.api_keys_path.exists() is (settings.database_url is None)
+
+
+def test_a_second_store_on_the_same_database_sees_issue_revoke_and_rotate_at_once(
+    keys: ApiKeyStore, settings: Settings
+) -> None:
+    """Two API processes each open their own store: what one writes, the other's next request sees."""
+    other = ApiKeyStore.from_settings(settings)
+    try:
+        keys.upsert_participant("p", [ApiRole.AUDITOR], battery_ids=["BAT-9"])
+        key = keys.issue_key("p")
+        assert other.authenticate(key).battery_ids == {"BAT-9"}
+        rotated = other.rotate_key(key.split("_")[1])
+        with pytest.raises(Unauthenticated, match="revoked"):
+            keys.authenticate(key)
+        assert keys.authenticate(rotated).name == "p"
+        keys.revoke_key(rotated.split("_")[1])
+        with pytest.raises(Unauthenticated, match="revoked"):
+            other.authenticate(rotated)
+        other.set_roles("p", [ApiRole.BUSINESS])
+        assert keys.authenticate(keys.issue_key("p")).roles == {ApiRole.BUSINESS}
+    finally:
+        other.close()
+
+
+def test_concurrent_rotations_of_one_key_yield_one_successor(keys: ApiKeyStore, settings: Settings) -> None:
+    keys.upsert_participant("p", [ApiRole.AUDITOR])
+    key_id = keys.issue_key("p").split("_")[1]
+    stores = [ApiKeyStore.from_settings(settings) for _ in range(4)]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(stores))
+
+    def rotate(store: ApiKeyStore) -> None:
+        barrier.wait()
+        try:
+            store.rotate_key(key_id)
+            outcomes.append("rotated")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=rotate, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert sorted(outcomes) == ["conflict"] * 3 + ["rotated"]
+    active = [k for k in keys.list_keys("p") if k.state(int(time.time())) == "active"]
+    assert len(active) == 1
+    info = keys.key_info(key_id)
+    assert info is not None
+    assert info.replaced_by == active[0].key_id
+
+
+def test_keys_of_unknown_participants_and_links_are_refused(keys: ApiKeyStore) -> None:
+    with pytest.raises(KeyError):
+        keys.issue_key("nobody")
+    with pytest.raises(NotFound):
+        keys.set_roles("nobody", [ApiRole.AUDITOR])
+    with pytest.raises(NotFound):
+        keys.set_account("nobody", "0x" + "22" * 20)
+    keys.upsert_participant("owner", [ApiRole.OWNER])
+    keys.link_battery("owner", "BAT-1")
+    keys.link_battery("owner", "BAT-1")  # idempotent
+    assert keys.battery_holders("BAT-1") == ["owner"]
+    keys.unlink_battery("owner", "BAT-1")
+    assert keys.battery_holders("BAT-1") == []

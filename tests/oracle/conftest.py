@@ -9,6 +9,7 @@ import pytest
 
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
+from passport.settings import Settings
 from passport.store import EmbeddedStore
 from passport.store.protocol import ContentStore
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
@@ -16,8 +17,10 @@ from tests.oracle.oracle_samples import Fleet
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    with Journal(tmp_path / "journal.db") as j:
+def journal(tmp_path: Path, database_url: str | None) -> Iterator[Journal]:
+    """The journal on each backend: an SQLite file, and PostgreSQL's ``journal`` schema."""
+    settings = Settings.load(data_dir=tmp_path, database_url=database_url)
+    with Journal.open(settings) as j:
         yield j
 
 

@@ -4,8 +4,11 @@ Readings and device signers come from ``tests.builders``."""
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from oracle.anchoring import Anchorer, AnchoringPolicy
@@ -55,7 +58,11 @@ class Fleet:
 
 def journal_keyring(journal: Journal) -> KeyRing:
     """The key ring beside the journal (as in a deployment's data directory): shared across restarts."""
-    return KeyRing(journal.path.parent / "keys")
+    if journal.path is not None:
+        return KeyRing(journal.path.parent / "keys")
+    # PostgreSQL: one directory per store (each test has a fresh database, so a fresh directory).
+    digest = hashlib.sha256(journal.location.encode()).hexdigest()[:16]
+    return KeyRing(Path(tempfile.gettempdir()) / "passport-test-keys" / digest)
 
 
 def anchorer(

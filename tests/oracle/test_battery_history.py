@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,7 @@ BATTERY = "HIST-BAT-0001"
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> BatteryHistory:
-    journal = Journal(tmp_path / "journal.sqlite3")
+def history(journal: Journal) -> BatteryHistory:
     device = SigningDevice("hist-dev-1", BATTERY)
     DeviceRegistry(journal).register(
         device.device_id, address=device.address, public_key=None, model="m", firmware="f",

@@ -13,6 +13,7 @@ from oracle.device_health import UsedRecord
 from oracle.early_warnings import CURRENT_WARNING_RULES, RULES, AlertStore, RuleName, scan
 from oracle.ingestion import record_bytes
 from passport.canonical import canonical_json
+from passport.settings import Settings
 from tests.builders import charging, diagnostics, parking
 
 BATTERY = "KR-BUSAN-BAT-00001"
@@ -129,13 +130,16 @@ def test_records_of_another_battery_are_ignored() -> None:
     assert scan(BATTERY, other, rated_capacity_ah=RATED_AH) == []
 
 
-def test_the_store_records_each_alert_once(tmp_path: Path) -> None:
+def test_the_store_records_each_alert_once(tmp_path: Path, database_url: str | None) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
     alerts = scan(BATTERY, _records([*spread_rising(), *capacity_drop()]), rated_capacity_ah=RATED_AH)
     assert len(alerts) >= 2
-    with AlertStore(tmp_path / "warnings.sqlite3") as store:
-        assert store.record(alerts) == alerts
+    with AlertStore.from_settings(settings) as store, AlertStore.from_settings(settings) as twin:
+        assert store.record(alerts[:1]) == alerts[:1]
+        assert twin.record(alerts) == alerts[1:]  # another process sharing the journal
         assert store.record(alerts) == []  # a re-scan of the same data raises nothing new
-    with AlertStore(tmp_path / "warnings.sqlite3") as store:  # and it survives a reopen
+    assert settings.warnings_path.exists() is (database_url is None)
+    with AlertStore.from_settings(settings) as store:  # and it survives a reopen
         stored = store.of_battery(BATTERY)
         assert [s.alert for s in stored] == sorted(
             alerts, key=lambda a: (a.observed_at.isoformat(), a.alert_id)

@@ -9,7 +9,6 @@ import pytest
 from oracle.errors import JournalError
 from oracle.group_commit import GroupCommitter, GroupCommitterClosed
 from oracle.ingestion import Ingestor
-from oracle.journal import Journal
 from tests.builders import charging, parking
 from tests.oracle.oracle_samples import Fleet
 
@@ -23,6 +22,7 @@ def test_queued_uploads_share_one_commit_and_are_acked_after_it(fleet: Fleet) ->
     with GroupCommitter(Ingestor(fleet.journal)) as committer:
         # Hold the journal: the committer takes the first upload and blocks in it; the rest queue up.
         with fleet.journal.transaction():
+            fleet.journal.lock_devices([u.device_id for u in uploads])  # PostgreSQL: hold their rows
             futures = [committer.submit(u) for u in uploads]
             threading.Event().wait(0.2)
             assert not any(f.done() for f in futures)  # nothing acknowledged before its commit
@@ -32,7 +32,7 @@ def test_queued_uploads_share_one_commit_and_are_acked_after_it(fleet: Fleet) ->
         # The first may have been taken alone before the rest queued; the others shared one commit.
         assert committer.commits <= 2
     # Durable: a second connection sees every acknowledged record.
-    with Journal(fleet.journal.path) as other:
+    with fleet.journal.reopen() as other:
         assert other.record_count() == 24
         for ack in acks:
             for accepted in ack.accepted:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oracle.devices import recover_signer
-from oracle.journal import Journal, RecordRow
+from oracle.journal import RecordRow
 from passport.model import AnchorKind
 from tests.builders import charging, parking
 from tests.oracle.oracle_samples import Fleet
@@ -21,7 +21,7 @@ def _build(records: list[RecordRow], created_at: float) -> tuple[bytes, bytes]:
 
 def test_a_seal_raced_by_another_sealer_writes_nothing_and_seals_again(fleet: Fleet) -> None:
     _fill(fleet, 3)  # 3 charging records pending
-    with Journal(fleet.journal.path) as other:
+    with fleet.journal.reopen() as other:
 
         def racing_build(records: list[RecordRow], created_at: float) -> tuple[bytes, bytes]:
             # While this sealer builds its document, another connection seals two of the records.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from passport.credentials.reads import VersionInForce, parse_moment, version_at
 from passport.credentials.status import LIST_BITS
 from passport.credentials.vocabulary import document_loader
 from passport.errors import CredentialInvalid, InvalidIdentifier
+from passport.settings import Settings
 
 ACCOUNT = "0x" + "ab" * 20
 
@@ -118,8 +120,8 @@ def test_unreadable_status_lists_are_refused(encoded: str) -> None:
         bit_at(encoded, 0)
 
 
-def test_status_index_allocates_once_per_passport(tmp_path: Path) -> None:
-    index = StatusIndex(tmp_path / "status.sqlite3")
+def test_status_index_allocates_once_per_passport(tmp_path: Path, database_url: str | None) -> None:
+    index = StatusIndex.from_settings(Settings(data_dir=tmp_path, database_url=database_url))
     assert index.index_for(ACCOUNT, "a") == 0
     assert index.index_for(ACCOUNT, "b") == 1
     assert index.index_for(ACCOUNT.upper().replace("0X", "0x"), "a") == 0
@@ -128,6 +130,35 @@ def test_status_index_allocates_once_per_passport(tmp_path: Path) -> None:
     assert index.revoke(ACCOUNT, "c") == 2
     assert index.entries(ACCOUNT) == [("a", 0, False), ("b", 1, True), ("c", 2, True)]
     index.close()
+
+
+def test_concurrent_allocations_never_share_an_index(tmp_path: Path, database_url: str | None) -> None:
+    """Several API processes export credentials at once: each passport one index, each index one passport."""
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
+    indexes = [StatusIndex.from_settings(settings) for _ in range(4)]
+    barrier = threading.Barrier(len(indexes))
+    got: dict[str, set[int]] = {}
+    lock = threading.Lock()
+
+    def allocate(index: StatusIndex, worker: int) -> None:
+        barrier.wait()
+        for n in range(10):
+            pid = f"p{(n * 3 + worker) % 12}"  # workers overlap on the same passports
+            found = index.index_for(ACCOUNT, pid)
+            with lock:
+                got.setdefault(pid, set()).add(found)
+
+    threads = [threading.Thread(target=allocate, args=(ix, w)) for w, ix in enumerate(indexes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entries = indexes[0].entries(ACCOUNT)
+    for index in indexes:
+        index.close()
+    assert all(len(values) == 1 for values in got.values()), got
+    assert sorted(idx for _, idx, _ in entries) == list(range(len(entries)))
+    assert {pid: {idx} for pid, idx, _ in entries} == got
 
 
 def test_vendored_vc_context_defines_the_terms_we_use() -> None:

@@ -1,4 +1,5 @@
-"""``VersionLog``: pending → anchored rows, lookups by version *and* digest, durability across reopen."""
+"""``VersionLog``: pending → anchored rows, lookups by version *and* digest, durability across reopen; on
+SQLite and PostgreSQL (``database_url``) alike, plus what is particular to the SQLite file."""
 
 from __future__ import annotations
 
@@ -59,9 +60,40 @@ def test_pending_then_anchored_survives_reopen(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_lookup_needs_the_digest_the_ledger_holds(tmp_path: Path) -> None:
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+def test_pending_then_anchored_survives_reopen_on_either_backend(settings: Settings) -> None:
+    with VersionLog.from_settings(settings) as log:
+        log.record_pending_many([pending(1), pending(2)])
+        stored = log.get(31337, REGISTRY, PID, 2, b"\x22" * 32)
+        assert stored is not None
+        assert stored.anchor is None
+        log.record_anchor_many([pending(1), stored], Anchor.of(RECEIPT))
+        log.record_pending(pending(3))
+        log.discard_many([pending(3)])
+    with VersionLog.from_settings(settings) as log:
+        records = log.for_passport(31337, REGISTRY, PID)
+    assert [(r.version, r.anchor) for r in records] == [(1, Anchor.of(RECEIPT)), (2, Anchor.of(RECEIPT))]
+    assert records[0].signature == b"\x01" * 65
+    assert records[0].status is LifecycleStatus.ORIGINAL
+
+
+def test_recording_the_same_content_again_replaces_its_row(settings: Settings) -> None:
+    with VersionLog.from_settings(settings) as log:
+        log.record_pending(pending())
+        log.record_anchor(pending(), Anchor.of(RECEIPT))
+        # A retried send of the same version and content: the row is pending again, not duplicated.
+        log.record_pending(pending())
+        [record] = log.for_passport(31337, REGISTRY, PID)
+        assert record.anchor is None
+
+
+def test_lookup_needs_the_digest_the_ledger_holds(settings: Settings) -> None:
     # After a chain reset the same version can hold other content: both rows stay, keyed by digest.
-    with VersionLog(tmp_path / "v.sqlite3") as log:
+    with VersionLog.from_settings(settings) as log:
         log.record_pending(pending(digest=b"\x22" * 32))
         log.record_pending(pending(digest=b"\x55" * 32))
         assert log.get(31337, REGISTRY, PID, 1, b"\x66" * 32) is None
@@ -69,8 +101,8 @@ def test_lookup_needs_the_digest_the_ledger_holds(tmp_path: Path) -> None:
         assert len(log.for_passport(31337, REGISTRY, PID)) == 2
 
 
-def test_discard_removes_only_pending_rows(tmp_path: Path) -> None:
-    with VersionLog(tmp_path / "v.sqlite3") as log:
+def test_discard_removes_only_pending_rows(settings: Settings) -> None:
+    with VersionLog.from_settings(settings) as log:
         anchored, refused = pending(1), pending(2)
         log.record_pending(anchored)
         log.record_anchor(anchored, Anchor.of(RECEIPT))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,10 @@ from passport.audit import (
     rebuild,
 )
 from passport.audit.records import BlockRef
+from passport.db import open_url
 from passport.errors import AuditIndexError, ChainUnavailable, IndexChainMismatch
 from passport.settings import Settings
+from tests.conftest import fresh_database
 from tests.passport.audit.audit_scripted_chain import ScriptedChain
 
 ALICE = "0x" + "a1" * 20
@@ -47,16 +51,35 @@ def all_keys(index: SqliteAuditIndex) -> list[tuple[int, int, str]]:
     return [(e.block_number, e.log_index, e.name) for e in index.iter_events(EventQuery(limit=1000))]
 
 
-def open_index(tmp_path: Path, name: str = "audit.sqlite") -> SqliteAuditIndex:
-    return SqliteAuditIndex(tmp_path / name)
+IndexOpener = Callable[..., SqliteAuditIndex]
 
 
-def test_indexes_every_event_up_to_the_head(tmp_path: Path) -> None:
+@pytest.fixture
+def open_index(
+    tmp_path: Path, database_url: str | None, request: pytest.FixtureRequest
+) -> Iterator[IndexOpener]:
+    """Opens the index called ``name`` on this test's backend: an SQLite file, or (PostgreSQL) the
+    ``audit`` schema of one database per name. Each call is a new handle, as a restarted process has."""
+    with ExitStack() as stack:
+        urls: dict[str, str] = {}
+
+        def opener(name: str = "audit.sqlite") -> SqliteAuditIndex:
+            if database_url is None:
+                return SqliteAuditIndex(tmp_path / name)
+            if name not in urls:
+                server = request.getfixturevalue("postgres_server")
+                urls[name] = database_url if not urls else stack.enter_context(fresh_database(server))
+            return SqliteAuditIndex(open_url(urls[name], "audit"))
+
+        yield opener
+
+
+def test_indexes_every_event_up_to_the_head(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     chain.mine_empty(3)
     chain.mine(issued(2), offered(1))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         result = IndexFollower(index).sync(chain)
         assert (result.head, result.target, result.from_block, result.to_block) == (5, 5, 0, 5)
         assert result.events_added == 3
@@ -73,12 +96,12 @@ def test_indexes_every_event_up_to_the_head(tmp_path: Path) -> None:
         assert (again.from_block, again.events_added) == (None, 0)
 
 
-def test_only_confirmed_blocks_are_indexed(tmp_path: Path) -> None:
+def test_only_confirmed_blocks_are_indexed(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     chain.mine(issued(2))
     chain.mine(issued(3))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         follower = IndexFollower(index, FollowerConfig(confirmations=2))
         result = follower.sync(chain)
         assert (result.target, result.cursor) == (1, BlockRef(1, chain.blocks[1].hash))
@@ -89,54 +112,54 @@ def test_only_confirmed_blocks_are_indexed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 2000])
-def test_chunked_reads_give_the_same_index(tmp_path: Path, chunk_size: int) -> None:
+def test_chunked_reads_give_the_same_index(tmp_path: Path, chunk_size: int, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     for n in range(1, 12):
         chain.mine(issued(n)) if n % 3 else chain.mine_empty(1)
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         IndexFollower(index, FollowerConfig(chunk_size=chunk_size)).sync(chain)
         assert [k[0] for k in all_keys(index)] == [n for n in range(1, 12) if n % 3]
     assert chain.calls["events"] == -(-12 // chunk_size)
 
 
-def test_max_blocks_bounds_one_sync(tmp_path: Path) -> None:
+def test_max_blocks_bounds_one_sync(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     for n in range(1, 10):
         chain.mine(issued(n))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         follower = IndexFollower(index, FollowerConfig(start_block=1))
         assert follower.sync(chain, max_blocks=4).to_block == 4
         assert follower.sync(chain, max_blocks=4).to_block == 8
         assert follower.sync(chain, max_blocks=4).to_block == 9
 
 
-def test_start_block_skips_earlier_history(tmp_path: Path) -> None:
+def test_start_block_skips_earlier_history(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     chain.mine(issued(2))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         IndexFollower(index, FollowerConfig(start_block=2)).sync(chain)
         assert [k[0] for k in all_keys(index)] == [2]
 
 
-def test_survives_restart_and_continues_from_the_cursor(tmp_path: Path) -> None:
+def test_survives_restart_and_continues_from_the_cursor(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         IndexFollower(index).sync(chain)
     chain.mine(issued(2))
     chain.mine(offered(2))
-    with open_index(tmp_path) as reopened:
+    with open_index() as reopened:
         assert reopened.cursor() == BlockRef(1, chain.blocks[1].hash)
         result = IndexFollower(reopened).sync(chain)
         assert (result.from_block, result.to_block, result.events_added) == (2, 3, 2)
         assert len(all_keys(reopened)) == 3
 
 
-def test_reapplying_a_range_never_duplicates(tmp_path: Path) -> None:
+def test_reapplying_a_range_never_duplicates(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1), offered(1))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         IndexFollower(index).sync(chain)
         before = index.dump()
         # As if the process died after committing but the follower read the range again.
@@ -145,8 +168,8 @@ def test_reapplying_a_range_never_duplicates(tmp_path: Path) -> None:
         assert index.dump() == before
 
 
-def test_refuses_an_index_of_another_ledger(tmp_path: Path) -> None:
-    with open_index(tmp_path) as index:
+def test_refuses_an_index_of_another_ledger(tmp_path: Path, open_index: IndexOpener) -> None:
+    with open_index() as index:
         IndexFollower(index).sync(ScriptedChain(chain_id=1))
         with pytest.raises(IndexChainMismatch):
             IndexFollower(index).sync(ScriptedChain(chain_id=2))
@@ -164,12 +187,12 @@ def test_invalid_configuration_is_refused() -> None:
 # -- reorgs -----------------------------------------------------------------------------------------
 
 
-def test_reorg_of_the_tip_rolls_back_and_rereads(tmp_path: Path) -> None:
+def test_reorg_of_the_tip_rolls_back_and_rereads(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     chain.mine(issued(2))
     chain.mine(offered(2))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         follower = IndexFollower(index)
         follower.sync(chain)
         old_tip = index.cursor()
@@ -186,12 +209,12 @@ def test_reorg_of_the_tip_rolls_back_and_rereads(tmp_path: Path) -> None:
         assert index.cursor() == BlockRef(4, chain.blocks[4].hash)
 
 
-def test_reorg_to_a_shorter_chain(tmp_path: Path) -> None:
+def test_reorg_to_a_shorter_chain(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     chain.mine(issued(2))
     chain.mine(issued(3))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         follower = IndexFollower(index)
         follower.sync(chain)
         chain.reorg(2)  # like evm_revert: the head goes back and nothing replaces it yet
@@ -205,11 +228,13 @@ def test_reorg_to_a_shorter_chain(tmp_path: Path) -> None:
         assert all_keys(index) == [(1, 0, "PassportIssued"), (2, 0, "CustodyOffered")]
 
 
-def test_reorg_below_every_stored_block_rereads_from_the_start(tmp_path: Path) -> None:
+def test_reorg_below_every_stored_block_rereads_from_the_start(
+    tmp_path: Path, open_index: IndexOpener
+) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     chain.mine(issued(2))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         follower = IndexFollower(index, FollowerConfig(start_block=1))
         follower.sync(chain)
         chain.reorg(2)
@@ -220,11 +245,11 @@ def test_reorg_below_every_stored_block_rereads_from_the_start(tmp_path: Path) -
         assert index.query(EventQuery()).items[0].passport_id == "0x" + pid(7).hex()
 
 
-def test_fork_point_is_found_among_sparse_stored_blocks(tmp_path: Path) -> None:
+def test_fork_point_is_found_among_sparse_stored_blocks(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))  # block 1: stored (has events)
     chain.mine_empty(20)  # blocks 2..21 hold nothing; only range ends are kept
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         follower = IndexFollower(index, FollowerConfig(chunk_size=5))
         follower.sync(chain)
         stored = [b.number for b in index.recent_blocks(10_000, 100)]
@@ -236,11 +261,11 @@ def test_fork_point_is_found_among_sparse_stored_blocks(tmp_path: Path) -> None:
         assert all_keys(index) == [(1, 0, "PassportIssued"), (14, 0, "CustodyOffered")]
 
 
-def test_old_checkpoints_are_pruned_but_event_blocks_kept(tmp_path: Path) -> None:
+def test_old_checkpoints_are_pruned_but_event_blocks_kept(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     chain.mine_empty(30)
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         IndexFollower(index, FollowerConfig(chunk_size=4, reorg_window=10)).sync(chain)
         assert [b.number for b in index.recent_blocks(10_000, 100)] == [
             31,
@@ -250,10 +275,10 @@ def test_old_checkpoints_are_pruned_but_event_blocks_kept(tmp_path: Path) -> Non
         ]  # ends of [0, 3] … [28, 31]
 
 
-def test_reorg_during_a_read_is_not_stored(tmp_path: Path) -> None:
+def test_reorg_during_a_read_is_not_stored(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         follower = IndexFollower(index)
         follower.sync(chain)
         chain.mine(issued(2))
@@ -274,7 +299,7 @@ def test_reorg_during_a_read_is_not_stored(tmp_path: Path) -> None:
         )
 
 
-def test_a_chain_that_never_settles_fails_cleanly(tmp_path: Path) -> None:
+def test_a_chain_that_never_settles_fails_cleanly(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     counter = itertools.count()
@@ -285,16 +310,16 @@ def test_a_chain_that_never_settles_fails_cleanly(tmp_path: Path) -> None:
         c.after_events = churn
 
     chain.after_events = churn
-    with open_index(tmp_path) as index, pytest.raises(AuditIndexError, match="reorganised"):
+    with open_index() as index, pytest.raises(AuditIndexError, match="reorganised"):
         IndexFollower(index, FollowerConfig(max_restarts=3)).sync(chain)
 
 
-def test_reorg_inside_the_confirmation_depth_is_never_seen(tmp_path: Path) -> None:
+def test_reorg_inside_the_confirmation_depth_is_never_seen(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     chain.mine(issued(2))
     chain.mine(issued(3))
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         follower = IndexFollower(index, FollowerConfig(confirmations=2))
         follower.sync(chain)
         chain.reorg(2)
@@ -305,9 +330,9 @@ def test_reorg_inside_the_confirmation_depth_is_never_seen(tmp_path: Path) -> No
         assert [e.passport_id for e in index.iter_events(EventQuery())] == ["0x" + pid(1).hex()]
 
 
-def test_rebuild_equals_the_live_index_after_reorgs(tmp_path: Path) -> None:
+def test_rebuild_equals_the_live_index_after_reorgs(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
-    live = open_index(tmp_path, "live.sqlite")
+    live = open_index("live.sqlite")
     follower = IndexFollower(live, FollowerConfig(chunk_size=3))
     for n in range(1, 6):
         chain.mine(issued(n), offered(n))
@@ -319,7 +344,7 @@ def test_rebuild_equals_the_live_index_after_reorgs(tmp_path: Path) -> None:
     chain.mine(offered(10, to=ALICE))
     follower.sync(chain)
     live.close()
-    with open_index(tmp_path, "live.sqlite") as live, rebuild(chain, tmp_path / "rebuilt.sqlite") as rebuilt:
+    with open_index("live.sqlite") as live, rebuild(chain, tmp_path / "rebuilt.sqlite") as rebuilt:
         assert rebuilt.dump() == live.dump()
         assert rebuilt.cursor() == live.cursor()
         assert len(rebuilt.dump()["events"]) == 6
@@ -329,7 +354,7 @@ def test_rebuild_replaces_an_existing_file(tmp_path: Path) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     path = tmp_path / "audit.sqlite"
-    with open_index(tmp_path) as stale:
+    with SqliteAuditIndex(path) as stale:
         IndexFollower(stale).sync(ScriptedChain())
         stale.apply(IndexBatch(events=chain.events(1, 1), blocks=[], cursor=BlockRef(1, b"\1" * 32)))
     (tmp_path / "audit.sqlite.rebuild").write_bytes(b"left over from a crash")
@@ -388,7 +413,7 @@ def test_followed_index_always_equals_a_rebuild(
 # -- running as a service ------------------------------------------------------------------------------
 
 
-def test_run_retries_a_flaky_node_until_stopped(tmp_path: Path) -> None:
+def test_run_retries_a_flaky_node_until_stopped(tmp_path: Path, open_index: IndexOpener) -> None:
     chain = ScriptedChain()
     chain.mine(issued(1))
     stop = threading.Event()
@@ -402,23 +427,25 @@ def test_run_retries_a_flaky_node_until_stopped(tmp_path: Path) -> None:
         return real_block_number()
 
     chain.block_number = flaky_block_number  # type: ignore[method-assign]
-    with open_index(tmp_path) as index:
+    with open_index() as index:
         IndexFollower(index).run(chain, stop, interval=0.001)
         assert len(all_keys(index)) == 1
 
 
-def test_run_stops_on_an_index_of_another_ledger(tmp_path: Path) -> None:
-    with open_index(tmp_path) as index:
+def test_run_stops_on_an_index_of_another_ledger(tmp_path: Path, open_index: IndexOpener) -> None:
+    with open_index() as index:
         IndexFollower(index).sync(ScriptedChain(chain_id=1))
         with pytest.raises(IndexChainMismatch):
             IndexFollower(index).run(ScriptedChain(chain_id=2), threading.Event(), interval=0.001)
 
 
-def test_readers_see_committed_ranges_while_the_follower_writes(tmp_path: Path) -> None:
+def test_readers_see_committed_ranges_while_the_follower_writes(
+    tmp_path: Path, open_index: IndexOpener
+) -> None:
     chain = ScriptedChain()
     for n in range(1, 41):
         chain.mine(issued(n))
-    with open_index(tmp_path) as writer, open_index(tmp_path) as reader:
+    with open_index() as writer, open_index() as reader:
         follower = IndexFollower(writer, FollowerConfig(chunk_size=4))
         seen: list[tuple[int, int]] = []
         done = threading.Event()

@@ -7,6 +7,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from passport.audit import (
     to_json_lines,
 )
 from passport.audit.records import Order, decode_page_token, encode_page_token, normalize_address
+from passport.db import Database, open_url
 from passport.errors import InvalidIdentifier, InvalidPageToken
+from tests.conftest import fresh_database
 from tests.passport.audit.audit_scripted_chain import GENESIS_TIME, ScriptedChain
 
 ALICE = "0xA1A1a1a1A1A1A1A1A1a1a1a1a1a1A1A1a1A1a1a1"  # EIP-55 checksummed, as the chain reports it
@@ -72,14 +75,23 @@ HISTORY: list[list[tuple[str, dict[str, Any]]]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteAuditIndex]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def index(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SqliteAuditIndex]:
+    """The same history indexed on each backend: every query below runs on SQLite and PostgreSQL."""
     chain = ScriptedChain()
     for events in HISTORY:
         chain.mine(*events)
-    with SqliteAuditIndex(tmp_path_factory.mktemp("q") / "audit.sqlite") as built:
-        IndexFollower(built).sync(chain)
-        yield built
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            store: Path | Database = tmp_path_factory.mktemp("q") / "audit.sqlite"
+        else:
+            url = stack.enter_context(fresh_database(request.getfixturevalue("postgres_server")))
+            store = open_url(url, "audit")
+        with SqliteAuditIndex(store) as built:
+            IndexFollower(built).sync(chain)
+            yield built
 
 
 def keys(events: tuple[AuditEvent, ...] | list[AuditEvent]) -> list[tuple[int, int]]:

@@ -2,9 +2,9 @@
 
 * ``jsipfs_node`` — session-scoped js-ipfs daemon (offline, 127.0.0.1, free ports), stopped by PID.
 * ``ipfs_store`` — an ``IpfsRpcStore`` on that daemon.
-* ``backend`` — parametrized over ``embedded`` (a fresh directory per test) and ``ipfs`` (marked
-  ``node``); a ``StoreBackend`` bundles the store with a way to damage what it holds on disk, so the
-  integrity checks are exercised on both.
+* ``backend`` — parametrized over ``embedded`` (a fresh directory per test), ``ipfs`` and ``mirrored``
+  (both marked ``node``); a ``StoreBackend`` bundles the store with a way to damage what it holds on
+  disk, so the integrity checks are exercised on each (the mirrored store's damage hits both copies).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from devtools.jsipfs import JsIpfsNode
-from passport.store import EmbeddedStore, IpfsRpcStore
+from passport.store import EmbeddedStore, IpfsRpcStore, MirroredStore
 from tests.passport.store.store_backends import (
     StoreBackend,
     embedded_content_path,
@@ -47,12 +47,31 @@ def embedded_store(tmp_path: Path) -> EmbeddedStore:
     return EmbeddedStore(tmp_path / "store")
 
 
-@pytest.fixture(params=["embedded", pytest.param("ipfs", marks=pytest.mark.node)])
+@pytest.fixture
+def mirrored_store(embedded_store: EmbeddedStore, ipfs_store: IpfsRpcStore) -> MirroredStore:
+    return MirroredStore(embedded_store, ipfs_store)
+
+
+@pytest.fixture(
+    params=[
+        "embedded",
+        pytest.param("ipfs", marks=pytest.mark.node),
+        pytest.param("mirrored", marks=pytest.mark.node),
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> StoreBackend:
     if request.param == "embedded":
         store: EmbeddedStore = request.getfixturevalue("embedded_store")
         return StoreBackend("embedded", store, lambda cid: flip_bit(embedded_content_path(store, cid)))
     node: JsIpfsNode = request.getfixturevalue("jsipfs_node")
+    if request.param == "mirrored":
+        mirrored: MirroredStore = request.getfixturevalue("mirrored_store")
+
+        def corrupt_both(cid: str) -> None:
+            flip_bit(embedded_content_path(mirrored.embedded, cid))
+            flip_bit(jsipfs_block_path(node, cid))
+
+        return StoreBackend("mirrored", mirrored, corrupt_both)
     return StoreBackend(
         "ipfs", request.getfixturevalue("ipfs_store"), lambda cid: flip_bit(jsipfs_block_path(node, cid))
     )

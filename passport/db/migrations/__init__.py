@@ -1,0 +1,1 @@
+"""Versioned SQL per component (``<component>/NNNN_name.<dialect>.sql``), applied by ``passport.db``."""
