@@ -189,6 +189,7 @@ def _library_status(exc: perr.PassportError) -> tuple[int, str]:
         (perr.DecryptionError, 422, "Section cannot be decrypted"),
         (perr.ContentNotFound, 404, "Content not found"),
         (perr.ContentIntegrityError, 502, "Stored content failed its integrity check"),
+        (perr.LedgerContentMismatch, 502, "Stored content disagrees with the ledger"),
         (perr.ContractRevert, 409, "Rejected by the ledger"),
         (perr.ChainUnavailable, 503, "Chain unavailable"),
         (perr.StoreUnavailable, 503, "Content store unavailable"),

@@ -42,6 +42,13 @@ class DocumentError(PassportError):
     """Raised when a passport document cannot be built, read or committed."""
 
 
+class LedgerContentMismatch(DocumentError):
+    """Raised when content whose digest the ledger holds states other facts than the ledger (a writer's bug).
+
+    Not the reader's fault and not tampering (the digest matched): the API answers 502.
+    """
+
+
 class DocumentValidationError(DocumentError, ValueError):
     """Raised when a document fails validation; ``problems`` lists each invalid field by path."""
 

@@ -35,9 +35,9 @@ from passport.errors import (
     ContentIntegrityError,
     ContentNotFound,
     ContractRevert,
-    DocumentError,
     DocumentValidationError,
     InvalidIdentifier,
+    LedgerContentMismatch,
     PassportError,
     PassportNotFound,
     SigningKeyMissing,
@@ -683,7 +683,9 @@ class PassportService:
         ]
         if mismatched:
             # The digest matched, so this is what the writer committed: a writer's bug, not tampering.
-            raise DocumentError(f"the committed manifest's {', '.join(mismatched)} disagree with the ledger")
+            raise LedgerContentMismatch(
+                f"the committed manifest's {', '.join(mismatched)} disagree with the ledger"
+            )
         return manifest, cid
 
     def _status_from_store(self, cid: str, digest: bytes) -> LifecycleStatus | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from passport.errors import (
     ContentIntegrityError,
     DocumentValidationError,
     InvalidIdentifier,
+    LedgerContentMismatch,
     PassportError,
     PassportNotFound,
     SigningKeyMissing,
@@ -408,3 +409,14 @@ def test_zero_predecessor_is_recorded_for_originals(world: World) -> None:
     issued = world.issuer.issue(document())
     assert issued.predecessor is None
     assert world.issuer.fetch(PID, {AccessTier.PUBLIC}).manifest.predecessor == "0x" + ZERO32.hex()
+
+
+def test_a_manifest_stating_other_facts_than_the_ledger_is_a_named_error(world: World, issuer: Actor) -> None:
+    # The ledger's digest matches the stored manifest, but the record says version 2: a writer's bug,
+    # which the API answers with a 502 problem document rather than a 500.
+    world.issuer.issue(document())
+    record = issuer.client.get_passport(passport_id_bytes32(PID))
+    assert record is not None
+    assert world.issuer.manifest_of(record).version == 1
+    with pytest.raises(LedgerContentMismatch, match="version disagree with the ledger"):
+        world.issuer.manifest_of(replace(record, version=2))
