@@ -125,11 +125,11 @@ def flat_canonical_json(value: object) -> bytes:
 _encode_str = encode_basestring
 
 
-def _fast_into(value: object, out: list[str], depth: int) -> bool:  # noqa: C901, PLR0911, PLR0912 — one flat dispatch on purpose
+def _fast_into(value: object, out: list[str], depth: int) -> bool:
     """Append the canonical text of ``value`` to ``out``; False if the reference must encode it."""
     kind = type(value)
     if kind is str:
-        out.append(_encode_str(value))
+        out.append(_encode_str(cast(str, value)))
     elif kind is dict:
         if depth >= MAX_DEPTH:
             return False
