@@ -82,6 +82,9 @@ _GAS_MARGIN = 1.2
 #: costs under 30k gas in a batch (one fresh slot, one event); the margin covers calldata and cold reads.
 ANCHOR_TX_GAS = 40_000
 ANCHOR_ROOT_GAS = 40_000
+#: Gas limit of an ``updatePassport`` sent without an estimate: it costs ~78k (signature recovery, two
+#: fresh slots for the version, one event); the limit only caps what is charged.
+UPDATE_TX_GAS = 150_000
 _NONCE_RETRIES = 3
 # How nodes word a nonce rejection: geth/anvil "nonce too low", ganache "the tx doesn't have the correct
 # nonce", anvil/geth "already known" / "replacement transaction underpriced" for a reused nonce.
@@ -672,6 +675,31 @@ class Web3ChainClient:
 
     def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
         return self._transact("updatePassport", _b32(passport_id), _b32(manifest_digest), bytes(signature))
+
+    def send_update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> bytes:
+        """Send ``updatePassport`` without waiting (``sent_receipt`` collects it); the tx hash.
+
+        No pre-flight call and no estimate (``UPDATE_TX_GAS``): the caller checked the passport and
+        keeps several versions in flight. A refused version shows as the decoded revert of its receipt.
+        """
+        call = self._contract.functions.updatePassport(
+            _b32(passport_id), _b32(manifest_digest), bytes(signature)
+        )
+        return self._sender.send(call, UPDATE_TX_GAS)
+
+    def sent_receipt(self, tx_hash: bytes) -> TxReceipt:
+        """Wait for a transaction this client sent without waiting: its receipt, polled every
+        ``poll_latency`` up to ``tx_timeout`` (then ``TransactionFailed``); a failed one raises its
+        decoded revert. Receipt hooks see it as they see a waited-for one."""
+        deadline = time.monotonic() + self._settings.tx_timeout
+        while (receipt := self._sender.receipt(tx_hash)) is None:
+            if time.monotonic() > deadline:
+                raise TransactionFailed(f"transaction 0x{tx_hash.hex()} not mined in time")
+            time.sleep(self._settings.poll_latency)
+        decoded = self._receipt(receipt)
+        for hook in self._receipt_hooks:
+            hook(decoded)
+        return decoded
 
     def change_status(
         self, passport_id: bytes, status: LifecycleStatus, manifest_digest: bytes, signature: bytes

@@ -37,7 +37,6 @@ import numpy as np
 from oracle.batch_document import open_batch_document
 from oracle.device_health import UsedRecord, build_evidence, health_policy, verify_health_evidence
 from oracle.early_warnings import CURRENT_WARNING_RULES, RULES, AlertStore, RuleName, scan
-from oracle.errors import InsufficientData
 from oracle.evaluation import rated_values
 from oracle.ports import AnchorReader
 from oracle.proofs import AnchoredRecord
@@ -57,6 +56,8 @@ HOT_SESSIONS: Final = 4
 CAPACITY_FACTOR: Final = 0.9
 #: Refreshed passports whose evidence bundle is rebuilt and verified offline at the end.
 EVIDENCE_SAMPLE: Final = 20
+#: Passports refreshed per ``HealthRefresher.refresh_many`` call.
+REFRESH_CHUNK: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,20 +252,22 @@ class PilotHealth:
         by_passport = {pack.passport_id: pack.battery_id for pack in pilot.packs.values()}
         targets = [(pack.passport_id, pack.battery_id) for pack in pilot.current.values()]
         targets += [(new, by_passport[old]) for new, old in sorted(pilot.successors.items())]
+        battery_of = dict(targets)
         with pilot.stage("health_refresh"):
-            for passport_id, battery in targets:
-                current = writer.fetch(passport_id, frozenset(AccessTier)).passport()
-                try:
-                    result = refresher.refresh_from(
-                        passport_id, writer, current, records.get(battery, []),
-                        evaluated_at=datetime.fromtimestamp(pilot.sim_now, UTC),
-                    )  # fmt: skip
-                except InsufficientData:
-                    skipped += 1
-                    continue
-                pilot.tx("update_passport", result.issued.receipt)
-                grades[result.health.figures.grade.value] += 1
-                refreshed.append((passport_id, battery, result))
+            # Chunks of passports refreshed together: their versions go out as transactions in flight.
+            for start in range(0, len(targets), REFRESH_CHUNK):
+                chunk = [
+                    (pid, writer.fetch(pid, frozenset(AccessTier)).passport(), records.get(battery, []))
+                    for pid, battery in targets[start : start + REFRESH_CHUNK]
+                ]
+                results, passed = refresher.refresh_many(
+                    writer, chunk, evaluated_at=datetime.fromtimestamp(pilot.sim_now, UTC)
+                )
+                skipped += len(passed)
+                for result in results:
+                    pilot.tx("update_passport", result.issued.receipt)
+                    grades[result.health.figures.grade.value] += 1
+                    refreshed.append((result.passport_id, battery_of[result.passport_id], result))
         verified = 0
         sample = refreshed[:EVIDENCE_SAMPLE]
         # The sampled batteries share most batches: each root is looked up on the registry once.
