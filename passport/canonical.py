@@ -33,7 +33,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # process with a segfault instead of raising. Passport documents nest a handful of levels.
 MAX_DEPTH = 200
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string literal, the loop unrolled: runs of plain characters match in one step, so a 500 kB
+# ciphertext string costs ~30 ms, not ~300 ms with one alternation per character.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS_ONLY = {ord(c): None for c in ",:0123456789+-.eEtrufalsn \t\r\n"}
 
 
