@@ -221,6 +221,15 @@ class PilotReport:
             data.pop(key)
         data["transactions"] = {"count": self.transactions["count"]}
         data["config"] = {k: v for k, v in self.config.items() if k != "data_dir"}
+        # Functions of the installation's keys (generated per run), like the registry address: the
+        # material ledger's address and the usage certificate, which names the claimant's address.
+        data["recycled_material"] = {
+            k: v
+            for k, v in (self.recycled_material or {}).items()
+            if k not in ("material_ledger", "usage_certificate")
+        }
+        # How many anchor transactions precede the audit follows the wall clock (sealing by age).
+        data["audit"] = {k: v for k, v in (self.audit or {}).items() if k != "to_block"}
         return data
 
 
@@ -759,6 +768,7 @@ class Pilot:
             counted: Counter[str] = Counter()
             for event in index.iter_events(EventQuery()):
                 counted[event.name] += 1
+            cursor = index.cursor()
         finally:
             index.close()
         expected = {
@@ -779,6 +789,8 @@ class Pilot:
         }
         indexed = {name: counted[name] for name in expected}
         return {
+            # The block the index reached: later stages (naive sample, recycled loop) add their own events.
+            "to_block": None if cursor is None else cursor.number,
             "events_indexed": sum(counted.values()),
             "by_name": dict(sorted(counted.items())),
             "expected": expected,
