@@ -33,6 +33,7 @@ re-checks it offline and recomputes every figure, naming the check that fails.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -196,7 +197,11 @@ def compute_figures(
         if session.soc_end_pct >= policy.high_soc_pct:
             above = session.soc_end_pct - max(session.soc_start_pct, policy.high_soc_pct)
             high_soc += hours * (above / span if span > 0 else 1.0)
-    ends = [(s.ended_at, s.soc_end_pct) for s in charging]
+    # Sessions by end time, each with its place in ``charging``: a parking period's window is found by
+    # bisection (a year has ~10^2 sessions and ~10^2 periods per battery; scanning every pair was the
+    # fleet refresh's largest cost), and the latest-listed session in it decides, as before.
+    ends = sorted((s.ended_at, i) for i, s in enumerate(charging))
+    end_times = [ended for ended, _ in ends]
     gap = timedelta(hours=policy.rest_after_charge_max_gap_h)
     for period in parking:
         hours = period.duration_s / 3600
@@ -206,8 +211,9 @@ def compute_figures(
         cold += hours * _share_beyond(
             period.temp_min_c, period.temp_max_c, policy.low_temperature_c, above=False
         )
-        before = [soc for ended, soc in ends if period.started_at - gap <= ended <= period.started_at]
-        if before and before[-1] >= policy.high_soc_pct:
+        lo = bisect_left(end_times, period.started_at - gap)
+        hi = bisect_right(end_times, period.started_at)
+        if lo < hi and charging[max(i for _, i in ends[lo:hi])].soc_end_pct >= policy.high_soc_pct:
             high_soc += hours
     fast = [s for s in charging if s.mode == "fast"]
     energy = sum(s.energy_kwh for s in charging)

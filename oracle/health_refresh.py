@@ -95,6 +95,43 @@ class HealthRefresher:
         new = self.alerts.record(raised) if self.alerts is not None else raised
         return RefreshResult(passport_id, current.battery_id, health, issued, new)
 
+    def refresh_many(
+        self,
+        writer: PassportService,
+        targets: Sequence[tuple[uuid.UUID, BatteryPassport, Sequence[UsedRecord]]],
+        *,
+        evaluated_at: datetime | None = None,
+    ) -> tuple[list[RefreshResult], list[uuid.UUID]]:
+        """``refresh_from`` for many passports, their versions written by ``PassportService.update_many``
+        (transactions in flight): ``(results in the order given, passports skipped)``. A passport whose
+        battery has no anchored diagnostic snapshot is skipped (nothing written), as ``refresh`` raises
+        ``InsufficientData`` for it."""
+        computed: list[tuple[uuid.UUID, BatteryPassport, Sequence[UsedRecord], DeviceHealth]] = []
+        skipped: list[uuid.UUID] = []
+        for passport_id, current, records in targets:
+            try:
+                if not records:
+                    raise InsufficientData(f"battery {current.battery_id} has no anchored readings yet")
+                health = compute_health(
+                    current.battery_id, rated_values(current), records, self.policy, evaluated_at=evaluated_at
+                )
+            except InsufficientData:
+                skipped.append(passport_id)
+                continue
+            computed.append((passport_id, current, records, health))
+        issued = writer.update_many(
+            [(pid, with_device_health(current, health, self.policy)) for pid, current, _, health in computed]
+        )
+        results: list[RefreshResult] = []
+        for (passport_id, current, records, health), version in zip(computed, issued, strict=True):
+            rated = rated_values(current)
+            raised = scan(
+                current.battery_id, records, rated_capacity_ah=rated.rated_capacity_ah, rules=self.rules
+            )
+            new = self.alerts.record(raised) if self.alerts is not None else raised
+            results.append(RefreshResult(passport_id, current.battery_id, health, version, new))
+        return results, skipped
+
     def evidence(self, passport_id: uuid.UUID, reader: PassportService) -> HealthEvidence:
         """The evidence bundle for the health figures on the passport's current version."""
         fetched = reader.fetch(passport_id, frozenset(AccessTier))

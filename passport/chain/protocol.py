@@ -103,6 +103,14 @@ class ChainClient(Protocol):
         """Record a new version (new document digest) with the same status."""
         ...
 
+    def send_update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> bytes:
+        """``update_passport`` sent without waiting for it to be mined: the transaction hash."""
+        ...
+
+    def sent_receipt(self, tx_hash: bytes) -> TxReceipt:
+        """Wait for a transaction sent without waiting: its receipt, or its revert if it failed."""
+        ...
+
     def change_status(
         self,
         passport_id: bytes,

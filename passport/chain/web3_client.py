@@ -82,6 +82,9 @@ _GAS_MARGIN = 1.2
 #: costs under 30k gas in a batch (one fresh slot, one event); the margin covers calldata and cold reads.
 ANCHOR_TX_GAS = 40_000
 ANCHOR_ROOT_GAS = 40_000
+#: Gas limit of an ``updatePassport`` sent without an estimate: it costs ~78k (signature recovery, two
+#: fresh slots for the version, one event); the limit only caps what is charged.
+UPDATE_TX_GAS = 150_000
 _NONCE_RETRIES = 3
 # How nodes word a nonce rejection: geth/anvil "nonce too low", ganache "the tx doesn't have the correct
 # nonce", anvil/geth "already known" / "replacement transaction underpriced" for a reused nonce.
@@ -434,6 +437,11 @@ class Web3ChainClient:
         self._sender = _Sender(
             w3, signer, _nonces or _Nonces(), self._settings, _RevertDecoder(w3, registry_error_abi())
         )
+        # web3 re-validates the contract's whole ABI (a keccak per function) on every call it builds and
+        # encodes, ~15 ms for this registry: each function name gets a contract view holding only its
+        # own ABI entries (``_function``), built on first use.
+        self._abi = list(artifact.abi)
+        self._views: dict[str, Contract] = {}
         # Shared with every ``as_account`` client, like the nonce book.
         self._receipt_hooks = [] if _receipt_hooks is None else _receipt_hooks
         self._events_by_topic: dict[bytes, str] = {
@@ -586,12 +594,22 @@ class Web3ChainClient:
                 return None
 
     # -- plumbing -----------------------------------------------------------------------------------
+    def _function(self, name: str, *args: Any) -> Any:
+        """``contract.functions.<name>(*args)`` from a view of the registry holding only ``name``'s ABI
+        entries (every overload), so web3 validates and searches those instead of the whole ABI."""
+        view = self._views.get(name)
+        if view is None:
+            entries = [e for e in self._abi if e.get("type") == "function" and e.get("name") == name]
+            view = self._w3.eth.contract(address=self._contract.address, abi=entries)
+            self._views[name] = view
+        return getattr(view.functions, name)(*args)
+
     def _call(self, name: str, *args: Any) -> Any:
         with self._sender.boundary():
-            return getattr(self._contract.functions, name)(*args).call()
+            return self._function(name, *args).call()
 
     def _transact(self, name: str, *args: Any) -> TxReceipt:
-        receipt = self._receipt(self._sender.transact(getattr(self._contract.functions, name)(*args)))
+        receipt = self._receipt(self._sender.transact(self._function(name, *args)))
         for hook in self._receipt_hooks:
             hook(receipt)
         return receipt
@@ -672,6 +690,29 @@ class Web3ChainClient:
 
     def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
         return self._transact("updatePassport", _b32(passport_id), _b32(manifest_digest), bytes(signature))
+
+    def send_update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> bytes:
+        """Send ``updatePassport`` without waiting (``sent_receipt`` collects it); the tx hash.
+
+        No pre-flight call and no estimate (``UPDATE_TX_GAS``): the caller checked the passport and
+        keeps several versions in flight. A refused version shows as the decoded revert of its receipt.
+        """
+        call = self._function("updatePassport", _b32(passport_id), _b32(manifest_digest), bytes(signature))
+        return self._sender.send(call, UPDATE_TX_GAS)
+
+    def sent_receipt(self, tx_hash: bytes) -> TxReceipt:
+        """Wait for a transaction this client sent without waiting: its receipt, polled every
+        ``poll_latency`` up to ``tx_timeout`` (then ``TransactionFailed``); a failed one raises its
+        decoded revert. Receipt hooks see it as they see a waited-for one."""
+        deadline = time.monotonic() + self._settings.tx_timeout
+        while (receipt := self._sender.receipt(tx_hash)) is None:
+            if time.monotonic() > deadline:
+                raise TransactionFailed(f"transaction 0x{tx_hash.hex()} not mined in time")
+            time.sleep(self._settings.poll_latency)
+        decoded = self._receipt(receipt)
+        for hook in self._receipt_hooks:
+            hook(decoded)
+        return decoded
 
     def change_status(
         self, passport_id: bytes, status: LifecycleStatus, manifest_digest: bytes, signature: bytes
@@ -886,7 +927,7 @@ class Web3ChainClient:
         anchored already makes the whole transaction revert (the contract's all-or-none rule).
         """
         gas = ANCHOR_TX_GAS + ANCHOR_ROOT_GAS * len(batches)
-        return self._sender.send(self._contract.functions.anchorBatches(_batch_inputs(batches)), gas)
+        return self._sender.send(self._function("anchorBatches", _batch_inputs(batches)), gas)
 
     def anchor_receipt(self, tx_hash: bytes) -> TxReceipt | None:
         """The receipt of a ``send_anchor_batches`` transaction (decoded events), or None if not mined."""

@@ -83,6 +83,9 @@ _VERSION_EVENTS: Final = ("PassportIssued", "PassportUpdated", "PassportStatusCh
 #: Passports per ``issuePassports`` transaction: 40 x ~125k gas stays under ganache's 6.7M block gas
 #: limit with the client's 20 % margin (anvil's 30M would take more; the saving per passport is the same).
 ISSUE_BATCH_SIZE: Final = 40
+#: Versions ``update_many`` keeps in flight (sent, receipt not yet awaited): enough to keep a local node
+#: busy while the next chunk is prepared, few enough that a refusal leaves little to unwind.
+UPDATE_WINDOW: Final = 50
 
 #: The check reported when the store cannot produce a version's content intact (see ``verify``).
 STORE_CHECK: Final = "store.content"
@@ -292,6 +295,99 @@ class PassportService:
             predecessor=record.predecessor,
             send=lambda pid, _bid, digest, sig: self._chain.update_passport(pid, digest, sig),
         )
+
+    def update_many(
+        self,
+        updates: Sequence[tuple[PassportIdLike, BatteryPassport]],
+        *,
+        in_flight: int = UPDATE_WINDOW,
+    ) -> list[IssuedVersion]:
+        """``update`` for several passports, up to ``in_flight`` transactions sent before the first
+        receipt is awaited; the results are in the order given.
+
+        Each version is stored, signed, and logged as pending exactly as ``update`` does (a chunk's
+        sections made durable by one flush, its log rows in one SQLite transaction) before its
+        transaction is sent. A version the registry refuses is discarded from the log and its revert
+        raised once the rest of its chunk is recorded; a failure to send discards the versions not
+        sent. Ids repeated in ``updates`` are refused before anything is written.
+        """
+        if in_flight < 1:
+            raise ValueError(f"in_flight must be at least 1, not {in_flight}")
+        counts = Counter(_passport_uuid(pid) for pid, _ in updates)
+        repeated = [pid for pid, n in counts.items() if n > 1]
+        if repeated:
+            raise DocumentValidationError(
+                "a batch names a passport more than once",
+                [("general.passport_id", f"{pid} is repeated") for pid in repeated],
+            )
+        issued: list[IssuedVersion] = []
+        for start in range(0, len(updates), in_flight):
+            issued.extend(self._update_chunk(updates[start : start + in_flight]))
+        return issued
+
+    def _update_chunk(self, updates: Sequence[tuple[PassportIdLike, BatteryPassport]]) -> list[IssuedVersion]:
+        head = self._chain.block_number()
+        durable: AbstractContextManager[None] = (
+            self._store.deferred_sync() if isinstance(self._store, DeferredSync) else nullcontext()
+        )
+        prepared: list[tuple[BatteryPassport, CommittedPassport, VersionRecord]] = []
+        with durable:
+            for passport_id, passport in updates:
+                record = self._record_for_write(passport_id, passport)
+                document = stamp(
+                    passport,
+                    version=record.version + 1,
+                    status=record.status,
+                    predecessor=_optional_uuid(record.predecessor),
+                )
+                committed, pending = self._prepare(
+                    document,
+                    version=record.version + 1,
+                    status=record.status,
+                    predecessor=record.predecessor,
+                    sent_from_block=head,
+                )
+                prepared.append((document, committed, pending))
+        self._log.record_pending_many([pending for _, _, pending in prepared])
+        sent: list[bytes] = []
+        try:
+            for _, committed, pending in prepared:
+                sent.append(
+                    self._chain.send_update_passport(
+                        pending.passport_id, committed.manifest_digest, pending.signature
+                    )
+                )
+        except ContractRevert:
+            self._log.discard_many([pending for _, _, pending in prepared[len(sent) :]])
+            raise
+        except Exception:
+            # The one being sent may or may not have reached the node: keep its row (``bundle`` finds
+            # it among the ledger's events if it lands); the ones never sent are discarded.
+            self._log.discard_many([pending for _, _, pending in prepared[len(sent) + 1 :]])
+            raise
+        results: list[IssuedVersion] = []
+        anchored: list[tuple[VersionRecord, Anchor]] = []
+        refused: list[VersionRecord] = []
+        revert: ContractRevert | None = None
+        try:
+            for (document, committed, pending), tx_hash in zip(prepared, sent, strict=True):
+                try:
+                    receipt = self._chain.sent_receipt(tx_hash)
+                except ContractRevert as exc:
+                    refused.append(pending)  # refused: nothing was anchored
+                    revert = revert or exc
+                    continue
+                anchored.append((pending, Anchor.of(receipt)))
+                results.append(self._issued(document, committed, pending, receipt))
+        finally:
+            # Whatever was mined is recorded, even if waiting for a later one failed (that one's row
+            # stays pending, as ``update`` leaves it).
+            self._log.record_anchors(anchored)
+            self._log.discard_many(refused)
+        if revert is not None:
+            raise revert
+        log.info("%d passport versions anchored, %d in flight at most", len(results), len(updates))
+        return results
 
     def append(
         self,

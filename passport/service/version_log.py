@@ -235,6 +235,16 @@ class VersionLog:
             ],
         )
 
+    def record_anchors(self, anchored: Sequence[tuple[VersionRecord, Anchor]]) -> None:
+        """``record_anchor`` for each record with its own transaction, in one SQLite transaction."""
+        self._write_many(
+            _ANCHOR,
+            [
+                (_hex(anchor.tx_hash), anchor.block_number, _hex(anchor.block_hash), *self._key(r))
+                for r, anchor in anchored
+            ],
+        )
+
     def discard_many(self, records: Sequence[VersionRecord]) -> None:
         """``discard`` for every record of a refused batch, in one transaction."""
         self._write_many(_DISCARD, [self._key(record) for record in records])

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import rfc8785
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from oracle.device_health import (
     CURRENT_HEALTH_POLICY,
     HEALTH_POLICIES,
     HealthEvidence,
     HealthPolicy,
+    UsedRecord,
+    compute_figures,
     health_policy,
     verify_health_evidence,
     with_device_health,
@@ -23,11 +27,13 @@ from oracle.errors import InsufficientData, MalformedEvidence, UnknownHealthPoli
 from oracle.health import grading_policy
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
+from oracle.merkle import keccak256
 from oracle.proofs import RecordProofs
+from oracle.readings import ChargingSession, ParkingPeriod
 from passport.interop import export_catenax, schema_problems
 from passport.model import AccessTier, BatteryPassport
-from tests.builders import charging
-from tests.oracle.health_samples import anchored_stream, evidence_bundle, health_of, stream
+from tests.builders import charging, reading_model
+from tests.oracle.health_samples import RATED, anchored_stream, evidence_bundle, health_of, stream
 from tests.oracle.oracle_doubles import FakeChain, FakeStore
 from tests.oracle.oracle_samples import Fleet, anchorer, journal_keyring
 
@@ -198,3 +204,49 @@ def test_tampering_fails_a_named_check(journal: Journal, change: Any, failing: s
 def test_a_bundle_that_is_not_one_is_malformed() -> None:
     with pytest.raises(MalformedEvidence, match="format"):
         HealthEvidence.parse('{"format": "something-else/1"}')
+
+
+def _at(hours: float) -> str:
+    return (datetime(2025, 3, 1, tzinfo=UTC) + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+@settings(max_examples=40, deadline=None)
+@example([(0, 3, 100), (1, 1, 80)], [(4, 5)])  # two sessions end in the window: the later-listed decides
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(1, 6), st.sampled_from([80, 90, 95, 100])), max_size=12
+    ),
+    st.lists(st.tuples(st.integers(0, 40), st.integers(1, 12)), min_size=1, max_size=12),
+)
+def test_high_soc_rest_hours_match_a_scan_of_every_pair(
+    sessions: list[tuple[int, int, int]], periods: list[tuple[int, int]]
+) -> None:
+    # Overlapping and out-of-order sessions on purpose: the window search must pick the same session
+    # (the latest listed in observation order) as scanning every session for every period.
+    policy = health_policy()
+    readings = [
+        reading_model("charging", started_at=_at(s), ended_at=_at(s + d), soc_start_pct=10, soc_end_pct=end)
+        for s, d, end in sessions
+    ] + [reading_model("parking", started_at=_at(s), ended_at=_at(s + d)) for s, d in periods]
+    readings.append(reading_model("diagnostics", measured_at=_at(300)))
+    records = [
+        UsedRecord(keccak256(str(i).encode()), b"\x01" * 32, b"{}", "B-1", r) for i, r in enumerate(readings)
+    ]
+    got = compute_figures("B-1", RATED, records, policy).hours_at_high_soc
+    ordered = sorted(records, key=lambda r: (r.reading.observed_at, r.digest))
+    charging = [r.reading for r in ordered if isinstance(r.reading, ChargingSession)]
+    gap = timedelta(hours=policy.rest_after_charge_max_gap_h)
+    expected = 0.0
+    for c in charging:
+        hours = (c.ended_at - c.started_at).total_seconds() / 3600
+        if c.soc_end_pct >= policy.high_soc_pct:
+            expected += (
+                hours
+                * (c.soc_end_pct - max(c.soc_start_pct, policy.high_soc_pct))
+                / (c.soc_end_pct - c.soc_start_pct)
+            )
+    for p in (r.reading for r in ordered if isinstance(r.reading, ParkingPeriod)):
+        before = [c.soc_end_pct for c in charging if p.started_at - gap <= c.ended_at <= p.started_at]
+        if before and before[-1] >= policy.high_soc_pct:
+            expected += p.duration_s / 3600
+    assert got == round(expected, 3)

@@ -17,6 +17,7 @@ from passport.canonical import (
     parse_canonical_json,
     parse_canonical_object,
     parse_json_strict,
+    reference_canonical_json,
 )
 from passport.errors import (
     CanonicalJsonError,
@@ -66,6 +67,40 @@ def test_canonical_is_idempotent_through_a_parse(value: Any) -> None:
     encoded = canonical_json(value)
     assert canonical_json(parse_json_strict(encoded)) == encoded
     assert parse_canonical_json(encoded) == parse_json_strict(encoded)
+
+
+# Keys and numbers where the fast path's shortcuts end: non-ASCII keys (UTF-16 order), exponent
+# thresholds of repr (1e-4, 1e16) and of JCS (1e-6, 1e21), negative zero, the safe-integer edges.
+_edge_keys = st.sampled_from(["", "a", "B", "a_b", "\u00e9", "\ufb33", "\U0001f600", "\x7f", "\x00k"])
+_edge_numbers = st.sampled_from(
+    [0.0, -0.0, 1e-4, 9.9e-5, 1e-6, 1e-7, 1e16, 9.999999999999998e15, 1e21, 1e20, 5e-324, 2.0**53]
+) | st.integers(-(2**53) - 2, 2**53 + 2)
+_fast_path_values = st.recursive(
+    json_scalars | _edge_numbers | st.tuples(json_scalars),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text() | _edge_keys, children, max_size=5)
+        | st.dictionaries(_edge_keys, children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@given(_fast_path_values)
+@example({"\u00e9": 1, "z": [1.5, {"\U0001f600": None}]})
+@example({"a": [-0.0, 1.0, 1e-4, 9.999999999999998e15, -(2**53) + 1], "b": "\x1f\u2028"})
+@example([1e16, 1e-5, 2**53])
+@example({"t": ["\ud800"]})
+def test_fast_path_is_byte_identical_to_the_reference(value: Any) -> None:
+    try:
+        expected: bytes | list[tuple[str, str]] = reference_canonical_json(value)
+    except CanonicalJsonError as refused:
+        expected = refused.problems
+    try:
+        got: bytes | list[tuple[str, str]] = canonical_json(value)
+    except CanonicalJsonError as refused:
+        got = refused.problems
+    assert got == expected  # the same bytes, or the same refusal naming the same path
 
 
 @given(st.dictionaries(st.text(), json_scalars, max_size=8), st.randoms())

@@ -92,3 +92,48 @@ def test_a_refused_chunk_raises_and_leaves_no_pending_rows(service: PassportServ
 def test_per_transaction_must_be_positive(service: PassportService) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         service.issue_many(documents(1, "zero"), per_transaction=0)
+
+
+def test_update_many_writes_each_next_version_with_transactions_in_flight(
+    service: PassportService, issuer: Actor
+) -> None:
+    docs = documents(5, "upd")
+    service.issue_many(docs)
+    changed = [d.model_copy(update={"battery_id": d.battery_id}) for d in docs]
+    updated = service.update_many([(d.passport_id, d) for d in changed], in_flight=2)
+
+    assert [u.passport_id for u in updated] == [d.passport_id for d in docs]
+    assert all(u.version == 2 and u.status is S.ORIGINAL for u in updated)
+    for one in updated:
+        events = [e for e in one.receipt.events if e.name == "PassportUpdated"]
+        assert [(e.args["passportId"], e.args["version"]) for e in events] == [(one.passport_id_bytes32, 2)]
+        record = issuer.client.get_passport(one.passport_id_bytes32)
+        assert record is not None
+        assert (record.version, record.manifest_digest) == (2, one.manifest_digest)
+        entry = service.version_log.get(
+            issuer.client.chain_id, issuer.client.registry_address, one.passport_id_bytes32, 2,
+            one.manifest_digest,
+        )  # fmt: skip
+        assert entry is not None
+        assert entry.tx_hash == one.tx_hash  # anchored in the log, not left pending
+    report = service.verify(updated[3].passport_id)
+    assert [c.name for c in report.checks if c.status is CheckStatus.FAIL] == []
+
+
+def test_update_many_refusals_raise_and_leave_no_pending_rows(
+    service: PassportService, issuer: Actor, stranger: Actor
+) -> None:
+    docs = documents(3, "upd-refused")
+    service.issue_many(docs)
+    outsider = service.acting_as(stranger.key)  # neither issuer, custodian nor inspector
+    with pytest.raises(ContractRevert):
+        outsider.update_many([(d.passport_id, d) for d in docs], in_flight=2)
+    for d in docs:
+        pid = passport_id_bytes32(d.passport_id)
+        record = issuer.client.get_passport(pid)
+        assert record is not None
+        assert record.version == 1
+        rows = service.version_log.for_passport(issuer.client.chain_id, issuer.client.registry_address, pid)
+        assert [row.version for row in rows] == [1]
+    with pytest.raises(DocumentValidationError, match="more than once"):
+        service.update_many([(docs[0].passport_id, docs[0]), (docs[0].passport_id, docs[0])])
