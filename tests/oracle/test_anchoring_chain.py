@@ -176,7 +176,13 @@ def test_sigkill_at_every_step_on_a_real_node(ledger: ChainBackend, oracle: Acto
         if not kill_at:
             assert proc.returncode == 0, err
             return int(out.split()[1])
-        assert proc.returncode == -signal.SIGKILL, (out, err)
+        if proc.returncode == 0 and int(out.split()[1]) < kill_at:
+            # This run needed fewer calls than the probe (how often a receipt or the head is polled
+            # follows the node's timing): there is no call ``kill_at`` to die at. The ledger must
+            # still be whole, which the restart below checks.
+            pass
+        else:
+            assert proc.returncode == -signal.SIGKILL, (out, err)
         oracle.client.forget_nonces()  # the killed worker may have sent with this account
         store = EmbeddedStore(store_dir)
         with Journal(journal_path) as journal:  # the restarted worker
