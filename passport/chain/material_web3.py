@@ -9,18 +9,12 @@ to both contracts never reuses a nonce.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_utils.address import is_address, to_checksum_address
-from eth_utils.crypto import keccak
+from eth_utils.address import to_checksum_address
 from web3 import Web3
-from web3.contract import Contract
 
-from passport.chain.artifacts import REGISTRY_CONTRACT, load_artifact
 from passport.chain.material_ledger import (
     DEFAULT_MAX_RECOVERY_BPS,
     MATERIAL_LEDGER_CONTRACT,
@@ -33,32 +27,21 @@ from passport.chain.material_ledger import (
     MetalGrams,
 )
 from passport.chain.records import TxReceipt
+from passport.chain.side_contracts import SideContractClient, deploy_side_contract, role_id
 from passport.chain.web3_client import (
-    Web3ChainClient,
     _address,
     _b32,
     _Nonces,
-    _plain,
-    _RevertDecoder,
-    _Sender,
 )
-from passport.errors import DeploymentError, InvalidIdentifier
+from passport.errors import InvalidIdentifier
 from passport.settings import Settings
-
-log = logging.getLogger(__name__)
 
 _ZERO32 = b"\x00" * 32
 
 
 def material_role_id(role: MaterialRole) -> bytes:
     """The contract's role id: zero for the default admin, else keccak256 of the role name."""
-    return _ZERO32 if role is MaterialRole.ADMIN else keccak(text=role.role_name)
-
-
-def _decoder(w3: Web3) -> _RevertDecoder:
-    # The ledger calls the registry: a registry revert would surface with the registry's error selector.
-    abi = [*load_artifact(MATERIAL_LEDGER_CONTRACT).abi, *load_artifact(REGISTRY_CONTRACT).abi]
-    return _RevertDecoder(w3, abi)
+    return role_id(None if role is MaterialRole.ADMIN else role.role_name)
 
 
 def _grams(values: Sequence[int], what: str) -> list[int]:
@@ -73,93 +56,11 @@ def _metal_grams(value: Any) -> MetalGrams:
     return (a, b, c, d)
 
 
-class Web3MaterialLedger:
+class Web3MaterialLedger(SideContractClient):
     """A ``MaterialLedger`` for a deployed ``RecycledMaterialLedger``, acting as one account."""
 
-    def __init__(
-        self,
-        w3: Web3,
-        address: str,
-        private_key: bytes | str,
-        *,
-        settings: Settings,
-        _nonces: _Nonces | None = None,
-    ) -> None:
-        if not is_address(address):
-            raise InvalidIdentifier(f"invalid material ledger address {address!r}")
-        try:
-            signer: LocalAccount = Account.from_key(private_key)
-        except (ValueError, TypeError) as exc:
-            raise InvalidIdentifier(f"invalid private key: {exc}") from None
-        artifact = load_artifact(MATERIAL_LEDGER_CONTRACT)
-        self._w3 = w3
-        self._contract: Contract = w3.eth.contract(
-            address=to_checksum_address(address), abi=list(artifact.abi)
-        )
-        self._sender = _Sender(w3, signer, _nonces or _Nonces(), settings, _decoder(w3))
-        self._events_by_topic: dict[bytes, str] = {
-            keccak(text=f"{e['name']}({','.join(str(i['type']) for i in e['inputs'])})"): str(e["name"])
-            for e in artifact.abi
-            if e.get("type") == "event"
-        }
-
-    @classmethod
-    def for_client(
-        cls, client: Web3ChainClient, address: str, private_key: bytes | str
-    ) -> Web3MaterialLedger:
-        """A material-ledger client sharing ``client``'s connection, settings and nonce book."""
-        return cls(
-            client.w3,
-            address,
-            private_key,
-            settings=client._settings,
-            _nonces=client._sender.nonces,
-        )
-
-    @property
-    def address(self) -> str:
-        return str(self._contract.address)
-
-    @property
-    def account(self) -> str:
-        return str(self._sender.signer.address)
-
-    # -- plumbing -----------------------------------------------------------------------------------
-    def _call(self, name: str, *args: Any) -> Any:
-        with self._sender.boundary():
-            return getattr(self._contract.functions, name)(*args).call()
-
-    def _transact(self, name: str, *args: Any) -> TxReceipt:
-        from passport.chain.records import LedgerEvent
-
-        receipt = self._sender.transact(getattr(self._contract.functions, name)(*args))
-        events = []
-        for entry in receipt["logs"]:
-            if to_checksum_address(entry["address"]) != self._contract.address or not entry["topics"]:
-                continue
-            event_name = self._events_by_topic.get(bytes(entry["topics"][0]))
-            if event_name is None:
-                continue
-            with self._sender.boundary():
-                decoded = getattr(self._contract.events, event_name)().process_log(entry)
-            events.append(
-                LedgerEvent(
-                    name=event_name,
-                    args=_plain(decoded["args"]),
-                    block_number=int(entry["blockNumber"]),
-                    block_hash=bytes(entry["blockHash"]),
-                    tx_hash=bytes(entry["transactionHash"]),
-                    log_index=int(entry["logIndex"]),
-                    address=self.address,
-                )
-            )
-        return TxReceipt(
-            tx_hash=bytes(receipt["transactionHash"]),
-            block_number=int(receipt["blockNumber"]),
-            block_hash=bytes(receipt["blockHash"]),
-            gas_used=int(receipt["gasUsed"]),
-            events=tuple(events),
-        )
+    CONTRACT = MATERIAL_LEDGER_CONTRACT
+    LABEL = "material ledger"
 
     # -- roles ----------------------------------------------------------------------------------------
     def grant_role(self, role: MaterialRole, account: str) -> TxReceipt:
@@ -287,39 +188,18 @@ def deploy_material_ledger(
 
     ``nonces`` shares a nonce book with clients of the same deployer (the registry's deployment).
     """
-    try:
-        signer = Account.from_key(private_key)
-    except (ValueError, TypeError) as exc:
-        raise InvalidIdentifier(f"invalid deployer private key: {exc}") from None
-    admin = signer.address if admin is None else admin
-    if not is_address(admin) or not is_address(registry_address):
-        raise InvalidIdentifier(f"invalid admin {admin!r} or registry address {registry_address!r}")
-    if not 0 <= admin_delay < 2**48:
-        raise DeploymentError(f"admin delay {admin_delay} is outside 0..2**48-1")
-    artifact = load_artifact(MATERIAL_LEDGER_CONTRACT)
-    sender = _Sender(chain, signer, nonces or _Nonces(), settings, _decoder(chain))
-    factory = chain.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
-    receipt = sender.transact(
-        factory.constructor(
-            to_checksum_address(registry_address),
-            _grams(max_recovery_bps, "max recovery"),
-            admin_delay,
-            to_checksum_address(admin),
-        )
-    )
-    address = receipt["contractAddress"]
-    if address is None:
-        raise DeploymentError("material ledger deployment receipt has no contract address")
-    with sender.boundary():
-        code = chain.eth.get_code(address)
-    if not code:
-        raise DeploymentError(f"no code at {address} after deployment")
-    log.info("deployed RecycledMaterialLedger at %s (block %d)", address, receipt["blockNumber"])
-    return to_checksum_address(address), TxReceipt(
-        tx_hash=bytes(receipt["transactionHash"]),
-        block_number=int(receipt["blockNumber"]),
-        block_hash=bytes(receipt["blockHash"]),
-        gas_used=int(receipt["gasUsed"]),
+    recovery = _grams(max_recovery_bps, "max recovery")
+    return deploy_side_contract(
+        chain,
+        private_key,
+        registry_address,
+        contract=MATERIAL_LEDGER_CONTRACT,
+        label="material ledger",
+        constructor_args=lambda registry, delay, owner: (registry, recovery, delay, owner),
+        admin=admin,
+        admin_delay=admin_delay,
+        settings=settings,
+        nonces=nonces,
     )
 
 

@@ -8,18 +8,12 @@ Built with ``for_client`` it shares the registry client's connection and nonce b
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_utils.address import is_address, to_checksum_address
-from eth_utils.crypto import keccak
+from eth_utils.address import to_checksum_address
 from web3 import Web3
-from web3.contract import Contract
 
-from passport.chain.artifacts import REGISTRY_CONTRACT, load_artifact
 from passport.chain.records import LedgerEvent, TxReceipt
 from passport.chain.services import (
     FULL_BPS,
@@ -37,19 +31,14 @@ from passport.chain.services import (
     StorageInstallation,
     StorageRole,
 )
+from passport.chain.side_contracts import SideContractClient, deploy_side_contract, role_id
 from passport.chain.web3_client import (
-    Web3ChainClient,
     _address,
     _b32,
     _Nonces,
-    _plain,
-    _RevertDecoder,
-    _Sender,
 )
-from passport.errors import DeploymentError, InvalidIdentifier
+from passport.errors import InvalidIdentifier
 from passport.settings import Settings
-
-log = logging.getLogger(__name__)
 
 _ZERO32 = b"\x00" * 32
 _ZERO_ADDRESS = "0x" + "00" * 20
@@ -57,13 +46,7 @@ _ZERO_ADDRESS = "0x" + "00" * 20
 
 def services_role_id(role: ServicesRole) -> bytes:
     """The contract's role id: zero for the default admin, else keccak256 of the role name."""
-    return _ZERO32 if role is ServicesRole.ADMIN else keccak(text=role.role_name)
-
-
-def _decoder(w3: Web3) -> _RevertDecoder:
-    # The services contract reads the registry: an unknown passport reverts with the registry's error.
-    abi = [*load_artifact(SERVICES_CONTRACT).abi, *load_artifact(REGISTRY_CONTRACT).abi]
-    return _RevertDecoder(w3, abi)
+    return role_id(None if role is ServicesRole.ADMIN else role.role_name)
 
 
 def _reading(reading: HandOver) -> tuple[int, int]:
@@ -83,84 +66,11 @@ def _optional_address(value: Any) -> str | None:
     return None if address == to_checksum_address(_ZERO_ADDRESS) else address
 
 
-class Web3BatteryServices:
+class Web3BatteryServices(SideContractClient):
     """A ``BatteryServicesLedger`` for a deployed ``BatteryServices``, acting as one account."""
 
-    def __init__(
-        self,
-        w3: Web3,
-        address: str,
-        private_key: bytes | str,
-        *,
-        settings: Settings,
-        _nonces: _Nonces | None = None,
-    ) -> None:
-        if not is_address(address):
-            raise InvalidIdentifier(f"invalid services contract address {address!r}")
-        try:
-            signer: LocalAccount = Account.from_key(private_key)
-        except (ValueError, TypeError) as exc:
-            raise InvalidIdentifier(f"invalid private key: {exc}") from None
-        artifact = load_artifact(SERVICES_CONTRACT)
-        self._w3 = w3
-        self._contract: Contract = w3.eth.contract(
-            address=to_checksum_address(address), abi=list(artifact.abi)
-        )
-        self._sender = _Sender(w3, signer, _nonces or _Nonces(), settings, _decoder(w3))
-        self._events_by_topic: dict[bytes, str] = {
-            keccak(text=f"{e['name']}({','.join(str(i['type']) for i in e['inputs'])})"): str(e["name"])
-            for e in artifact.abi
-            if e.get("type") == "event"
-        }
-
-    @classmethod
-    def for_client(
-        cls, client: Web3ChainClient, address: str, private_key: bytes | str
-    ) -> Web3BatteryServices:
-        """A services client sharing ``client``'s connection, settings and nonce book."""
-        return cls(client.w3, address, private_key, settings=client._settings, _nonces=client._sender.nonces)
-
-    @property
-    def address(self) -> str:
-        return str(self._contract.address)
-
-    @property
-    def account(self) -> str:
-        return str(self._sender.signer.address)
-
-    # -- plumbing -----------------------------------------------------------------------------------
-    def _call(self, name: str, *args: Any) -> Any:
-        with self._sender.boundary():
-            return getattr(self._contract.functions, name)(*args).call()
-
-    def _decode(self, entry: Any) -> LedgerEvent | None:
-        if to_checksum_address(entry["address"]) != self._contract.address or not entry["topics"]:
-            return None
-        event_name = self._events_by_topic.get(bytes(entry["topics"][0]))
-        if event_name is None:
-            return None
-        with self._sender.boundary():
-            decoded = getattr(self._contract.events, event_name)().process_log(entry)
-        return LedgerEvent(
-            name=event_name,
-            args=_plain(decoded["args"]),
-            block_number=int(entry["blockNumber"]),
-            block_hash=bytes(entry["blockHash"]),
-            tx_hash=bytes(entry["transactionHash"]),
-            log_index=int(entry["logIndex"]),
-            address=self.address,
-        )
-
-    def _transact(self, name: str, *args: Any) -> TxReceipt:
-        receipt = self._sender.transact(getattr(self._contract.functions, name)(*args))
-        events = tuple(e for entry in receipt["logs"] if (e := self._decode(entry)) is not None)
-        return TxReceipt(
-            tx_hash=bytes(receipt["transactionHash"]),
-            block_number=int(receipt["blockNumber"]),
-            block_hash=bytes(receipt["blockHash"]),
-            gas_used=int(receipt["gasUsed"]),
-            events=events,
-        )
+    CONTRACT = SERVICES_CONTRACT
+    LABEL = "services contract"
 
     def passport_events(
         self, passport_id: bytes, names: Sequence[str], from_block: int = 0
@@ -392,34 +302,17 @@ def deploy_services(
     ``passport.chain.deployment``), after which custody transfers, repurposing and recycling of a battery
     with a legal owner other than its custodian need that owner's consent.
     """
-    try:
-        signer = Account.from_key(private_key)
-    except (ValueError, TypeError) as exc:
-        raise InvalidIdentifier(f"invalid deployer private key: {exc}") from None
-    admin = signer.address if admin is None else admin
-    if not is_address(admin) or not is_address(registry_address):
-        raise InvalidIdentifier(f"invalid admin {admin!r} or registry address {registry_address!r}")
-    if not 0 <= admin_delay < 2**48:
-        raise DeploymentError(f"admin delay {admin_delay} is outside 0..2**48-1")
-    artifact = load_artifact(SERVICES_CONTRACT)
-    sender = _Sender(chain, signer, nonces or _Nonces(), settings, _decoder(chain))
-    factory = chain.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
-    receipt = sender.transact(
-        factory.constructor(to_checksum_address(registry_address), admin_delay, to_checksum_address(admin))
-    )
-    address = receipt["contractAddress"]
-    if address is None:
-        raise DeploymentError("services deployment receipt has no contract address")
-    with sender.boundary():
-        code = chain.eth.get_code(address)
-    if not code:
-        raise DeploymentError(f"no code at {address} after deployment")
-    log.info("deployed BatteryServices at %s (block %d)", address, receipt["blockNumber"])
-    return to_checksum_address(address), TxReceipt(
-        tx_hash=bytes(receipt["transactionHash"]),
-        block_number=int(receipt["blockNumber"]),
-        block_hash=bytes(receipt["blockHash"]),
-        gas_used=int(receipt["gasUsed"]),
+    return deploy_side_contract(
+        chain,
+        private_key,
+        registry_address,
+        contract=SERVICES_CONTRACT,
+        label="services",
+        constructor_args=lambda registry, delay, owner: (registry, delay, owner),
+        admin=admin,
+        admin_delay=admin_delay,
+        settings=settings,
+        nonces=nonces,
     )
 
 
