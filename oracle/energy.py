@@ -75,7 +75,7 @@ BATCH_ANCHORED_TOPIC: Final = keccak256(b"BatchAnchored(bytes32,bytes32,uint8,ui
 #: uint64 ratedEnergyWh, StorageRole role, address indexed recordedBy)``.
 STORAGE_INSTALLED_TOPIC: Final = keccak256(b"StorageInstalled(bytes32,bytes32,uint64,uint8,address)")
 
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, StringConstraints(pattern=r"^20(1[5-9]|[2-9][0-9])-(0[1-9]|1[0-2])$")]
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:

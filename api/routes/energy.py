@@ -29,7 +29,10 @@ from passport.model import AccessTier
 
 router = APIRouter(tags=["second-life energy"])
 
-MonthPath = Annotated[str, Path(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC)")]
+MonthPath = Annotated[
+    str,
+    Path(pattern=r"^20(1[5-9]|[2-9][0-9])-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC), 2015-01 to 2099-12"),
+]
 
 
 class EnergyClaimCreate(BaseModel):
