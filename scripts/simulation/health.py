@@ -41,6 +41,7 @@ from oracle.evaluation import rated_values
 from oracle.ports import AnchorReader
 from oracle.proofs import AnchoredRecord
 from passport.chain.records import AnchorRecord
+from passport.ids import passport_id_bytes32
 from passport.model import AccessTier
 from scripts.simulation.fleet import battery_id as fleet_battery_id
 from scripts.simulation.generator import DeviceUpload
@@ -252,6 +253,14 @@ class PilotHealth:
         by_passport = {pack.passport_id: pack.battery_id for pack in pilot.packs.values()}
         targets = [(pack.passport_id, pack.battery_id) for pack in pilot.current.values()]
         targets += [(new, by_passport[old]) for new, old in sorted(pilot.successors.items())]
+        # A pack removed on the run's last day is still its vehicle's current pack (no replacement was
+        # fitted after it): its passport may be closed already, so ask the ledger.
+        chain = pilot.chains["admin"]
+        targets = [
+            (pid, battery)
+            for pid, battery in targets
+            if not (record := chain.get_passport(passport_id_bytes32(pid))) or not record.is_closed
+        ]
         battery_of = dict(targets)
         with pilot.stage("health_refresh"):
             # Chunks of passports refreshed together: their versions go out as transactions in flight.

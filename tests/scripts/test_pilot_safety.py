@@ -60,13 +60,16 @@ def test_the_records_are_in_the_verified_predecessor_passports(pilot: tuple[Pilo
     pid = uuid.UUID(first["passport_id"])
     record = running.chains["admin"].get_passport(passport_id_bytes32(pid))
     assert record is not None
-    # issue, serious incident, clearance, pre- and post-distribution inspections; then superseded.
-    assert (record.version, record.is_closed) == (5, True)
+    # issue, serious incident, clearance, pre-distribution inspection, the market's retirement evaluation
+    # with its own pre-distribution inspection (a listing needs a current grade), post-distribution
+    # inspection; then superseded.
+    assert (record.version, record.is_closed) == (6, True)
     document = running.service.fetch(pid, frozenset(AccessTier)).passport()
-    assert [i.stage.value for i in document.korea.safety_inspections][-3:] == [
-        "clearance",
-        "pre_distribution",
-        "post_distribution",
-    ]
+    stages = [i.stage.value for i in document.korea.safety_inspections]
+    # The clearance, then a pre-distribution inspection (the safety pilot's, and the market's own before
+    # listing), and the receiving business's post-distribution inspection last.
+    assert stages[-1] == "post_distribution"
+    cleared = stages.index("clearance")
+    assert "pre_distribution" in stages[cleared + 1 : -1]
     assert document.performance.dynamic.negative_events[-1].serious is True
     assert running.service.verify(pid).ok
