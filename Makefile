@@ -76,5 +76,6 @@ artifacts: install ## Recompile contracts/ into passport/_artifacts (needs node_
 gas: install ## Print the per-function gas report
 	$(UV) run python -m scripts.gas_report
 
-clean: ## Remove local chain data, stores and caches (keeps installs)
+clean: ## Stop what runs under .data, then remove local chain data, stores and caches (keeps installs)
+	@if [ -f .venv/.installed ]; then $(UV) run python -m scripts.run_stack --stop; fi
 	rm -rf .data .build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
