@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -40,9 +41,20 @@ class PostgresServer:
     ``durable=False`` (tests) turns off fsync: the server's data need not survive a power loss of the
     test machine, and a killed *client* (what the crash tests do) loses nothing either way. The
     benchmark keeps the defaults (fsync on, ``synchronous_commit=on``).
+
+    ``stop_with=PID`` starts a watchdog that stops the server and removes ``base_dir`` once that
+    process has ended, however it ended: a killed pytest session or benchmark runs no finalizer, and
+    would otherwise leave a server running on deleted or orphaned files.
     """
 
-    def __init__(self, base_dir: Path, *, durable: bool = True, max_connections: int = 200) -> None:
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        durable: bool = True,
+        max_connections: int = 200,
+        stop_with: int | None = None,
+    ) -> None:
         if not postgres_available():
             raise ToolchainError(f"PostgreSQL server binaries not found in {PG_BIN} (run make test-deps)")
         self.base_dir = base_dir
@@ -52,6 +64,7 @@ class PostgresServer:
         self.port = _free_port()
         self._durable = durable
         self._max_connections = max_connections
+        self._stop_with = stop_with
         self._started = False
 
     @property
@@ -99,7 +112,29 @@ class PostgresServer:
              "-o", " ".join(options), "start"]
         )  # fmt: skip
         self._started = True
+        if self._stop_with is not None:
+            self._watch(self._stop_with)
         return self.url
+
+    def _watch(self, owner: int) -> None:
+        # A shell loop in its own session: it outlives a SIGKILLed owner (and its process group).
+        stop = shlex.join(
+            self._as_server_user(
+                [str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "stop"]
+            ),
+        )
+        script = (
+            f"while kill -0 {owner} 2>/dev/null; do sleep 1; done; "
+            f"if [ -f {shlex.quote(str(self.data_dir / 'postmaster.pid'))} ]; then {stop}; fi; "
+            f"rm -rf {shlex.quote(str(self.base_dir))}"
+        )
+        subprocess.Popen(
+            ["/bin/sh", "-c", script],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         if self._started:

@@ -217,7 +217,7 @@ def _ratio(rows: list[dict[str, Any]], key: str) -> float | None:
 
 
 def run(args: argparse.Namespace, workdir: Path, pg_base: Path) -> dict[str, Any]:
-    with PostgresServer(pg_base, durable=True) as pg:
+    with PostgresServer(pg_base, durable=True, stop_with=os.getpid()) as pg:
         settings = Settings(
             environment="development",
             data_dir=workdir,

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import shutil
 import tempfile
@@ -119,7 +120,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     # Not under tmp_path: pytest's base directory is private to root, and the server runs as postgres.
     base = Path(tempfile.mkdtemp(prefix="passport-pg-"))
     try:
-        with PostgresServer(base, durable=False) as server:
+        with PostgresServer(base, durable=False, stop_with=os.getpid()) as server:
             yield server
     finally:
         shutil.rmtree(base, ignore_errors=True)
