@@ -84,7 +84,7 @@ def _offchain(workdir: Path, count: int) -> Callable[[], None]:
     """Prepare ``count`` passports as ``issue_many`` does before sending, with no chain: a closure."""
     store = EmbeddedStore(workdir / "offchain-store")
     keyring = KeyRing(workdir / "offchain-keys")
-    key = bytes.fromhex("ac0974bec39a17e36ba4a4b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")  # anvil's #0
+    key = bytes.fromhex("ac0974bec39a17e36ba4a4b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
     domain = PassportDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
     docs = [sample_passport(f"OFF-{i:05d}", passport_id=uuid.uuid4()) for i in range(count)]
 
