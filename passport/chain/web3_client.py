@@ -85,6 +85,12 @@ ANCHOR_ROOT_GAS = 40_000
 #: Gas limit of an ``updatePassport`` sent without an estimate: it costs ~78k (signature recovery, two
 #: fresh slots for the version, one event); the limit only caps what is charged.
 UPDATE_TX_GAS = 150_000
+#: Gas limit of an ``issuePassports`` sent without an estimate: base + per passport. A passport costs
+#: ~125k in a batch (signature recovery, its record's fresh slots, one event) whatever its values, since
+#: every argument is fixed-size; 40 stay under ganache's 6.7M block gas limit. The limit only caps what
+#: is charged.
+ISSUE_TX_GAS = 60_000
+ISSUE_PASSPORT_GAS = 140_000
 _NONCE_RETRIES = 3
 # How nodes word a nonce rejection: geth/anvil "nonce too low", ganache "the tx doesn't have the correct
 # nonce", anvil/geth "already known" / "replacement transaction underpriced" for a reused nonce.
@@ -687,6 +693,20 @@ class Web3ChainClient:
             for p in passports
         ]
         return self._transact("issuePassports", entries)
+
+    def send_issue_passports(self, passports: Sequence[PassportIssue]) -> bytes:
+        """Send ``issuePassports`` without waiting (``sent_receipt`` collects it); the tx hash.
+
+        No pre-flight call and no estimate (``ISSUE_TX_GAS`` + ``ISSUE_PASSPORT_GAS`` each): each would
+        run the whole batch's signature checks again in the node. A refused batch shows as the decoded
+        revert of its receipt.
+        """
+        entries = [
+            (_b32(p.passport_id), _b32(p.battery_id_hash), _b32(p.manifest_digest), bytes(p.signature))
+            for p in passports
+        ]
+        call = self._function("issuePassports", entries)
+        return self._sender.send(call, ISSUE_TX_GAS + ISSUE_PASSPORT_GAS * len(entries))
 
     def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
         return self._transact("updatePassport", _b32(passport_id), _b32(manifest_digest), bytes(signature))
