@@ -15,6 +15,7 @@ valid signature is refused rather than recovered to the same signer.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,19 @@ _DOMAIN_TYPEHASH = keccak(text=DOMAIN_TYPE)
 _PASSPORT_VERSION_TYPEHASH = keccak(text=PASSPORT_VERSION_TYPE)
 
 
+@functools.lru_cache(maxsize=64)
+def _domain_separator(name: str, version: str, chain_id: int, verifying_contract: str) -> bytes:
+    # A process signs for a handful of registries: hashing the domain once each saves three keccaks
+    # per signature.
+    return keccak(
+        _DOMAIN_TYPEHASH
+        + keccak(text=name)
+        + keccak(text=version)
+        + chain_id.to_bytes(32, "big")
+        + bytes.fromhex(verifying_contract[2:]).rjust(32, b"\0")
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PassportDomain:
     """The EIP-712 domain of one deployed registry."""
@@ -112,13 +126,7 @@ class PassportDomain:
     @property
     def separator(self) -> bytes:
         """``hashStruct(EIP712Domain)``, the domain separator OpenZeppelin's ``EIP712`` computes."""
-        return keccak(
-            _DOMAIN_TYPEHASH
-            + keccak(text=self.name)
-            + keccak(text=self.version)
-            + self.chain_id.to_bytes(32, "big")
-            + bytes.fromhex(self.verifying_contract[2:]).rjust(32, b"\0")
-        )
+        return _domain_separator(self.name, self.version, self.chain_id, self.verifying_contract)
 
     def as_dict(self) -> dict[str, Any]:
         return {
