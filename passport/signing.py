@@ -219,7 +219,9 @@ def sign_passport_version(private_key: bytes, domain: PassportDomain, version: P
     same bytes eth_account would produce, without its key parsing and message wrapping per call.
     """
     try:
-        signed = PrivateKey(private_key).sign_recoverable(passport_version_digest(domain, version), hasher=None)
+        signed = PrivateKey(private_key).sign_recoverable(
+            passport_version_digest(domain, version), hasher=None
+        )
     except (ValueError, TypeError) as exc:
         raise SignatureError(f"cannot sign passport version: {exc}") from None
     signature = signed[:64] + bytes([27 + signed[64]])

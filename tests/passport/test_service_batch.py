@@ -100,7 +100,10 @@ def test_a_refused_chunk_stops_the_chunk_prepared_behind_it(service: PassportSer
     for doc in (docs[0], docs[2], docs[3]):
         pid = passport_id_bytes32(doc.passport_id)
         assert issuer.client.get_passport(pid) is None
-        assert service.version_log.for_passport(issuer.client.chain_id, issuer.client.registry_address, pid) == []
+        assert (
+            service.version_log.for_passport(issuer.client.chain_id, issuer.client.registry_address, pid)
+            == []
+        )
 
 
 def test_per_transaction_must_be_positive(service: PassportService) -> None:
