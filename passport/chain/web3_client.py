@@ -669,7 +669,9 @@ class Web3ChainClient:
 
     def _decode_log(self, entry: Mapping[str, Any]) -> LedgerEvent | None:
         # Addresses compared without checksumming each log's (a keccak per log).
-        if str(entry["address"]).lower() != self._contract.address.lower() or not entry["topics"]:
+        address = entry["address"]
+        emitter = "0x" + bytes(address).hex() if isinstance(address, bytes | bytearray) else str(address)
+        if emitter.lower() != self._contract.address.lower() or not entry["topics"]:
             return None
         name = self._events_by_topic.get(bytes(entry["topics"][0]))
         if name is None:
