@@ -106,7 +106,7 @@ def _offchain(workdir: Path, count: int) -> Callable[[], None]:
     return run
 
 
-def run(passports: int, updates: int, workdir: Path) -> dict[str, Any]:
+def run(passports: int, updates: int, workdir: Path, per_transaction: int | None = None) -> dict[str, Any]:
     settings = Settings(
         environment="development",
         data_dir=workdir,
@@ -129,7 +129,11 @@ def run(passports: int, updates: int, workdir: Path) -> dict[str, Any]:
         try:
             docs = [sample_passport(f"BENCH-{i:05d}", passport_id=uuid.uuid4()) for i in range(passports)]
             with _stage(stages["issue"], passports, node.pid):
-                issued = issuer.issue_many(docs)
+                issued = (
+                    issuer.issue_many(docs)
+                    if per_transaction is None
+                    else issuer.issue_many(docs, per_transaction=per_transaction)
+                )
             receipts = {one.receipt.tx_hash: one.receipt.gas_used for one in issued}
             stages["issue"]["transactions"] = len(receipts)
             stages["issue"]["gas_per_passport"] = round(sum(receipts.values()) / max(len(issued), 1))
@@ -155,9 +159,9 @@ def run(passports: int, updates: int, workdir: Path) -> dict[str, Any]:
     }
 
 
-def _one_run(passports: int, updates: int) -> dict[str, Any]:
+def _one_run(passports: int, updates: int, per_transaction: int | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-issue-") as tmp:
-        return run(passports, updates, Path(tmp))
+        return run(passports, updates, Path(tmp), per_transaction)
 
 
 def _run_in(checkout: Path, passports: int, updates: int) -> dict[str, Any]:
@@ -187,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--passports", type=int, default=2500, help="passports issued (default 2500)")
     parser.add_argument("--updates", type=int, default=500, help="of them given a version 2 (update_many)")
+    parser.add_argument(
+        "--per-transaction", type=int, help="passports per issuePassports (default: the service's, 40)"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="runs of each variant, alternating")
     parser.add_argument("--compare", type=Path, help="a checkout (with .venv) to run as the baseline too")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_PASSPORTS} passports, for CI")
@@ -196,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         args.passports, args.updates = QUICK_PASSPORTS, QUICK_UPDATES
     if args.passports < 1 or not 0 <= args.updates <= args.passports or args.rounds < 1:
         parser.error("need --passports >= 1, 0 <= --updates <= --passports and --rounds >= 1")
+    if args.per_transaction is not None and args.per_transaction < 1:
+        parser.error("--per-transaction must be at least 1")
     if not args.json:
         configure_logging()
     runs: list[dict[str, Any]] = []
@@ -203,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         if args.compare is not None:
             baseline.append(_run_in(args.compare, args.passports, args.updates))
-        runs.append(_one_run(args.passports, args.updates))
+        runs.append(_one_run(args.passports, args.updates, args.per_transaction))
     report: dict[str, Any] = {"runs": runs}
     if baseline:
         report["baseline"] = {"checkout": str(args.compare), "runs": baseline}
