@@ -22,6 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any, Final
 
 from eth_account import Account
@@ -80,8 +81,9 @@ PassportIdLike = str | uuid.UUID | bytes
 #: Events that record a new version; a pending log row is completed from one of these.
 _VERSION_EVENTS: Final = ("PassportIssued", "PassportUpdated", "PassportStatusChanged", "PassportRecycled")
 
-#: Passports per ``issuePassports`` transaction: 40 x ~125k gas stays under ganache's 6.7M block gas
-#: limit with the client's 20 % margin (anvil's 30M would take more; the saving per passport is the same).
+#: Passports per ``issuePassports`` transaction: 40 x ~125k gas, sent with a 5.66M limit
+#: (``ISSUE_TX_GAS`` + ``ISSUE_PASSPORT_GAS`` each), stays under ganache's 6.7M block gas limit (anvil's
+#: 30M would take more; the saving per passport is the same).
 ISSUE_BATCH_SIZE: Final = 40
 #: Versions ``update_many`` keeps in flight (sent, receipt not yet awaited): enough to keep a local node
 #: busy while the next chunk is prepared, few enough that a refusal leaves little to unwind.
@@ -91,6 +93,18 @@ UPDATE_WINDOW: Final = 50
 STORE_CHECK: Final = "store.content"
 #: The check that every section's stored bytes (ciphertext included) are the ones the manifest commits to.
 SECTIONS_CHECK: Final = "store.sections"
+
+
+#: A version ready to send: the stamped document, where it is stored, and its unwritten log row.
+_Prepared = tuple[BatteryPassport, CommittedPassport, VersionRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class _SentChunk:
+    """An ``issuePassports`` transaction sent and not yet collected, with what it carries."""
+
+    prepared: list[_Prepared]
+    tx_hash: bytes
 
 
 def _passport_uuid(value: PassportIdLike) -> uuid.UUID:
@@ -224,6 +238,8 @@ class PassportService:
         one SQLite transaction before it is sent and its receipt in one after. A chunk is all or nothing
         on-chain: a revert (an id the ledger already has, say) refuses that chunk and raises, leaving the
         chunks before it issued. Ids repeated in ``passports`` are refused before anything is written.
+        Each chunk is sent without a pre-flight call or estimate, and the next one is prepared while it
+        is in the node; one transaction is in flight at a time.
         """
         if per_transaction < 1:
             raise ValueError(f"per_transaction must be at least 1, not {per_transaction}")
@@ -235,22 +251,33 @@ class PassportService:
                 [("general.passport_id", f"{pid} is repeated") for pid in repeated],
             )
         issued: list[IssuedVersion] = []
+        in_flight: _SentChunk | None = None
         for start in range(0, len(passports), per_transaction):
-            issued.extend(self._issue_chunk(passports[start : start + per_transaction]))
+            # Prepared while the previous chunk's transaction is in the node, so the node's work and
+            # ours overlap; it is sent only once that one is mined, so a refused chunk still stops every
+            # chunk after it (a prepared, unsent chunk leaves only unreferenced blocks in the store).
+            prepared = self._prepare_chunk(passports[start : start + per_transaction])
+            if in_flight is not None:
+                issued.extend(self._collect_chunk(in_flight))
+            in_flight = self._send_chunk(prepared)
+        if in_flight is not None:
+            issued.extend(self._collect_chunk(in_flight))
         return issued
 
-    def _issue_chunk(self, passports: Sequence[BatteryPassport]) -> list[IssuedVersion]:
+    def _prepare_chunk(self, passports: Sequence[BatteryPassport]) -> list[_Prepared]:
         head = self._chain.block_number()
         # Every section and manifest of the chunk made durable by one flush, before anything is sent.
         durable: AbstractContextManager[None] = (
             self._store.deferred_sync() if isinstance(self._store, DeferredSync) else nullcontext()
         )
         with durable:
-            prepared = [self._prepare_issue(passport, head) for passport in passports]
+            return [self._prepare_issue(passport, head) for passport in passports]
+
+    def _send_chunk(self, prepared: list[_Prepared]) -> _SentChunk:
         rows = [pending for _, _, pending in prepared]
         self._log.record_pending_many(rows)
         try:
-            receipt = self._chain.issue_passports(
+            tx_hash = self._chain.send_issue_passports(
                 [
                     PassportIssue(
                         pending.passport_id,
@@ -264,15 +291,24 @@ class PassportService:
         except ContractRevert:
             self._log.discard_many(rows)  # refused as a whole: nothing was anchored
             raise
+        # Any other failure (timeout, node gone) keeps the pending rows: the transaction may still land.
+        return _SentChunk(prepared, tx_hash)
+
+    def _collect_chunk(self, sent: _SentChunk) -> list[IssuedVersion]:
+        rows = [pending for _, _, pending in sent.prepared]
+        try:
+            receipt = self._chain.sent_receipt(sent.tx_hash)
+        except ContractRevert:
+            self._log.discard_many(rows)  # refused as a whole: nothing was anchored
+            raise
         self._log.record_anchor_many(rows, Anchor.of(receipt))
-        log.info("%d passports issued in tx %s", len(prepared), hex0x(receipt.tx_hash))
+        log.info("%d passports issued in tx %s", len(rows), hex0x(receipt.tx_hash))
         return [
-            self._issued(document, committed, pending, receipt) for document, committed, pending in prepared
+            self._issued(document, committed, pending, receipt)
+            for document, committed, pending in sent.prepared
         ]
 
-    def _prepare_issue(
-        self, passport: BatteryPassport, head: int
-    ) -> tuple[BatteryPassport, CommittedPassport, VersionRecord]:
+    def _prepare_issue(self, passport: BatteryPassport, head: int) -> _Prepared:
         document = stamp(passport, version=1, status=LifecycleStatus.ORIGINAL, predecessor=None)
         committed, pending = self._prepare(
             document, version=1, status=LifecycleStatus.ORIGINAL, predecessor=ZERO32, sent_from_block=head
@@ -321,11 +357,19 @@ class PassportService:
                 [("general.passport_id", f"{pid} is repeated") for pid in repeated],
             )
         issued: list[IssuedVersion] = []
+        sent: tuple[list[_Prepared], list[bytes]] | None = None
         for start in range(0, len(updates), in_flight):
-            issued.extend(self._update_chunk(updates[start : start + in_flight]))
+            # As in ``issue_many``: the next chunk is stored and signed while this one's transactions
+            # are in the node, and sent only once every receipt of this one is recorded.
+            prepared = self._prepare_updates(updates[start : start + in_flight])
+            if sent is not None:
+                issued.extend(self._collect_updates(*sent))
+            sent = prepared, self._send_updates(prepared)
+        if sent is not None:
+            issued.extend(self._collect_updates(*sent))
         return issued
 
-    def _update_chunk(self, updates: Sequence[tuple[PassportIdLike, BatteryPassport]]) -> list[IssuedVersion]:
+    def _prepare_updates(self, updates: Sequence[tuple[PassportIdLike, BatteryPassport]]) -> list[_Prepared]:
         head = self._chain.block_number()
         durable: AbstractContextManager[None] = (
             self._store.deferred_sync() if isinstance(self._store, DeferredSync) else nullcontext()
@@ -348,6 +392,9 @@ class PassportService:
                     sent_from_block=head,
                 )
                 prepared.append((document, committed, pending))
+        return prepared
+
+    def _send_updates(self, prepared: list[_Prepared]) -> list[bytes]:
         self._log.record_pending_many([pending for _, _, pending in prepared])
         sent: list[bytes] = []
         try:
@@ -365,6 +412,9 @@ class PassportService:
             # it among the ledger's events if it lands); the ones never sent are discarded.
             self._log.discard_many([pending for _, _, pending in prepared[len(sent) + 1 :]])
             raise
+        return sent
+
+    def _collect_updates(self, prepared: list[_Prepared], sent: list[bytes]) -> list[IssuedVersion]:
         results: list[IssuedVersion] = []
         anchored: list[tuple[VersionRecord, Anchor]] = []
         refused: list[VersionRecord] = []
@@ -386,7 +436,7 @@ class PassportService:
             self._log.discard_many(refused)
         if revert is not None:
             raise revert
-        log.info("%d passport versions anchored, %d in flight at most", len(results), len(updates))
+        log.info("%d passport versions anchored, %d in flight at most", len(results), len(prepared))
         return results
 
     def append(
