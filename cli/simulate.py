@@ -38,6 +38,8 @@ def _render(report: PilotReport, console: Console) -> None:
         ("batches anchored", f"{data['batches']['count']:,}"),
         ("transactions", f"{transactions['total']:,}"),
         ("gas", f"{transactions['gas_total']:,}"),
+        ("anchoring gas per reading", data["gas_per_reading"]),
+        ("wall time (s)", data["wall_s"]),
         ("readings/s (simulated days)", throughput["readings_per_s_days"]),
         ("readings/s (end to end)", throughput["readings_per_s_end_to_end"]),
         ("passports issued/s", throughput["issue_passports_per_s"]),

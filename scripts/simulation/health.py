@@ -26,7 +26,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from oracle.batch_document import open_batch_document
 from oracle.device_health import UsedRecord, build_evidence, health_policy, verify_health_evidence
 from oracle.early_warnings import CURRENT_WARNING_RULES, RULES, AlertStore, RuleName, scan
 from oracle.evaluation import rated_values
@@ -205,18 +204,8 @@ class PilotHealth:
     # -- after the run ---------------------------------------------------------------------------------
 
     def histories(self, pilot: Pilot) -> dict[str, list[AnchoredRecord]]:
-        """Every battery's anchored records: each confirmed batch document opened once."""
-        found: dict[str, list[AnchoredRecord]] = defaultdict(list)
-        for batch in pilot.journal.batches(("confirmed",)):
-            if batch.cid is None:
-                continue
-            document = open_batch_document(pilot.store.get(batch.cid), pilot.keyring)
-            for record in document.records:
-                proof = tuple(document.tree.proof(record.digest))
-                found[record.battery_id].append(
-                    AnchoredRecord(record, document.root, batch.cid, batch.block_number, proof)
-                )
-        return found
+        """Every battery's anchored records: each anchored batch document opened once for the run."""
+        return pilot.proofs.histories()
 
     def finish(self, pilot: Pilot) -> dict[str, Any]:
         """Refresh, scan and score (see the module docstring); the report's ``health`` section."""

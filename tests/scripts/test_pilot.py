@@ -19,6 +19,7 @@ from oracle.devices import DeviceKey
 from oracle.health import GradingPolicy, evaluate_health
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
+from oracle.proofs import RecordProofs
 from passport.errors import ContractRevert
 from passport.ids import ZERO32, passport_id_bytes32
 from passport.model import LifecycleStatus
@@ -171,6 +172,9 @@ def test_report_carries_the_measurements(pilot: tuple[Pilot, PilotReport]) -> No
         data["stages_s"]
     )
     assert data["peak_memory_mib"] > 0
+    assert data["gas_per_reading"] == round(
+        data["transactions"]["gas"]["anchor_batch"] / data["batches"]["records_anchored"], 1
+    )
     assert data["naive"]["records"] >= 10
     assert data["naive"]["transactions"] == data["naive"]["records"]
     assert data["naive"]["gas_ratio"] > 1
@@ -196,6 +200,22 @@ def test_same_seed_same_numbers(tmp_path: Path) -> None:
         second.deterministic(), sort_keys=True
     )
     assert (tmp_path / "soh.png").stat().st_size > 0
+    # The whole run's wall time covers every stage timed inside it.
+    assert first.wall_s is not None
+    assert first.wall_s >= first.stages_s["total"] + first.stages_s["chart"] - 0.01
+
+
+def test_fleet_histories_match_the_journal_path(pilot: tuple[Pilot, PilotReport]) -> None:
+    """Each battery's history from the once-opened documents equals ``RecordProofs.battery_history``."""
+    running, _ = pilot
+    reference = RecordProofs(running.journal, running.store, keyring=running.keyring)
+    chain = running.chains["admin"]
+    batteries = sorted(running.proofs.histories())
+    assert len(batteries) >= 25
+    for battery in batteries[:: max(1, len(batteries) // 6)]:
+        cached = running.proofs.battery_history(battery, chain=chain)
+        fresh = reference.battery_history(battery, chain=chain)
+        assert cached == fresh and len(cached) > 0, battery
 
 
 @pytest.mark.parametrize("seq", [1, 7])
