@@ -244,18 +244,24 @@ class PilotHealth:
         targets += [(new, by_passport[old]) for new, old in sorted(pilot.successors.items())]
         # A pack removed on the run's last day is still its vehicle's current pack (no replacement was
         # fitted after it): its passport may be closed already, so ask the ledger.
+        # The record read here is handed to the fetch, which would otherwise read it again.
         chain = pilot.chains["admin"]
-        targets = [
-            (pid, battery)
-            for pid, battery in targets
-            if not (record := chain.get_passport(passport_id_bytes32(pid))) or not record.is_closed
-        ]
+        with pilot.stage("health_refresh"):
+            ledger = [
+                (pid, battery, chain.get_passport(passport_id_bytes32(pid))) for pid, battery in targets
+            ]
+        targets = [(pid, battery) for pid, battery, record in ledger if not record or not record.is_closed]
+        open_records = {pid: record for pid, _, record in ledger if not record or not record.is_closed}
         battery_of = dict(targets)
         with pilot.stage("health_refresh"):
             # Chunks of passports refreshed together: their versions go out as transactions in flight.
             for start in range(0, len(targets), REFRESH_CHUNK):
                 chunk = [
-                    (pid, writer.fetch(pid, frozenset(AccessTier)).passport(), records.get(battery, []))
+                    (
+                        pid,
+                        writer.fetch(pid, frozenset(AccessTier), record=open_records[pid]).passport(),
+                        records.get(battery, []),
+                    )
                     for pid, battery in targets[start : start + REFRESH_CHUNK]
                 ]
                 results, passed = refresher.refresh_many(
