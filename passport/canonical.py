@@ -178,7 +178,12 @@ _encode_str = encode_basestring
 
 
 def _fast_into(value: object, out: list[str], depth: int) -> bool:
-    """Append the canonical text of ``value`` to ``out``; False if the reference must encode it."""
+    """Append the canonical text of ``value`` to ``out``; False if the reference must encode it.
+
+    Written for speed (a passport's sections are thousands of values): containers encode their string
+    and null members inline instead of recursing for each, and an object's keys are checked as they
+    are written.
+    """
     kind = type(value)
     if kind is str:
         out.append(_encode_str(cast(str, value)))
@@ -186,19 +191,41 @@ def _fast_into(value: object, out: list[str], depth: int) -> bool:
         if depth >= MAX_DEPTH:
             return False
         mapping = cast(dict[Any, Any], value)
-        if not all(type(key) is str and key.isascii() for key in mapping):
+        try:
+            keys = sorted(mapping)
+        except TypeError:  # keys of mixed types: not JSON; the reference names the offending key
             return False
-        out.append("{")
-        first = True
-        for key in sorted(mapping):
-            if not first:
-                out.append(",")
-            first = False
-            out.append(_encode_str(key))
-            out.append(":")
-            if not _fast_into(mapping[key], out, depth + 1):
+        append = out.append
+        separator = "{"
+        for key in keys:
+            if type(key) is not str or not key.isascii():
                 return False
-        out.append("}")
+            append(separator + _encode_str(key) + ":")
+            item = mapping[key]
+            if type(item) is str:
+                append(_encode_str(item))
+            elif item is None:
+                append("null")
+            elif not _fast_into(item, out, depth + 1):
+                return False
+            separator = ","
+        append("}" if keys else "{}")
+    elif kind is list:
+        if depth >= MAX_DEPTH:
+            return False
+        append = out.append
+        separator = "["
+        items = cast(list[Any], value)
+        for item in items:
+            append(separator)
+            if type(item) is str:
+                append(_encode_str(item))
+            elif item is None:
+                append("null")
+            elif not _fast_into(item, out, depth + 1):
+                return False
+            separator = ","
+        append("]" if items else "[]")
     elif kind is float:
         text = repr(value)
         # repr uses exponents outside [1e-4, 1e16) (JCS switches at 1e-6 and 1e21) and spells nan/inf.
@@ -217,16 +244,6 @@ def _fast_into(value: object, out: list[str], depth: int) -> bool:
         out.append("true" if value else "false")
     elif value is None:
         out.append("null")
-    elif kind is list:
-        if depth >= MAX_DEPTH:
-            return False
-        out.append("[")
-        for index, item in enumerate(cast(list[Any], value)):
-            if index:
-                out.append(",")
-            if not _fast_into(item, out, depth + 1):
-                return False
-        out.append("]")
     else:
         return False
     return True

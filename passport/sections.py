@@ -196,14 +196,18 @@ class Manifest(BaseModel):
     def tiers(self) -> list[AccessTier]:
         return [AccessTier(entry.tier) for entry in self.sections]
 
-    def version_struct(self) -> PassportVersion:
-        """The EIP-712 ``PassportVersion`` this manifest is signed under."""
+    def version_struct(self, digest: bytes | None = None) -> PassportVersion:
+        """The EIP-712 ``PassportVersion`` this manifest is signed under.
+
+        ``digest``: the manifest's digest when the caller already hashed its canonical bytes (saves a
+        canonicalisation of the manifest).
+        """
         return PassportVersion(
             passport_id=self.passport_id_bytes32,
             battery_id_hash=unhex0x(self.battery_id_hash),
             version=self.version,
             status=self.lifecycle_status,
-            manifest_digest=self.digest(),
+            manifest_digest=self.digest() if digest is None else digest,
             predecessor=unhex0x(self.predecessor),
         )
 
@@ -258,7 +262,8 @@ class CommittedPassport:
     public_section: bytes  # exact stored bytes (what a verification bundle carries)
 
     def version_struct(self) -> PassportVersion:
-        return self.manifest.version_struct()
+        # ``manifest_digest`` is SHA-256 of ``manifest_bytes``, the manifest's canonical bytes.
+        return self.manifest.version_struct(self.manifest_digest)
 
 
 def commit_passport(

@@ -15,10 +15,12 @@ valid signature is refused rather than recovered to the same signer.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from coincurve import PrivateKey
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_keys.exceptions import BadSignature
@@ -36,6 +38,7 @@ PASSPORT_VERSION_TYPE = (
     "PassportVersion(bytes32 passportId,bytes32 batteryIdHash,uint32 version,uint8 status,"
     "bytes32 manifestDigest,bytes32 predecessor)"
 )
+DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 SIGNATURE_BYTES = 65
 MAX_VERSION = 2**32 - 1
 # secp256k1 group order; OpenZeppelin's ECDSA rejects s above half of it (EIP-2 malleability).
@@ -87,6 +90,23 @@ def _bytes32(value: bytes, what: str) -> bytes:
     return value
 
 
+_DOMAIN_TYPEHASH = keccak(text=DOMAIN_TYPE)
+_PASSPORT_VERSION_TYPEHASH = keccak(text=PASSPORT_VERSION_TYPE)
+
+
+@functools.lru_cache(maxsize=64)
+def _domain_separator(name: str, version: str, chain_id: int, verifying_contract: str) -> bytes:
+    # A process signs for a handful of registries: hashing the domain once each saves three keccaks
+    # per signature.
+    return keccak(
+        _DOMAIN_TYPEHASH
+        + keccak(text=name)
+        + keccak(text=version)
+        + chain_id.to_bytes(32, "big")
+        + bytes.fromhex(verifying_contract[2:]).rjust(32, b"\0")
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PassportDomain:
     """The EIP-712 domain of one deployed registry."""
@@ -102,6 +122,11 @@ class PassportDomain:
         object.__setattr__(
             self, "verifying_contract", checksum_address(self.verifying_contract, "registry address")
         )
+
+    @property
+    def separator(self) -> bytes:
+        """``hashStruct(EIP712Domain)``, the domain separator OpenZeppelin's ``EIP712`` computes."""
+        return _domain_separator(self.name, self.version, self.chain_id, self.verifying_contract)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +157,19 @@ class PassportVersion:
             raise InvalidIdentifier(f"version {self.version} is outside 1..2**32-1")
         object.__setattr__(self, "status", LifecycleStatus(self.status))
 
+    def struct_hash(self) -> bytes:
+        """``hashStruct(PassportVersion)``: every field is one static 32-byte word, so the encoding is
+        the type hash followed by the fields, each left-padded to 32 bytes."""
+        return keccak(
+            _PASSPORT_VERSION_TYPEHASH
+            + self.passport_id
+            + self.battery_id_hash
+            + self.version.to_bytes(32, "big")
+            + int(self.status).to_bytes(32, "big")
+            + self.manifest_digest
+            + self.predecessor
+        )
+
     def as_message(self) -> dict[str, Any]:
         return {
             "passportId": self.passport_id,
@@ -157,20 +195,37 @@ def _signable(domain: PassportDomain, version: PassportVersion) -> SignableMessa
     return encode_typed_data(full_message=passport_version_typed_data(domain, version))
 
 
-def passport_version_digest(domain: PassportDomain, version: PassportVersion) -> bytes:
-    """``keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(PassportVersion))``: what is signed."""
+def reference_passport_version_digest(domain: PassportDomain, version: PassportVersion) -> bytes:
+    """The digest as eth_account's generic typed-data encoder computes it from the full typed-data
+    document: what ``passport_version_digest`` is proven equal to (a Hypothesis test)."""
     signable = _signable(domain, version)
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
+def passport_version_digest(domain: PassportDomain, version: PassportVersion) -> bytes:
+    """``keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(PassportVersion))``: what is signed.
+
+    Encoded directly (three keccaks of fixed layouts) rather than through eth_account's generic
+    encoder, which parses the type definitions and ABI-encodes every field anew for each passport (a
+    quarter of a batch's signing time); the bytes are the same.
+    """
+    return keccak(b"\x19\x01" + domain.separator + version.struct_hash())
+
+
 def sign_passport_version(private_key: bytes, domain: PassportDomain, version: PassportVersion) -> bytes:
-    """A 65-byte ``r ‖ s ‖ v`` signature (``v`` in {27, 28}, low ``s``) by ``private_key``."""
+    """A 65-byte ``r ‖ s ‖ v`` signature (``v`` in {27, 28}, low ``s``) by ``private_key``.
+
+    Signed with libsecp256k1 (coincurve), which emits RFC 6979 deterministic, low-``s`` signatures: the
+    same bytes eth_account would produce, without its key parsing and message wrapping per call.
+    """
     try:
-        signed = Account.sign_message(_signable(domain, version), private_key=private_key)
+        signed = PrivateKey(private_key).sign_recoverable(
+            passport_version_digest(domain, version), hasher=None
+        )
     except (ValueError, TypeError) as exc:
         raise SignatureError(f"cannot sign passport version: {exc}") from None
-    signature = bytes(signed.signature)
-    check_signature_form(signature)  # eth-keys emits canonical signatures; make sure of it
+    signature = signed[:64] + bytes([27 + signed[64]])
+    check_signature_form(signature)  # libsecp256k1 emits canonical signatures; make sure of it
     return signature
 
 

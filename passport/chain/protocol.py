@@ -99,6 +99,10 @@ class ChainClient(Protocol):
         event; all or nothing (the first invalid entry's revert refuses the whole batch)."""
         ...
 
+    def send_issue_passports(self, passports: Sequence[PassportIssue]) -> bytes:
+        """``issue_passports`` sent without waiting for it to be mined: the transaction hash."""
+        ...
+
     def update_passport(self, passport_id: bytes, manifest_digest: bytes, signature: bytes) -> TxReceipt:
         """Record a new version (new document digest) with the same status."""
         ...

@@ -22,6 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any, Final
 
 from eth_account import Account
@@ -91,6 +92,18 @@ UPDATE_WINDOW: Final = 50
 STORE_CHECK: Final = "store.content"
 #: The check that every section's stored bytes (ciphertext included) are the ones the manifest commits to.
 SECTIONS_CHECK: Final = "store.sections"
+
+
+#: A version ready to send: the stamped document, where it is stored, and its unwritten log row.
+_Prepared = tuple[BatteryPassport, CommittedPassport, VersionRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class _SentChunk:
+    """An ``issuePassports`` transaction sent and not yet collected, with what it carries."""
+
+    prepared: list[_Prepared]
+    tx_hash: bytes
 
 
 def _passport_uuid(value: PassportIdLike) -> uuid.UUID:
@@ -224,6 +237,8 @@ class PassportService:
         one SQLite transaction before it is sent and its receipt in one after. A chunk is all or nothing
         on-chain: a revert (an id the ledger already has, say) refuses that chunk and raises, leaving the
         chunks before it issued. Ids repeated in ``passports`` are refused before anything is written.
+        Each chunk is sent without a pre-flight call or estimate, and the next one is prepared while it
+        is in the node; one transaction is in flight at a time.
         """
         if per_transaction < 1:
             raise ValueError(f"per_transaction must be at least 1, not {per_transaction}")
@@ -235,22 +250,33 @@ class PassportService:
                 [("general.passport_id", f"{pid} is repeated") for pid in repeated],
             )
         issued: list[IssuedVersion] = []
+        in_flight: _SentChunk | None = None
         for start in range(0, len(passports), per_transaction):
-            issued.extend(self._issue_chunk(passports[start : start + per_transaction]))
+            # Prepared while the previous chunk's transaction is in the node, so the node's work and
+            # ours overlap; it is sent only once that one is mined, so a refused chunk still stops every
+            # chunk after it (a prepared, unsent chunk leaves only unreferenced blocks in the store).
+            prepared = self._prepare_chunk(passports[start : start + per_transaction])
+            if in_flight is not None:
+                issued.extend(self._collect_chunk(in_flight))
+            in_flight = self._send_chunk(prepared)
+        if in_flight is not None:
+            issued.extend(self._collect_chunk(in_flight))
         return issued
 
-    def _issue_chunk(self, passports: Sequence[BatteryPassport]) -> list[IssuedVersion]:
+    def _prepare_chunk(self, passports: Sequence[BatteryPassport]) -> list[_Prepared]:
         head = self._chain.block_number()
         # Every section and manifest of the chunk made durable by one flush, before anything is sent.
         durable: AbstractContextManager[None] = (
             self._store.deferred_sync() if isinstance(self._store, DeferredSync) else nullcontext()
         )
         with durable:
-            prepared = [self._prepare_issue(passport, head) for passport in passports]
+            return [self._prepare_issue(passport, head) for passport in passports]
+
+    def _send_chunk(self, prepared: list[_Prepared]) -> _SentChunk:
         rows = [pending for _, _, pending in prepared]
         self._log.record_pending_many(rows)
         try:
-            receipt = self._chain.issue_passports(
+            tx_hash = self._chain.send_issue_passports(
                 [
                     PassportIssue(
                         pending.passport_id,
@@ -264,15 +290,24 @@ class PassportService:
         except ContractRevert:
             self._log.discard_many(rows)  # refused as a whole: nothing was anchored
             raise
+        # Any other failure (timeout, node gone) keeps the pending rows: the transaction may still land.
+        return _SentChunk(prepared, tx_hash)
+
+    def _collect_chunk(self, sent: _SentChunk) -> list[IssuedVersion]:
+        rows = [pending for _, _, pending in sent.prepared]
+        try:
+            receipt = self._chain.sent_receipt(sent.tx_hash)
+        except ContractRevert:
+            self._log.discard_many(rows)  # refused as a whole: nothing was anchored
+            raise
         self._log.record_anchor_many(rows, Anchor.of(receipt))
-        log.info("%d passports issued in tx %s", len(prepared), hex0x(receipt.tx_hash))
+        log.info("%d passports issued in tx %s", len(rows), hex0x(receipt.tx_hash))
         return [
-            self._issued(document, committed, pending, receipt) for document, committed, pending in prepared
+            self._issued(document, committed, pending, receipt)
+            for document, committed, pending in sent.prepared
         ]
 
-    def _prepare_issue(
-        self, passport: BatteryPassport, head: int
-    ) -> tuple[BatteryPassport, CommittedPassport, VersionRecord]:
+    def _prepare_issue(self, passport: BatteryPassport, head: int) -> _Prepared:
         document = stamp(passport, version=1, status=LifecycleStatus.ORIGINAL, predecessor=None)
         committed, pending = self._prepare(
             document, version=1, status=LifecycleStatus.ORIGINAL, predecessor=ZERO32, sent_from_block=head

@@ -89,6 +89,23 @@ def test_a_refused_chunk_raises_and_leaves_no_pending_rows(service: PassportServ
     assert len(rows) == 1  # the single issue's row only
 
 
+def test_a_refused_chunk_stops_the_chunk_prepared_behind_it(service: PassportService, issuer: Actor) -> None:
+    # The second chunk is prepared while the first is in the node, but sent only once the first is
+    # mined: the first's refusal leaves it unsent, with no log rows and nothing on the ledger.
+    docs = documents(4, "stops")
+    service.issue(docs[1])
+    with pytest.raises(ContractRevert) as info:
+        service.issue_many(docs, per_transaction=2)
+    assert info.value.error == "BatteryPassportRegistryPassportExists"
+    for doc in (docs[0], docs[2], docs[3]):
+        pid = passport_id_bytes32(doc.passport_id)
+        assert issuer.client.get_passport(pid) is None
+        assert (
+            service.version_log.for_passport(issuer.client.chain_id, issuer.client.registry_address, pid)
+            == []
+        )
+
+
 def test_per_transaction_must_be_positive(service: PassportService) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         service.issue_many(documents(1, "zero"), per_transaction=0)

@@ -19,8 +19,10 @@ from passport.signing import (
     passport_version_digest,
     passport_version_typed_data,
     recover_passport_version_signer,
+    reference_passport_version_digest,
     sign_passport_version,
 )
+from passport.signing import _signable as eth_account_signable
 
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -211,3 +213,24 @@ def test_sign_then_recover_round_trips(
     signature = sign_passport_version(key, domain, struct)
     assert passport_version_digest(domain, struct) == manual_digest(domain, struct)
     assert recover_passport_version_signer(domain, struct, signature) == Account.from_key(key).address
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    key=st.binary(min_size=32, max_size=32).filter(lambda k: 0 < int.from_bytes(k, "big") < 2**256 - 2**130),
+    words=st.lists(st.binary(min_size=32, max_size=32), min_size=4, max_size=4),
+    version=st.integers(min_value=1, max_value=2**32 - 1),
+    status=st.sampled_from(LifecycleStatus),
+    chain_id=st.integers(min_value=1, max_value=2**256 - 1),
+    registry=st.binary(min_size=20, max_size=20),
+)
+def test_the_direct_digest_and_signature_are_eth_accounts(
+    key: bytes, words: list[bytes], version: int, status: LifecycleStatus, chain_id: int, registry: bytes
+) -> None:
+    # The digest is encoded by hand and signed with coincurve: both must be exactly what eth_account's
+    # generic typed-data encoder and signer give, for any field values.
+    domain = PassportDomain(chain_id=chain_id, verifying_contract="0x" + registry.hex())
+    struct = PassportVersion(words[0], words[1], version, status, words[2], words[3])
+    assert passport_version_digest(domain, struct) == reference_passport_version_digest(domain, struct)
+    expected = Account.sign_message(eth_account_signable(domain, struct), private_key=key).signature
+    assert sign_passport_version(key, domain, struct) == bytes(expected)
