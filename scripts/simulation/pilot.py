@@ -88,6 +88,7 @@ from scripts.simulation.recycled import close_the_loop
 from scripts.simulation.report import FleetReport
 from scripts.simulation.safety import SafetyConfig, SafetyPilot
 from scripts.simulation.service_models import ServiceModelsConfig, run_service_models
+from scripts.simulation.signing import PendingUploads, SigningJob, UploadSigner
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +164,15 @@ class PilotConfig:
     recycled_loop: bool = True
     # Subscription share, swap station and second-life storage after the run (simulation.service_models).
     service_models: ServiceModelsConfig = field(default_factory=ServiceModelsConfig)
+    # Processes signing the devices' uploads a day ahead of ingestion (``scripts.simulation.signing``);
+    # 0 signs in the pilot's own process. One is enough on two cores: the pilot's process has the other.
+    signing_workers: int = 1
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
             raise ValueError("batch_size and anchor_every_days must be at least 1")
+        if self.signing_workers < 0:
+            raise ValueError("signing_workers must not be negative")
         if self.naive_sample < 0 or (self.verify_sample is not None and self.verify_sample < 0):
             raise ValueError("naive_sample and verify_sample must not be negative")
 
@@ -287,6 +293,12 @@ class SimDevice:
         self.seq += 1
         return sign_upload(self.key, self.device_id, self.battery_id, self.seq, readings)
 
+    def next_job(self, readings: list[dict[str, Any]]) -> SigningJob:
+        """The next upload to sign (``sign`` done by ``scripts.simulation.signing``), its number taken."""
+        self.seq += 1
+        values = [dict(reading) for reading in readings]
+        return SigningJob(self.key.private_key, self.device_id, self.battery_id, self.seq, values)
+
 
 # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -387,6 +399,8 @@ class Pilot:
         self.tx_gas: Counter[str] = Counter()
         self.batch_issued = 0  # passports issued by issuePassports transactions
         self.packs: dict[str, _Pack] = {}
+        # Devices of packs fitted on a day already generated (and signing) but not yet run: adopt takes them.
+        self.fresh_devices: dict[str, SimDevice] = {}
         self.current: dict[int, _Pack] = {}  # vehicle -> the pack it carries
         self.sim_now = float(config.fleet.start_epoch_s)
         self.acked: list[int] = []  # every acknowledged record id (ints: ~8 bytes each in a year)
@@ -501,7 +515,7 @@ class Pilot:
         self.adopt(ev, battery_id, device_id, spec, issued.passport_id)
 
     def adopt(self, ev: int, battery_id: str, device_id: str, spec: PackSpec, passport_id: uuid.UUID) -> None:
-        device = SimDevice.generate(device_id, battery_id)
+        device = self.fresh_devices.pop(battery_id, None) or SimDevice.generate(device_id, battery_id)
         self.journal.register_device(device_id, device.address, battery_id)
         pack = _Pack(ev, battery_id, spec, passport_id, device, rated_values(spec))
         self.packs[battery_id] = pack
@@ -527,11 +541,29 @@ class Pilot:
 
     # -- a day --------------------------------------------------------------------------------------------
 
-    def ingest(self, batch: DayBatch) -> None:
+    def prepare(self, batch: DayBatch, signer: UploadSigner) -> PendingUploads:
+        """A generated day: counted in the fleet report, its uploads (faults injected) sent to be signed.
+
+        The pilot prepares day N+1 before it runs day N, so the signing overlaps day N's ingestion; the
+        batch is counted at once, before the generator steps again.
+        """
+        self.fleet_report.add(batch)
+        for installed in batch.installed:
+            self.fresh_devices[installed.battery_id] = SimDevice.generate(
+                installed.device_id, installed.battery_id
+            )
         with self.stage("uploads"):
             uploads = self.health.inject(batch.day, batch.uploads())
         with self.stage("sign"):
-            signed = [self.packs[u.battery_id].device.sign(u.readings) for u in uploads]
+            return signer.submit([self._device_of(u.battery_id).next_job(u.readings) for u in uploads])
+
+    def _device_of(self, battery_id: str) -> SimDevice:
+        pack = self.packs.get(battery_id)
+        return pack.device if pack is not None else self.fresh_devices[battery_id]
+
+    def ingest(self, pending: PendingUploads) -> None:
+        with self.stage("sign"):
+            signed = pending()  # waits for the worker if it has not finished the day yet
         with self.stage("ingest"):
             acks = self.ingestor.ingest_many(signed)
         self.uploads += len(signed)
@@ -702,25 +734,37 @@ class Pilot:
         days = fleet_config.days
         iterator = iter(sim)
         run_started = time.perf_counter()
-        for day in range(days):
+        signer = UploadSigner(self.config.signing_workers)
+        try:
             with self.stage("generate"):
-                batch = next(iterator)
-            self.fleet_report.add(batch)
-            # A pack fitted today reports today already: its passport and device come first.
-            with self.stage("lifecycle"):
-                for installed in batch.installed:
-                    self.issue(installed.ev, installed.battery_id, installed.device_id, installed.chemistry)
-            # Readings of the day are received at its end (devices upload overnight).
-            self.sim_now = float(fleet_config.start_epoch_s + (day + 1) * 86400)
-            self.ingest(batch)
-            if (day + 1) % self.config.anchor_every_days == 0 or day == days - 1:
-                with self.stage("anchor"):
-                    self.anchor(final=day == days - 1)
-            # Removal after the day's readings: the last ones the pack's device sent are in the ledger.
-            with self.stage("lifecycle"):
-                for ended in batch.ended:
-                    self.retire(ended)
-            self.progress("days", day + 1, days)
+                ahead = next(iterator)
+            ahead_signed = self.prepare(ahead, signer)
+            for day in range(days):
+                batch, signed = ahead, ahead_signed
+                # Tomorrow is generated and sent to be signed before today runs (see ``prepare``).
+                if day + 1 < days:
+                    with self.stage("generate"):
+                        ahead = next(iterator)
+                    ahead_signed = self.prepare(ahead, signer)
+                # A pack fitted today reports today already: its passport and device come first.
+                with self.stage("lifecycle"):
+                    for installed in batch.installed:
+                        self.issue(
+                            installed.ev, installed.battery_id, installed.device_id, installed.chemistry
+                        )
+                # Readings of the day are received at its end (devices upload overnight).
+                self.sim_now = float(fleet_config.start_epoch_s + (day + 1) * 86400)
+                self.ingest(signed)
+                if (day + 1) % self.config.anchor_every_days == 0 or day == days - 1:
+                    with self.stage("anchor"):
+                        self.anchor(final=day == days - 1)
+                # Removal after the day's readings: the last ones the pack's device sent are in the ledger.
+                with self.stage("lifecycle"):
+                    for ended in batch.ended:
+                        self.retire(ended)
+                self.progress("days", day + 1, days)
+        finally:
+            signer.close()
         run_seconds = time.perf_counter() - run_started
         health = self.health.finish(self)
         with self.stage("accounting"):
