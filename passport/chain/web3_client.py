@@ -20,13 +20,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import requests
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError, EncodingError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import ABIFunction
 from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
@@ -640,8 +641,9 @@ class Web3ChainClient:
     def _encode(self, name: str, *args: Any) -> bytes:
         """The calldata of the (only) function ``name`` with ``args``, encoded by ``eth_abi``."""
         (entry,) = [e for e in self._abi if e.get("type") == "function" and e.get("name") == name]
+        function = cast(ABIFunction, entry)
         try:
-            return function_abi_to_4byte_selector(entry) + abi_encode(get_abi_input_types(entry), args)
+            return function_abi_to_4byte_selector(function) + abi_encode(get_abi_input_types(function), args)
         except EncodingError as exc:
             raise InvalidIdentifier(f"cannot encode {name}: {exc}") from None
 

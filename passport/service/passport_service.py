@@ -356,11 +356,19 @@ class PassportService:
                 [("general.passport_id", f"{pid} is repeated") for pid in repeated],
             )
         issued: list[IssuedVersion] = []
+        sent: tuple[list[_Prepared], list[bytes]] | None = None
         for start in range(0, len(updates), in_flight):
-            issued.extend(self._update_chunk(updates[start : start + in_flight]))
+            # As in ``issue_many``: the next chunk is stored and signed while this one's transactions
+            # are in the node, and sent only once every receipt of this one is recorded.
+            prepared = self._prepare_updates(updates[start : start + in_flight])
+            if sent is not None:
+                issued.extend(self._collect_updates(*sent))
+            sent = prepared, self._send_updates(prepared)
+        if sent is not None:
+            issued.extend(self._collect_updates(*sent))
         return issued
 
-    def _update_chunk(self, updates: Sequence[tuple[PassportIdLike, BatteryPassport]]) -> list[IssuedVersion]:
+    def _prepare_updates(self, updates: Sequence[tuple[PassportIdLike, BatteryPassport]]) -> list[_Prepared]:
         head = self._chain.block_number()
         durable: AbstractContextManager[None] = (
             self._store.deferred_sync() if isinstance(self._store, DeferredSync) else nullcontext()
@@ -383,6 +391,9 @@ class PassportService:
                     sent_from_block=head,
                 )
                 prepared.append((document, committed, pending))
+        return prepared
+
+    def _send_updates(self, prepared: list[_Prepared]) -> list[bytes]:
         self._log.record_pending_many([pending for _, _, pending in prepared])
         sent: list[bytes] = []
         try:
@@ -400,6 +411,9 @@ class PassportService:
             # it among the ledger's events if it lands); the ones never sent are discarded.
             self._log.discard_many([pending for _, _, pending in prepared[len(sent) + 1 :]])
             raise
+        return sent
+
+    def _collect_updates(self, prepared: list[_Prepared], sent: list[bytes]) -> list[IssuedVersion]:
         results: list[IssuedVersion] = []
         anchored: list[tuple[VersionRecord, Anchor]] = []
         refused: list[VersionRecord] = []
@@ -421,7 +435,7 @@ class PassportService:
             self._log.discard_many(refused)
         if revert is not None:
             raise revert
-        log.info("%d passport versions anchored, %d in flight at most", len(results), len(updates))
+        log.info("%d passport versions anchored, %d in flight at most", len(results), len(prepared))
         return results
 
     def append(
