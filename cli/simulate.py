@@ -88,7 +88,7 @@ def simulate_command(
     signing_workers: Annotated[
         int,
         typer.Option(min=0, help="Processes signing uploads a day ahead of ingestion (0: in-process)."),
-    ] = 1,
+    ] = 0,
     fault_share: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="Share of first packs given an injected device fault."),

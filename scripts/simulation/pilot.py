@@ -165,8 +165,9 @@ class PilotConfig:
     # Subscription share, swap station and second-life storage after the run (simulation.service_models).
     service_models: ServiceModelsConfig = field(default_factory=ServiceModelsConfig)
     # Processes signing the devices' uploads a day ahead of ingestion (``scripts.simulation.signing``);
-    # 0 signs in the pilot's own process. One is enough on two cores: the pilot's process has the other.
-    signing_workers: int = 1
+    # 0 signs in the pilot's own process. Off by default: on this 2-core machine under load 3-5 a worker
+    # measured no gain (its IPC runs on the pilot's GIL-bound process); try 1 where a core is idle.
+    signing_workers: int = 0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:

@@ -8,6 +8,10 @@ ingestion runs meanwhile on the other core. What crosses the process boundary is
 device's key, ids, sequence number and reading objects out; a 65-byte signature back); the main
 process then builds each ``SignedUpload`` exactly as ``oracle.devices.sign_upload`` does.
 
+Measured (README "Pilot simulation"): on this 2-core machine under load 3-5 (other work running) a
+worker gave no gain, since the pool's result and feeder threads need the pilot's GIL-bound process; so
+``PilotConfig.signing_workers`` defaults to 0 (signed in-process, a day ahead all the same).
+
 The signature is the one ``DeviceKey.sign`` gives in-process: same body (``upload_body`` over
 ``canonical_readings``), same deterministic RFC 6979 nonce, so a run's uploads are byte-identical
 whichever way they were signed.
