@@ -38,6 +38,8 @@ def _render(report: PilotReport, console: Console) -> None:
         ("batches anchored", f"{data['batches']['count']:,}"),
         ("transactions", f"{transactions['total']:,}"),
         ("gas", f"{transactions['gas_total']:,}"),
+        ("anchoring gas per reading", data["gas_per_reading"]),
+        ("wall time (s)", data["wall_s"]),
         ("readings/s (simulated days)", throughput["readings_per_s_days"]),
         ("readings/s (end to end)", throughput["readings_per_s_end_to_end"]),
         ("passports issued/s", throughput["issue_passports_per_s"]),
@@ -83,6 +85,10 @@ def simulate_command(
         int, typer.Option(min=0, help="Proofs checked on-chain; 0 = every record.")
     ] = 200,
     batch_size: Annotated[int, typer.Option(min=1, help="Records per anchored batch.")] = 1000,
+    signing_workers: Annotated[
+        int,
+        typer.Option(min=0, help="Processes signing uploads a day ahead of ingestion (0: in-process)."),
+    ] = 0,
     fault_share: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="Share of first packs given an injected device fault."),
@@ -104,6 +110,7 @@ def simulate_command(
         naive_sample=naive_sample,
         verify_sample=verify_sample or None,
         health=HealthPilotConfig(fault_share=fault_share),
+        signing_workers=signing_workers,
     )
     console = Console()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -38,6 +38,7 @@ from oracle.devices import (
     DeviceRecord,
     SignedUpload,
     canonical_readings,
+    json_string,
     parse_upload,
     upload_body,
     verify_signature,
@@ -47,7 +48,6 @@ from oracle.errors import ReadingRejected, ReplayDetected, UnknownDevice, Upload
 from oracle.journal import Journal, NewRecord
 from oracle.merkle import keccak256
 from oracle.readings import ANCHOR_KIND, ReadingKind, StorageMeterReading, parse_readings
-from passport.canonical import canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class _Prepared:
 
 
 def _record_prefix(battery_id: str, device_id: str) -> bytes:
-    return b'{"battery_id":' + canonical_json(battery_id) + b',"device_id":' + canonical_json(device_id)
+    return b'{"battery_id":' + json_string(battery_id) + b',"device_id":' + json_string(device_id)
 
 
 def _record_bytes(prefix: bytes, seq: int, index: int, reading: bytes) -> bytes:

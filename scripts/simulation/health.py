@@ -26,7 +26,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from oracle.batch_document import open_batch_document
 from oracle.device_health import UsedRecord, build_evidence, health_policy, verify_health_evidence
 from oracle.early_warnings import CURRENT_WARNING_RULES, RULES, AlertStore, RuleName, scan
 from oracle.evaluation import rated_values
@@ -205,18 +204,8 @@ class PilotHealth:
     # -- after the run ---------------------------------------------------------------------------------
 
     def histories(self, pilot: Pilot) -> dict[str, list[AnchoredRecord]]:
-        """Every battery's anchored records: each confirmed batch document opened once."""
-        found: dict[str, list[AnchoredRecord]] = defaultdict(list)
-        for batch in pilot.journal.batches(("confirmed",)):
-            if batch.cid is None:
-                continue
-            document = open_batch_document(pilot.store.get(batch.cid), pilot.keyring)
-            for record in document.records:
-                proof = tuple(document.tree.proof(record.digest))
-                found[record.battery_id].append(
-                    AnchoredRecord(record, document.root, batch.cid, batch.block_number, proof)
-                )
-        return found
+        """Every battery's anchored records: each anchored batch document opened once for the run."""
+        return pilot.proofs.histories()
 
     def finish(self, pilot: Pilot) -> dict[str, Any]:
         """Refresh, scan and score (see the module docstring); the report's ``health`` section."""
@@ -255,18 +244,24 @@ class PilotHealth:
         targets += [(new, by_passport[old]) for new, old in sorted(pilot.successors.items())]
         # A pack removed on the run's last day is still its vehicle's current pack (no replacement was
         # fitted after it): its passport may be closed already, so ask the ledger.
+        # The record read here is handed to the fetch, which would otherwise read it again.
         chain = pilot.chains["admin"]
-        targets = [
-            (pid, battery)
-            for pid, battery in targets
-            if not (record := chain.get_passport(passport_id_bytes32(pid))) or not record.is_closed
-        ]
+        with pilot.stage("health_refresh"):
+            ledger = [
+                (pid, battery, chain.get_passport(passport_id_bytes32(pid))) for pid, battery in targets
+            ]
+        targets = [(pid, battery) for pid, battery, record in ledger if not record or not record.is_closed]
+        open_records = {pid: record for pid, _, record in ledger if not record or not record.is_closed}
         battery_of = dict(targets)
         with pilot.stage("health_refresh"):
             # Chunks of passports refreshed together: their versions go out as transactions in flight.
             for start in range(0, len(targets), REFRESH_CHUNK):
                 chunk = [
-                    (pid, writer.fetch(pid, frozenset(AccessTier)).passport(), records.get(battery, []))
+                    (
+                        pid,
+                        writer.fetch(pid, frozenset(AccessTier), record=open_records[pid]).passport(),
+                        records.get(battery, []),
+                    )
                     for pid, battery in targets[start : start + REFRESH_CHUNK]
                 ]
                 results, passed = refresher.refresh_many(

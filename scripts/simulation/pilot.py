@@ -56,7 +56,6 @@ from oracle.health import Grade, GradingPolicy, HealthAssessment, RatedValues, e
 from oracle.ingestion import Acknowledgement, Ingestor
 from oracle.journal import Journal
 from oracle.merkle import keccak256
-from oracle.proofs import RecordProofs
 from oracle.readings import DiagnosticSnapshot, SafetyEvent, parse_reading
 from passport.audit import EventQuery, IndexFollower, SqliteAuditIndex
 from passport.audit.follower import FollowerConfig
@@ -83,11 +82,13 @@ from scripts.simulation.fleet import (
 from scripts.simulation.fleet import Chemistry as PackChemistry
 from scripts.simulation.generator import DayBatch, EndOfFirstLife, FleetSimulation
 from scripts.simulation.health import HealthPilotConfig, PilotHealth
+from scripts.simulation.histories import FleetHistories
 from scripts.simulation.market import PilotMarket
 from scripts.simulation.recycled import close_the_loop
 from scripts.simulation.report import FleetReport
 from scripts.simulation.safety import SafetyConfig, SafetyPilot
 from scripts.simulation.service_models import ServiceModelsConfig, run_service_models
+from scripts.simulation.signing import PendingUploads, SigningJob, UploadSigner
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +164,16 @@ class PilotConfig:
     recycled_loop: bool = True
     # Subscription share, swap station and second-life storage after the run (simulation.service_models).
     service_models: ServiceModelsConfig = field(default_factory=ServiceModelsConfig)
+    # Processes signing the devices' uploads a day ahead of ingestion (``scripts.simulation.signing``);
+    # 0 signs in the pilot's own process. Off by default: on this 2-core machine under load 3-5 a worker
+    # measured no gain (its IPC runs on the pilot's GIL-bound process); try 1 where a core is idle.
+    signing_workers: int = 0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.anchor_every_days < 1:
             raise ValueError("batch_size and anchor_every_days must be at least 1")
+        if self.signing_workers < 0:
+            raise ValueError("signing_workers must not be negative")
         if self.naive_sample < 0 or (self.verify_sample is not None and self.verify_sample < 0):
             raise ValueError("naive_sample and verify_sample must not be negative")
 
@@ -196,9 +203,15 @@ class PilotReport:
     recycled_material: dict[str, Any] = field(default_factory=dict)
     # The service-model scenarios run last (``scripts.simulation.service_models``).
     service_models: dict[str, Any] = field(default_factory=dict)
+    # Wall time of the whole run (setup to chart, service models included; ``stages_s["total"]`` stops
+    # before the service models) and anchoring gas per anchored reading: issue #16's headline figures.
+    wall_s: float | None = None
+    gas_per_reading: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "wall_s": self.wall_s,
+            "gas_per_reading": self.gas_per_reading,
             "config": self.config,
             "fleet": self.fleet,
             "readings": self.readings,
@@ -223,7 +236,15 @@ class PilotReport:
     def deterministic(self) -> dict[str, Any]:
         """The parts a seed fixes: everything but timings, throughput, memory, gas and paths."""
         data = self.as_dict()
-        for key in ("stages_s", "throughput", "peak_memory_mib", "outputs", "naive"):
+        for key in (
+            "wall_s",
+            "gas_per_reading",
+            "stages_s",
+            "throughput",
+            "peak_memory_mib",
+            "outputs",
+            "naive",
+        ):
             data.pop(key)
         data["transactions"] = {"count": self.transactions["count"]}
         data["config"] = {k: v for k, v in self.config.items() if k != "data_dir"}
@@ -272,6 +293,12 @@ class SimDevice:
     def sign(self, readings: list[dict[str, Any]]) -> SignedUpload:
         self.seq += 1
         return sign_upload(self.key, self.device_id, self.battery_id, self.seq, readings)
+
+    def next_job(self, readings: list[dict[str, Any]]) -> SigningJob:
+        """The next upload to sign (``sign`` done by ``scripts.simulation.signing``), its number taken."""
+        self.seq += 1
+        values = [dict(reading) for reading in readings]
+        return SigningJob(self.key.private_key, self.device_id, self.battery_id, self.seq, values)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -373,6 +400,8 @@ class Pilot:
         self.tx_gas: Counter[str] = Counter()
         self.batch_issued = 0  # passports issued by issuePassports transactions
         self.packs: dict[str, _Pack] = {}
+        # Devices of packs fitted on a day already generated (and signing) but not yet run: adopt takes them.
+        self.fresh_devices: dict[str, SimDevice] = {}
         self.current: dict[int, _Pack] = {}  # vehicle -> the pack it carries
         self.sim_now = float(config.fleet.start_epoch_s)
         self.acked: list[int] = []  # every acknowledged record id (ints: ~8 bytes each in a year)
@@ -475,7 +504,8 @@ class Pilot:
             keyring=self.keyring,
             clock=self.clock,
         )
-        self.proofs = RecordProofs(self.journal, self.store, keyring=self.keyring)
+        # Proofs, and every battery's history opened once for the health stages and the month proofs.
+        self.proofs = FleetHistories(self.journal, self.store, keyring=self.keyring)
 
     # -- passports and devices ---------------------------------------------------------------------------
 
@@ -486,7 +516,7 @@ class Pilot:
         self.adopt(ev, battery_id, device_id, spec, issued.passport_id)
 
     def adopt(self, ev: int, battery_id: str, device_id: str, spec: PackSpec, passport_id: uuid.UUID) -> None:
-        device = SimDevice.generate(device_id, battery_id)
+        device = self.fresh_devices.pop(battery_id, None) or SimDevice.generate(device_id, battery_id)
         self.journal.register_device(device_id, device.address, battery_id)
         pack = _Pack(ev, battery_id, spec, passport_id, device, rated_values(spec))
         self.packs[battery_id] = pack
@@ -512,11 +542,29 @@ class Pilot:
 
     # -- a day --------------------------------------------------------------------------------------------
 
-    def ingest(self, batch: DayBatch) -> None:
+    def prepare(self, batch: DayBatch, signer: UploadSigner) -> PendingUploads:
+        """A generated day: counted in the fleet report, its uploads (faults injected) sent to be signed.
+
+        The pilot prepares day N+1 before it runs day N, so the signing overlaps day N's ingestion; the
+        batch is counted at once, before the generator steps again.
+        """
+        self.fleet_report.add(batch)
+        for installed in batch.installed:
+            self.fresh_devices[installed.battery_id] = SimDevice.generate(
+                installed.device_id, installed.battery_id
+            )
         with self.stage("uploads"):
             uploads = self.health.inject(batch.day, batch.uploads())
         with self.stage("sign"):
-            signed = [self.packs[u.battery_id].device.sign(u.readings) for u in uploads]
+            return signer.submit([self._device_of(u.battery_id).next_job(u.readings) for u in uploads])
+
+    def _device_of(self, battery_id: str) -> SimDevice:
+        pack = self.packs.get(battery_id)
+        return pack.device if pack is not None else self.fresh_devices[battery_id]
+
+    def ingest(self, pending: PendingUploads) -> None:
+        with self.stage("sign"):
+            signed = pending()  # waits for the worker if it has not finished the day yet
         with self.stage("ingest"):
             acks = self.ingestor.ingest_many(signed)
         self.uploads += len(signed)
@@ -687,25 +735,37 @@ class Pilot:
         days = fleet_config.days
         iterator = iter(sim)
         run_started = time.perf_counter()
-        for day in range(days):
+        signer = UploadSigner(self.config.signing_workers)
+        try:
             with self.stage("generate"):
-                batch = next(iterator)
-            self.fleet_report.add(batch)
-            # A pack fitted today reports today already: its passport and device come first.
-            with self.stage("lifecycle"):
-                for installed in batch.installed:
-                    self.issue(installed.ev, installed.battery_id, installed.device_id, installed.chemistry)
-            # Readings of the day are received at its end (devices upload overnight).
-            self.sim_now = float(fleet_config.start_epoch_s + (day + 1) * 86400)
-            self.ingest(batch)
-            if (day + 1) % self.config.anchor_every_days == 0 or day == days - 1:
-                with self.stage("anchor"):
-                    self.anchor(final=day == days - 1)
-            # Removal after the day's readings: the last ones the pack's device sent are in the ledger.
-            with self.stage("lifecycle"):
-                for ended in batch.ended:
-                    self.retire(ended)
-            self.progress("days", day + 1, days)
+                ahead = next(iterator)
+            ahead_signed = self.prepare(ahead, signer)
+            for day in range(days):
+                batch, signed = ahead, ahead_signed
+                # Tomorrow is generated and sent to be signed before today runs (see ``prepare``).
+                if day + 1 < days:
+                    with self.stage("generate"):
+                        ahead = next(iterator)
+                    ahead_signed = self.prepare(ahead, signer)
+                # A pack fitted today reports today already: its passport and device come first.
+                with self.stage("lifecycle"):
+                    for installed in batch.installed:
+                        self.issue(
+                            installed.ev, installed.battery_id, installed.device_id, installed.chemistry
+                        )
+                # Readings of the day are received at its end (devices upload overnight).
+                self.sim_now = float(fleet_config.start_epoch_s + (day + 1) * 86400)
+                self.ingest(signed)
+                if (day + 1) % self.config.anchor_every_days == 0 or day == days - 1:
+                    with self.stage("anchor"):
+                        self.anchor(final=day == days - 1)
+                # Removal after the day's readings: the last ones the pack's device sent are in the ledger.
+                with self.stage("lifecycle"):
+                    for ended in batch.ended:
+                        self.retire(ended)
+                self.progress("days", day + 1, days)
+        finally:
+            signer.close()
         run_seconds = time.perf_counter() - run_started
         health = self.health.finish(self)
         with self.stage("accounting"):
@@ -727,6 +787,7 @@ class Pilot:
         report.recycled_material = recycled_material
         with self.stage("service_models"):
             report.service_models = run_service_models(self, self.config.service_models)
+        report.stages_s["service_models"] = round(self.stage.seconds["service_models"], 3)
         report.health = health
         return report
 
@@ -965,6 +1026,9 @@ class Pilot:
                 "market": None if self.market is None else self.market.report(),
             },
             stages_s={name: round(seconds, 3) for name, seconds in sorted(self.stage.seconds.items())},
+            gas_per_reading=round(self.tx_gas["anchor_batch"] / batches["records_anchored"], 1)
+            if batches["records_anchored"]
+            else None,
             peak_memory_mib=round(rusage.ru_maxrss / 1024, 1),  # Linux reports KiB
             naive=naive,
             verification=verification,
@@ -995,11 +1059,13 @@ def run_pilot(
 def _run_in(
     config: PilotConfig, data_dir: Path, progress: ProgressHook | None, chart: Path | None
 ) -> PilotReport:
+    started = time.perf_counter()
     with Pilot(config, data_dir, progress) as pilot:
         report = pilot.run()
     if chart is not None:
-        started = time.perf_counter()
+        chart_started = time.perf_counter()
         pilot.fleet_report.write_png(chart)
-        report.stages_s["chart"] = round(time.perf_counter() - started, 3)
+        report.stages_s["chart"] = round(time.perf_counter() - chart_started, 3)
         report.outputs["chart"] = str(chart)
+    report.wall_s = round(time.perf_counter() - started, 2)
     return report

@@ -11,8 +11,19 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_keys.backends import get_backend
 from eth_keys.backends.coincurve import CoinCurveECCBackend
+from hypothesis import given
+from hypothesis import strategies as st
 
-from oracle.devices import DeviceKey, recover_signer, sign_upload, signing_hash, upload_body
+from oracle.devices import (
+    DeviceKey,
+    json_string,
+    recover_address,
+    recover_signer,
+    sign_upload,
+    signing_hash,
+    upload_body,
+    verify_signature,
+)
 from oracle.errors import BadSignature, DeviceAlreadyRegistered
 from oracle.ingestion import Ingestor, record_bytes
 from oracle.journal import Journal
@@ -64,6 +75,27 @@ def test_signature_recovers_the_device_address_like_eth_account() -> None:
     # And the signature is eth_account's, byte for byte (RFC 6979 nonces, low s, v = 27/28).
     assert upload.signature == "0x" + bytes(reference.signature).hex()
     assert DeviceKey.from_private_key(key.private_key).address == Account.from_key(key.private_key).address
+
+
+def test_a_signature_by_another_key_names_the_checksummed_signer() -> None:
+    key, other = DeviceKey.generate(), DeviceKey.generate()
+    upload = sign_upload(other, "dev-001", "KR-BUSAN-BAT-00001", 1, [charging()])
+    body = upload_body("dev-001", "KR-BUSAN-BAT-00001", 1, [canonical_json(r) for r in upload.readings])
+    assert recover_address(body, bytes.fromhex(upload.signature[2:])) == bytes.fromhex(other.address[2:])
+    verify_signature(upload, body, other.address)
+    with pytest.raises(BadSignature, match=f"signed by {other.address}, not by the device"):
+        verify_signature(upload, body, key.address)
+
+
+@given(st.text(max_size=40))
+def test_json_string_is_the_canonical_json_of_a_string(text: str) -> None:
+    try:
+        expected = canonical_json(text)
+    except ValueError:
+        with pytest.raises(ValueError):  # noqa: PT011 — a lone surrogate is refused either way
+            json_string(text)
+        return
+    assert json_string(text) == expected
 
 
 def test_a_device_key_refuses_an_address_that_is_not_its_own() -> None:

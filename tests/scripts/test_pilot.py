@@ -7,6 +7,7 @@ this short run take both end-of-life routes (recycling and a successor passport)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections import Counter
@@ -19,12 +20,14 @@ from oracle.devices import DeviceKey
 from oracle.health import GradingPolicy, evaluate_health
 from oracle.ingestion import Ingestor
 from oracle.journal import Journal
+from oracle.proofs import RecordProofs
 from passport.errors import ContractRevert
 from passport.ids import ZERO32, passport_id_bytes32
 from passport.model import LifecycleStatus
 from scripts.simulation.fleet import FleetConfig
 from scripts.simulation.generator import FleetSimulation
 from scripts.simulation.pilot import Pilot, PilotConfig, PilotReport, SimDevice, pack_passport, run_pilot
+from scripts.simulation.signing import UploadSigner
 from tests.builders import SigningDevice
 
 # Removed packs: SOCE lower bound below 90 % -> recycle; 90 % and up -> repurpose or remanufacture.
@@ -171,6 +174,9 @@ def test_report_carries_the_measurements(pilot: tuple[Pilot, PilotReport]) -> No
         data["stages_s"]
     )
     assert data["peak_memory_mib"] > 0
+    assert data["gas_per_reading"] == round(
+        data["transactions"]["gas"]["anchor_batch"] / data["batches"]["records_anchored"], 1
+    )
     assert data["naive"]["records"] >= 10
     assert data["naive"]["transactions"] == data["naive"]["records"]
     assert data["naive"]["gas_ratio"] > 1
@@ -190,12 +196,30 @@ def test_same_seed_same_numbers(tmp_path: Path) -> None:
         durable_store=False,
     )
     first = run_pilot(config, chart=tmp_path / "soh.png")
-    second = run_pilot(config)
+    # Signed by a worker process a day ahead instead of in this process: the same report.
+    second = run_pilot(dataclasses.replace(config, signing_workers=1))
     # Compared as JSON: the SoH means of a chemistry no vehicle has are NaN, which never equals itself.
     assert json.dumps(first.deterministic(), sort_keys=True) == json.dumps(
         second.deterministic(), sort_keys=True
     )
     assert (tmp_path / "soh.png").stat().st_size > 0
+    # The whole run's wall time covers every stage timed inside it.
+    assert first.wall_s is not None
+    assert first.wall_s >= first.stages_s["total"] + first.stages_s["chart"] - 0.01
+
+
+def test_fleet_histories_match_the_journal_path(pilot: tuple[Pilot, PilotReport]) -> None:
+    """Each battery's history from the once-opened documents equals ``RecordProofs.battery_history``."""
+    running, _ = pilot
+    reference = RecordProofs(running.journal, running.store, keyring=running.keyring)
+    chain = running.chains["admin"]
+    batteries = sorted(running.proofs.histories())
+    assert len(batteries) >= 25
+    for battery in batteries[:: max(1, len(batteries) // 6)]:
+        cached = running.proofs.battery_history(battery, chain=chain)
+        fresh = reference.battery_history(battery, chain=chain)
+        assert cached, battery
+        assert cached == fresh, battery
 
 
 @pytest.mark.parametrize("seq", [1, 7])
@@ -211,3 +235,19 @@ def test_sim_device_signs_like_sign_upload(tmp_path: Path, seq: int) -> None:
     with Journal(tmp_path / "journal.sqlite3") as journal:
         journal.register_device(device.device_id, device.address, device.battery_id)
         assert Ingestor(journal).ingest(ours).status == "accepted"
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_upload_signer_signs_like_the_device(workers: int) -> None:
+    """A day's uploads signed by ``UploadSigner`` (in a worker or not) equal ``SimDevice.sign``'s."""
+    uploads = next(iter(FleetSimulation(FleetConfig(n_evs=6, days=1)))).uploads()
+    devices = {u.battery_id: SimDevice.generate(u.device_id, u.battery_id) for u in uploads}
+    twins = {b: SimDevice(d.device_id, d.battery_id, d.key) for b, d in devices.items()}
+    signer = UploadSigner(workers)
+    try:
+        pending = signer.submit([devices[u.battery_id].next_job(u.readings) for u in uploads])
+        signed = pending()
+    finally:
+        signer.close()
+    assert signed == [twins[u.battery_id].sign(u.readings) for u in uploads]
+    assert [u.seq for u in signed] == [1] * len(uploads)
