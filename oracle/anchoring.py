@@ -198,6 +198,9 @@ class Anchorer:
         self._checked: set[int] = set()  # stored batches this process knows no earlier send anchored
         self._in_flight: dict[bytes, list[BatchHead]] = {}  # tx hash -> the batches it anchors
         self._sent_at: dict[bytes, float] = {}  # tx hash -> when it was sent (monotonic)
+        # The chain's head (height, hash) at the last full re-check of recent anchors, cleared whenever
+        # this anchorer confirms a batch (see ``_recheck_recent_grouped``).
+        self._rechecked_head: tuple[int, bytes | None] | None = None
 
     # -- sealing ---------------------------------------------------------------------------------
 
@@ -542,12 +545,14 @@ class Anchorer:
                 ready.append(batch.id)
                 continue
             progress.current = batch
+            self._rechecked_head = None
             moved = self._confirm(batch)
             progress.advanced += 1
             progress.dropped += moved.reorgs - batch.reorgs
             progress.confirmed += moved.state == "confirmed"
         progress.current = None
         if ready:
+            self._rechecked_head = None  # newly confirmed anchors: the next run re-checks in full
             self.journal.mark_confirmed_many(ready)
             progress.advanced += len(ready)
             progress.confirmed += len(ready)
@@ -557,6 +562,14 @@ class Anchorer:
         if not self.journal.has_batches(("confirmed",)):
             return 0
         head = self.chain.block_number()
+        last = self._rechecked_head
+        if last is not None and last[0] == head and self.chain.block_hash(head) == last[1]:
+            # The same head block as at the last full re-check, and nothing confirmed since: a block's
+            # hash commits to all its ancestors, so the chain below is the one every confirmed anchor
+            # was re-checked against. One block hash instead of one per recent block on every run
+            # (the loop runs every poll while ingestion is slow: at one reading per upload this was
+            # most of the anchoring process's CPU and RPCs). Any confirmation clears ``last``.
+            return 0
         recent = self.journal.batch_heads(("confirmed",), min_block=head - self.policy.recheck_blocks)
         hashes: dict[int, bytes | None] = {}
         dropped = 0
@@ -566,6 +579,7 @@ class Anchorer:
                 hashes[batch.block_number] = self.chain.block_hash(batch.block_number)
             if hashes[batch.block_number] != batch.block_hash:
                 dropped += self._recheck(batch).state != "confirmed"
+        self._rechecked_head = None if dropped else (head, hashes.get(head) or self.chain.block_hash(head))
         return dropped
 
     def _recheck_recent(self) -> int:

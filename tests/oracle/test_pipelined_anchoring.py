@@ -143,3 +143,34 @@ def test_a_late_mining_of_a_timed_out_transaction_is_adopted(fleet: Fleet, journ
     assert worker.drain().error is None
     assert_fully_anchored(journal, store, chain, ids)
     assert len(chain.sent) == len(set(chain.sent))  # every root anchored exactly once
+
+
+@dataclass
+class CountingChain(PoolChain):
+    """``PoolChain`` counting ``block_hash`` calls (what the periodic re-check of anchors costs)."""
+
+    hash_calls: int = 0
+
+    def block_hash(self, number: int) -> bytes | None:
+        self.hash_calls += 1
+        return super().block_hash(number)
+
+
+def test_an_unchanged_head_skips_the_recheck_a_reorg_is_caught(fleet: Fleet, journal: Journal) -> None:
+    ids = fill(fleet, uploads=2)  # 24 records: 6 batches
+    chain, store = CountingChain(), FakeStore()
+    worker = anchorer(journal, store, chain, confirmations=0)
+    assert worker.drain().error is None
+    assert_fully_anchored(journal, store, chain, ids)
+    worker.run_once()  # a full re-check: one hash per recent block, then the head's is remembered
+    chain.hash_calls = 0
+    for _ in range(3):
+        assert worker.run_once().error is None
+    assert chain.hash_calls == 3  # only the head's hash per run while nothing moved
+    chain.reorg(2)  # same height, new hashes: the last two anchors vanish
+    assert worker.drain().error is None
+    assert all(b.state == "confirmed" for b in journal.batches())
+    # Noticed (the double records every root of a transaction in its last block, so the replaced
+    # blocks touch more batches than the two roots they held), and every root is anchored again.
+    assert sum(b.reorgs for b in journal.batches()) >= 2
+    assert all(chain.get_anchor(b.root) is not None for b in journal.batches())
