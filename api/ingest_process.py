@@ -21,29 +21,21 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 import multiprocessing
 import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import partial
 from multiprocessing.connection import Connection
 from typing import Final
 
+from api.ingest_child import ACK, ID_BYTES, REFUSED, serve
 from api.services import ServiceUnavailable
-from oracle.group_commit import GroupCommitter
-from oracle.ingestion import Acknowledgement, Ingestor
-from oracle.journal import Journal
 from passport.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_ID_BYTES: Final = 8  # then one byte of reply kind, then the payload (``message[9:]``)
-_ACK: Final = b"A"  # accepted or duplicate
-_REFUSED: Final = b"R"  # the whole upload was rejected (the ack says why)
-_ERROR: Final = b"E"
 #: Seconds a (re)started child may take to import and open the journal before it counts as failed.
 START_TIMEOUT: Final = 60.0
 #: Pause before restarting a child that died (a child that cannot start must not spin the CPU).
@@ -61,43 +53,6 @@ class IngestReply:
 
     ack_json: bytes
     rejected: bool
-
-
-def _serve(conn: Connection, settings: Settings) -> None:
-    """The child: journal + ingestor + group committer; answers each request after its commit."""
-    journal = Journal.open(settings)
-    committer = GroupCommitter(Ingestor(journal))
-    send_lock = threading.Lock()
-
-    def reply(key: bytes, future: Future[Acknowledgement]) -> None:
-        try:
-            ack = future.result()
-            payload = (_REFUSED if ack.status == "rejected" else _ACK) + ack.model_dump_json().encode()
-        except Exception as exc:  # the group did not commit: nothing of it was acknowledged
-            payload = _ERROR + f"{type(exc).__name__}: {exc}".encode()
-        with send_lock:
-            conn.send_bytes(key + payload)
-
-    conn.send_bytes(b"ready")
-    try:
-        while True:
-            message = conn.recv_bytes()
-            if not message:
-                break
-            key, body = message[:_ID_BYTES], message[_ID_BYTES:]
-            try:
-                upload = json.loads(body)
-            except ValueError as exc:  # the API validated it first; answer rather than die regardless
-                with send_lock:
-                    conn.send_bytes(key + _ERROR + f"not JSON: {exc}".encode())
-                continue
-            committer.submit(upload).add_done_callback(partial(reply, key))
-    except EOFError:  # the API worker went away: commit what is queued, then exit
-        pass
-    finally:
-        committer.close()
-        journal.close()
-        conn.close()
 
 
 class IngestProcess:
@@ -137,7 +92,7 @@ class IngestProcess:
             conn = self._conn
             if conn is None or not self._ready.is_set():
                 raise IngestUnavailable("the ingestion process is not running; send the upload again")
-            key = next(self._ids).to_bytes(_ID_BYTES, "big")
+            key = next(self._ids).to_bytes(ID_BYTES, "big")
             self._pending[key] = future
             try:
                 conn.send_bytes(key + body)
@@ -191,7 +146,7 @@ class IngestProcess:
     def _spawn(self) -> Connection:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_serve, args=(child, self._settings), name="passport-ingest", daemon=True
+            target=serve, args=(child, self._settings), name="passport-ingest", daemon=True
         )
         process.start()
         child.close()
@@ -211,13 +166,13 @@ class IngestProcess:
                 message = conn.recv_bytes()
             except (EOFError, OSError):
                 return
-            key, kind, payload = message[:_ID_BYTES], message[_ID_BYTES : _ID_BYTES + 1], message[9:]
+            key, kind, payload = message[:ID_BYTES], message[ID_BYTES : ID_BYTES + 1], message[9:]
             with self._lock:
                 future = self._pending.pop(key, None)
             if future is None:
                 continue
-            if kind in (_ACK, _REFUSED):
-                future.set_result(IngestReply(payload, rejected=kind == _REFUSED))
+            if kind in (ACK, REFUSED):
+                future.set_result(IngestReply(payload, rejected=kind == REFUSED))
             else:
                 future.set_exception(IngestUnavailable(f"the upload was not committed: {payload.decode()}"))
 
