@@ -82,7 +82,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # read path's GIL); injected services (tests) keep ingesting in process.
     ingest: IngestProcess | None = None
     if owned and services is not None and services.journal is not None:
-        ingest = IngestProcess(app.state.settings)
+        ingest = IngestProcess(app.state.settings, journal_path=services.journal.path)
         await run_in_threadpool(ingest.start)
         app.state.ingest = ingest
     try:

@@ -11,6 +11,7 @@ import threading
 from concurrent.futures import Future
 from functools import partial
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Final
 
 from oracle.group_commit import GroupCommitter
@@ -24,9 +25,9 @@ REFUSED: Final = b"R"  # the whole upload was rejected (the ack says why)
 ERROR: Final = b"E"
 
 
-def serve(conn: Connection, settings: Settings) -> None:
+def serve(conn: Connection, settings: Settings, journal_path: Path | None = None) -> None:
     """The child: journal + ingestor + group committer; answers each request after its commit."""
-    journal = Journal.open(settings)
+    journal = Journal(journal_path) if journal_path is not None else Journal.open(settings)
     committer = GroupCommitter(Ingestor(journal))
     send_lock = threading.Lock()
 

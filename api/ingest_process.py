@@ -28,6 +28,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Final
 
 from api.ingest_child import ACK, ID_BYTES, REFUSED, serve
@@ -58,8 +59,11 @@ class IngestReply:
 class IngestProcess:
     """The API worker's handle on its ingestion child (see the module docstring)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, journal_path: Path | None = None) -> None:
+        """``journal_path``: the SQLite journal the API's services opened (None: the one ``settings``
+        names, which is also how PostgreSQL's is found)."""
         self._settings = settings
+        self._journal_path = journal_path
         self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._lock = threading.Lock()
         self._pending: dict[bytes, Future[IngestReply]] = {}
@@ -145,9 +149,8 @@ class IngestProcess:
 
     def _spawn(self) -> Connection:
         parent, child = self._context.Pipe()
-        process = self._context.Process(
-            target=serve, args=(child, self._settings), name="passport-ingest", daemon=True
-        )
+        args = (child, self._settings, self._journal_path)
+        process = self._context.Process(target=serve, args=args, name="passport-ingest", daemon=True)
         process.start()
         child.close()
         if not parent.poll(START_TIMEOUT) or parent.recv_bytes() != b"ready":
