@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import install_error_handlers
+from api.ingest_process import IngestProcess
 from api.limits import BodySizeLimit
 from api.openapi import install_openapi
 from api.reads import PublicReadFastPath
@@ -77,9 +78,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.page_source = LedgerPageSource(services)
     if services is not None:
         await run_in_threadpool(services.start)
+    # A server that built its own services ingests uploads in a process of its own (issue #16: off the
+    # read path's GIL); injected services (tests) keep ingesting in process.
+    ingest: IngestProcess | None = None
+    if owned and services is not None and services.journal is not None:
+        ingest = IngestProcess(app.state.settings, journal_path=services.journal.path)
+        await run_in_threadpool(ingest.start)
+        app.state.ingest = ingest
     try:
         yield
     finally:
+        if ingest is not None:
+            app.state.ingest = None
+            await run_in_threadpool(ingest.close)
         if services is not None:
             # Injected services belong to whoever built them: stop our thread, leave their files open.
             await run_in_threadpool(services.close if owned else services.stop)
@@ -110,6 +121,7 @@ def create_app(
     app.state.settings = settings if settings is not None else Settings.load()
     app.state.services = services
     app.state.connect = connect
+    app.state.ingest = None
     # The QR page's data source; None until the services are wired (pages then answer 503).
     if page_source is None and services is not None:
         page_source = LedgerPageSource(services)

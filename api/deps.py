@@ -17,6 +17,7 @@ from fastapi import Depends, Path, Request
 from api.access import bearer_token, require_custodian, require_role, tiers_for
 from api.auth import ApiRole, Caller
 from api.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from api.ingest_process import IngestProcess
 from api.openapi import KeyUse, api_key, raises, requires_roles
 from api.reads import run_read
 from api.schemas import ADDRESS_DESCRIPTION, ADDRESS_SCHEMA, BYTES32_SCHEMA, PASSPORT_ID_SCHEMA
@@ -49,6 +50,15 @@ def get_services(request: Request) -> Services:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_ingest(request: Request) -> IngestProcess | None:
+    """The server's ingestion process (None: uploads are ingested in this process, as in the tests)."""
+    ingest: IngestProcess | None = getattr(request.app.state, "ingest", None)
+    return ingest
+
+
+IngestDep = Annotated[IngestProcess | None, Depends(get_ingest)]
 
 
 # -- the caller ----------------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from api.app import create_app
+from api.ingest_process import IngestProcess
 from api.web.groups import GROUPS
 from devtools.samples import sample_passport
 from oracle.anchoring import Anchorer
@@ -289,3 +292,36 @@ def test_passport_page_shows_real_data(stack: ApiStack) -> None:
 def test_unknown_passport_is_404_and_bad_id_400(stack: ApiStack, tmp_path: Path) -> None:
     assert stack.call("GET", "/passports/6f1c2a4e-8b3d-4c1e-9a7f-2d5b8e0c4a11").status_code == 404
     assert stack.call("GET", "/passports/nope").status_code == 400
+
+
+def test_uploads_through_the_ingestion_process_answer_as_in_process(stack: ApiStack) -> None:
+    """The server's own ingestion process (what ``app_from_environment`` runs): same ack, duplicate and
+    422 problem as the in-process path the rest of this module uses."""
+    journal = stack.services.journal
+    assert journal is not None
+    app = create_app(stack.services.settings, services=stack.services)
+    ingest = IngestProcess(stack.services.settings, journal_path=journal.path)
+    ingest.start()
+    app.state.ingest = ingest
+    try:
+        client = TestClient(app)  # no lifespan: the stack's services keep running as they are
+        device = stack.device(new_battery_id())
+        headers = stack.headers(device.device_id)
+        upload = device.upload_json([diagnostics(**SAMPLE_PACK)])
+        first = client.post("/api/v1/telemetry/uploads", headers=headers, json=upload)
+        assert first.status_code == 200, first.text
+        ack = first.json()
+        assert (ack["status"], ack["device_id"], len(ack["accepted"])) == ("accepted", device.device_id, 1)
+        accepted = ack["accepted"][0]
+        assert journal.record(accepted["record_id"]).digest.hex() == accepted["digest"][2:]
+        again = client.post("/api/v1/telemetry/uploads", headers=headers, json=upload).json()
+        assert again == {**ack, "status": "duplicate"}
+        forged = {**device.upload_json([diagnostics(**SAMPLE_PACK)]), "signature": "0x" + "11" * 65}
+        refused = client.post("/api/v1/telemetry/uploads", headers=headers, json=forged)
+        assert refused.status_code == 422
+        assert (refused.json()["code"], refused.json()["acknowledgement"]["status"]) == (
+            "bad_signature",
+            "rejected",
+        )
+    finally:
+        ingest.close()
