@@ -295,11 +295,17 @@ def serve(
     rpc_url: str,
     log_path: Path,
     *,
+    workers: int = 1,
+    database_url: str | None = None,
     loop: str = "uvloop",
     http: str = "httptools",
     source: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """uvicorn (one worker) on a free loopback port, in its own process; waits for /api/v1/health."""
+    """``uvicorn --workers N`` on a free loopback port, in its own process; waits for /api/v1/health.
+
+    ``database_url`` puts the journal, index and API stores in that PostgreSQL (several workers share
+    them); ``source`` serves another checkout's ``api`` (a baseline) with the same interpreter.
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -310,25 +316,32 @@ def serve(
         "PASSPORT_PUBLIC_BASE_URL": base_url,
         "PASSPORT_POLL_LATENCY": str(settings.poll_latency),
     }
+    if database_url is not None:
+        env["PASSPORT_DATABASE_URL"] = database_url
     argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_environment"]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     # Keep-alive past any scenario: a pooled connection closed while idle races the next request on it.
     argv += ["--loop", loop, "--http", http, "--timeout-keep-alive", "120"]
     argv += ["--no-access-log"]
-    if source is not None:  # another checkout's ``api`` (a baseline), same interpreter and packages
+    if source is not None:
         env["PYTHONPATH"] = str(source)
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=source)
-    # Startup catches the audit index up with every event so far (one per passport issued).
+    # Startup catches the audit index up with every event so far (one per passport issued). With several
+    # workers every one must be up: several answers in a row (the kernel spreads the connections).
+    needed = 1 if workers == 1 else 4 * workers
+    healthy = 0
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ScriptError(f"the API exited with {process.returncode}: {log_path.read_text()[-2000:]}")
         try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
-                return process, base_url
+            ok = httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
+            ok = False
+        healthy = healthy + 1 if ok else 0
+        if healthy >= needed:
+            return process, base_url
         time.sleep(0.2)
     stop(process)
     raise ScriptError(f"the API did not answer within 600 s: {log_path.read_text()[-2000:]}")

@@ -30,8 +30,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from devtools.localchain import local_chain
 from devtools.localnodes import free_port
 from devtools.postgres import PostgresServer
@@ -43,7 +41,7 @@ from passport.chain.deployment import deploy
 from passport.chain.keystore import Keystore
 from passport.settings import Settings
 from scripts._console import configure_logging
-from scripts.bench_api import Fixture, prepare, scenario, stop
+from scripts.bench_api import Fixture, prepare, scenario, serve, stop
 from scripts.demo import diagnostics_reading
 from scripts.errors import ScriptError
 
@@ -135,62 +133,11 @@ def ingestion_run(
     }
 
 
-def serve(
-    settings: Settings, rpc_url: str, url: str, workers: int, log_path: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    """``uvicorn --workers N`` on a free loopback port with the shared PostgreSQL; waits for health."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PASSPORT_ENVIRONMENT": "development",
-        "PASSPORT_DATA_DIR": str(settings.data_dir),
-        "PASSPORT_RPC_URL": rpc_url,
-        "PASSPORT_DATABASE_URL": url,
-        "PASSPORT_PUBLIC_BASE_URL": base_url,
-        "PASSPORT_POLL_LATENCY": str(settings.poll_latency),
-    }
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "api.app:app_from_environment",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
-    healthy = 0
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ScriptError(f"the API exited with {process.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            # Every worker must be up: several answers in a row (the kernel spreads connections).
-            healthy = (
-                healthy + 1 if httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200 else 0
-            )
-            if healthy >= 4 * workers:
-                return process, base_url
-        except httpx.HTTPError:
-            healthy = 0
-        time.sleep(0.2)
-    stop(process)
-    raise ScriptError(f"the API did not answer within 600 s: {log_path.read_text()[-2000:]}")
-
-
 def api_run(
     settings: Settings, rpc_url: str, url: str, workers: int, fx: Fixture, args: argparse.Namespace
 ) -> dict[str, Any]:
-    process, base_url = serve(settings, rpc_url, url, workers, settings.data_dir / f"uvicorn-{workers}.log")
+    log_path = settings.data_dir / f"uvicorn-{workers}.log"
+    process, base_url = serve(settings, rpc_url, log_path, workers=workers, database_url=url)
     try:
         fx.base_url = base_url
         reads = asyncio.run(scenario(fx, {"read": args.concurrency}, args.seconds, args.readings))

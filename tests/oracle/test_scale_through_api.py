@@ -29,8 +29,7 @@ from passport.chain.keystore import Keystore
 from passport.chain.web3_client import Web3ChainClient
 from passport.db import open_url
 from passport.settings import Settings
-from scripts.bench_api import prepare, stop
-from scripts.bench_scale import serve
+from scripts.bench_api import prepare, serve, stop
 from scripts.demo import diagnostics_reading
 from tests.oracle.test_scale_postgres import _Proc
 
@@ -73,7 +72,9 @@ def test_two_api_processes_two_anchorers_one_leader_killed(postgres_url: str, tm
         procs.append(second)
 
         for n in range(2):
-            servers.append(serve(settings, node.url, postgres_url, 1, tmp_path / f"uvicorn-{n}.log"))
+            servers.append(
+                serve(settings, node.url, tmp_path / f"uvicorn-{n}.log", database_url=postgres_url)
+            )
         urls = [base_url for _, base_url in servers]
 
         acked: list[str] = []
