@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from oracle.journal import Journal
+from oracle.journal import BatchRow, Journal
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, rebuild
+from passport.chain.protocol import ChainClient
 from passport.db import open_url
 from passport.settings import Settings
 from tests.builders import SigningDevice
@@ -79,6 +80,34 @@ class _Proc:
         self._reader.join(timeout=5)
 
 
+def assert_every_ack_confirmed(
+    settings: Settings, acked: list[str], leader: _Proc, timeout: float
+) -> list[BatchRow]:
+    """Wait for ``leader`` to anchor all; each acknowledged reading is in exactly one confirmed batch."""
+    with Journal.open(settings) as journal:
+        deadline = time.monotonic() + timeout
+        while journal.pending() or journal.has_batches(("open", "stored", "sent", "anchored")):
+            assert leader.popen.poll() is None, leader.popen.stderr.read() if leader.popen.stderr else ""
+            assert time.monotonic() < deadline, "the new leader did not finish anchoring"
+            time.sleep(0.2)
+        batches = journal.batches()
+        assert {b.state for b in batches} == {"confirmed"}
+        # A record has one batch_id: counting them and their batches' sizes proves "exactly one".
+        assert journal.record_count() == len(acked)
+        assert sum(b.record_count for b in batches) == len(acked)
+        for digest in acked:
+            assert journal.record_by_digest(bytes.fromhex(digest[2:])).state == "confirmed"
+    return batches
+
+
+def assert_each_root_anchored_once(chain: ChainClient, from_block: int, batches: list[BatchRow]) -> None:
+    """Each batch's root is anchored exactly once on chain, and nothing else is."""
+    events = chain.events(from_block, chain.block_number(), ["BatchAnchored"])
+    roots = Counter(bytes(e.args["root"]) for e in events)
+    assert set(roots.values()) == {1}
+    assert set(roots) == {b.root for b in batches}
+
+
 @pytest.mark.slow
 @pytest.mark.node
 @pytest.mark.postgres
@@ -116,30 +145,14 @@ def test_two_ingesters_two_anchorers_one_leader_killed(
         ]
         assert len(acked) == DEVICES * UPLOADS * 3
         assert len(set(acked)) == len(acked)
-        with Journal.open(settings) as journal:
-            deadline = time.monotonic() + 90
-            while journal.pending() or journal.has_batches(("open", "stored", "sent", "anchored")):
-                assert second.popen.poll() is None, second.popen.stderr.read() if second.popen.stderr else ""
-                assert time.monotonic() < deadline, "the new leader did not finish anchoring"
-                time.sleep(0.2)
-            batches = journal.batches()
-            assert {b.state for b in batches} == {"confirmed"}
-            # Every acknowledged reading is in exactly one confirmed batch (a record has one batch_id).
-            assert journal.record_count() == len(acked)
-            assert sum(b.record_count for b in batches) == len(acked)
-            for digest in acked:
-                assert journal.record_by_digest(bytes.fromhex(digest[2:])).state == "confirmed"
+        batches = assert_every_ack_confirmed(settings, acked, second, timeout=90)
         second.stop()
     finally:
         for proc in procs:
             proc.stop()
 
-    # Each root anchored exactly once on chain, and nothing else anchored.
     chain = oracle.client
-    events = chain.events(ledger.deploy_block, chain.block_number(), ["BatchAnchored"])
-    roots = Counter(bytes(e.args["root"]) for e in events)
-    assert set(roots.values()) == {1}
-    assert set(roots) == {b.root for b in batches}
+    assert_each_root_anchored_once(chain, ledger.deploy_block, batches)
     for batch in batches:
         anchor = chain.get_anchor(batch.root)
         assert anchor is not None

@@ -11,8 +11,6 @@ is anchored exactly once on chain, and the audit index the servers share equals 
 from __future__ import annotations
 
 import signal
-import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +20,6 @@ import pytest
 from devtools.localchain import local_chain
 from devtools.localnodes import free_port
 from oracle.devices import sign_upload
-from oracle.journal import Journal
 from passport.audit import FollowerConfig, IndexFollower, SqliteAuditIndex, rebuild
 from passport.chain.deployment import deploy, load_deployment
 from passport.chain.keystore import Keystore
@@ -31,7 +28,7 @@ from passport.db import open_url
 from passport.settings import Settings
 from scripts.bench_api import prepare, serve, stop
 from scripts.demo import diagnostics_reading
-from tests.oracle.test_scale_postgres import _Proc
+from tests.oracle.test_scale_postgres import _Proc, assert_each_root_anchored_once, assert_every_ack_confirmed
 
 DEVICES = 4
 ROUNDS = 6  # uploads per device, alternating between the two servers
@@ -106,25 +103,11 @@ def test_two_api_processes_two_anchorers_one_leader_killed(postgres_url: str, tm
 
         assert first.popen.wait(timeout=120) == -signal.SIGKILL  # killed mid-batch, lease dropped
         second.wait_for("leader", 120)  # took over
-        with Journal.open(settings) as journal:
-            deadline = time.monotonic() + 180
-            while journal.pending() or journal.has_batches(("open", "stored", "sent", "anchored")):
-                assert second.popen.poll() is None, second.popen.stderr.read() if second.popen.stderr else ""
-                assert time.monotonic() < deadline, "the new leader did not finish anchoring"
-                time.sleep(0.2)
-            batches = journal.batches()
-            assert {b.state for b in batches} == {"confirmed"}
-            assert journal.record_count() == len(acked)
-            assert sum(b.record_count for b in batches) == len(acked)
-            for digest in acked:
-                assert journal.record_by_digest(bytes.fromhex(digest[2:])).state == "confirmed"
+        batches = assert_every_ack_confirmed(settings, acked, second, timeout=180)
         second.stop()
 
         chain = Web3ChainClient.from_rpc(node.url, oracle_key, manifest.registry_address, settings=settings)
-        events = chain.events(manifest.deploy_block_number, chain.block_number(), ["BatchAnchored"])
-        roots = Counter(bytes(e.args["root"]) for e in events)
-        assert set(roots.values()) == {1}
-        assert set(roots) == {b.root for b in batches}
+        assert_each_root_anchored_once(chain, manifest.deploy_block_number, batches)
 
         # The index the API processes keep in PostgreSQL, caught up, equals a rebuild from the chain.
         config = FollowerConfig(start_block=manifest.deploy_block_number)
