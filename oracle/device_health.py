@@ -56,6 +56,7 @@ from oracle.readings import (
     Parsed,
     SafetyEvent,
     parse_reading,
+    validation_summary,
 )
 from passport.canonical import canonical_digest, canonical_json, parse_canonical_object
 from passport.model import (
@@ -354,9 +355,7 @@ class HealthEvidence(BaseModel):
         try:
             return cls.model_validate_json(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '$'}: {e['msg']}" for e in exc.errors()[:10]
-            )
+            problems = validation_summary(exc)
             raise MalformedEvidence(f"not a health evidence bundle: {problems}") from None
 
 

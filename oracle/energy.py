@@ -50,7 +50,7 @@ from oracle.journal import Journal
 from oracle.merkle import keccak256, verify_proof
 from oracle.ports import AnchorReader
 from oracle.proofs import AnchoredRecord
-from oracle.readings import StorageMeterReading, parse_reading
+from oracle.readings import StorageMeterReading, parse_reading, validation_summary
 from passport.bundle import Address, AnchorReceipt, Hex32, decode_header, prove_anchor
 from passport.canonical import canonical_json, parse_canonical_object
 from passport.chain.inclusion import HEADER_FIELDS, decode_receipt, proven_value
@@ -355,9 +355,7 @@ class EnergyProof(BaseModel):
         try:
             return cls.model_validate_json(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '$'}: {e['msg']}" for e in exc.errors()[:10]
-            )
+            problems = validation_summary(exc)
             raise MalformedEnergyProof(f"not an energy proof bundle: {problems}") from None
 
 

@@ -293,6 +293,13 @@ def problems_of(error: ValidationError) -> list[tuple[str, str]]:
     return found
 
 
+def validation_summary(error: ValidationError, limit: int = 10) -> str:
+    """The first ``limit`` problems of a bundle's validation as ``dotted.path: why``, for one message."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '$'}: {e['msg']}" for e in error.errors()[:limit]
+    )
+
+
 def parse_reading(
     canonical: bytes,
 ) -> ChargingSession | SafetyEvent | ParkingPeriod | DiagnosticSnapshot | StorageMeterReading:
